@@ -1,0 +1,32 @@
+# Two commands do everything on a fresh machine:
+#   make run    create/refresh .venv, install, and open the app on the built-in default experiment
+#   make test   create/refresh .venv, install, and run the whole test suite offscreen
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONSTRAINTS ?= constraints.txt
+
+.PHONY: install run test lint bench clean
+
+$(STAMP): pyproject.toml $(CONSTRAINTS)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/replearn-gui
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/lint-imports
+
+bench: $(STAMP)
+	$(BIN)/python bench/train_overhead.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

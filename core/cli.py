@@ -1,0 +1,261 @@
+"""``replearn``: the command line front end of the training engine.
+
+Exit codes: 0 success, 1 failure while running, 2 bad usage or configuration, 130 interrupted.
+Errors print as one sentence; ``--debug`` shows the traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any, Sequence, TextIO
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one sentence and the usage line, exit 2
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_USAGE, f"replearn: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from core import __version__
+
+    parser = _Parser(prog="replearn", description="Train and inspect representation-learning runs.")
+    parser.add_argument("--version", action="version", version=f"replearn {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("train", help="train an experiment (a TOML file or a preset name)",
+                       description="Train an experiment. EXPERIMENT is a TOML file or the name of a preset "
+                                   "(see `replearn list presets`).")
+    p.add_argument("experiment", metavar="EXPERIMENT")
+    p.add_argument("--out", metavar="DIR", help="folder for the run directory (default: the experiment's output.root)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides training.device)")
+    p.add_argument("--epochs", type=int, help="override training.epochs")
+    p.add_argument("--seed", type=int, help="override training.seed")
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+    p = sub.add_parser("resume", help="continue a run from its newest valid checkpoint",
+                       description="Continue a run directory from its newest checkpoint whose hash verifies.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--epochs", type=int, help="train to this many epochs in total (changes the LR schedule)")
+    p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps")
+    p.add_argument("--checkpoint", metavar="FILE", help="resume from this checkpoint instead of the newest")
+    p.add_argument("--quiet", action="store_true", help="print only the final summary")
+
+    p = sub.add_parser("list", help="list registered datasets, encoders, objectives or presets",
+                       description="List what can be named in an experiment file.")
+    p.add_argument("what", choices=["datasets", "encoders", "objectives", "presets"])
+
+    p = sub.add_parser("describe", help="explain one dataset, encoder or objective and its parameters",
+                       description="Show the documentation and every parameter (default, allowed values, help).")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--kind", choices=["dataset", "encoder", "objective"], help="when NAME exists in several registries")
+    return parser
+
+
+# ---- progress ---------------------------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line progress bar on stderr (only on a terminal) and one summary line per epoch on stdout."""
+
+    def __init__(self, out: TextIO, err: TextIO, quiet: bool):
+        self.out, self.err, self.quiet = out, err, quiet
+        self.tty = hasattr(err, "isatty") and err.isatty() and not quiet
+        self.total = 0
+        self.start_step = 0
+        self.epochs = 0
+        self._last_draw = 0.0
+        self._t0 = time.perf_counter()
+
+    def handle(self, event: Any) -> None:
+        import core
+
+        if isinstance(event, core.RunStarted):
+            self.total, self.start_step, self.epochs = event.total_steps, event.start_step, event.epochs
+            self._t0 = time.perf_counter()
+            if not self.quiet:
+                verb = "Resuming" if event.resumed else "Training"
+                print(f"{verb} {event.experiment} on {event.device}: {event.n_train} training samples, "
+                      f"{event.epochs} epochs x {event.steps_per_epoch} steps -> {event.run_dir}", file=self.out)
+        elif isinstance(event, core.StepEnded) and self.tty:
+            now = time.perf_counter()
+            if now - self._last_draw > 0.1 or event.step == self.total:
+                self._last_draw = now
+                self._bar(event)
+        elif isinstance(event, core.EpochEnded) and not self.quiet:
+            self._clear()
+            print(self._epoch_line(event), file=self.out, flush=True)
+        elif isinstance(event, core.LearningRateChanged) and not self.quiet:
+            print(f"learning rate set to {event.base_lr:g}", file=self.out)
+
+    def _bar(self, e: Any) -> None:
+        done = e.step - self.start_step
+        todo = max(self.total - self.start_step, 1)
+        frac = min(done / todo, 1.0)
+        elapsed = time.perf_counter() - self._t0
+        eta = elapsed / max(frac, 1e-9) - elapsed
+        width = 30
+        bar = "#" * int(frac * width) + "-" * (width - int(frac * width))
+        self.err.write(f"\r[{bar}] {frac:5.1%} epoch {e.epoch}/{self.epochs} loss {e.loss:.4f} ETA {eta:5.0f}s ")
+        self.err.flush()
+
+    def _clear(self) -> None:
+        if self.tty:
+            self.err.write("\r" + " " * 90 + "\r")
+            self.err.flush()
+
+    def _epoch_line(self, e: Any) -> str:
+        parts = [f"epoch {e.epoch:>{len(str(self.epochs))}}/{self.epochs}", f"loss {e.train_loss:.4f}"]
+        if e.val_loss is not None:
+            parts.append(f"val_loss {e.val_loss:.4f}")
+        parts += [f"val_{k} {v:.4f}" for k, v in e.val_metrics.items()]
+        if e.diagnostics is not None:
+            parts.append(f"rank {e.diagnostics.effective_rank:.1f}/{e.diagnostics.dim}")
+        parts.append(f"{e.seconds:.2f}s")
+        return "  ".join(parts)
+
+
+def _drive(generator: Any, progress: Progress) -> Any:
+    try:
+        while True:
+            progress.handle(next(generator))
+    except StopIteration as stop:
+        progress._clear()
+        return stop.value
+
+
+def _summary(result: Any) -> str:
+    test = "  ".join(f"{k} {v:.4f}" for k, v in result.test.items() if v is not None)
+    return (f"{result.status}: {result.epochs_completed} epoch(s), {result.steps} steps in {result.seconds:.1f}s"
+            + (f"  {test}" if test else "") + f"\nrun: {result.run_dir}")
+
+
+# ---- commands ---------------------------------------------------------------------------------------------
+
+
+def _load_experiment_arg(text: str):
+    import core
+
+    path = Path(text)
+    if path.suffix == ".toml" or path.exists() or "/" in text:
+        return core.load_experiment(path)
+    if text in core.preset_names():
+        return core.load_preset(text)
+    raise core.ConfigError("", f"{text!r} is neither an experiment file nor a preset "
+                           f"(presets: {', '.join(core.preset_names())})")
+
+
+def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import core
+
+    experiment = _load_experiment_arg(args.experiment)
+    changes = {k: v for k, v in (("device", args.device), ("epochs", args.epochs), ("seed", args.seed)) if v is not None}
+    if changes:
+        experiment = experiment.with_training(**changes)
+    result = _drive(core.train(experiment, out=args.out), Progress(out, err, args.quiet))
+    print(_summary(result), file=out)
+    return EXIT_OK
+
+
+def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import core
+
+    generator = core.resume(args.run_dir, epochs=args.epochs, device=args.device, checkpoint=args.checkpoint)
+    result = _drive(generator, Progress(out, err, args.quiet))
+    print(_summary(result), file=out)
+    return EXIT_OK
+
+
+def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import core
+
+    if args.what == "presets":
+        for name in core.preset_names():
+            exp = core.load_preset(name)
+            print(f"{name:<24} {exp.description}", file=out)
+        return EXIT_OK
+    registry = core.REGISTRIES[args.what]
+    for entry in registry:
+        kinds = entry.info.get("data_kinds") or ([entry.info["kind"]] if "kind" in entry.info else [])
+        extra = f" [{', '.join(kinds)}]" if kinds else ""
+        print(f"{entry.name:<24} {entry.summary}{extra}", file=out)
+    return EXIT_OK
+
+
+def describe_entry(entry: Any) -> str:
+    lines = [f"{entry.name} ({entry.kind})", "", entry.description or "(no description)"]
+    for key, value in entry.info.items():
+        lines.append(f"{key.replace('_', ' ')}: {', '.join(value) if isinstance(value, (list, tuple)) else value}")
+    lines += ["", "Parameters:" if entry.fields else "Parameters: none"]
+    for f in entry.fields:
+        default = "empty" if f.default is None else repr(list(f.default) if isinstance(f.default, tuple) else f.default)
+        lines.append(f"  {f.name} = {default}    {f.label}; allowed: {f.allowed()}")
+        if f.help:
+            lines.append(f"      {f.help}")
+    return "\n".join(lines)
+
+
+def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import core
+
+    registries = {"dataset": core.DATASETS, "encoder": core.ENCODERS, "objective": core.OBJECTIVES}
+    if args.kind:
+        registries = {args.kind: registries[args.kind]}
+    found = [reg.get(args.name) for reg in registries.values() if args.name in reg]
+    if not found:
+        import difflib
+
+        names = sorted({n for reg in registries.values() for n in reg.names()})
+        kind = args.kind or "dataset, encoder or objective"
+        raise core.UnknownNameError(kind, args.name, names, difflib.get_close_matches(args.name, names, n=2))
+    print("\n\n".join(describe_entry(e) for e in found), file=out)
+    return EXIT_OK
+
+
+COMMANDS = {"train": cmd_train, "resume": cmd_resume, "list": cmd_list, "describe": cmd_describe}
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:
+        return int(exit_.code or 0)
+    try:
+        from core.errors import ConfigError, ReplearnError
+    except Exception:  # pragma: no cover - broken installation
+        raise
+    try:
+        return COMMANDS[args.command](args, out, err)
+    except ConfigError as e:
+        print(f"replearn: error: {e}", file=err)
+        if args.debug:
+            traceback.print_exc(file=err)
+        return EXIT_USAGE
+    except ReplearnError as e:
+        print(f"replearn: error: {e}", file=err)
+        if args.debug:
+            traceback.print_exc(file=err)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        print("\nreplearn: interrupted; the run is marked stopped (`replearn resume RUN_DIR` continues it "
+              "from its last checkpoint)", file=err)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # noqa: BLE001 - a bug: one sentence unless --debug
+        print(f"replearn: internal error: {type(e).__name__}: {e}. Run with --debug to see the traceback.", file=err)
+        if args.debug:
+            traceback.print_exc(file=err)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Experiment configuration: typed parameters, the experiment schema, TOML files and migrations."""

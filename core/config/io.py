@@ -1,0 +1,116 @@
+"""Experiments as TOML files: load (with migration and field-named errors) and save (atomically)."""
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Mapping
+
+import tomli_w
+
+from core.config import migrations
+from core.config.params import from_mapping, to_mapping
+from core.config.schema import (SCHEMA_VERSION, DataConfig, EncoderConfig, Experiment, ObjectiveConfig,
+                                OutputConfig, SplitConfig, TrainingConfig)
+from core.errors import ConfigError
+from core.fileio import atomic_write_text
+
+_TOP_LEVEL = ("schema_version", "name", "description", "data", "encoder", "objective", "training", "output")
+
+
+def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
+    """Plain data for TOML/JSON, with ``schema_version`` first."""
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "name": exp.name,
+        "description": exp.description,
+        "data": {"name": exp.data.name, "params": to_mapping(exp.data.params), "split": to_mapping(exp.data.split)},
+        "encoder": {"name": exp.encoder.name, "params": to_mapping(exp.encoder.params)},
+        "objective": {"name": exp.objective.name, "params": to_mapping(exp.objective.params)},
+        "training": to_mapping(exp.training),
+        "output": to_mapping(exp.output),
+    }
+
+
+def _table(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = doc.get(key, {})
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"expected a [{key}] table, got {value!r}")
+    return dict(value)
+
+
+def _component(cls: type, doc: Mapping[str, Any], key: str, extra: tuple[str, ...] = ()) -> Any:
+    table = _table(doc, key)
+    allowed = ("name", "params") + extra
+    for k in table:
+        if k not in allowed:
+            raise ConfigError(f"{key}.{k}", "unknown setting", value=k, allowed=", ".join(allowed))
+    kwargs: dict[str, Any] = {}
+    if "name" in table:
+        if not isinstance(table["name"], str):
+            raise ConfigError(f"{key}.name", f"expected a name, got {table['name']!r}")
+        kwargs["name"] = table["name"]
+    params = table.get("params", {})
+    if not isinstance(params, Mapping):
+        raise ConfigError(f"{key}.params", f"expected a [{key}.params] table, got {params!r}")
+    kwargs["params"] = dict(params)
+    if "split" in extra:
+        kwargs["split"] = from_mapping(SplitConfig, _table(table, "split"), f"{key}.split")
+    return cls(**kwargs)
+
+
+def experiment_from_dict(doc: Mapping[str, Any]) -> Experiment:
+    """Validate plain data (e.g. parsed TOML) into an :class:`Experiment`, migrating older schemas."""
+    if not isinstance(doc, Mapping):
+        raise ConfigError("", "an experiment must be a table of settings")
+    doc = migrations.migrate(dict(doc), SCHEMA_VERSION)
+    for key in doc:
+        if key not in _TOP_LEVEL:
+            raise ConfigError(key, "unknown setting", value=key, allowed=", ".join(_TOP_LEVEL))
+    name = doc.get("name")
+    if name is None:
+        raise ConfigError("name", "every experiment needs a name")
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        raise ConfigError("description", f"expected text, got {description!r}")
+    return Experiment(
+        name=name,
+        description=description,
+        data=_component(DataConfig, doc, "data", extra=("split",)),
+        encoder=_component(EncoderConfig, doc, "encoder"),
+        objective=_component(ObjectiveConfig, doc, "objective"),
+        training=from_mapping(TrainingConfig, _table(doc, "training"), "training"),
+        output=from_mapping(OutputConfig, _table(doc, "output"), "output"),
+    )
+
+
+def dumps_experiment(exp: Experiment) -> str:
+    return tomli_w.dumps(experiment_to_dict(exp))
+
+
+def loads_experiment(text: str, source: str = "<string>") -> Experiment:
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("", f"{source} is not valid TOML: {err}") from None
+    return experiment_from_dict(doc)
+
+
+def load_experiment(path: str | os.PathLike) -> Experiment:
+    """Read an experiment file; every problem is a :class:`ConfigError` naming the file and field."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("", f"experiment file {str(path)!r} does not exist") from None
+    except IsADirectoryError:
+        raise ConfigError("", f"{str(path)!r} is a directory, not an experiment file") from None
+    except UnicodeDecodeError:
+        raise ConfigError("", f"{str(path)!r} is not a UTF-8 text file") from None
+    except OSError as err:
+        raise ConfigError("", f"cannot read {str(path)!r}: {err.strerror}") from None
+    return loads_experiment(text, source=str(path))
+
+
+def save_experiment(exp: Experiment, path: str | os.PathLike) -> None:
+    atomic_write_text(path, dumps_experiment(exp))

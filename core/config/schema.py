@@ -1,0 +1,183 @@
+"""The experiment: frozen, keyword-only dataclasses, validated when they are made.
+
+An :class:`Experiment` names a dataset, an encoder and an objective (each a registry name plus its typed
+``Params``) and the training and output settings. It round-trips through TOML (:mod:`core.config.io`).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Literal, Mapping
+
+from core.config.params import Params, from_mapping, param
+from core.errors import ConfigError
+from core.registry import Registry
+
+SCHEMA_VERSION = 1
+
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+_RUN_NAME = re.compile(r"^[\w][\w.\- ]*$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ComponentConfig:
+    """A registry name and that entry's parameters (a mapping is turned into its typed ``Params``)."""
+
+    section: ClassVar[str]
+
+    name: str
+    params: Any = None
+
+    @classmethod
+    def registry(cls) -> Registry:
+        raise NotImplementedError
+
+    def __post_init__(self) -> None:
+        entry = self.registry().get(self.name, field=f"{self.section}.name")
+        object.__setattr__(self, "params", entry.make_params(self.params, path=f"{self.section}.params"))
+
+    @property
+    def entry(self):
+        return self.registry().get(self.name)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SplitConfig(Params):
+    val_fraction: float = param(0.1, label="Validation fraction", min=0.0, max=0.5,
+                                help="Share of the samples held out to choose hyper-parameters and watch overfitting.")
+    test_fraction: float = param(0.2, label="Test fraction", min=0.0, max=0.5,
+                                 help="Share of the samples held out for the final, honest evaluation.")
+    stratify: bool = param(True, label="Stratify", help="Keep class proportions equal across splits (needs labels).")
+    normalization: Literal["auto", "none", "standardize", "minmax"] = param(
+        "auto", label="Normalisation",
+        help="Fitted on the training split only. auto = what the dataset recommends (none for images in [0, 1]).")
+
+    def check(self) -> None:
+        if self.val_fraction + self.test_fraction >= 0.9:
+            raise ConfigError("test_fraction", "validation and test fractions together leave under 10% for training",
+                              value=self.test_fraction, allowed="val_fraction + test_fraction < 0.9")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainingConfig(Params):
+    epochs: int = param(20, label="Epochs", min=1, max=100_000)
+    batch_size: int = param(128, label="Batch size", min=1, max=1_000_000)
+    optimizer: Literal["adamw", "adam", "sgd"] = param("adamw", label="Optimizer")
+    lr: float = param(1e-3, label="Learning rate", min=0.0, max=10.0, min_exclusive=True,
+                      help="Peak learning rate (reached after warm-up).")
+    momentum: float = param(0.9, label="Momentum", min=0.0, max=1.0, max_exclusive=True, help="SGD only.")
+    weight_decay: float = param(1e-4, label="Weight decay", min=0.0, max=1.0)
+    schedule: Literal["constant", "cosine", "linear"] = param(
+        "cosine", label="LR schedule", help="How the learning rate decays after warm-up, per step.")
+    warmup_epochs: float = param(0.0, label="Warm-up epochs", min=0.0,
+                                 help="Linear warm-up from 0 to the peak learning rate.")
+    grad_clip: float | None = param(None, label="Gradient clipping", min=0.0, min_exclusive=True,
+                                    help="Clip the global gradient norm to this value; empty = off.")
+    seed: int = param(0, label="Seed", min=0, max=2**31 - 1,
+                      help="Seeds splits, initialisation, shuffling and augmentations: same seed, same run.")
+    device: str = param("auto", label="Device", pattern_hint="auto, cpu, cuda, cuda:N or mps",
+                        help="auto picks CUDA, then MPS, then the CPU.")
+    num_threads: int = param(0, label="CPU threads", min=0, max=1024,
+                             help="torch intra-op threads; 0 keeps torch's default.")
+    drop_last: bool = param(False, label="Drop last batch", help="Skip the last, smaller batch of each epoch.")
+    diagnostics_every: int = param(1, label="Diagnostics every (epochs)", min=0, help="0 = never.")
+    snapshot_every: int = param(1, label="Snapshot every (epochs)", min=0, help="0 = never.")
+    checkpoint_every: int = param(1, label="Checkpoint every (epochs)", min=0,
+                                  help="0 = only at the end of the run.")
+    keep_checkpoints: int = param(5, label="Checkpoints kept", min=0,
+                                  help="Only the newest ones are kept on disk; 0 = keep all.")
+    snapshot_points: int = param(5000, label="Snapshot points", min=1, max=10_000_000,
+                                 help="Size of the fixed subset whose embeddings are saved at each snapshot.")
+    eval_points: int = param(1024, label="Diagnostics batch", min=8, max=1_000_000,
+                             help="Size of the fixed validation batch the diagnostics are computed on.")
+
+    def check(self) -> None:
+        if not _DEVICE.match(self.device):
+            raise ConfigError("device", f"{self.device!r} is not a device", value=self.device,
+                              allowed="auto, cpu, cuda, cuda:N, mps")
+        if self.warmup_epochs >= self.epochs:
+            raise ConfigError("warmup_epochs", f"{self.warmup_epochs:g} must be shorter than the run",
+                              value=self.warmup_epochs, allowed=f"0 <= value < epochs ({self.epochs})")
+
+
+@dataclass(frozen=True, kw_only=True)
+class OutputConfig(Params):
+    root: str = param("runs", label="Runs folder",
+                      help="Each run gets its own directory in here (relative paths are taken from the current directory).")
+    run_name: str | None = param(None, label="Run name", pattern_hint="letters, digits, '-', '_', '.', spaces",
+                                 help="Directory name of the run; empty = experiment name + time stamp.")
+
+    def check(self) -> None:
+        if not self.root.strip():
+            raise ConfigError("root", "must not be empty", value=self.root)
+        if self.run_name is not None and not _RUN_NAME.match(self.run_name):
+            raise ConfigError("run_name", f"{self.run_name!r} cannot be a directory name", value=self.run_name,
+                              allowed="letters, digits, '-', '_', '.', spaces; not starting with '.' or '-'")
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataConfig(ComponentConfig):
+    section: ClassVar[str] = "data"
+    name: str = "digits"
+    split: SplitConfig = field(default_factory=SplitConfig)
+
+    @classmethod
+    def registry(cls) -> Registry:
+        from core.data.base import DATASETS
+        return DATASETS
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not isinstance(self.split, SplitConfig):
+            object.__setattr__(self, "split", from_mapping(SplitConfig, self.split, "data.split"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class EncoderConfig(ComponentConfig):
+    section: ClassVar[str] = "encoder"
+    name: str = "mlp"
+
+    @classmethod
+    def registry(cls) -> Registry:
+        from core.models.encoders import ENCODERS
+        return ENCODERS
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectiveConfig(ComponentConfig):
+    section: ClassVar[str] = "objective"
+    name: str = "supervised"
+
+    @classmethod
+    def registry(cls) -> Registry:
+        from core.objectives.base import OBJECTIVES
+        return OBJECTIVES
+
+
+@dataclass(frozen=True, kw_only=True)
+class Experiment:
+    """Everything that defines a run. Two equal experiments with the same seed train identically."""
+
+    name: str
+    description: str = ""
+    data: DataConfig = field(default_factory=DataConfig)
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+    output: OutputConfig = field(default_factory=OutputConfig)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not _RUN_NAME.match(self.name):
+            raise ConfigError("name", f"{self.name!r} is not a usable experiment name", value=self.name,
+                              allowed="letters, digits, '-', '_', '.', spaces; not starting with '.' or '-'")
+        for attr, cls in (("data", DataConfig), ("encoder", EncoderConfig), ("objective", ObjectiveConfig),
+                          ("training", TrainingConfig), ("output", OutputConfig)):
+            if not isinstance(getattr(self, attr), cls):
+                raise ConfigError(attr, f"expected {cls.__name__}, got {type(getattr(self, attr)).__name__}")
+
+    def with_training(self, **changes: Any) -> "Experiment":
+        """A copy with some training settings changed (validated like the original)."""
+        return replace(self, training=replace(self.training, **changes))
+
+    def with_output(self, **changes: Any) -> "Experiment":
+        return replace(self, output=replace(self.output, **changes))

@@ -1,0 +1,1 @@
+"""Datasets: the Dataset type, built-in sources, splits and normalisation."""

@@ -1,0 +1,1 @@
+"""Live diagnostics of representation health."""

@@ -1,0 +1,119 @@
+"""Typed registries: the extension points of RepLearn Studio.
+
+Datasets, encoders and objectives (later augmentations, projections, probes) are classes registered by a
+decorator. Each has a nested frozen ``Params`` dataclass (see :mod:`core.config.params`); the wizard's forms,
+the CLI's ``list``/``describe`` and the contract tests are generated from the registry, so adding an
+objective is one file and no GUI code::
+
+    @OBJECTIVES.register("vicreg", data_kinds=("image", "tabular"))
+    class VICReg(Objective):
+        '''Variance-Invariance-Covariance regularisation (Bardes et al., 2022). ...'''
+        @dataclass(frozen=True, kw_only=True)
+        class Params(core.Params):
+            sim_coeff: float = param(25.0, label="Invariance weight", min=0)
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
+
+from core.config.params import FieldSpec, Params, field_specs, from_mapping
+from core.errors import UnknownNameError
+
+T = TypeVar("T")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[T]):
+    """One registered class with what the front ends show about it."""
+
+    kind: str
+    name: str
+    cls: type[T]
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def Params(self) -> type[Params]:
+        return self.cls.Params  # type: ignore[attr-defined]
+
+    @property
+    def fields(self) -> tuple[FieldSpec, ...]:
+        return field_specs(self.Params)
+
+    @property
+    def description(self) -> str:
+        return inspect.cleandoc(self.cls.__doc__ or "")
+
+    @property
+    def summary(self) -> str:
+        """The first paragraph of the class docstring, on one line."""
+        return " ".join(self.description.split("\n\n")[0].split())
+
+    def make_params(self, values: Params | Mapping[str, Any] | None = None, path: str = "") -> Params:
+        """Parameters for this entry from an instance, a mapping, or nothing (defaults)."""
+        if isinstance(values, self.Params):
+            return values
+        if isinstance(values, Params):
+            raise TypeError(f"{type(values).__qualname__} is not the Params of {self.kind} {self.name!r}")
+        return from_mapping(self.Params, values, path)
+
+
+class Registry(Generic[T]):
+    """Named classes of one kind (``"objective"``, ``"encoder"``, ...)."""
+
+    def __init__(self, kind: str, base: type | None = None):
+        self.kind = kind
+        self.base = base
+        self._entries: dict[str, Entry[T]] = {}
+
+    def register(self, name: str, **info: Any) -> Callable[[type[T]], type[T]]:
+        """Class decorator: register ``cls`` under ``name`` with extra ``info`` (e.g. ``data_kinds``)."""
+        if not _NAME.match(name):
+            raise ValueError(f"{self.kind} name {name!r} must be lower_snake_case")
+
+        def decorator(cls: type[T]) -> type[T]:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is already registered by {self._entries[name].cls!r}")
+            params = getattr(cls, "Params", None)
+            if not (isinstance(params, type) and issubclass(params, Params) and dataclasses.is_dataclass(params)):
+                raise TypeError(f"{cls.__qualname__} needs a nested Params dataclass deriving from core.Params")
+            if self.base is not None and not issubclass(cls, self.base):
+                raise TypeError(f"{cls.__qualname__} must derive from {self.base.__qualname__}")
+            field_specs(params)  # fail at import time on an undeclared or unsupported field
+            cls.registry_name = name  # type: ignore[attr-defined]
+            self._entries[name] = Entry(self.kind, name, cls, dict(info))
+            return cls
+
+        return decorator
+
+    def get(self, name: str, field: str = "") -> Entry[T]:
+        """The entry called ``name``; an unknown name raises with the closest suggestions."""
+        try:
+            return self._entries[name]
+        except (KeyError, TypeError):
+            suggestions = difflib.get_close_matches(str(name), list(self._entries), n=2, cutoff=0.5)
+            raise UnknownNameError(self.kind, str(name), self.names(), suggestions, field) from None
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def entries(self) -> list[Entry[T]]:
+        return [self._entries[n] for n in self.names()]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[Entry[T]]:
+        return iter(self.entries())
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def unregister(self, name: str) -> None:
+        """Remove an entry (for tests and plug-in reloads)."""
+        self._entries.pop(name, None)

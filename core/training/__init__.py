@@ -1,0 +1,1 @@
+"""The training engine: a generator of events (see :mod:`core.training.loop`)."""

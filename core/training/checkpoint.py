@@ -1,0 +1,193 @@
+"""Checkpoints: safetensors files (no pickle, so no code can hide in them) plus a JSON manifest.
+
+A checkpoint holds the model, the optimiser state and the torch RNG state, so resuming from it continues the
+run bit for bit. The manifest records each file's sha256, the step, the seed and the library versions; a file
+whose hash does not match is refused (a torn or tampered file), and resuming falls back to the newest one
+that verifies.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from core.errors import CheckpointError
+from core.fileio import atomic_write_bytes, atomic_write_json, sha256_file
+
+MANIFEST = "manifest.json"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """Where a run stands: what a checkpoint restores."""
+
+    epoch: int  # epochs fully completed
+    step: int  # optimiser steps done
+    batch_in_epoch: int  # batches of epoch ``epoch + 1`` already done (mid-epoch checkpoints)
+    base_lr: float
+    seed: int
+
+
+def versions() -> dict[str, str]:
+    from core import __version__
+
+    return {"replearn": __version__, "torch": torch.__version__, "python": platform.python_version()}
+
+
+def _optimizer_tensors(opt_state: dict) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    tensors: dict[str, torch.Tensor] = {}
+    scalars: dict[str, Any] = {}
+    for pid, entries in opt_state["state"].items():
+        for key, value in entries.items():
+            name = f"optimizer/{pid}/{key}"
+            if isinstance(value, torch.Tensor):
+                tensors[name] = value.detach().to("cpu").contiguous().clone()
+            else:
+                scalars[name] = value
+    return tensors, scalars
+
+
+def save_checkpoint(directory: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    state: TrainingState, reason: str, keep: int = 0) -> Path:
+    """Write ``step_NNNNNNN.safetensors`` atomically, then record it in the manifest (also atomically).
+
+    With ``keep > 0`` only the newest ``keep`` checkpoints remain: the manifest drops the older ones first,
+    then their files are deleted, so a crash in between leaves stray files, never dangling entries.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {f"model/{k}": v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
+    opt = optimizer.state_dict()
+    opt_tensors, opt_scalars = _optimizer_tensors(opt)
+    tensors.update(opt_tensors)
+    tensors["rng/torch_cpu"] = torch.get_rng_state()
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        for i, s in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng/cuda/{i}"] = s
+    meta = {
+        "format": str(FORMAT),
+        "state": json.dumps(state.__dict__),
+        "optimizer_param_groups": json.dumps(opt["param_groups"]),
+        "optimizer_scalars": json.dumps(opt_scalars),
+    }
+    name = f"step_{state.step:07d}.safetensors"
+    path = directory / name
+    atomic_write_bytes(path, st_save(tensors, metadata=meta))
+    entry = {
+        "file": name, "sha256": sha256_file(path), "bytes": path.stat().st_size, "epoch": state.epoch,
+        "step": state.step, "batch_in_epoch": state.batch_in_epoch, "seed": state.seed, "reason": reason,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "versions": versions(),
+    }
+    manifest = read_manifest(directory)
+    manifest["checkpoints"] = [c for c in manifest["checkpoints"] if c["file"] != name] + [entry]
+    manifest["latest"] = name
+    dropped = []
+    if keep > 0 and len(manifest["checkpoints"]) > keep:
+        ordered = sorted(manifest["checkpoints"], key=lambda c: c["step"])
+        dropped, manifest["checkpoints"] = ordered[:-keep], ordered[-keep:]
+    atomic_write_json(directory / MANIFEST, manifest)
+    for old in dropped:
+        (directory / old["file"]).unlink(missing_ok=True)
+    return path
+
+
+def read_manifest(directory: Path) -> dict[str, Any]:
+    path = directory / MANIFEST
+    if not path.exists():
+        return {"format": FORMAT, "checkpoints": [], "latest": None}
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(manifest.get("checkpoints"), list):
+            raise ValueError("no checkpoint list")
+        return manifest
+    except (ValueError, AttributeError) as err:
+        raise CheckpointError(f"the checkpoint manifest {path} is unreadable ({err})") from None
+
+
+@dataclass(frozen=True)
+class LoadedCheckpoint:
+    path: Path
+    state: TrainingState
+    model: dict[str, torch.Tensor]
+    optimizer: dict[str, Any]
+    rng: dict[str, torch.Tensor]
+
+
+def load_checkpoint(directory: Path, name: str | None = None) -> LoadedCheckpoint:
+    """Load checkpoint ``name`` (default: the newest whose sha256 verifies) after checking its hash."""
+    manifest = read_manifest(directory)
+    entries = manifest["checkpoints"]
+    if not entries:
+        raise CheckpointError(f"{directory} holds no checkpoint to resume from")
+    if name is not None:
+        chosen = [e for e in entries if e["file"] == name or e["file"] == Path(name).name]
+        if not chosen:
+            raise CheckpointError(f"checkpoint {name!r} is not in {directory / MANIFEST}")
+        return _load_entry(directory, chosen[0])
+    problems = []
+    for entry in sorted(entries, key=lambda e: e["step"], reverse=True):
+        try:
+            return _load_entry(directory, entry)
+        except CheckpointError as err:
+            problems.append(str(err))
+    raise CheckpointError("no usable checkpoint: " + "; ".join(problems))
+
+
+def _metadata(data: bytes) -> dict[str, str]:
+    """The ``__metadata__`` of a safetensors file: an 8-byte little-endian length, then a JSON header."""
+    n = int.from_bytes(data[:8], "little")
+    if n <= 0 or 8 + n > len(data):
+        raise ValueError("header length out of bounds")
+    return json.loads(data[8:8 + n]).get("__metadata__") or {}
+
+
+def _load_entry(directory: Path, entry: dict[str, Any]) -> LoadedCheckpoint:
+    path = directory / entry["file"]
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path.name} is missing")
+    if sha256_file(path) != entry["sha256"]:
+        raise CheckpointError(f"checkpoint {path.name} is corrupt (its sha256 does not match the manifest)")
+    try:
+        data = path.read_bytes()
+        tensors = st_load(data)
+        meta = _metadata(data)
+        state = TrainingState(**json.loads(meta["state"]))
+        groups = json.loads(meta["optimizer_param_groups"])
+        scalars = json.loads(meta.get("optimizer_scalars", "{}"))
+    except (SafetensorError, KeyError, ValueError, TypeError) as err:
+        raise CheckpointError(f"checkpoint {path.name} cannot be read ({err})") from None
+    model = {k[len("model/"):]: v for k, v in tensors.items() if k.startswith("model/")}
+    opt_state: dict[int, dict[str, Any]] = {}
+    for k, v in list(tensors.items()) + list(scalars.items()):
+        if k.startswith("optimizer/"):
+            _, pid, key = k.split("/", 2)
+            opt_state.setdefault(int(pid), {})[key] = v
+    rng = {k[len("rng/"):]: v for k, v in tensors.items() if k.startswith("rng/")}
+    return LoadedCheckpoint(path=path, state=state, model=model,
+                            optimizer={"state": opt_state, "param_groups": groups}, rng=rng)
+
+
+def restore_model(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str) -> None:
+    """Load weights, refusing missing or extra keys and wrong shapes with a message that names them."""
+    own = model.state_dict()
+    missing = sorted(set(own) - set(weights))
+    extra = sorted(set(weights) - set(own))
+    wrong = sorted(k for k in set(own) & set(weights) if tuple(own[k].shape) != tuple(weights[k].shape))
+    if missing or extra or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing[:3])}" + (" ..." if len(missing) > 3 else ""))
+        if extra:
+            parts.append(f"unexpected {', '.join(extra[:3])}" + (" ..." if len(extra) > 3 else ""))
+        for k in wrong[:3]:
+            parts.append(f"{k} has shape {tuple(weights[k].shape)}, the model expects {tuple(own[k].shape)}")
+        raise CheckpointError(f"{source} does not fit this model: " + "; ".join(parts))
+    model.load_state_dict(weights)

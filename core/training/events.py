@@ -1,0 +1,177 @@
+"""What the training engine yields (events) and what it accepts through ``send()`` (commands).
+
+Events are frozen dataclasses holding only copies (floats, read-only CPU numpy arrays), so they can cross
+threads. Each carries the ``run_id`` so a front end can drop events of a run it no longer shows. Every event
+is also appended to the run's ``metrics.jsonl`` as one JSON object (:func:`to_record`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from core.diagnostics.collapse import Diagnostics
+
+_NOT_RECORDED = {"record": False}
+
+
+@dataclass(frozen=True)
+class RunStarted:
+    run_id: str
+    run_dir: str
+    experiment: str
+    device: str
+    epochs: int
+    steps_per_epoch: int
+    start_epoch: int  # epochs already completed (0 for a fresh run)
+    start_step: int
+    n_train: int
+    n_val: int
+    n_test: int
+    resumed: bool
+    initial_diagnostics: Diagnostics | None = None
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+
+@dataclass(frozen=True)
+class StepEnded:
+    run_id: str
+    epoch: int  # 1-based epoch this step belongs to
+    step: int  # global optimiser steps done, 1-based
+    batch: int  # 1-based batch within the epoch
+    loss: float
+    terms: Mapping[str, float]
+    metrics: Mapping[str, float]
+    lr: float
+    samples_per_second: float
+    elapsed: float  # seconds since the run (or resume) started
+
+
+@dataclass(frozen=True)
+class EpochEnded:
+    run_id: str
+    epoch: int
+    step: int
+    train_loss: float
+    train_terms: Mapping[str, float]
+    train_metrics: Mapping[str, float]
+    val_loss: float | None
+    val_terms: Mapping[str, float]
+    val_metrics: Mapping[str, float]
+    seconds: float
+    lr: float
+    diagnostics: Diagnostics | None = None
+
+
+@dataclass(frozen=True)
+class SnapshotReady:
+    """Embeddings of the fixed display subset (``snapshots/subset.npy`` holds their dataset indices)."""
+
+    run_id: str
+    epoch: int
+    step: int
+    path: str
+    embeddings: np.ndarray = field(repr=False, metadata=_NOT_RECORDED)
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    run_id: str
+    epoch: int
+    step: int
+    path: str
+    reason: str  # "epoch" | "requested" | "stop" | "final"
+
+
+@dataclass(frozen=True)
+class LearningRateChanged:
+    run_id: str
+    step: int
+    base_lr: float
+    lr: float
+
+
+@dataclass(frozen=True)
+class RunFinished:
+    """Written to ``metrics.jsonl`` when a run ends; the generator's return value carries the same result."""
+
+    run_id: str
+    status: str  # "finished" | "stopped"
+    epochs_completed: int
+    steps: int
+    seconds: float
+    test: Mapping[str, float]
+
+
+Event = RunStarted | StepEnded | EpochEnded | SnapshotReady | CheckpointSaved | LearningRateChanged | RunFinished
+
+EVENT_NAMES: dict[type, str] = {
+    RunStarted: "run_started", StepEnded: "step", EpochEnded: "epoch", SnapshotReady: "snapshot",
+    CheckpointSaved: "checkpoint", LearningRateChanged: "lr_changed", RunFinished: "run_finished",
+}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Diagnostics):
+        return value.to_record()
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        v = float(value)
+        return v if math.isfinite(v) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def to_record(event: Any) -> dict[str, Any]:
+    """The event as one JSON-ready object: ``{"event": name, ...fields}`` (large arrays left out)."""
+    record: dict[str, Any] = {"event": EVENT_NAMES[type(event)]}
+    for f in dataclasses.fields(event):
+        if f.metadata.get("record", True):
+            record[f.name] = _plain(getattr(event, f.name))
+    return record
+
+
+# ---- commands -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RequestSnapshot:
+    """Save the display subset's embeddings now (answered by a :class:`SnapshotReady`)."""
+
+
+@dataclass(frozen=True)
+class SaveCheckpoint:
+    """Save a checkpoint now (answered by a :class:`CheckpointSaved`); resuming from it is exact."""
+
+
+@dataclass(frozen=True)
+class SetLearningRate:
+    """Set the peak learning rate; the schedule keeps scaling it from the current step on."""
+
+    lr: float
+
+    def __post_init__(self) -> None:
+        from core.errors import ConfigError
+
+        if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) or not (0 < self.lr <= 10) or not math.isfinite(self.lr):
+            raise ConfigError("training.lr", f"{self.lr!r} is out of range", value=self.lr, allowed="0 < value <= 10")
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Finish the current step, save a checkpoint and return with status ``"stopped"``."""
+
+
+Command = RequestSnapshot | SaveCheckpoint | SetLearningRate | Stop

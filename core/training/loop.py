@@ -1,0 +1,448 @@
+"""The training engine: one generator that the GUI, the command line and the tests all drive.
+
+``train(experiment)`` and ``resume(run_dir)`` are generators. They yield the events of
+:mod:`core.training.events` (at least once per optimiser step, so a worker can pause or cancel promptly), take
+commands through ``send()`` and return a :class:`TrainResult`. Closing the generator marks the run stopped.
+
+Repeatability: the seed fixes the splits, the initial weights, the shuffling order (a pure function of seed
+and epoch) and the torch RNG stream; evaluation and diagnostics run on a forked RNG so watching a run never
+changes it. A checkpoint stores the model, the optimiser and the RNG state, so a resumed run ends with the
+same weights as one that was never interrupted.
+"""
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import math
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generator, Mapping
+
+import numpy as np
+import torch
+
+from core.config.schema import Experiment
+from core.data.base import DATASETS, Dataset
+from core.data.splits import PreparedData, prepare
+from core.diagnostics.collapse import Diagnostics, compute_diagnostics
+from core.errors import ConfigError, NonFiniteLossError
+from core.evaluation.probes import LinearProbe
+from core.models.encoders import ENCODERS
+from core.objectives.base import OBJECTIVES, Batch, DataSpec, Objective
+from core.training import checkpoint as ckpt
+from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
+                                  RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
+                                  to_record)
+from core.training.rundir import RunDirectory
+from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
+
+_EVAL_SEED_OFFSET = 7_919
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: str
+    run_id: str
+    status: str  # "finished" | "stopped"
+    epochs_completed: int
+    steps: int
+    seconds: float
+    final_epoch: EpochEnded | None
+    test: Mapping[str, float]
+
+
+def load_dataset(experiment: Experiment) -> Dataset:
+    entry = DATASETS.get(experiment.data.name, field="data.name")
+    return entry.cls(experiment.data.params).load()
+
+
+def build_model(experiment: Experiment, data: PreparedData) -> Objective:
+    """Encoder + objective for this data, with the compatibility checks that need the data."""
+    enc_entry = ENCODERS.get(experiment.encoder.name, field="encoder.name")
+    obj_entry = OBJECTIVES.get(experiment.objective.name, field="objective.name")
+    kind = data.dataset.kind
+    kinds = enc_entry.info.get("data_kinds")
+    if kinds and kind not in kinds:
+        raise ConfigError("encoder.name", f"the {enc_entry.name!r} encoder cannot read {kind} data",
+                          value=enc_entry.name, allowed=", ".join(e.name for e in ENCODERS
+                                                                  if kind in e.info.get("data_kinds", (kind,))))
+    kinds = obj_entry.info.get("data_kinds")
+    if kinds and kind not in kinds:
+        raise ConfigError("objective.name", f"the {obj_entry.name!r} objective does not apply to {kind} data",
+                          value=obj_entry.name)
+    if obj_entry.cls.requires_labels and not data.dataset.has_labels:
+        raise ConfigError("objective.name", f"{obj_entry.name!r} needs labels, and dataset "
+                          f"{data.dataset.name!r} has none", value=obj_entry.name)
+    spec = DataSpec(kind=kind, sample_shape=data.dataset.sample_shape, n_classes=data.dataset.n_classes,
+                    value_range=data.value_range)
+    encoder = enc_entry.cls(experiment.encoder.params, data.dataset.sample_shape)
+    return obj_entry.cls(experiment.objective.params, encoder, spec)
+
+
+def make_optimizer(experiment: Experiment, model: torch.nn.Module) -> torch.optim.Optimizer:
+    t = experiment.training
+    params = [p for p in model.parameters() if p.requires_grad]
+    if t.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay)
+    if t.optimizer == "adam":
+        return torch.optim.Adam(params, lr=t.lr, weight_decay=t.weight_decay)
+    return torch.optim.AdamW(params, lr=t.lr, weight_decay=t.weight_decay)
+
+
+def _means(sums: Mapping[str, float], count: int) -> dict[str, float]:
+    return {k: v / max(count, 1) for k, v in sums.items()}
+
+
+class Trainer:
+    """State of one run; :meth:`run` is the generator. Use :func:`train` / :func:`resume` rather than this class."""
+
+    def __init__(self, experiment: Experiment, run: RunDirectory, *, resume_from: ckpt.LoadedCheckpoint | None = None):
+        self.experiment = experiment
+        self.run_dir = run
+        self.resume_from = resume_from
+        self.run_id = uuid.uuid4().hex[:12]
+        self.t = experiment.training
+        self._pending: collections.deque = collections.deque()
+        self._stop = False
+        self._last_checkpoint: str | None = None
+
+    # ---- set-up -----------------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        t = self.t
+        if t.num_threads:
+            torch.set_num_threads(t.num_threads)
+        self.device = resolve_device(t.device)
+        seed_everything(t.seed)
+        dataset = load_dataset(self.experiment)
+        split = self.experiment.data.split
+        self.data = prepare(dataset, val_fraction=split.val_fraction, test_fraction=split.test_fraction,
+                            stratify=split.stratify, normalization=split.normalization, seed=t.seed)
+        n_train = len(self.data.splits.train)
+        if t.batch_size > n_train:
+            raise ConfigError("training.batch_size", f"{t.batch_size} is larger than the {n_train} training samples",
+                              value=t.batch_size, allowed=f"1 <= value <= {n_train}")
+        torch.manual_seed(t.seed)  # initial weights depend on the seed alone, not on what loading consumed
+        self.model = build_model(self.experiment, self.data).to(self.device)
+        self.optimizer = make_optimizer(self.experiment, self.model)
+
+        X = torch.from_numpy(self.data.X)
+        y = torch.from_numpy(dataset.y) if dataset.y is not None else None
+        self.X = X.to(self.device)
+        self.y = y.to(self.device) if y is not None else None
+        self.train_idx = torch.from_numpy(self.data.splits.train).to(self.device)
+        n = dataset.n
+        size = min(t.snapshot_points, n)
+        self.subset = np.sort(np.random.default_rng(t.seed + 2).choice(n, size=size, replace=False))
+        held_out = self.data.splits.val if len(self.data.splits.val) else self.data.splits.train
+        self.eval_idx = held_out[: t.eval_points]
+
+        self.steps_per_epoch = n_train // t.batch_size if t.drop_last else math.ceil(n_train / t.batch_size)
+        self.total_steps = self.steps_per_epoch * t.epochs
+        self.warmup_steps = int(round(t.warmup_epochs * self.steps_per_epoch))
+        self.base_lr = t.lr
+        self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
+        if self.resume_from is not None:
+            self._restore(self.resume_from)
+
+    def _restore(self, loaded: ckpt.LoadedCheckpoint) -> None:
+        ckpt.restore_model(self.model, loaded.model, loaded.path.name)
+        try:
+            self.optimizer.load_state_dict(loaded.optimizer)
+        except (ValueError, KeyError, RuntimeError) as err:
+            raise ckpt.CheckpointError(f"{loaded.path.name}: the optimiser state does not fit ({err})") from None
+        torch.set_rng_state(loaded.rng["torch_cpu"])
+        cuda_states = [loaded.rng[k] for k in sorted(loaded.rng) if k.startswith("cuda/")]
+        if cuda_states and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
+        s = loaded.state
+        self.epoch, self.step, self.batch_in_epoch, self.base_lr = s.epoch, s.step, s.batch_in_epoch, s.base_lr
+        self._last_checkpoint = str(loaded.path)
+
+    # ---- the generator ----------------------------------------------------------------------------------
+    def run(self) -> Generator[Any, Any, TrainResult]:
+        run = self.run_dir
+        started = self._run_start = time.perf_counter()
+        try:
+            self._setup()
+            run.write_status(status="running", run_id=self.run_id, experiment=self.experiment.name,
+                             started=_now(), device=str(self.device), versions=ckpt.versions(),
+                             seed=self.t.seed, message="")
+            resumed = self.resume_from is not None
+            initial = self._diagnostics() if self.t.diagnostics_every else None
+            yield from self._emit(RunStarted(
+                run_id=self.run_id, run_dir=str(run.path), experiment=self.experiment.name, device=str(self.device),
+                epochs=self.t.epochs, steps_per_epoch=self.steps_per_epoch, start_epoch=self.epoch,
+                start_step=self.step, n_train=len(self.data.splits.train), n_val=len(self.data.splits.val),
+                n_test=len(self.data.splits.test), resumed=resumed, initial_diagnostics=initial))
+            if not resumed:
+                run.save_array("snapshots/subset.npy", self.subset)
+                if self.data.dataset.y is not None:
+                    run.save_array("snapshots/labels.npy", self.data.dataset.y[self.subset])
+                if self.t.snapshot_every:
+                    yield from self._emit(self._snapshot(f"snapshots/epoch_{0:03d}.npy"))
+            last_epoch_event = None
+            while self.epoch < self.t.epochs and not self._stop:
+                last_epoch_event = (yield from self._train_epoch()) or last_epoch_event
+            if self._stop:
+                status = "stopped"
+                if self._last_checkpoint is None or not self._last_checkpoint.endswith(f"step_{self.step:07d}.safetensors"):
+                    yield from self._emit(self._checkpoint("stop"))
+                test: dict[str, float] = {}
+            else:
+                if self.t.checkpoint_every == 0 or self.epoch % self.t.checkpoint_every:
+                    yield from self._emit(self._checkpoint("final"))
+                test = self._final_evaluation()
+                status = "finished"
+            seconds = time.perf_counter() - started
+            yield from self._emit(RunFinished(run_id=self.run_id, status=status, epochs_completed=self.epoch,
+                                              steps=self.step, seconds=seconds, test=test))
+            run.write_status(status=status, finished=_now(), epochs_completed=self.epoch, steps=self.step,
+                             test=test, last_checkpoint=self._last_checkpoint)
+            return TrainResult(run_dir=str(run.path), run_id=self.run_id, status=status,
+                               epochs_completed=self.epoch, steps=self.step, seconds=seconds,
+                               final_epoch=last_epoch_event, test=test)
+        except (GeneratorExit, KeyboardInterrupt) as err:
+            why = "interrupted" if isinstance(err, KeyboardInterrupt) else "closed by the caller before the end"
+            _quietly(run.write_status, status="stopped", finished=_now(), epochs_completed=self.epoch,
+                     steps=self.step, last_checkpoint=self._last_checkpoint, message=why)
+            raise
+        except BaseException as err:
+            message = str(err) or type(err).__name__
+            _quietly(run.write_status, status="failed", finished=_now(), message=message,
+                     last_checkpoint=self._last_checkpoint)
+            raise
+        finally:
+            run.close()
+
+    def _emit(self, event: Any) -> Generator[Any, Any, None]:
+        """Record and yield one event; queue whatever command comes back."""
+        self.run_dir.append_metric(to_record(event))
+        command = yield event
+        if command is not None:
+            self._pending.append(command)
+
+    def _handle_commands(self) -> Generator[Any, Any, None]:
+        while self._pending:
+            command = self._pending.popleft()
+            if isinstance(command, RequestSnapshot):
+                yield from self._emit(self._snapshot(f"snapshots/step_{self.step:07d}.npy"))
+            elif isinstance(command, SaveCheckpoint):
+                yield from self._emit(self._checkpoint("requested"))
+            elif isinstance(command, SetLearningRate):
+                self.base_lr = float(command.lr)
+                yield from self._emit(LearningRateChanged(run_id=self.run_id, step=self.step, base_lr=self.base_lr,
+                                                          lr=self._lr_at(self.step)))
+            elif isinstance(command, Stop):
+                self._stop = True
+            else:
+                raise TypeError(f"unknown training command {command!r}")
+
+    def _lr_at(self, step: int) -> float:
+        return self.base_lr * lr_factor(self.t.schedule, step, self.total_steps, self.warmup_steps)
+
+    def _train_epoch(self) -> Generator[Any, Any, EpochEnded | None]:
+        t = self.t
+        epoch = self.epoch + 1
+        perm = self.train_idx[epoch_permutation(len(self.train_idx), t.seed, epoch).to(self.device)]
+        sums: dict[str, float] = collections.defaultdict(float)
+        metric_sums: dict[str, float] = collections.defaultdict(float)
+        seen, loss_sum = 0, 0.0
+        epoch_start = time.perf_counter()
+        last = epoch_start
+        run_start = self._run_start
+        self.model.train()
+        for b in range(self.batch_in_epoch, self.steps_per_epoch):
+            idx = perm[b * t.batch_size:(b + 1) * t.batch_size]
+            lr = self._lr_at(self.step)
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            batch = Batch(x=self.X[idx], y=self.y[idx] if self.y is not None else None, index=idx)
+            out = self.model(batch)
+            loss = float(out.loss.detach())
+            terms = {k: float(v.detach()) for k, v in out.terms.items()}
+            if not math.isfinite(loss):
+                raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
+            self.optimizer.zero_grad(set_to_none=True)
+            out.loss.backward()
+            if t.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
+            self.optimizer.step()
+            self.step += 1
+            self.batch_in_epoch = b + 1
+            n = len(idx)
+            seen += n
+            loss_sum += loss * n
+            for k, v in terms.items():
+                sums[k] += v * n
+            metrics = {k: float(v.detach()) for k, v in out.metrics.items()}
+            for k, v in metrics.items():
+                metric_sums[k] += v * n
+            now = time.perf_counter()
+            yield from self._emit(StepEnded(
+                run_id=self.run_id, epoch=epoch, step=self.step, batch=b + 1, loss=loss, terms=terms,
+                metrics=metrics, lr=lr, samples_per_second=n / max(now - last, 1e-9), elapsed=now - run_start))
+            last = time.perf_counter()
+            yield from self._handle_commands()
+            if self._stop:
+                return None
+        self.epoch, self.batch_in_epoch = epoch, 0
+        val_loss, val_terms, val_metrics = self._evaluate(self.data.splits.val)
+        diagnostics = self._diagnostics() if t.diagnostics_every and epoch % t.diagnostics_every == 0 else None
+        event = EpochEnded(
+            run_id=self.run_id, epoch=epoch, step=self.step, train_loss=loss_sum / max(seen, 1),
+            train_terms=_means(sums, seen), train_metrics=_means(metric_sums, seen), val_loss=val_loss,
+            val_terms=val_terms, val_metrics=val_metrics, seconds=time.perf_counter() - epoch_start,
+            lr=self._lr_at(self.step - 1), diagnostics=diagnostics)
+        yield from self._emit(event)
+        if t.snapshot_every and epoch % t.snapshot_every == 0:
+            yield from self._emit(self._snapshot(f"snapshots/epoch_{epoch:03d}.npy"))
+        if t.checkpoint_every and epoch % t.checkpoint_every == 0:
+            yield from self._emit(self._checkpoint("epoch"))
+        yield from self._handle_commands()
+        return event
+
+    # ---- measurements (never touch the training RNG stream) ---------------------------------------------
+    def _forked_rng(self):
+        devices = [self.device.index or 0] if self.device.type == "cuda" else []
+        return torch.random.fork_rng(devices=devices)
+
+    @torch.no_grad()
+    def embed(self, indices: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """Representations of dataset samples ``indices`` as a float32 CPU array (eval mode)."""
+        was_training = self.model.training
+        self.model.eval()
+        parts = []
+        with self._forked_rng():
+            for start in range(0, len(indices), batch_size):
+                idx = torch.as_tensor(indices[start:start + batch_size], device=self.device)
+                parts.append(self.model.embed(self.X[idx]).float().cpu())
+        self.model.train(was_training)
+        if not parts:
+            return np.zeros((0, 0), dtype=np.float32)
+        return torch.cat(parts).numpy()
+
+    @torch.no_grad()
+    def _evaluate(self, indices: np.ndarray) -> tuple[float | None, dict[str, float], dict[str, float]]:
+        """Mean loss, terms and metrics over held-out samples (eval mode, seeded RNG)."""
+        if len(indices) == 0:
+            return None, {}, {}
+        was_training = self.model.training
+        self.model.eval()
+        sums: dict[str, float] = collections.defaultdict(float)
+        metric_sums: dict[str, float] = collections.defaultdict(float)
+        loss_sum = 0.0
+        bs = max(self.t.batch_size, 256)
+        with self._forked_rng():
+            torch.manual_seed(self.t.seed + _EVAL_SEED_OFFSET)
+            for start in range(0, len(indices), bs):
+                idx = torch.as_tensor(indices[start:start + bs], device=self.device)
+                out = self.model(Batch(x=self.X[idx], y=self.y[idx] if self.y is not None else None, index=idx))
+                n = len(idx)
+                loss_sum += float(out.loss) * n
+                for k, v in out.terms.items():
+                    sums[k] += float(v) * n
+                for k, v in out.metrics.items():
+                    metric_sums[k] += float(v) * n
+        self.model.train(was_training)
+        n = len(indices)
+        return loss_sum / n, _means(sums, n), _means(metric_sums, n)
+
+    def _diagnostics(self) -> Diagnostics | None:
+        Z = self.embed(self.eval_idx)
+        return compute_diagnostics(Z) if len(Z) >= 2 else None
+
+    def _snapshot(self, relative: str) -> SnapshotReady:
+        Z = self.embed(self.subset).astype(np.float32)
+        path = self.run_dir.save_array(relative, Z)
+        Z.setflags(write=False)
+        return SnapshotReady(run_id=self.run_id, epoch=self.epoch, step=self.step, path=str(path), embeddings=Z)
+
+    def _checkpoint(self, reason: str) -> CheckpointSaved:
+        state = ckpt.TrainingState(epoch=self.epoch, step=self.step, batch_in_epoch=self.batch_in_epoch,
+                                   base_lr=self.base_lr, seed=self.t.seed)
+        try:
+            path = ckpt.save_checkpoint(self.run_dir.checkpoints, model=self.model, optimizer=self.optimizer,
+                                        state=state, reason=reason,
+                                        keep=self.t.keep_checkpoints)
+        except OSError as err:
+            from core.training.rundir import _explain
+            raise _explain(err, f"a checkpoint in {self.run_dir.checkpoints}") from None
+        self._last_checkpoint = str(path)
+        return CheckpointSaved(run_id=self.run_id, epoch=self.epoch, step=self.step, path=str(path), reason=reason)
+
+    def _final_evaluation(self) -> dict[str, float]:
+        """Test-split loss and metrics, and a linear probe fitted on the training split's frozen embeddings."""
+        splits = self.data.splits
+        target = splits.test if len(splits.test) else splits.val
+        if len(target) == 0:
+            return {}
+        loss, terms, metrics = self._evaluate(target)
+        result = {"test_loss": loss, **{f"test_{k}": v for k, v in terms.items()},
+                  **{f"test_{k}": v for k, v in metrics.items()}}
+        y = self.data.dataset.y
+        if y is not None and len(np.unique(y[splits.train])) >= 2:
+            probe = LinearProbe(random_state=self.t.seed).fit(self.embed(splits.train), y[splits.train])
+            result["linear_probe_accuracy"] = probe.score(self.embed(target), y[target])
+        return result
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _quietly(fn, *args, **kwargs) -> None:
+    """Best effort: recording a failure must not hide the failure itself."""
+    try:
+        fn(*args, **kwargs)
+    except Exception:  # noqa: BLE001
+        pass
+
+
+def _run_name(experiment: Experiment) -> str:
+    if experiment.output.run_name:
+        return experiment.output.run_name
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{experiment.name.replace(' ', '_')}-{stamp}"
+
+
+def train(experiment: Experiment, *, out: str | Path | None = None) -> Generator[Any, Any, TrainResult]:
+    """Train ``experiment`` in a new run directory under ``out`` (default: ``experiment.output.root``)."""
+    run = RunDirectory.create(out if out is not None else experiment.output.root, _run_name(experiment))
+    run.write_config(experiment)
+    return (yield from Trainer(experiment, run).run())
+
+
+def resume(run_dir: str | Path, *, epochs: int | None = None, device: str | None = None,
+           checkpoint: str | None = None) -> Generator[Any, Any, TrainResult]:
+    """Continue a run from its newest valid checkpoint (or ``checkpoint``), optionally to more ``epochs``.
+
+    Changing ``epochs`` changes the learning-rate schedule's length, so only an unchanged run resumes
+    bit-exactly.
+    """
+    run = RunDirectory.open(run_dir)
+    experiment = run.read_config()
+    changes: dict[str, Any] = {}
+    if epochs is not None:
+        changes["epochs"] = epochs
+    if device is not None:
+        changes["device"] = device
+    if changes:
+        experiment = experiment.with_training(**changes)
+        run.write_config(experiment)
+    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
+    if loaded.state.epoch >= experiment.training.epochs and loaded.state.batch_in_epoch == 0:
+        raise ConfigError("training.epochs", f"the run already completed {loaded.state.epoch} epoch(s); "
+                          "pass more epochs to continue it", value=experiment.training.epochs,
+                          allowed=f"more than {loaded.state.epoch}")
+    return (yield from Trainer(experiment, run, resume_from=loaded).run())
+
+
+def run_to_end(generator: Generator[Any, Any, TrainResult]) -> TrainResult:
+    """Drive a training generator to completion without looking at its events (tests, scripts)."""
+    try:
+        while True:
+            next(generator)
+    except StopIteration as stop:
+        return stop.value

@@ -1,0 +1,151 @@
+"""A run is a directory: what it holds, and the writes the engine makes to it.
+
+::
+
+    RUN/
+      config.toml          the experiment, exactly as trained
+      run.json             status (running / finished / stopped / failed), ids, versions, final results
+      metrics.jsonl        one JSON object per event, appended and flushed as it happens
+      checkpoints/         step_NNNNNNN.safetensors + manifest.json (sha256, step, seed, versions)
+      snapshots/           subset.npy (dataset indices), labels.npy, epoch_NNN.npy / step_NNNNNNN.npy
+      reports/
+
+Another process (the GUI on a laptop) can follow a run that is still being written: every file but
+``metrics.jsonl`` is replaced atomically, and ``metrics.jsonl`` only grows by whole lines.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import errno
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from core.config.io import load_experiment, save_experiment
+from core.config.schema import Experiment
+from core.errors import RunDirectoryError
+from core.fileio import atomic_write_json, atomic_writer
+
+
+def _explain(err: OSError, what: str) -> RunDirectoryError:
+    if err.errno == errno.ENOSPC:
+        why = "the disk is full"
+    elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        why = "it is not writable"
+    else:
+        why = err.strerror or str(err)
+    return RunDirectoryError(f"cannot write {what}: {why}")
+
+
+class RunDirectory:
+    """Paths and writes of one run directory."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self._metrics = None
+
+    # ---- layout -----------------------------------------------------------------------------------------
+    config_path = property(lambda self: self.path / "config.toml")
+    status_path = property(lambda self: self.path / "run.json")
+    metrics_path = property(lambda self: self.path / "metrics.jsonl")
+    checkpoints = property(lambda self: self.path / "checkpoints")
+    snapshots = property(lambda self: self.path / "snapshots")
+    reports = property(lambda self: self.path / "reports")
+
+    @classmethod
+    def create(cls, root: str | os.PathLike, name: str) -> "RunDirectory":
+        """A new, empty run directory ``root/name`` (``name-2``, ``name-3``, ... if taken)."""
+        root = Path(root)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            for i in range(1, 10_000):
+                candidate = root / (name if i == 1 else f"{name}-{i}")
+                try:
+                    candidate.mkdir()
+                except FileExistsError:
+                    continue
+                run = cls(candidate)
+                for sub in (run.checkpoints, run.snapshots, run.reports):
+                    sub.mkdir()
+                return run
+        except OSError as err:
+            raise _explain(err, f"the run directory in {root}") from None
+        raise RunDirectoryError(f"too many runs called {name!r} in {root}")
+
+    @classmethod
+    def open(cls, path: str | os.PathLike) -> "RunDirectory":
+        run = cls(path)
+        if not run.path.is_dir():
+            raise RunDirectoryError(f"{str(run.path)!r} is not a directory")
+        if not run.config_path.is_file():
+            raise RunDirectoryError(f"{str(run.path)!r} is not a run directory (it has no config.toml)")
+        return run
+
+    # ---- writes -----------------------------------------------------------------------------------------
+    def write_config(self, experiment: Experiment) -> None:
+        try:
+            save_experiment(experiment, self.config_path)
+        except OSError as err:
+            raise _explain(err, self.config_path) from None
+
+    def read_config(self) -> Experiment:
+        return load_experiment(self.config_path)
+
+    def write_status(self, **fields: Any) -> None:
+        """Merge ``fields`` into ``run.json`` (atomically)."""
+        status = self.read_status()
+        status.update(fields)
+        status["updated"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        try:
+            atomic_write_json(self.status_path, status)
+        except OSError as err:
+            raise _explain(err, self.status_path) from None
+
+    def read_status(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.status_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return {}
+
+    def append_metric(self, record: dict[str, Any]) -> None:
+        """Append one JSON line and flush it, so a follower sees every event as it happens."""
+        try:
+            if self._metrics is None:
+                self._metrics = open(self.metrics_path, "a", encoding="utf-8")
+            self._metrics.write(json.dumps(record, allow_nan=False) + "\n")
+            self._metrics.flush()
+        except OSError as err:
+            raise _explain(err, self.metrics_path) from None
+
+    def save_array(self, relative: str, array: np.ndarray) -> Path:
+        path = self.path / relative
+        try:
+            with atomic_writer(path, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+        except OSError as err:
+            raise _explain(err, path) from None
+        return path
+
+    def close(self) -> None:
+        if self._metrics is not None:
+            self._metrics.close()
+            self._metrics = None
+
+    # ---- reads ------------------------------------------------------------------------------------------
+    def read_metrics(self) -> Iterator[dict[str, Any]]:
+        """Every complete line of ``metrics.jsonl`` (a half-written last line is skipped)."""
+        if not self.metrics_path.exists():
+            return
+        with open(self.metrics_path, encoding="utf-8") as fh:
+            for line in fh:
+                if line.endswith("\n"):
+                    yield json.loads(line)
+
+    def snapshot_files(self) -> list[Path]:
+        return sorted(p for p in self.snapshots.glob("*.npy") if p.name not in ("subset.npy", "labels.npy"))
+
+    def load_array(self, relative: str) -> np.ndarray:
+        return np.load(self.path / relative, allow_pickle=False)
