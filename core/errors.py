@@ -5,7 +5,6 @@ in a dialog. Anything else that escapes is a bug and is shown with its traceback
 """
 from __future__ import annotations
 
-import copy
 from typing import Any, Sequence
 
 
@@ -31,7 +30,8 @@ class ConfigError(ReplearnError, ValueError):
 
     def with_prefix(self, prefix: str) -> "ConfigError":
         """The same error, with its field path placed under ``prefix``."""
-        err = copy.copy(self)
+        err = type(self).__new__(type(self))
+        err.__dict__.update(self.__dict__)
         err.field = f"{prefix}.{self.field}" if self.field else prefix
         err.args = (err._format(),)
         return err

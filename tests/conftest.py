@@ -1,0 +1,24 @@
+"""Shared fixtures. Qt is never imported here: tests/core must pass without Qt installed."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+@pytest.fixture
+def tiny_experiment(tmp_path):
+    """A seconds-long digits experiment writing under tmp_path."""
+    import core
+
+    return core.Experiment(
+        name="tiny",
+        data=core.DataConfig(name="digits"),
+        encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8}),
+        objective=core.ObjectiveConfig(name="supervised"),
+        training=core.TrainingConfig(epochs=4, batch_size=128, lr=3e-3, device="cpu", snapshot_points=200,
+                                     eval_points=128),
+        output=core.OutputConfig(root=str(tmp_path / "runs")),
+    )

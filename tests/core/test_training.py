@@ -1,0 +1,300 @@
+"""The training engine: events, commands, determinism, exact resume, failures."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import core
+from core.config.params import Params, param
+from core.objectives.base import OBJECTIVES, LossOutput, Objective
+from core.objectives.supervised import Supervised
+
+
+def collect(generator, commands=None):
+    """Drive a generator, sending ``commands[i]`` after the i-th event; return (events, result)."""
+    commands = commands or {}
+    events = []
+    value = None
+    try:
+        while True:
+            event = generator.send(value)
+            events.append(event)
+            value = commands.get(len(events) - 1)
+    except StopIteration as stop:
+        return events, stop.value
+
+
+def losses(events):
+    return [e.loss for e in events if isinstance(e, core.StepEnded)]
+
+
+def final_weights(run_dir):
+    latest = json.loads((run_dir / "checkpoints" / "manifest.json").read_text())["latest"]
+    return {k: v for k, v in load_file(run_dir / "checkpoints" / latest).items() if k.startswith("model/")}
+
+
+def test_events_order_and_run_directory(tiny_experiment):
+    events, result = collect(core.train(tiny_experiment))
+    assert isinstance(events[0], core.RunStarted)
+    assert isinstance(events[-1], core.RunFinished)
+    steps = [e for e in events if isinstance(e, core.StepEnded)]
+    start = events[0]
+    assert len(steps) == start.total_steps == 4 * start.steps_per_epoch
+    assert [e.step for e in steps] == list(range(1, len(steps) + 1))
+    epochs = [e for e in events if isinstance(e, core.EpochEnded)]
+    assert [e.epoch for e in epochs] == [1, 2, 3, 4]
+    assert all(e.diagnostics is not None and e.diagnostics.dim == 8 for e in epochs)
+    snaps = [e for e in events if isinstance(e, core.SnapshotReady)]
+    assert [s.epoch for s in snaps] == [0, 1, 2, 3, 4]  # the initial representation too
+    assert snaps[-1].embeddings.shape == (200, 8) and not snaps[-1].embeddings.flags.writeable
+
+    run = core.RunDirectory.open(result.run_dir)
+    assert run.read_config() == tiny_experiment
+    records = list(run.read_metrics())
+    assert len(records) == len(events)  # every event is a line
+    assert [r["event"] for r in records][:2] == ["run_started", "snapshot"]
+    assert "embeddings" not in records[1]
+    status = run.read_status()
+    assert status["status"] == "finished" and status["run_id"] == result.run_id
+    assert status["test"]["test_accuracy"] == pytest.approx(result.test["test_accuracy"])
+    np.testing.assert_array_equal(np.load(snaps[-1].path), snaps[-1].embeddings)
+    subset = run.load_array("snapshots/subset.npy")
+    assert len(subset) == 200 and np.all(np.diff(subset) > 0)
+    labels = run.load_array("snapshots/labels.npy")
+    assert labels.shape == (200,)
+    manifest = json.loads((run.checkpoints / "manifest.json").read_text())
+    assert all(len(c["sha256"]) == 64 and c["seed"] == 0 for c in manifest["checkpoints"])
+    assert manifest["checkpoints"][-1]["versions"]["torch"] == torch.__version__
+
+
+def test_same_seed_same_losses_and_different_seed_differs(tiny_experiment):
+    a = losses(collect(core.train(tiny_experiment))[0])
+    b = losses(collect(core.train(tiny_experiment))[0])
+    c = losses(collect(core.train(tiny_experiment.with_training(seed=1)))[0])
+    assert a == b
+    assert a != c
+
+
+def test_watching_does_not_change_training(tiny_experiment):
+    """Snapshots, diagnostics and a requested snapshot run on a forked RNG: the losses stay identical."""
+    exp = tiny_experiment
+    dropout = dataclasses.replace(exp, encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8, "dropout": 0.3}))
+    quiet = dropout.with_training(snapshot_every=0, diagnostics_every=0)
+    watched = losses(collect(core.train(dropout), {3: core.RequestSnapshot(), 5: core.RequestSnapshot()})[0])
+    assert watched == losses(collect(core.train(quiet))[0])
+
+
+@pytest.mark.parametrize("stop_after", ["epoch", "mid_epoch"])
+def test_resume_gives_the_same_final_weights(tiny_experiment, stop_after):
+    exp = dataclasses.replace(
+        tiny_experiment,
+        encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8, "dropout": 0.2, "norm": "batch"}),
+    ).with_training(optimizer="adamw", schedule="cosine", warmup_epochs=1)
+    _, straight = collect(core.train(exp))
+
+    gen = core.train(exp)
+    events = []
+    # interrupt: at the end of epoch 2, or with a requested checkpoint in the middle of epoch 3
+    for event in gen:
+        events.append(event)
+        if stop_after == "epoch" and isinstance(event, core.CheckpointSaved) and event.epoch == 2:
+            break
+        if stop_after == "mid_epoch" and isinstance(event, core.StepEnded) and event.epoch == 3 and event.batch == 3:
+            saved = gen.send(core.SaveCheckpoint())
+            assert isinstance(saved, core.CheckpointSaved) and saved.reason == "requested"
+            break
+    gen.close()
+    run_dir = events[0].run_dir
+    assert core.RunDirectory.open(run_dir).read_status()["status"] == "stopped"
+
+    resumed_events, resumed = collect(core.resume(run_dir))
+    assert resumed_events[0].resumed
+    assert resumed.status == "finished" and resumed.epochs_completed == 4
+    a, b = final_weights(__import__("pathlib").Path(straight.run_dir)), final_weights(__import__("pathlib").Path(run_dir))
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=k)
+    # the losses of the resumed steps equal the straight run's
+    straight_losses = [e.loss for e in collect(core.train(exp))[0] if isinstance(e, core.StepEnded)]
+    resumed_steps = [e for e in resumed_events if isinstance(e, core.StepEnded)]
+    assert [e.loss for e in resumed_steps] == straight_losses[resumed_steps[0].step - 1:]
+
+
+def test_commands_snapshot_checkpoint_lr_and_stop(tiny_experiment):
+    gen = core.train(tiny_experiment)
+    events = []
+    sent = {2: core.RequestSnapshot(), 4: core.SetLearningRate(0.05), 7: core.Stop()}
+    value = None
+    result = None
+    try:
+        while True:
+            events.append(gen.send(value))
+            value = sent.get(len(events) - 1)
+    except StopIteration as stop:
+        result = stop.value
+    kinds = [type(e).__name__ for e in events]
+    i = kinds.index("SnapshotReady", 2)
+    assert events[i].path.endswith(f"step_{events[i].step:07d}.npy")
+    lr_event = next(e for e in events if isinstance(e, core.LearningRateChanged))
+    assert lr_event.base_lr == 0.05
+    later = [e for e in events if isinstance(e, core.StepEnded) and e.step > lr_event.step]
+    assert later and later[0].lr == pytest.approx(lr_event.lr)
+    assert result.status == "stopped"
+    assert isinstance(events[-2], core.CheckpointSaved) and events[-2].reason == "stop"
+    assert result.test == {}
+    with pytest.raises(core.ConfigError, match="training.lr"):
+        core.SetLearningRate(-1.0)
+
+
+def test_supervised_preset_learns_digits(tmp_path):
+    exp = core.load_preset("digits-supervised").with_output(root=str(tmp_path))
+    result = core.run_to_end(core.train(exp))
+    assert result.test["test_accuracy"] > 0.9
+    assert result.test["linear_probe_accuracy"] > 0.9
+
+
+def test_autoencoder_preset_reconstructs_and_keeps_label_information(tmp_path):
+    """BCE cannot reach 0 on grey pixels: measure the loss above the entropy floor, against the mean image's."""
+    from sklearn.datasets import load_digits
+
+    X = load_digits().images.reshape(-1, 64) / 16.0
+
+    def bce(p, x):
+        p = np.clip(p, 1e-7, 1 - 1e-7)
+        return -(x * np.log(p) + (1 - x) * np.log(1 - p)).sum(axis=1).mean()
+
+    floor, mean_image = bce(X, X), bce(X.mean(axis=0)[None], X)
+    exp = core.load_preset("digits-autoencoder").with_output(root=str(tmp_path))
+    result = core.run_to_end(core.train(exp))
+    assert (result.test["test_loss"] - floor) < 0.4 * (mean_image - floor)
+    assert result.test["linear_probe_accuracy"] > 0.85
+
+
+@pytest.mark.parametrize("name", OBJECTIVES.names())
+def test_every_objective_trains_with_finite_falling_loss(tiny_experiment, name):
+    exp = dataclasses.replace(tiny_experiment, objective=core.ObjectiveConfig(name=name)).with_training(epochs=6)
+    events, result = collect(core.train(exp))
+    epoch_losses = [e.train_loss for e in events if isinstance(e, core.EpochEnded)]
+    assert all(np.isfinite(epoch_losses))
+    assert epoch_losses[-1] < epoch_losses[0]
+    assert result.status == "finished"
+
+
+# ---- failures ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def nan_objective():
+    @OBJECTIVES.register("nan_after_test")
+    class NanAfter(Supervised):
+        """Supervised, until the loss turns NaN at a chosen step (tests only)."""
+
+        @dataclass(frozen=True, kw_only=True)
+        class Params(Params):
+            label_smoothing: float = param(0.0, label="Label smoothing", min=0.0, max=0.9)
+            nan_at: int = param(5, label="NaN at step", min=1)
+
+        calls = 0
+
+        def forward(self, batch):
+            out = super().forward(batch)
+            if self.training:
+                NanAfter.calls += 1
+                if NanAfter.calls >= self.params.nan_at:
+                    return LossOutput(loss=out.loss * float("nan"), terms={"cross_entropy": out.loss * float("nan")})
+            return out
+
+    yield NanAfter
+    OBJECTIVES.unregister("nan_after_test")
+
+
+def test_non_finite_loss_stops_with_epoch_and_step_and_keeps_checkpoint(tiny_experiment, nan_objective):
+    exp = dataclasses.replace(tiny_experiment, objective=core.ObjectiveConfig(name="nan_after_test",
+                                                                               params={"nan_at": 25}))
+    gen = core.train(exp)
+    events = []
+    with pytest.raises(core.NonFiniteLossError) as info:
+        for event in gen:
+            events.append(event)
+    err = info.value
+    steps_per_epoch = events[0].steps_per_epoch
+    assert err.step == 25 and err.epoch == (25 - 1) // steps_per_epoch + 1
+    assert f"epoch {err.epoch}, step 25" in str(err)
+    run = core.RunDirectory.open(events[0].run_dir)
+    status = run.read_status()
+    assert status["status"] == "failed" and "non-finite" in status["message"]
+    # the last good checkpoint is intact and loads
+    loaded = core.load_checkpoint(run.checkpoints)
+    assert loaded.state.step < 25
+    assert all(torch.isfinite(v).all() for v in loaded.model.values())
+    assert err.last_checkpoint == str(loaded.path)
+
+
+def test_batch_larger_than_training_set_is_a_config_error(tiny_experiment):
+    with pytest.raises(core.ConfigError) as info:
+        core.run_to_end(core.train(tiny_experiment.with_training(batch_size=5000)))
+    assert info.value.field == "training.batch_size" and "1258 training samples" in str(info.value)
+
+
+def test_missing_cuda_is_a_clear_error(tiny_experiment):
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    with pytest.raises(core.DeviceError, match="no CUDA device"):
+        core.run_to_end(core.train(tiny_experiment.with_training(device="cuda")))
+
+
+def test_bce_autoencoder_refuses_standardized_inputs(tiny_experiment):
+    exp = dataclasses.replace(
+        tiny_experiment, objective=core.ObjectiveConfig(name="autoencoder", params={"loss": "bce"}),
+        data=core.DataConfig(name="digits", split={"normalization": "standardize"}))
+    with pytest.raises(core.ConfigError) as info:
+        core.run_to_end(core.train(exp))
+    assert info.value.field == "objective.params.loss"
+
+
+def test_resume_falls_back_past_a_corrupt_checkpoint(tiny_experiment):
+    _, result = collect(core.train(tiny_experiment.with_training(epochs=3)))
+    run = core.RunDirectory.open(result.run_dir)
+    manifest = json.loads((run.checkpoints / "manifest.json").read_text())
+    newest = run.checkpoints / manifest["latest"]
+    data = bytearray(newest.read_bytes())
+    data[-10] ^= 0xFF  # flip a byte of the tensor data
+    newest.write_bytes(bytes(data))
+    loaded = core.load_checkpoint(run.checkpoints)
+    assert loaded.path != newest and loaded.state.epoch == 2
+    with pytest.raises(core.CheckpointError, match="corrupt"):
+        core.load_checkpoint(run.checkpoints, manifest["latest"])
+    events, resumed = collect(core.resume(result.run_dir))
+    assert events[0].start_epoch == 2 and resumed.status == "finished"
+
+
+def test_resume_of_a_finished_run_needs_more_epochs(tiny_experiment):
+    _, result = collect(core.train(tiny_experiment.with_training(epochs=2)))
+    with pytest.raises(core.ConfigError, match="already completed 2 epoch"):
+        core.run_to_end(core.resume(result.run_dir))
+    _, more = collect(core.resume(result.run_dir, epochs=3))
+    assert more.epochs_completed == 3
+
+
+def test_checkpoint_that_does_not_fit_the_model_is_refused(tiny_experiment):
+    _, result = collect(core.train(tiny_experiment.with_training(epochs=1)))
+    run = core.RunDirectory.open(result.run_dir)
+    bigger = dataclasses.replace(tiny_experiment, encoder=core.EncoderConfig(name="mlp", params={"hidden": [33], "out_dim": 8}))
+    run.write_config(bigger.with_training(epochs=2))
+    with pytest.raises(core.CheckpointError, match=r"does not fit this model: .*shape"):
+        core.run_to_end(core.resume(result.run_dir))
+
+
+def test_keep_checkpoints_prunes_files_and_manifest(tiny_experiment):
+    _, result = collect(core.train(tiny_experiment.with_training(epochs=4, keep_checkpoints=2)))
+    run = core.RunDirectory.open(result.run_dir)
+    manifest = json.loads((run.checkpoints / "manifest.json").read_text())
+    files = sorted(p.name for p in run.checkpoints.glob("*.safetensors"))
+    assert files == sorted(c["file"] for c in manifest["checkpoints"])
+    assert len(files) == 2 and manifest["latest"] == files[-1]
