@@ -6,6 +6,7 @@ Errors print as one sentence; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 import traceback
@@ -227,13 +228,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     err = err or sys.stderr
     parser = build_parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    try:
-        from core.errors import ConfigError, ReplearnError
-    except Exception:  # pragma: no cover - broken installation
-        raise
+    from core.errors import ConfigError, ReplearnError
+
     try:
         return COMMANDS[args.command](args, out, err)
     except ConfigError as e:

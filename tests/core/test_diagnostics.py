@@ -1,0 +1,44 @@
+"""Diagnostics against formulas and known values."""
+import numpy as np
+import pytest
+
+from core.diagnostics.collapse import compute_diagnostics, effective_rank, mean_pairwise_cosine
+
+
+def test_effective_rank_known_values():
+    assert effective_rank(np.ones(7)) == pytest.approx(7.0, rel=1e-5)
+    assert effective_rank(np.array([3.0, 0, 0, 0])) == pytest.approx(1.0, rel=1e-5)
+    s = np.array([2.0, 1.0, 1.0])
+    p = s / s.sum()
+    assert effective_rank(s) == pytest.approx(np.exp(-(p * np.log(p)).sum()), rel=1e-5)
+    assert effective_rank(np.zeros(3)) == 0.0
+
+
+def test_mean_pairwise_cosine_matches_brute_force():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(50, 6)) + 0.5
+    U = Z / np.linalg.norm(Z, axis=1, keepdims=True)
+    C = U @ U.T
+    brute = (C.sum() - np.trace(C)) / (50 * 49)
+    assert mean_pairwise_cosine(Z) == pytest.approx(brute, rel=1e-10)
+    assert mean_pairwise_cosine(np.tile([[1.0, 2.0]], (5, 1))) == pytest.approx(1.0)
+
+
+def test_isotropic_embeddings_are_healthy_and_collapsed_ones_are_not():
+    rng = np.random.default_rng(1)
+    d = 32
+    healthy = compute_diagnostics(rng.normal(size=(4000, d)))
+    assert healthy.mean_normalized_std == pytest.approx(1 / np.sqrt(d), rel=0.05)
+    assert healthy.effective_rank > 0.9 * d
+    assert abs(healthy.mean_cosine) < 0.01
+    # dimensional collapse: everything lives in a 2-D subspace
+    low = rng.normal(size=(4000, 2)) @ rng.normal(size=(2, d))
+    collapsed = compute_diagnostics(low)
+    assert collapsed.effective_rank < 2.1
+    assert collapsed.singular_values[2] < 1e-8 * collapsed.singular_values[0]
+    assert not collapsed.std.flags.writeable
+
+
+def test_diagnostics_need_two_points():
+    with pytest.raises(ValueError, match="at least two"):
+        compute_diagnostics(np.zeros((1, 4)))

@@ -1,0 +1,56 @@
+"""Atomic writes: an interrupted write leaves the old file whole and no temporary file behind."""
+import os
+
+import numpy as np
+import pytest
+
+from core.fileio import atomic_write_bytes, atomic_write_json, atomic_writer, sha256_file
+
+
+class Crash(Exception):
+    pass
+
+
+def test_write_interrupted_midway_keeps_the_old_file(tmp_path):
+    target = tmp_path / "config.toml"
+    target.write_text("old contents\n")
+    with pytest.raises(Crash):
+        with atomic_writer(target) as fh:
+            fh.write("new contents, half of th")
+            raise Crash()
+    assert target.read_text() == "old contents\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
+
+
+def test_failed_rename_keeps_the_old_file(tmp_path, monkeypatch):
+    target = tmp_path / "weights.bin"
+    target.write_bytes(b"A" * 100)
+
+    def broken_replace(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError):
+        atomic_write_bytes(target, b"B" * 100)
+    assert target.read_bytes() == b"A" * 100
+    assert [p.name for p in tmp_path.iterdir()] == ["weights.bin"]
+
+
+def test_numpy_array_written_through_atomic_writer(tmp_path):
+    target = tmp_path / "a.npy"
+    arr = np.arange(12, dtype=np.float32).reshape(3, 4)
+    with atomic_writer(target, "wb") as fh:
+        np.save(fh, arr, allow_pickle=False)
+    np.testing.assert_array_equal(np.load(target, allow_pickle=False), arr)
+
+
+def test_json_and_hash(tmp_path):
+    target = tmp_path / "m.json"
+    atomic_write_json(target, {"b": 1, "a": [1, 2]})
+    assert target.read_text().startswith('{\n  "a"')
+    import hashlib
+
+    assert sha256_file(target) == hashlib.sha256(target.read_bytes()).hexdigest()
+    with pytest.raises(ValueError):
+        atomic_write_json(target, {"x": float("nan")})
+    assert '"b": 1' in target.read_text()
