@@ -1,0 +1,29 @@
+"""Start-up: the window appears first; torch and the rest of ``core`` load in the background."""
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Sequence
+
+from PySide6.QtWidgets import QApplication
+
+from replearn_gui.main_window import MainWindow
+
+
+def parse_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="replearn-gui", description="RepLearn Studio: train and explore representations.")
+    parser.add_argument("experiment", nargs="?", help="an experiment TOML file or a preset name (default: digits-supervised)")
+    parser.add_argument("--runs", metavar="DIR", help="folder where new runs are written")
+    parser.add_argument("--start", action="store_true", help="start training as soon as the experiment is loaded")
+    return parser.parse_args(list(argv))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    args = parse_args(argv[1:])
+    app = QApplication.instance() or QApplication(argv[:1])
+    app.setApplicationName("RepLearn Studio")
+    app.setOrganizationName("RepLearn")
+    window = MainWindow(experiment=args.experiment, runs_root=args.runs, autostart=args.start)
+    window.show()
+    return app.exec()

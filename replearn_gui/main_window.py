@@ -1,0 +1,313 @@
+"""The main window: the experiment on the left, the live training view in the middle, progress below.
+
+This is the foundation's window; the wizard, the embedding explorer and the evaluation views join it in their
+own issues. It never waits on core: loading the experiment (which imports torch) and training both run in
+superqt workers, and the plot repaints on a timer rather than on every event.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QMainWindow, QMessageBox, QProgressBar,
+                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from superqt.utils import create_worker
+
+from replearn_gui.run_controller import RunController
+from replearn_gui.widgets.error_dialog import show_error
+from replearn_gui.widgets.loss_plot import LossPlot
+from replearn_gui.workers import load_experiment_job
+
+REFRESH_MS = 50  # repaint at most 20 times a second
+
+
+def default_runs_root() -> str:
+    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
+    return str(Path(docs) / "RepLearn Studio" / "runs")
+
+
+class ExperimentPanel(QGroupBox):
+    """A read-only summary of the loaded experiment (the wizard will edit it)."""
+
+    FIELDS = ("Experiment", "Dataset", "Encoder", "Objective", "Epochs", "Batch size", "Optimiser", "Seed", "Device")
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__("Experiment", parent)
+        form = QFormLayout(self)
+        self.values: dict[str, QLabel] = {}
+        for name in self.FIELDS:
+            label = QLabel("…")
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            form.addRow(f"{name}:", label)
+            self.values[name] = label
+        self.description = QLabel("Loading the training engine…")
+        self.description.setTextFormat(Qt.TextFormat.PlainText)
+        self.description.setWordWrap(True)
+        self.description.setObjectName("experimentDescription")
+        form.addRow(self.description)
+
+    def show_experiment(self, exp: Any) -> None:
+        t = exp.training
+        enc = ", ".join(f"{k}={v}" for k, v in exp.encoder.params.to_dict().items())
+        obj = ", ".join(f"{k}={v}" for k, v in exp.objective.params.to_dict().items())
+        values = {
+            "Experiment": exp.name, "Dataset": exp.data.name, "Encoder": f"{exp.encoder.name} ({enc})",
+            "Objective": f"{exp.objective.name}" + (f" ({obj})" if obj else ""), "Epochs": str(t.epochs),
+            "Batch size": str(t.batch_size), "Optimiser": f"{t.optimizer}, lr {t.lr:g}, {t.schedule}",
+            "Seed": str(t.seed), "Device": t.device,
+        }
+        for key, text in values.items():
+            self.values[key].setText(text)
+            self.values[key].setWordWrap(True)
+        self.description.setText(exp.description)
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, experiment: str | None = None, runs_root: str | None = None, autostart: bool = False):
+        super().__init__()
+        self.setWindowTitle("RepLearn Studio")
+        self.setObjectName("mainWindow")
+        self.resize(1200, 760)
+        self.settings = QSettings()
+        self.runs_root = runs_root or str(self.settings.value("runs_root", default_runs_root()))
+        self.experiment: Any = None
+        self.last_result: Any = None
+        self._autostart = autostart
+        self._closing = False
+        self._loader = None
+        self._run_started_at = 0.0
+        self._total_steps = 0
+        self._start_step = 0
+        self.error_box: QMessageBox | None = None
+
+        self.controller = RunController(self, num_threads=int(self.settings.value("torch_threads", 1)))
+        self.controller.event.connect(self.on_event)
+        self.controller.finished.connect(self.on_finished)
+        self.controller.failed.connect(self.on_failed)
+        self.controller.state_changed.connect(self.on_state_changed)
+
+        self._build_actions()
+        self._build_ui()
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.setInterval(REFRESH_MS)
+        self.refresh_timer.timeout.connect(self.loss_plot.refresh)
+        self.refresh_timer.start()
+        self.on_state_changed("idle")
+        self.load_experiment(experiment)
+
+    # ---- construction -----------------------------------------------------------------------------------
+    def _build_actions(self) -> None:
+        def action(text: str, slot, shortcut=None, tip: str = "") -> QAction:
+            a = QAction(text, self)
+            a.triggered.connect(slot)
+            if shortcut is not None:
+                a.setShortcut(shortcut)
+            a.setStatusTip(tip)
+            return a
+
+        self.open_action = action("&Open experiment…", self.choose_experiment, QKeySequence.StandardKey.Open,
+                                  "Load an experiment TOML file")
+        self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.start_action = action("&Start", self.start_training, "Ctrl+R", "Train the loaded experiment")
+        self.pause_action = action("&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume at the next step")
+        self.stop_action = action("S&top", self.controller.stop, "Ctrl+.",
+                                  "Stop after the current step, saving a checkpoint")
+        self.about_action = action("&About RepLearn Studio", self.show_about)
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.open_action)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        run_menu = menu.addMenu("&Run")
+        for a in (self.start_action, self.pause_action, self.stop_action):
+            run_menu.addAction(a)
+        menu.addMenu("&Help").addAction(self.about_action)
+        toolbar = self.addToolBar("Run")
+        toolbar.setObjectName("runToolbar")
+        toolbar.setMovable(False)
+        for a in (self.open_action, self.start_action, self.pause_action, self.stop_action):
+            toolbar.addAction(a)
+
+    def _build_ui(self) -> None:
+        self.experiment_panel = ExperimentPanel()
+        self.result_label = QLabel("")
+        self.result_label.setObjectName("resultLabel")
+        self.result_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.result_label.setWordWrap(True)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(self.experiment_panel)
+        left_layout.addWidget(self.result_label)
+        left_layout.addStretch(1)
+
+        self.loss_plot = LossPlot()
+        self.epoch_label = QLabel("No run yet. Press Start to train the experiment.")
+        self.epoch_label.setObjectName("epochLabel")
+        self.epoch_label.setTextFormat(Qt.TextFormat.PlainText)
+        training = QWidget()
+        training_layout = QVBoxLayout(training)
+        training_layout.addWidget(self.loss_plot, 1)
+        training_layout.addWidget(self.epoch_label)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(training, "Training")
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.addWidget(left)
+        splitter.addWidget(self.tabs)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([330, 870])
+        self.setCentralWidget(splitter)
+
+        self.progress = QProgressBar()
+        self.progress.setObjectName("runProgress")
+        self.progress.setMaximumWidth(260)
+        self.progress.setTextVisible(True)
+        self.eta_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.eta_label)
+        self.statusBar().addPermanentWidget(self.progress)
+
+    # ---- experiment loading (in a worker: it imports torch) -----------------------------------------
+    def load_experiment(self, source: str | None) -> None:
+        self.start_action.setEnabled(False)
+        self.statusBar().showMessage("Loading the training engine…")
+        worker = create_worker(load_experiment_job, source, _start_thread=False,
+                               _ignore_errors=True)  # we handle `errored` ourselves
+        worker.returned.connect(self.on_experiment_loaded)
+        worker.errored.connect(lambda exc: self._show_error("Cannot load the experiment", exc))
+        worker.finished.connect(self._on_loader_finished)
+        self._loader = worker
+        worker.start()
+
+    @Slot(object)
+    def on_experiment_loaded(self, experiment: Any) -> None:
+        self.experiment = experiment
+        self.experiment_panel.show_experiment(experiment)
+        self.statusBar().showMessage(f"Loaded {experiment.name}. Runs are written to {self.runs_root}", 8000)
+        self.on_state_changed(self.controller.state)
+        if self._autostart:
+            self._autostart = False
+            self.start_training()
+
+    @Slot()
+    def _on_loader_finished(self) -> None:
+        self._loader = None
+        if self._closing:
+            self.close()
+        elif self.experiment is not None:
+            self.on_state_changed(self.controller.state)
+
+    @Slot()
+    def choose_experiment(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open experiment", "", "Experiments (*.toml);;All files (*)")
+        if path:
+            self.load_experiment(path)
+
+    # ---- run control ------------------------------------------------------------------------------------
+    @Slot()
+    def start_training(self) -> None:
+        if self.experiment is None or self.controller.busy:
+            return
+        self.loss_plot.clear()
+        self.result_label.setText("")
+        self.progress.setValue(0)
+        self._run_started_at = time.monotonic()
+        self.controller.start(self.experiment, self.runs_root)
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        if self.controller.state == "paused":
+            self.controller.resume()
+        else:
+            self.controller.pause()
+
+    @Slot(str)
+    def on_state_changed(self, state: str) -> None:
+        idle = state == "idle"
+        self.start_action.setEnabled(idle and self.experiment is not None and self._loader is None)
+        self.open_action.setEnabled(idle)
+        self.pause_action.setEnabled(state in ("running", "paused"))
+        self.pause_action.setText("&Resume" if state == "paused" else "&Pause")
+        self.stop_action.setEnabled(state in ("running", "paused"))
+        if state == "paused":
+            self.statusBar().showMessage("Paused")
+        elif state == "stopping":
+            self.statusBar().showMessage("Stopping after the current step…")
+
+    @Slot(object)
+    def on_event(self, event: Any) -> None:
+        kind = type(event).__name__
+        if kind == "RunStarted":
+            self._total_steps = event.total_steps
+            self._start_step = event.start_step
+            self.progress.setRange(0, max(event.total_steps, 1))
+            self.statusBar().showMessage(f"Training {event.experiment} on {event.device} → {event.run_dir}")
+        elif kind == "StepEnded":
+            self.loss_plot.add_step(event.step, event.loss)
+            self.progress.setValue(event.step)
+            done = event.step - self._start_step
+            remaining = self._total_steps - event.step
+            if done > 0:
+                eta = event.elapsed / done * remaining
+                self.eta_label.setText(f"epoch {event.epoch} · {event.samples_per_second:,.0f} samples/s · ETA {eta:,.0f} s")
+        elif kind == "EpochEnded":
+            if event.val_loss is not None:
+                self.loss_plot.add_validation(event.step, event.val_loss)
+            parts = [f"Epoch {event.epoch}: train loss {event.train_loss:.4f}"]
+            if event.val_loss is not None:
+                parts.append(f"validation loss {event.val_loss:.4f}")
+            parts += [f"validation {k} {v:.3f}" for k, v in event.val_metrics.items()]
+            if event.diagnostics is not None:
+                parts.append(f"effective rank {event.diagnostics.effective_rank:.1f} of {event.diagnostics.dim}")
+            self.epoch_label.setText(" · ".join(parts))
+
+    @Slot(object)
+    def on_finished(self, result: Any) -> None:
+        self.last_result = result
+        self.loss_plot.refresh()
+        lines = [f"Run {result.status} after {result.epochs_completed} epoch(s), {result.seconds:.1f} s."]
+        lines += [f"{k.replace('_', ' ')}: {v:.4f}" for k, v in result.test.items() if v is not None]
+        lines.append(f"Saved in {result.run_dir}")
+        self.result_label.setText("\n".join(lines))
+        self.eta_label.setText("")
+        self.statusBar().showMessage(f"Run {result.status}.", 8000)
+
+    @Slot(object, str)
+    def on_failed(self, exc: BaseException, details: str) -> None:
+        self._show_error("Training stopped", exc, details)
+
+    def _show_error(self, title: str, exc: BaseException, details: str = "") -> None:
+        import traceback
+
+        details = details or "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.statusBar().showMessage(f"{title}: {exc}")
+        self.error_box = show_error(self, title, exc, details)
+
+    @Slot()
+    def show_about(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("About RepLearn Studio")
+        box.setText("RepLearn Studio — train representations, watch their health, explore the embedding space.")
+        box.open()
+
+    # ---- closing: never leave a worker behind -------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+        if self.controller.busy or self._loader is not None:
+            # Ask the workers to finish and close again when they have; the GUI thread never blocks on them.
+            self._closing = True
+            event.ignore()
+            self.statusBar().showMessage("Stopping the run before closing…")
+            if self.controller.busy:
+                self.controller.stop()
+                self.controller.state_changed.connect(self._close_when_idle)
+            return
+        self.refresh_timer.stop()
+        event.accept()
+
+    @Slot(str)
+    def _close_when_idle(self, state: str) -> None:
+        if state == "idle" and self._closing:
+            self.close()

@@ -1,0 +1,109 @@
+"""Owns the training worker: start, pause, resume, stop, and the events it sends back to the GUI thread."""
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal, Slot
+from superqt.utils import GeneratorWorker, create_worker
+
+from replearn_gui.workers import training_job
+
+
+class RunController(QObject):
+    """One run at a time. Events of a run that is no longer current are dropped (they carry its run id).
+
+    States: ``idle`` → ``running`` ⇄ ``paused`` → ``stopping`` → ``idle``.
+    """
+
+    event = Signal(object)  # a core event of the current run
+    finished = Signal(object)  # core.TrainResult
+    failed = Signal(object, str)  # the exception, its formatted traceback
+    state_changed = Signal(str)
+
+    def __init__(self, parent: QObject | None = None, num_threads: int = 1):
+        super().__init__(parent)
+        self.num_threads = num_threads
+        self._worker: GeneratorWorker | None = None
+        self._run_id: str | None = None
+        self._state = "idle"
+
+    @property
+    def state(self) -> str:
+        return self._state
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def _set_state(self, state: str) -> None:
+        if state != self._state:
+            self._state = state
+            self.state_changed.emit(state)
+
+    def start(self, experiment: Any, runs_root: str) -> bool:
+        """Start training ``experiment``; ignored (returns False) while a run is active, e.g. on a double click."""
+        if self._worker is not None:
+            return False
+        worker = create_worker(training_job, experiment, runs_root, self.num_threads, _start_thread=False,
+                               _ignore_errors=True)  # we handle `errored` ourselves
+        worker.yielded.connect(self._on_yielded)
+        worker.returned.connect(self._on_returned)
+        worker.errored.connect(self._on_errored)
+        worker.finished.connect(self._on_finished)
+        worker.paused.connect(lambda: self._set_state("paused"))
+        worker.resumed.connect(lambda: self._set_state("running"))
+        self._worker = worker
+        self._run_id = None
+        self._set_state("running")
+        worker.start()
+        return True
+
+    def pause(self) -> None:
+        if self._worker is not None and self._state == "running":
+            self._worker.pause()
+
+    def resume(self) -> None:
+        if self._worker is not None and self._state == "paused":
+            self._worker.resume()
+
+    def send(self, command: Any) -> None:
+        """Hand a core command (SaveCheckpoint, SetLearningRate, ...) to the engine at its next step."""
+        if self._worker is not None:
+            self._worker.send(command)
+
+    def stop(self) -> None:
+        """Graceful stop: the engine finishes its step, saves a checkpoint and returns."""
+        if self._worker is None or self._state == "stopping":
+            return
+        import core  # already loaded: a run is active
+
+        self._worker.send(core.Stop())
+        was_paused = self._state == "paused"
+        self._set_state("stopping")
+        if was_paused:
+            self._worker.resume()
+
+    @Slot(object)
+    def _on_yielded(self, event: Any) -> None:
+        run_id = getattr(event, "run_id", None)
+        if self._run_id is None and type(event).__name__ == "RunStarted":
+            self._run_id = run_id
+        if run_id != self._run_id:
+            return  # stale: from a run that is no longer current
+        self.event.emit(event)
+
+    @Slot(object)
+    def _on_returned(self, result: Any) -> None:
+        self.finished.emit(result)
+
+    @Slot(object)
+    def _on_errored(self, exc: BaseException) -> None:
+        text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.failed.emit(exc, text)
+
+    @Slot()
+    def _on_finished(self) -> None:
+        self._worker = None
+        self._run_id = None
+        self._set_state("idle")

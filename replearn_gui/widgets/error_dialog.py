@@ -1,0 +1,28 @@
+"""Every error reaches the user: our own errors as a plain message, anything else with its traceback."""
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+
+def is_user_error(exc: BaseException) -> bool:
+    """Errors core raises on purpose (bad config, bad data, non-finite loss...): no traceback needed."""
+    return any(cls.__name__ == "ReplearnError" and cls.__module__ == "core.errors" for cls in type(exc).__mro__)
+
+
+def show_error(parent: QWidget | None, title: str, exc: BaseException, details: str = "") -> QMessageBox:
+    """A non-blocking message box (``open()``, not ``exec()``), so no worker or test waits on it."""
+    box = QMessageBox(parent)
+    box.setObjectName("errorDialog")
+    box.setIcon(QMessageBox.Icon.Warning if is_user_error(exc) else QMessageBox.Icon.Critical)
+    box.setWindowTitle(title)
+    box.setTextFormat(Qt.TextFormat.PlainText)  # messages may quote user data: never read them as HTML
+    if is_user_error(exc):
+        box.setText(str(exc))
+    else:
+        box.setText(f"Something went wrong inside RepLearn Studio: {type(exc).__name__}: {exc}")
+        if details:
+            box.setDetailedText(details)
+    box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    box.open()
+    return box

@@ -1,0 +1,102 @@
+"""Loss curves: per-step training loss (raw and smoothed) and per-epoch validation loss."""
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+
+class GrowingArray:
+    """An append-only float buffer that doubles its capacity, so curves are fed from numpy without copies."""
+
+    def __init__(self, capacity: int = 1024):
+        self._data = np.empty(capacity, dtype=np.float64)
+        self._n = 0
+
+    def append(self, value: float) -> None:
+        if self._n == len(self._data):
+            self._data = np.resize(self._data, 2 * len(self._data))
+        self._data[self._n] = value
+        self._n += 1
+
+    def clear(self) -> None:
+        self._n = 0
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self._n]
+
+    def __len__(self) -> int:
+        return self._n
+
+
+class Ema:
+    """Exponential moving average with bias correction (early points are not pulled towards 0)."""
+
+    def __init__(self, alpha: float):
+        self.alpha = alpha
+        self.reset()
+
+    def reset(self) -> None:
+        self._acc = 0.0
+        self._weight = 0.0
+
+    def update(self, value: float) -> float:
+        self._acc = (1 - self.alpha) * self._acc + self.alpha * value
+        self._weight = (1 - self.alpha) * self._weight + self.alpha
+        return self._acc / self._weight
+
+
+class LossPlot(QWidget):
+    """Append points as events arrive; :meth:`refresh` (called on a timer) redraws."""
+
+    def __init__(self, parent: QWidget | None = None, smoothing: float = 0.1):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("lossPlot")
+        self.plot.setLabel("bottom", "step")
+        self.plot.setLabel("left", "loss")
+        self.plot.showGrid(x=True, y=True, alpha=0.25)
+        self.plot.addLegend(offset=(-10, 10))
+        self.raw = self.plot.plot(name="train (per step)", pen=pg.mkPen((120, 150, 200, 110), width=1))
+        self.smooth = self.plot.plot(name="train (smoothed)", pen=pg.mkPen((40, 90, 200), width=2))
+        self.val = self.plot.plot(name="validation (per epoch)", pen=pg.mkPen((220, 110, 30), width=2),
+                                  symbol="o", symbolSize=6, symbolBrush=(220, 110, 30))
+        for item in (self.raw, self.smooth, self.val):
+            item.setClipToView(True)
+            item.setDownsampling(auto=True, method="peak")
+            item.setSkipFiniteCheck(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.plot)
+        self.steps, self.losses, self.smoothed = GrowingArray(), GrowingArray(), GrowingArray()
+        self._ema = Ema(smoothing)
+        self.val_steps, self.val_losses = GrowingArray(64), GrowingArray(64)
+        self._dirty = False
+
+    def clear(self) -> None:
+        for buf in (self.steps, self.losses, self.smoothed, self.val_steps, self.val_losses):
+            buf.clear()
+        self._ema.reset()
+        self._dirty = True
+        self.refresh()
+
+    def add_step(self, step: int, loss: float) -> None:
+        self.steps.append(step)
+        self.losses.append(loss)
+        self.smoothed.append(self._ema.update(loss))
+        self._dirty = True
+
+    def add_validation(self, step: int, loss: float) -> None:
+        self.val_steps.append(step)
+        self.val_losses.append(loss)
+        self._dirty = True
+
+    def refresh(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        x = self.steps.values
+        self.raw.setData(x, self.losses.values)
+        self.smooth.setData(x, self.smoothed.values)
+        self.val.setData(self.val_steps.values, self.val_losses.values)

@@ -1,0 +1,37 @@
+"""GUI fixtures: offscreen Qt, and a check that no test leaves a worker thread running."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def no_dangling_workers(qapp):
+    yield
+    from PySide6.QtCore import QThreadPool
+
+    pool = QThreadPool.globalInstance()
+    finished = pool.waitForDone(15000)
+    assert finished and pool.activeThreadCount() == 0, "a test left a worker thread running"
+
+
+@pytest.fixture
+def tiny_experiment_file(tmp_path, tiny_experiment):
+    import core
+
+    path = tmp_path / "tiny.toml"
+    core.save_experiment(tiny_experiment, path)
+    return path
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, tiny_experiment_file):
+    from replearn_gui.main_window import MainWindow
+
+    w = MainWindow(experiment=str(tiny_experiment_file), runs_root=str(tmp_path / "gui-runs"))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.experiment is not None and w.start_action.isEnabled(), timeout=60000)
+    yield w
+    if w.controller.busy:
+        with qtbot.waitSignal(w.controller.state_changed, timeout=30000, check_params_cb=lambda s: s == "idle"):
+            w.controller.stop()

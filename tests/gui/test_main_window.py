@@ -1,0 +1,110 @@
+"""The foundation's window, driven as a user would: load, start, pause, stop, close, errors."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import core
+
+
+def test_gui_modules_do_not_import_torch_or_core_at_startup():
+    code = ("import sys; import replearn_gui.app, replearn_gui.main_window; "
+            "print(sorted(m for m in ('torch', 'core', 'sklearn', 'umap') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_loaded_experiment_is_shown(window, tiny_experiment):
+    panel = window.experiment_panel
+    assert panel.values["Experiment"].text() == "tiny"
+    assert panel.values["Dataset"].text() == "digits"
+    assert panel.values["Encoder"].text().startswith("mlp (hidden=[32], out_dim=8")
+    assert window.experiment == tiny_experiment
+
+
+def test_start_trains_to_the_same_result_as_core(window, qtbot, tiny_experiment, tmp_path):
+    with qtbot.waitSignal(window.controller.finished, timeout=60000) as finished:
+        window.start_action.trigger()
+        assert window.controller.state == "running"
+        assert not window.start_action.isEnabled() and window.stop_action.isEnabled()
+    result = finished.args[0]
+    assert result.status == "finished"
+    expected = core.run_to_end(core.train(tiny_experiment.with_output(root=str(tmp_path / "core-runs"))))
+    assert result.test == pytest.approx(expected.test)
+    qtbot.waitUntil(lambda: window.controller.state == "idle")
+    assert window.progress.value() == window.progress.maximum() > 0
+    assert f"test accuracy: {expected.test['test_accuracy']:.4f}" in window.result_label.text()
+    assert len(window.loss_plot.steps) == window.progress.maximum()
+    assert window.loss_plot.val_losses.values.shape == (4,)
+    assert window.start_action.isEnabled()
+
+
+def test_double_start_runs_once(window, qtbot, tmp_path):
+    with qtbot.waitSignal(window.controller.finished, timeout=60000):
+        window.start_action.trigger()
+        window.start_training()  # a second click while running is ignored
+    runs = list((tmp_path / "gui-runs").iterdir())
+    assert len(runs) == 1
+
+
+def test_pause_resume_and_stop(window, qtbot):
+    steps = []
+    window.controller.event.connect(lambda e: steps.append(e) if type(e).__name__ == "StepEnded" else None)
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=30000)
+    with qtbot.waitSignal(window.controller.state_changed, timeout=10000, check_params_cb=lambda s: s == "paused"):
+        window.pause_action.trigger()
+    assert window.pause_action.text() == "&Resume"
+    count = len(steps)
+    qtbot.wait(300)
+    assert len(steps) == count  # nothing trains while paused
+    with qtbot.waitSignal(window.controller.finished, timeout=30000) as finished:
+        window.stop_action.trigger()  # stopping a paused run resumes it just long enough to stop
+    result = finished.args[0]
+    assert result.status == "stopped"
+    status = core.RunDirectory.open(result.run_dir).read_status()
+    assert status["status"] == "stopped" and status["last_checkpoint"].endswith(f"step_{result.steps:07d}.safetensors")
+
+
+def test_bad_experiment_file_shows_the_field_in_a_dialog(qtbot, tmp_path):
+    from replearn_gui.main_window import MainWindow
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "x"\n[training]\nbatch_size = -4\n')
+    w = MainWindow(experiment=str(bad), runs_root=str(tmp_path / "runs"))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.error_box is not None, timeout=60000)
+    assert "training.batch_size: -4 is out of range" in w.error_box.text()
+    assert not w.error_box.detailedText()  # our own errors need no traceback
+    assert not w.start_action.isEnabled()
+    w.error_box.close()
+
+
+def test_unexpected_error_shows_its_traceback(window, qtbot, monkeypatch):
+    import replearn_gui.run_controller as rc
+
+    def broken_job(*args):
+        raise ZeroDivisionError("boom")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(rc, "training_job", broken_job)
+    with qtbot.waitSignal(window.controller.failed, timeout=30000):
+        window.start_action.trigger()
+    qtbot.waitUntil(lambda: window.controller.state == "idle")
+    assert "ZeroDivisionError: boom" in window.error_box.text()
+    assert "Traceback" in window.error_box.detailedText()
+    window.error_box.close()
+
+
+def test_closing_during_training_stops_the_run_first(window, qtbot):
+    steps = []
+    window.controller.event.connect(lambda e: steps.append(e) if type(e).__name__ == "StepEnded" else None)
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: len(steps) >= 1, timeout=30000)
+    assert window.close() is False  # refused for now: the run is asked to stop first
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30000)
+    assert not window.controller.busy
