@@ -183,6 +183,7 @@ class Trainer:
                 if self.t.snapshot_every:
                     yield from self._emit(self._snapshot(f"snapshots/epoch_{0:03d}.npy"))
             last_epoch_event = None
+            self._run_start = time.perf_counter()  # StepEnded.elapsed counts training time, not set-up
             while self.epoch < self.t.epochs and not self._stop:
                 last_epoch_event = (yield from self._train_epoch()) or last_epoch_event
             if self._stop:
