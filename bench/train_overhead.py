@@ -32,7 +32,7 @@ def bare_loop(experiment: core.Experiment) -> float:
     model = core.build_model(experiment, data)
     opt = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     start = time.perf_counter()
-    for epoch in range(t.epochs):
+    for _ in range(t.epochs):
         perm = torch.randperm(len(X))
         for i in range(0, len(X), t.batch_size):
             idx = perm[i:i + t.batch_size]

@@ -275,4 +275,4 @@ def from_mapping(cls: type, data: Mapping[str, Any] | None, path: str = "") -> A
     try:
         return cls(**data)
     except ConfigError as err:
-        raise err.with_prefix(path) if path else err
+        raise (err.with_prefix(path) if path else err) from None

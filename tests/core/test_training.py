@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 
 import core
 from core.config.params import Params, param
-from core.objectives.base import OBJECTIVES, LossOutput, Objective
+from core.objectives.base import OBJECTIVES, LossOutput
 from core.objectives.supervised import Supervised
 
 
@@ -298,3 +298,23 @@ def test_keep_checkpoints_prunes_files_and_manifest(tiny_experiment):
     files = sorted(p.name for p in run.checkpoints.glob("*.safetensors"))
     assert files == sorted(c["file"] for c in manifest["checkpoints"])
     assert len(files) == 2 and manifest["latest"] == files[-1]
+
+
+def test_gradient_clipping_bounds_each_sgd_update(tiny_experiment):
+    """Plain SGD with clipping: one step moves the weights by at most lr * clip."""
+    lr, clip = 0.5, 1e-3
+    exp = tiny_experiment.with_training(optimizer="sgd", momentum=0.0, weight_decay=0.0, lr=lr, schedule="constant",
+                                        grad_clip=clip)
+    gen = core.train(exp)
+    for event in gen:
+        if isinstance(event, core.StepEnded):
+            saved = gen.send(core.SaveCheckpoint())
+            break
+    gen.close()
+    after = core.load_checkpoint(__import__("pathlib").Path(saved.path).parent).model
+    data = core.prepare(core.load_dataset(exp), val_fraction=0.1, test_fraction=0.2, stratify=True,
+                        normalization="auto", seed=0)
+    torch.manual_seed(exp.training.seed)
+    before = core.build_model(exp, data).state_dict()
+    moved = torch.sqrt(sum(((after[k] - before[k]) ** 2).sum() for k in before))
+    assert 0 < moved <= lr * clip * (1 + 1e-4)

@@ -108,3 +108,8 @@ def test_closing_during_training_stops_the_run_first(window, qtbot):
     assert window.close() is False  # refused for now: the run is asked to stop first
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30000)
     assert not window.controller.busy
+
+
+def test_module_entry_point_help():
+    proc = subprocess.run([sys.executable, "-m", "replearn_gui", "--help"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "usage: replearn-gui" in proc.stdout
