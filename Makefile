@@ -24,6 +24,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/lint-imports
+	$(BIN)/ruff check core replearn_gui tests bench
 
 bench: $(STAMP)
 	$(BIN)/python bench/train_overhead.py
