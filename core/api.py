@@ -7,10 +7,12 @@ from __future__ import annotations
 from core.config.io import (dumps_experiment, experiment_from_dict, experiment_to_dict, load_experiment,
                             loads_experiment, save_experiment)
 from core.config.params import FieldSpec, Params, field_specs, from_mapping, param, to_mapping
-from core.config.schema import (SCHEMA_VERSION, DataConfig, EncoderConfig, Experiment, ObjectiveConfig,
+from core.config.schema import (SCHEMA_VERSION, AugmentationConfig, DataConfig, EncoderConfig, Experiment, ObjectiveConfig,
                                 OutputConfig, SplitConfig, TrainingConfig)
 from core.data import builtin as _builtin_data  # noqa: F401  (registration)
-from core.data.base import DATA_KINDS, DATASETS, Dataset, DatasetSource
+from core.data import synthetic as _synthetic_data  # noqa: F401  (registration)
+from core.data.views import AUGMENTATIONS, DEFAULT_VIEWS, Augmentation, ViewPipeline, make_views
+from core.data.base import DATA_KINDS, DATASETS, MASK_ID, PAD_ID, Dataset, DatasetSource, DataSpec
 from core.data.splits import Normalizer, PreparedData, Splits, make_splits, prepare
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics, effective_rank, mean_pairwise_cosine
 from core.errors import (CheckpointError, ConfigError, DataError, DeviceError, NonFiniteLossError, ReplearnError,
@@ -18,29 +20,31 @@ from core.errors import (CheckpointError, ConfigError, DataError, DeviceError, N
 from core.evaluation.probes import LinearProbe
 from core.models.encoders import ENCODERS, Encoder
 from core import objectives as _builtin_objectives  # noqa: F401  (registration)
-from core.objectives.base import OBJECTIVES, Batch, DataSpec, LossOutput, Objective
+from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
 from core.presets import DEFAULT_PRESET, load_preset, preset_names, preset_path
 from core.registry import Entry, Registry
 from core.training.checkpoint import load_checkpoint
 from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
                                   RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
                                   to_record)
-from core.training.loop import TrainResult, build_model, load_dataset, resume, run_to_end, train
+from core.training.loop import TrainResult, build_model, data_spec, load_dataset, resume, run_to_end, train
 from core.training.rundir import RunDirectory
 
-REGISTRIES: dict[str, Registry] = {"datasets": DATASETS, "encoders": ENCODERS, "objectives": OBJECTIVES}
+REGISTRIES: dict[str, Registry] = {"datasets": DATASETS, "encoders": ENCODERS, "objectives": OBJECTIVES,
+                                   "augmentations": AUGMENTATIONS}
 
 __all__ = [
     "dumps_experiment", "experiment_from_dict", "experiment_to_dict", "load_experiment", "loads_experiment",
     "save_experiment", "FieldSpec", "Params", "field_specs", "from_mapping", "param", "to_mapping",
-    "SCHEMA_VERSION", "DataConfig", "EncoderConfig", "Experiment", "ObjectiveConfig", "OutputConfig",
-    "SplitConfig", "TrainingConfig", "DATA_KINDS", "DATASETS", "Dataset", "DatasetSource", "Normalizer",
+    "SCHEMA_VERSION", "AugmentationConfig", "DataConfig", "EncoderConfig", "Experiment", "ObjectiveConfig", "OutputConfig",
+    "SplitConfig", "TrainingConfig", "DATA_KINDS", "DATASETS", "MASK_ID", "PAD_ID", "Dataset", "DatasetSource", "DataSpec",
+    "AUGMENTATIONS", "DEFAULT_VIEWS", "Augmentation", "ViewPipeline", "make_views", "Normalizer",
     "PreparedData", "Splits", "make_splits", "prepare", "Diagnostics", "compute_diagnostics", "effective_rank",
     "mean_pairwise_cosine", "CheckpointError", "ConfigError", "DataError", "DeviceError", "NonFiniteLossError",
     "ReplearnError", "RunDirectoryError", "SchemaVersionError", "UnknownNameError", "LinearProbe", "ENCODERS",
-    "Encoder", "OBJECTIVES", "Batch", "DataSpec", "LossOutput", "Objective", "DEFAULT_PRESET", "load_preset",
+    "Encoder", "OBJECTIVES", "Batch", "LossOutput", "Objective", "DEFAULT_PRESET", "load_preset",
     "preset_names", "preset_path", "Entry", "Registry", "load_checkpoint", "CheckpointSaved", "EpochEnded",
     "LearningRateChanged", "RequestSnapshot", "RunFinished", "RunStarted", "SaveCheckpoint", "SetLearningRate",
-    "SnapshotReady", "StepEnded", "Stop", "to_record", "TrainResult", "build_model", "load_dataset", "resume",
+    "SnapshotReady", "StepEnded", "Stop", "to_record", "TrainResult", "build_model", "data_spec", "load_dataset", "resume",
     "run_to_end", "train", "RunDirectory", "REGISTRIES",
 ]

@@ -1,6 +1,7 @@
 """Experiments as TOML files: load (with migration and field-named errors) and save (atomically)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import tomllib
 from pathlib import Path
@@ -10,12 +11,12 @@ import tomli_w
 
 from core.config import migrations
 from core.config.params import from_mapping, to_mapping
-from core.config.schema import (SCHEMA_VERSION, DataConfig, EncoderConfig, Experiment, ObjectiveConfig,
+from core.config.schema import (SCHEMA_VERSION, AugmentationConfig, DataConfig, EncoderConfig, Experiment, ObjectiveConfig,
                                 OutputConfig, SplitConfig, TrainingConfig)
 from core.errors import ConfigError
 from core.fileio import atomic_write_text
 
-_TOP_LEVEL = ("schema_version", "name", "description", "data", "encoder", "objective", "training", "output")
+_TOP_LEVEL = ("schema_version", "name", "description", "data", "encoder", "objective", "views", "training", "output")
 
 
 def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
@@ -27,6 +28,7 @@ def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
         "data": {"name": exp.data.name, "params": to_mapping(exp.data.params), "split": to_mapping(exp.data.split)},
         "encoder": {"name": exp.encoder.name, "params": to_mapping(exp.encoder.params)},
         "objective": {"name": exp.objective.name, "params": to_mapping(exp.objective.params)},
+        "views": [{"name": v.name, "params": to_mapping(v.params)} for v in exp.views],
         "training": to_mapping(exp.training),
         "output": to_mapping(exp.output),
     }
@@ -39,6 +41,23 @@ def _table(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
     return dict(value)
 
 
+def _views(doc: Mapping[str, Any]) -> tuple[AugmentationConfig, ...]:
+    items = doc.get("views", [])
+    if not isinstance(items, list):
+        raise ConfigError("views", f"expected a list of [[views]] tables, got {items!r}")
+    views = []
+    for i, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"views[{i}]", f"expected a table with a name, got {item!r}")
+        try:
+            views.append(_component(AugmentationConfig, {"views": item}, "views"))
+        except ConfigError as err:
+            err.field = f"views[{i}]" + err.field[len("views"):]
+            err.args = (err._format(),)
+            raise
+    return tuple(views)
+
+
 def _component(cls: type, doc: Mapping[str, Any], key: str, extra: tuple[str, ...] = ()) -> Any:
     table = _table(doc, key)
     allowed = ("name", "params") + extra
@@ -46,6 +65,8 @@ def _component(cls: type, doc: Mapping[str, Any], key: str, extra: tuple[str, ..
         if k not in allowed:
             raise ConfigError(f"{key}.{k}", "unknown setting", value=k, allowed=", ".join(allowed))
     kwargs: dict[str, Any] = {}
+    if "name" not in table and dataclasses.fields(cls)[0].default is dataclasses.MISSING:
+        raise ConfigError(f"{key}.name", "a name is required", allowed=", ".join(cls.registry().names()))
     if "name" in table:
         if not isinstance(table["name"], str):
             raise ConfigError(f"{key}.name", f"expected a name, got {table['name']!r}")
@@ -79,6 +100,7 @@ def experiment_from_dict(doc: Mapping[str, Any]) -> Experiment:
         data=_component(DataConfig, doc, "data", extra=("split",)),
         encoder=_component(EncoderConfig, doc, "encoder"),
         objective=_component(ObjectiveConfig, doc, "objective"),
+        views=_views(doc),
         training=from_mapping(TrainingConfig, _table(doc, "training"), "training"),
         output=from_mapping(OutputConfig, _table(doc, "output"), "output"),
     )

@@ -155,6 +155,18 @@ class ObjectiveConfig(ComponentConfig):
 
 
 @dataclass(frozen=True, kw_only=True)
+class AugmentationConfig(ComponentConfig):
+    """One augmentation of the view pipeline used by multi-view objectives."""
+
+    section: ClassVar[str] = "views"
+
+    @classmethod
+    def registry(cls) -> Registry:
+        from core.data.views import AUGMENTATIONS
+        return AUGMENTATIONS
+
+
+@dataclass(frozen=True, kw_only=True)
 class Experiment:
     """Everything that defines a run. Two equal experiments with the same seed train identically."""
 
@@ -165,6 +177,8 @@ class Experiment:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+    #: augmentations for multi-view objectives, in order; empty = the default pipeline for the data kind
+    views: tuple[AugmentationConfig, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _RUN_NAME.match(self.name):
@@ -174,6 +188,11 @@ class Experiment:
                           ("training", TrainingConfig), ("output", OutputConfig)):
             if not isinstance(getattr(self, attr), cls):
                 raise ConfigError(attr, f"expected {cls.__name__}, got {type(getattr(self, attr)).__name__}")
+        views = tuple(self.views)
+        for i, v in enumerate(views):
+            if not isinstance(v, AugmentationConfig):
+                raise ConfigError(f"views[{i}]", f"expected AugmentationConfig, got {type(v).__name__}")
+        object.__setattr__(self, "views", views)
 
     def with_training(self, **changes: Any) -> "Experiment":
         """A copy with some training settings changed (validated like the original)."""

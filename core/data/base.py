@@ -10,6 +10,10 @@ from core.config.params import Params
 from core.errors import DataError
 from core.registry import Registry
 
+# Token and node-id data stores ids as float32 values; these two ids are reserved for every vocabulary.
+PAD_ID = -1  # "no token here" (sequences shorter than the array)
+MASK_ID = -2  # "hidden token" (written by masking augmentations and masked prediction)
+
 DataKind = Literal["image", "sequence", "tabular", "graph", "tokens", "audio", "embeddings"]
 DATA_KINDS: tuple[str, ...] = ("image", "sequence", "tabular", "graph", "tokens", "audio", "embeddings")
 
@@ -32,6 +36,8 @@ class Dataset:
     value_range: tuple[float, float] | None = None
     recommended_normalization: Literal["none", "standardize", "minmax"] = "standardize"
     description: str = ""
+    vocab: tuple[str, ...] = ()  # names of the ids, when X holds ids (tokens, graph nodes)
+    edges: np.ndarray | None = None  # (E, 2) int64 node pairs, for graphs
 
     def __post_init__(self) -> None:
         if self.kind not in DATA_KINDS:
@@ -58,6 +64,21 @@ class Dataset:
             if not self.label_names:
                 object.__setattr__(self, "label_names", tuple(str(i) for i in range(n_classes)))
             object.__setattr__(self, "y", y)
+        if self.kind in ("tokens", "graph"):
+            if not self.vocab:
+                raise DataError(f"dataset {self.name!r}: {self.kind} data needs a vocabulary (the names of its ids)")
+            ids = X[X >= 0]
+            if ids.size and (ids.max() >= len(self.vocab) or not np.all(ids == np.round(ids))):
+                raise DataError(f"dataset {self.name!r}: ids must be whole numbers below the vocabulary size {len(self.vocab)}")
+            if not np.isin(X[X < 0], (PAD_ID, MASK_ID)).all():
+                raise DataError(f"dataset {self.name!r}: negative ids other than padding ({PAD_ID}) and mask ({MASK_ID})")
+        if self.edges is not None:
+            edges = np.asarray(self.edges)
+            if edges.ndim != 2 or edges.shape[1] != 2 or not np.issubdtype(edges.dtype, np.integer):
+                raise DataError(f"dataset {self.name!r}: edges must be an (E, 2) integer array, got {edges.shape} {edges.dtype}")
+            if edges.size and (edges.min() < 0 or edges.max() >= len(X)):
+                raise DataError(f"dataset {self.name!r}: edges refer to nodes outside 0..{len(X) - 1}")
+            object.__setattr__(self, "edges", edges.astype(np.int64))
         for key, column in self.metadata.items():
             if len(column) != len(X):
                 raise DataError(f"dataset {self.name!r}: metadata column {key!r} has {len(column)} values for {len(X)} samples")
@@ -81,6 +102,27 @@ class Dataset:
     @property
     def n_classes(self) -> int:
         return len(self.label_names) if self.y is not None else 0
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.vocab)
+
+
+@dataclass(frozen=True, eq=False)
+class DataSpec:
+    """What a model may know about the data when it is built (shapes, classes, ids, graph)."""
+
+    kind: str
+    sample_shape: tuple[int, ...]
+    n_classes: int = 0  # 0 when the data has no labels
+    value_range: tuple[float, float] | None = None  # known bounds of the (normalised) inputs
+    vocab_size: int = 0  # number of ids when X holds ids; 0 otherwise
+    edges: np.ndarray | None = None  # training edges of a graph (held-out ones are not here)
+    held_out_edges: np.ndarray | None = None
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.sample_shape))
 
 
 class DatasetSource:

@@ -111,3 +111,16 @@ def prepare(dataset: Dataset, *, val_fraction: float, test_fraction: float, stra
     kind = dataset.recommended_normalization if normalization == "auto" else normalization
     normalizer = Normalizer.fit(kind, dataset.X[splits.train])
     return PreparedData(dataset=dataset, splits=splits, normalizer=normalizer, X=normalizer.apply(dataset.X))
+
+
+def split_edges(edges: np.ndarray, *, held_out_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Hold out a seeded share of a graph's edges (at least one when there are two or more)."""
+    edges = np.asarray(edges, dtype=np.int64)
+    rng = np.random.default_rng(seed + 11)
+    perm = rng.permutation(len(edges))
+    k = int(round(len(edges) * held_out_fraction))
+    if len(edges) >= 2:
+        k = min(max(k, 1), len(edges) - 1)
+    else:
+        k = 0
+    return edges[np.sort(perm[k:])], edges[np.sort(perm[:k])]

@@ -8,18 +8,10 @@ import torch
 from torch import nn
 
 from core.config.params import Params
+from core.data.base import DataSpec
+from core.data.views import ViewPipeline
 from core.models.encoders import Encoder
 from core.registry import Registry
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """What an objective may know about the data when it builds its heads."""
-
-    kind: str
-    sample_shape: tuple[int, ...]
-    n_classes: int  # 0 when the data has no labels
-    value_range: tuple[float, float] | None  # known bounds of the (normalised) inputs
 
 
 @dataclass
@@ -50,18 +42,40 @@ class Objective(nn.Module):
 
     Params: type[Params]
     requires_labels: ClassVar[bool] = False
+    #: multi-view objectives get the experiment's augmentation pipeline as ``self.views``
+    uses_views: ClassVar[bool] = False
+    #: the smallest batch the loss is defined for (statistics over the batch need at least two samples)
+    min_batch_size: ClassVar[int] = 1
 
-    def __init__(self, params: Params, encoder: Encoder, data: DataSpec):
+    def __init__(self, params: Params, encoder: Encoder, data: DataSpec, views: ViewPipeline | None = None):
         super().__init__()
         self.params = params
         self.encoder = encoder
         self.data = data
+        self.views = views
+
+    @classmethod
+    def supports_encoder(cls, encoder_cls: type, kind: str) -> bool:
+        """Whether this objective can train ``encoder_cls`` on ``kind`` data (beyond the registry's data kinds)."""
+        return True
 
     def forward(self, batch: Batch) -> LossOutput:  # pragma: no cover - abstract
         raise NotImplementedError
 
     def embed(self, x: torch.Tensor) -> torch.Tensor:
+        """The representation that diagnostics, snapshots and probes read (the encoder's output by default)."""
         return self.encoder(x)
+
+    def on_step_end(self, progress: float) -> None:
+        """Called after every optimiser step with the share of training done (for EMA targets and schedules)."""
+
+    def check_batch(self, batch: Batch) -> None:
+        if batch.x.shape[0] < self.min_batch_size:
+            from core.errors import ConfigError
+
+            raise ConfigError("training.batch_size", f"{self.registry_name!r} needs batches of at least "
+                              f"{self.min_batch_size} samples, got one of {batch.x.shape[0]}",
+                              value=batch.x.shape[0], allowed=f"value >= {self.min_batch_size}")
 
 
 OBJECTIVES: Registry[Objective] = Registry("objective", base=Objective)

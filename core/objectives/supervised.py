@@ -7,7 +7,8 @@ from core.config.params import Params, param
 from core.errors import ConfigError
 from core.models.heads import LinearClassifier
 from core.objectives import functional as Fn
-from core.objectives.base import OBJECTIVES, Batch, DataSpec, LossOutput, Objective
+from core.data.base import DataSpec
+from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
 
 
 @OBJECTIVES.register("supervised", data_kinds=("image", "sequence", "tabular", "graph", "tokens", "audio", "embeddings"),
@@ -28,8 +29,8 @@ class Supervised(Objective):
         label_smoothing: float = param(0.0, label="Label smoothing", min=0.0, max=1.0, max_exclusive=True,
                                        help="Share of each target spread uniformly over all classes.")
 
-    def __init__(self, params: "Supervised.Params", encoder, data: DataSpec):
-        super().__init__(params, encoder, data)
+    def __init__(self, params: "Supervised.Params", encoder, data: DataSpec, views=None):
+        super().__init__(params, encoder, data, views)
         if data.n_classes < 2:
             raise ConfigError("objective.name", "supervised training needs labels with at least two classes",
                               value="supervised")

@@ -23,14 +23,16 @@ from typing import Any, Generator, Mapping
 import numpy as np
 import torch
 
+from core.compatibility import check_compatible
 from core.config.schema import Experiment
-from core.data.base import DATASETS, Dataset
-from core.data.splits import PreparedData, prepare
+from core.data.base import DATASETS, Dataset, DataSpec
+from core.data.splits import PreparedData, prepare, split_edges
+from core.data.views import make_views
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics
 from core.errors import ConfigError, NonFiniteLossError
 from core.evaluation.probes import LinearProbe
 from core.models.encoders import ENCODERS
-from core.objectives.base import OBJECTIVES, Batch, DataSpec, Objective
+from core.objectives.base import OBJECTIVES, Batch, Objective
 from core.training import checkpoint as ckpt
 from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
                                   RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
@@ -62,23 +64,23 @@ def build_model(experiment: Experiment, data: PreparedData) -> Objective:
     """Encoder + objective for this data, with the compatibility checks that need the data."""
     enc_entry = ENCODERS.get(experiment.encoder.name, field="encoder.name")
     obj_entry = OBJECTIVES.get(experiment.objective.name, field="objective.name")
-    kind = data.dataset.kind
-    kinds = enc_entry.info.get("data_kinds")
-    if kinds and kind not in kinds:
-        raise ConfigError("encoder.name", f"the {enc_entry.name!r} encoder cannot read {kind} data",
-                          value=enc_entry.name, allowed=", ".join(e.name for e in ENCODERS
-                                                                  if kind in e.info.get("data_kinds", (kind,))))
-    kinds = obj_entry.info.get("data_kinds")
-    if kinds and kind not in kinds:
-        raise ConfigError("objective.name", f"the {obj_entry.name!r} objective does not apply to {kind} data",
-                          value=obj_entry.name)
-    if obj_entry.cls.requires_labels and not data.dataset.has_labels:
-        raise ConfigError("objective.name", f"{obj_entry.name!r} needs labels, and dataset "
-                          f"{data.dataset.name!r} has none", value=obj_entry.name)
-    spec = DataSpec(kind=kind, sample_shape=data.dataset.sample_shape, n_classes=data.dataset.n_classes,
-                    value_range=data.value_range)
-    encoder = enc_entry.cls(experiment.encoder.params, data.dataset.sample_shape)
-    return obj_entry.cls(experiment.objective.params, encoder, spec)
+    check_compatible(data.dataset.kind, enc_entry.name, obj_entry.name, data.dataset.has_labels)
+    spec = data_spec(data, seed=experiment.training.seed)
+    encoder = enc_entry.cls(experiment.encoder.params, spec)
+    views = None
+    if obj_entry.cls.uses_views:
+        views = make_views([(v.name, v.params) for v in experiment.views], spec)
+    return obj_entry.cls(experiment.objective.params, encoder, spec, views)
+
+
+def data_spec(data: PreparedData, seed: int) -> DataSpec:
+    """What the model may know about the prepared data; a graph's edges are split into training and held-out."""
+    ds = data.dataset
+    edges = held_out = None
+    if ds.edges is not None:
+        edges, held_out = split_edges(ds.edges, held_out_fraction=0.1, seed=seed)
+    return DataSpec(kind=ds.kind, sample_shape=ds.sample_shape, n_classes=ds.n_classes,
+                    value_range=data.value_range, vocab_size=ds.vocab_size, edges=edges, held_out_edges=held_out)
 
 
 def make_optimizer(experiment: Experiment, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -138,7 +140,13 @@ class Trainer:
         held_out = self.data.splits.val if len(self.data.splits.val) else self.data.splits.train
         self.eval_idx = held_out[: t.eval_points]
 
-        self.steps_per_epoch = n_train // t.batch_size if t.drop_last else math.ceil(n_train / t.batch_size)
+        need = self.model.min_batch_size
+        if t.batch_size < need:
+            raise ConfigError("training.batch_size", f"{self.experiment.objective.name!r} needs batches of at least "
+                              f"{need} samples", value=t.batch_size, allowed=f"value >= {need}")
+        tail = n_train % t.batch_size
+        drop_tail = t.drop_last or 0 < tail < need  # a last batch too small for the loss is skipped
+        self.steps_per_epoch = n_train // t.batch_size if drop_tail else math.ceil(n_train / t.batch_size)
         self.total_steps = self.steps_per_epoch * t.epochs
         self.warmup_steps = int(round(t.warmup_epochs * self.steps_per_epoch))
         self.base_lr = t.lr
@@ -260,6 +268,7 @@ class Trainer:
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             batch = Batch(x=self.X[idx], y=self.y[idx] if self.y is not None else None, index=idx)
+            self.model.check_batch(batch)
             out = self.model(batch)
             loss = float(out.loss.detach())
             terms = {k: float(v.detach()) for k, v in out.terms.items()}
@@ -271,6 +280,7 @@ class Trainer:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
             self.optimizer.step()
             self.step += 1
+            self.model.on_step_end(self.step / self.total_steps)
             self.batch_in_epoch = b + 1
             n = len(idx)
             seen += n
@@ -334,11 +344,12 @@ class Trainer:
         sums: dict[str, float] = collections.defaultdict(float)
         metric_sums: dict[str, float] = collections.defaultdict(float)
         loss_sum = 0.0
-        bs = max(self.t.batch_size, 256)
+        if len(indices) < self.model.min_batch_size:
+            return None, {}, {}
         with self._forked_rng():
             torch.manual_seed(self.t.seed + _EVAL_SEED_OFFSET)
-            for start in range(0, len(indices), bs):
-                idx = torch.as_tensor(indices[start:start + bs], device=self.device)
+            for chunk in eval_chunks(len(indices), max(self.t.batch_size, 256), self.model.min_batch_size):
+                idx = torch.as_tensor(indices[chunk], device=self.device)
                 out = self.model(Batch(x=self.X[idx], y=self.y[idx] if self.y is not None else None, index=idx))
                 n = len(idx)
                 loss_sum += float(out.loss) * n
@@ -387,6 +398,14 @@ class Trainer:
             probe = LinearProbe(random_state=self.t.seed).fit(self.embed(splits.train), y[splits.train])
             result["linear_probe_accuracy"] = probe.score(self.embed(target), y[target])
         return result
+
+
+def eval_chunks(n: int, size: int, min_size: int) -> list[slice]:
+    """Slices of ``range(n)`` of ``size``, with a tail shorter than ``min_size`` merged into the chunk before it."""
+    chunks = [slice(i, min(i + size, n)) for i in range(0, n, size)]
+    if len(chunks) > 1 and chunks[-1].stop - chunks[-1].start < min_size:
+        chunks[-2:] = [slice(chunks[-2].start, n)]
+    return chunks
 
 
 def _now() -> str:

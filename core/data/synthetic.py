@@ -1,0 +1,201 @@
+"""Built-in synthetic datasets with known structure: graphs, a toy language and tones.
+
+Each is generated deterministically from its seed, so every user sees the same data.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.config.params import Params, param
+from core.data.base import DATASETS, PAD_ID, Dataset, DatasetSource
+from core.errors import ConfigError
+
+
+def _graph_dataset(name: str, n: int, edges: np.ndarray, labels: np.ndarray, label_names: tuple[str, ...],
+                   description: str, metadata: dict | None = None) -> Dataset:
+    """Nodes are the samples: X holds each node's id, and the edge list travels with the dataset."""
+    degree = np.bincount(edges.ravel(), minlength=n)
+    return Dataset(
+        name=name, kind="graph", X=np.arange(n, dtype=np.float32)[:, None], y=labels.astype(np.int64),
+        label_names=label_names, vocab=tuple(f"node {i}" for i in range(n)), edges=edges,
+        metadata={"degree": degree, **(metadata or {})}, recommended_normalization="none", description=description,
+    )
+
+
+@DATASETS.register("sbm", kind="graph")
+class StochasticBlockModel(DatasetSource):
+    """A stochastic block model: nodes in planted communities, linked with probability p_in inside a
+    community and p_out across (Holland, Laskey & Leinhardt, 1983). The community is the label."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        communities: int = param(4, label="Communities", min=2, max=50)
+        nodes_per_community: int = param(50, label="Nodes per community", min=2, max=10_000)
+        p_in: float = param(0.15, label="Edge probability inside", min=0.0, max=1.0)
+        p_out: float = param(0.005, label="Edge probability across", min=0.0, max=1.0)
+        seed: int = param(0, label="Generator seed", min=0)
+
+    def load(self) -> Dataset:
+        p = self.params
+        rng = np.random.default_rng(p.seed)
+        n = p.communities * p.nodes_per_community
+        labels = np.repeat(np.arange(p.communities), p.nodes_per_community)
+        iu, ju = np.triu_indices(n, k=1)
+        prob = np.where(labels[iu] == labels[ju], p.p_in, p.p_out)
+        keep = rng.random(len(iu)) < prob
+        edges = np.stack([iu[keep], ju[keep]], axis=1)
+        if len(edges) == 0:
+            raise ConfigError("data.params.p_in", "these probabilities drew a graph without edges", value=p.p_in)
+        return _graph_dataset("sbm", n, edges, labels, tuple(f"community {c}" for c in range(p.communities)),
+                              self.__doc__.split("\n")[0])
+
+
+@DATASETS.register("karate", kind="graph")
+class KarateClub(DatasetSource):
+    """Zachary's karate club (1977): 34 members, 78 friendships; the label is the faction each member joined
+    after the club split (networkx's copy)."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        pass
+
+    def load(self) -> Dataset:
+        import networkx as nx
+
+        g = nx.karate_club_graph()
+        n = g.number_of_nodes()
+        factions = sorted({g.nodes[i]["club"] for i in range(n)})
+        labels = np.array([factions.index(g.nodes[i]["club"]) for i in range(n)])
+        edges = np.array(sorted(tuple(sorted(e)) for e in g.edges()), dtype=np.int64)
+        return _graph_dataset("karate", n, edges, labels, tuple(factions), self.__doc__.split("\n")[0])
+
+
+# ---- toy language ----------------------------------------------------------------------------------------
+
+ANIMALS = {
+    "mammal": ("dog", "cat", "horse", "mouse"),
+    "bird": ("eagle", "sparrow", "owl", "crow"),
+    "fish": ("salmon", "trout", "shark", "carp"),
+}
+VERBS = {
+    "mammal": ("runs", "sleeps", "walks"),
+    "bird": ("flies", "sings", "nests"),
+    "fish": ("swims", "dives", "glides"),
+}
+PLACES = {
+    "mammal": ("field", "barn", "forest"),
+    "bird": ("sky", "tree", "nest"),
+    "fish": ("river", "lake", "sea"),
+}
+COLOURS = ("red", "brown", "grey", "black", "white", "golden")
+FUNCTION_WORDS = ("the", "a", "in", "near", "quietly", "quickly")
+
+
+def toy_vocabulary() -> tuple[tuple[str, ...], dict[str, str]]:
+    """All words and the category of each (animal / verb / place per class, colour, function word)."""
+    category: dict[str, str] = {}
+    for cls in ANIMALS:
+        category.update({w: f"animal:{cls}" for w in ANIMALS[cls]})
+        category.update({w: f"verb:{cls}" for w in VERBS[cls]})
+        category.update({w: f"place:{cls}" for w in PLACES[cls]})
+    category.update({w: "colour" for w in COLOURS})
+    category.update({w: "function" for w in FUNCTION_WORDS})
+    return tuple(category), category
+
+
+@DATASETS.register("toy_language", kind="tokens")
+class ToyLanguage(DatasetSource):
+    """Sentences from a small grammar — "the grey owl sings quietly in the tree" — about mammals, birds or
+    fish. The label is the animal class; every word has a known category, so learned token embeddings can be
+    checked against them. Nuisance: colour, adverb, determiners, word order of the optional parts."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        sentences: int = param(1500, label="Sentences", min=10, max=1_000_000)
+        noise: float = param(0.1, label="Off-class word share", min=0.0, max=1.0,
+                             help="Chance that the verb or the place comes from another class.")
+        seed: int = param(0, label="Generator seed", min=0)
+
+    LENGTH = 9
+
+    def load(self) -> Dataset:
+        p = self.params
+        rng = np.random.default_rng(p.seed)
+        vocab, category = toy_vocabulary()
+        index = {w: i for i, w in enumerate(vocab)}
+        classes = list(ANIMALS)
+        X = np.full((p.sentences, self.LENGTH), PAD_ID, dtype=np.float32)
+        y = rng.integers(0, len(classes), p.sentences)
+        animal_words, lengths = [], []
+        for s in range(p.sentences):
+            cls = classes[y[s]]
+
+            def other(table, cls=cls):
+                return table[classes[rng.integers(len(classes))]] if rng.random() < p.noise else table[cls]
+
+            animal = ANIMALS[cls][rng.integers(4)]
+            words = [FUNCTION_WORDS[rng.integers(2)]]
+            if rng.random() < 0.7:
+                words.append(COLOURS[rng.integers(len(COLOURS))])
+            words += [animal, other(VERBS)[rng.integers(3)]]
+            if rng.random() < 0.5:
+                words.append(FUNCTION_WORDS[4 + rng.integers(2)])
+            if rng.random() < 0.8:
+                words += [FUNCTION_WORDS[2 + rng.integers(2)], "the", other(PLACES)[rng.integers(3)]]
+            X[s, : len(words)] = [index[w] for w in words]
+            animal_words.append(animal)
+            lengths.append(len(words))
+        return Dataset(
+            name="toy_language", kind="tokens", X=X, y=y, label_names=tuple(classes), vocab=vocab,
+            metadata={"animal": np.array(animal_words), "length": np.array(lengths)},
+            recommended_normalization="none", description=self.__doc__.split("\n")[0],
+        )
+
+
+# ---- tones -----------------------------------------------------------------------------------------------
+
+TONE_PATTERNS = ("rising", "falling", "steady low", "steady high", "warble")
+
+
+@DATASETS.register("tones", kind="audio")
+class Tones(DatasetSource):
+    """Short synthetic tones (8 kHz): the class is the pitch pattern (rising, falling, steady low, steady high,
+    warble); gain, phase, start frequency and background noise are nuisance factors, recorded as metadata."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        clips: int = param(1000, label="Clips", min=10, max=1_000_000)
+        samples: int = param(512, label="Samples per clip", min=64, max=1_000_000)
+        noise: float = param(0.1, label="Noise std", min=0.0, max=10.0)
+        seed: int = param(0, label="Generator seed", min=0)
+
+    RATE = 8000
+
+    def load(self) -> Dataset:
+        p = self.params
+        rng = np.random.default_rng(p.seed)
+        t = np.arange(p.samples) / self.RATE
+        duration = p.samples / self.RATE
+        y = rng.integers(0, len(TONE_PATTERNS), p.clips)
+        gain = rng.uniform(0.3, 1.0, p.clips)
+        phase = rng.uniform(0, 2 * np.pi, p.clips)
+        base = rng.uniform(0.9, 1.1, p.clips)
+        X = np.empty((p.clips, 1, p.samples), dtype=np.float32)
+        for i in range(p.clips):
+            lo, hi = 300 * base[i], 900 * base[i]
+            f = {
+                0: lo + (hi - lo) * t / duration,
+                1: hi - (hi - lo) * t / duration,
+                2: np.full_like(t, lo),
+                3: np.full_like(t, hi),
+                4: (lo + hi) / 2 + 150 * np.sin(2 * np.pi * 30 * t),
+            }[int(y[i])]
+            wave = np.sin(2 * np.pi * np.cumsum(f) / self.RATE + phase[i])
+            X[i, 0] = gain[i] * wave + p.noise * rng.standard_normal(p.samples)
+        return Dataset(
+            name="tones", kind="audio", X=X, y=y, label_names=TONE_PATTERNS,
+            metadata={"gain": gain, "phase": phase, "base_frequency": base},
+            recommended_normalization="none", description=self.__doc__.split("\n")[0],
+        )

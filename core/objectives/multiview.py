@@ -1,0 +1,28 @@
+"""Shared parts of the objectives that compare two augmented views of each sample."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from core.config.params import Params, param
+from core.objectives.base import Objective
+
+VIEW_KINDS = ("image", "sequence", "audio", "tabular", "embeddings", "tokens")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectorParams(Params):
+    projector_hidden: tuple[int, ...] = param((256,), label="Projector hidden widths", min=1, max=65536,
+                                              help="Linear → BatchNorm → ReLU blocks before the output layer.")
+    projector_dim: int = param(64, label="Projection dimension", min=1, max=65536)
+
+
+class TwoViewObjective(Objective):
+    """Draws two independent views of each sample from the experiment's augmentation pipeline."""
+
+    uses_views = True
+    min_batch_size = 2  # every multi-view loss compares a sample with others in its batch
+
+    def two_views(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.views(x), self.views(x)

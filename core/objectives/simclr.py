@@ -1,0 +1,37 @@
+"""SimCLR: contrast each view's pair against every other sample in the batch."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.config.params import param
+from core.models.heads import ProjectionHead
+from core.objectives import functional as Fn
+from core.objectives.base import OBJECTIVES, Batch, LossOutput
+from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
+
+
+@OBJECTIVES.register("simclr", data_kinds=VIEW_KINDS)
+class SimCLR(TwoViewObjective):
+    """A simple framework for contrastive learning (Chen et al., ICML 2020).
+
+    Two augmented views of every sample pass through the encoder and a projection head g; NT-Xent (InfoNCE
+    with cosine similarity and temperature τ) makes each view pick out its pair among the 2N − 1 others:
+    :math:`\\ell_i = -\\log\\frac{\\exp(\\operatorname{sim}(z_i, z_{j(i)})/\\tau)}{\\sum_{k\\ne i}\\exp(\\operatorname{sim}(z_i, z_k)/\\tau)}`,
+    averaged over the 2N views. The pressure: pull the two views together, push different samples apart
+    (uniformity on the sphere), so what survives is what the augmentations do not change.
+    """
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(ProjectorParams):
+        temperature: float = param(0.5, label="Temperature τ", min=0.0, max=10.0, min_exclusive=True)
+
+    def __init__(self, params, encoder, data, views=None):
+        super().__init__(params, encoder, data, views)
+        self.projector = ProjectionHead(encoder.out_dim, params.projector_hidden, params.projector_dim)
+
+    def forward(self, batch: Batch) -> LossOutput:
+        v1, v2 = self.two_views(batch.x)
+        z1, z2 = self.projector(self.encoder(v1)), self.projector(self.encoder(v2))
+        loss = Fn.nt_xent(z1, z2, self.params.temperature)
+        return LossOutput(loss=loss, terms={"nt_xent": loss},
+                          metrics={"contrastive_accuracy": Fn.contrastive_accuracy(z1.detach(), z2.detach())})
