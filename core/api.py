@@ -17,7 +17,7 @@ from core.data.splits import Normalizer, PreparedData, Splits, make_splits, prep
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics, effective_rank, mean_pairwise_cosine
 from core.errors import (CheckpointError, ConfigError, DataError, DeviceError, NonFiniteLossError, ReplearnError,
                          RunDirectoryError, SchemaVersionError, UnknownNameError)
-from core.evaluation.probes import LinearProbe
+from core.evaluation.probes import KNNProbe, LinearProbe
 from core.models.encoders import ENCODERS, Encoder
 from core import objectives as _builtin_objectives  # noqa: F401  (registration)
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
@@ -28,6 +28,7 @@ from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChang
                                   RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
                                   to_record)
 from core.training.loop import TrainResult, build_model, data_spec, load_dataset, resume, run_to_end, train
+from core.training.inference import ModelOnData, initialised, load_trained, prepare_data
 from core.training.rundir import RunDirectory
 
 REGISTRIES: dict[str, Registry] = {"datasets": DATASETS, "encoders": ENCODERS, "objectives": OBJECTIVES,
@@ -41,7 +42,7 @@ __all__ = [
     "AUGMENTATIONS", "DEFAULT_VIEWS", "Augmentation", "ViewPipeline", "make_views", "Normalizer",
     "PreparedData", "Splits", "make_splits", "prepare", "Diagnostics", "compute_diagnostics", "effective_rank",
     "mean_pairwise_cosine", "CheckpointError", "ConfigError", "DataError", "DeviceError", "NonFiniteLossError",
-    "ReplearnError", "RunDirectoryError", "SchemaVersionError", "UnknownNameError", "LinearProbe", "ENCODERS",
+    "ReplearnError", "RunDirectoryError", "SchemaVersionError", "UnknownNameError", "LinearProbe", "KNNProbe", "ModelOnData", "initialised", "load_trained", "prepare_data", "ENCODERS",
     "Encoder", "OBJECTIVES", "Batch", "LossOutput", "Objective", "DEFAULT_PRESET", "load_preset",
     "preset_names", "preset_path", "Entry", "Registry", "load_checkpoint", "CheckpointSaved", "EpochEnded",
     "LearningRateChanged", "RequestSnapshot", "RunFinished", "RunStarted", "SaveCheckpoint", "SetLearningRate",

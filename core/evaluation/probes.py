@@ -31,3 +31,47 @@ class LinearProbe:
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         return float((self.predict(X) == np.asarray(y)).mean())
+
+
+class KNNProbe:
+    """k-nearest-neighbour classifier on frozen features.
+
+    ``weighted=True`` is the protocol of Wu et al. (2018) used by DINO and solo-learn: cosine similarity, the
+    k most similar training samples vote with weight exp(sim / T) (k = 20, T = 0.07). ``weighted=False`` is
+    a plain majority vote (ties go to the smallest class index).
+    """
+
+    def __init__(self, k: int = 20, temperature: float = 0.07, weighted: bool = True, batch_size: int = 1024):
+        self.k = k
+        self.temperature = temperature
+        self.weighted = weighted
+        self.batch_size = batch_size
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> "KNNProbe":
+        X = np.asarray(X, dtype=np.float32)
+        if len(X) == 0:
+            raise ValueError("kNN needs at least one training sample")
+        self.features_ = X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12)
+        self.labels_ = np.asarray(y)
+        self.classes_ = np.unique(self.labels_)
+        return self
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        import torch
+
+        X = np.asarray(X, dtype=np.float32)
+        Q = torch.from_numpy(X / np.maximum(np.linalg.norm(X, axis=1, keepdims=True), 1e-12))
+        F = torch.from_numpy(self.features_)
+        labels = torch.from_numpy(np.searchsorted(self.classes_, self.labels_))
+        k = min(self.k, len(F))
+        out = []
+        for start in range(0, len(Q), self.batch_size):
+            sim, idx = (Q[start:start + self.batch_size] @ F.T).topk(k, dim=1)
+            weight = torch.exp(sim / self.temperature) if self.weighted else torch.ones_like(sim)
+            votes = torch.zeros(len(sim), len(self.classes_), dtype=torch.float64)
+            votes.scatter_add_(1, labels[idx], weight.double())
+            out.append(votes.argmax(dim=1))
+        return self.classes_[torch.cat(out).numpy()]
+
+    def score(self, X: np.ndarray, y: np.ndarray) -> float:
+        return float((self.predict(X) == np.asarray(y)).mean())

@@ -66,6 +66,11 @@ class Objective(nn.Module):
         """The representation that diagnostics, snapshots and probes read (the encoder's output by default)."""
         return self.encoder(x)
 
+    def project(self, x: torch.Tensor) -> torch.Tensor | None:
+        """The embedding the loss is computed on, when it differs from the representation (a projector's
+        output); ``None`` otherwise. Collapse often shows there first (Chen & He, 2021, Fig. 2)."""
+        return None
+
     def on_step_end(self, progress: float) -> None:
         """Called after every optimiser step with the share of training done (for EMA targets and schedules)."""
 

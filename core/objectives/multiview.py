@@ -26,3 +26,7 @@ class TwoViewObjective(Objective):
 
     def two_views(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.views(x), self.views(x)
+
+    def project(self, x: torch.Tensor) -> torch.Tensor | None:
+        projector = getattr(self, "projector", None)
+        return projector(self.encoder(x)) if projector is not None else None

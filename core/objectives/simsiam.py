@@ -25,13 +25,17 @@ class SimSiam(TwoViewObjective):
     class Params(ProjectorParams):
         projector_hidden: tuple[int, ...] = param((256, 256), label="Projector hidden widths", min=1, max=65536)
         predictor_hidden: int = param(32, label="Predictor bottleneck width", min=1, max=65536)
+        output_batch_norm: bool = param(True, label="BatchNorm on projector output",
+                                        help="The paper's projector ends with BatchNorm (no affine); it also keeps the "
+                                             "projections from collapsing to one point, so the no-stop-gradient demo "
+                                             "switches it off.")
         stop_gradient: bool = param(True, label="Stop-gradient",
                                     help="Off: gradients flow into the target branch too, and the model collapses.")
 
     def __init__(self, params, encoder, data, views=None):
         super().__init__(params, encoder, data, views)
         self.projector = ProjectionHead(encoder.out_dim, params.projector_hidden, params.projector_dim,
-                                        last_batch_norm=True)
+                                        last_batch_norm=params.output_batch_norm)
         self.predictor = PredictionHead(params.projector_dim, params.predictor_hidden)
 
     def forward(self, batch: Batch) -> LossOutput:

@@ -36,13 +36,14 @@ class VICReg(TwoViewObjective):
         super().__init__(params, encoder, data, views)
         self.projector = ProjectionHead(encoder.out_dim, params.projector_hidden, params.projector_dim)
 
-    def loss_from_embeddings(self, z1, z2) -> LossOutput:
-        p = self.params
-        inv = p.sim_weight * Fn.vicreg_invariance(z1, z2)
-        var = p.var_weight * (Fn.vicreg_variance(z1, p.gamma) + Fn.vicreg_variance(z2, p.gamma)) / 2
-        cov = p.cov_weight * (Fn.vicreg_covariance(z1) + Fn.vicreg_covariance(z2))
-        return LossOutput(loss=inv + var + cov, terms={"invariance": inv, "variance": var, "covariance": cov})
-
     def forward(self, batch: Batch) -> LossOutput:
         v1, v2 = self.two_views(batch.x)
-        return self.loss_from_embeddings(self.projector(self.encoder(v1)), self.projector(self.encoder(v2)))
+        return vicreg_loss(self.projector(self.encoder(v1)), self.projector(self.encoder(v2)), self.params)
+
+
+def vicreg_loss(z1, z2, p: VICReg.Params) -> LossOutput:
+    """The weighted VICReg loss of two batches of embeddings; the terms are the weighted parts."""
+    inv = p.sim_weight * Fn.vicreg_invariance(z1, z2)
+    var = p.var_weight * (Fn.vicreg_variance(z1, p.gamma) + Fn.vicreg_variance(z2, p.gamma)) / 2
+    cov = p.cov_weight * (Fn.vicreg_covariance(z1) + Fn.vicreg_covariance(z2))
+    return LossOutput(loss=inv + var + cov, terms={"invariance": inv, "variance": var, "covariance": cov})

@@ -66,7 +66,8 @@ class EpochEnded:
     val_metrics: Mapping[str, float]
     seconds: float
     lr: float
-    diagnostics: Diagnostics | None = None
+    diagnostics: Diagnostics | None = None  # of the representation
+    projection_diagnostics: Diagnostics | None = None  # of the projector's output, where the loss acts
 
 
 @dataclass(frozen=True)

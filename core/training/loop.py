@@ -30,7 +30,7 @@ from core.data.splits import PreparedData, prepare, split_edges
 from core.data.views import make_views
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics
 from core.errors import ConfigError, NonFiniteLossError
-from core.evaluation.probes import LinearProbe
+from core.evaluation.probes import KNNProbe, LinearProbe
 from core.models.encoders import ENCODERS
 from core.objectives.base import OBJECTIVES, Batch, Objective
 from core.training import checkpoint as ckpt
@@ -300,12 +300,14 @@ class Trainer:
                 return None
         self.epoch, self.batch_in_epoch = epoch, 0
         val_loss, val_terms, val_metrics = self._evaluate(self.data.splits.val)
-        diagnostics = self._diagnostics() if t.diagnostics_every and epoch % t.diagnostics_every == 0 else None
+        due = t.diagnostics_every and epoch % t.diagnostics_every == 0
+        diagnostics = self._diagnostics() if due else None
+        projection = self._projection_diagnostics() if due else None
         event = EpochEnded(
             run_id=self.run_id, epoch=epoch, step=self.step, train_loss=loss_sum / max(seen, 1),
             train_terms=_means(sums, seen), train_metrics=_means(metric_sums, seen), val_loss=val_loss,
             val_terms=val_terms, val_metrics=val_metrics, seconds=time.perf_counter() - epoch_start,
-            lr=self._lr_at(self.step - 1), diagnostics=diagnostics)
+            lr=self._lr_at(self.step - 1), diagnostics=diagnostics, projection_diagnostics=projection)
         yield from self._emit(event)
         if t.snapshot_every and epoch % t.snapshot_every == 0:
             yield from self._emit(self._snapshot(f"snapshots/epoch_{epoch:03d}.npy"))
@@ -320,15 +322,21 @@ class Trainer:
         return torch.random.fork_rng(devices=devices)
 
     @torch.no_grad()
-    def embed(self, indices: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-        """Representations of dataset samples ``indices`` as a float32 CPU array (eval mode)."""
+    def embed(self, indices: np.ndarray, batch_size: int = 2048, space: str = "representation") -> np.ndarray | None:
+        """Embeddings of dataset samples ``indices`` as a float32 CPU array (eval mode); ``space`` is
+        ``"representation"`` or ``"projection"`` (``None`` when the objective has no projector)."""
+        fn = self.model.embed if space == "representation" else self.model.project
         was_training = self.model.training
         self.model.eval()
         parts = []
         with self._forked_rng():
             for start in range(0, len(indices), batch_size):
                 idx = torch.as_tensor(indices[start:start + batch_size], device=self.device)
-                parts.append(self.model.embed(self.X[idx]).float().cpu())
+                out = fn(self.X[idx])
+                if out is None:
+                    self.model.train(was_training)
+                    return None
+                parts.append(out.float().cpu())
         self.model.train(was_training)
         if not parts:
             return np.zeros((0, 0), dtype=np.float32)
@@ -365,6 +373,10 @@ class Trainer:
         Z = self.embed(self.eval_idx)
         return compute_diagnostics(Z) if len(Z) >= 2 else None
 
+    def _projection_diagnostics(self) -> Diagnostics | None:
+        Z = self.embed(self.eval_idx, space="projection")
+        return compute_diagnostics(Z) if Z is not None and len(Z) >= 2 else None
+
     def _snapshot(self, relative: str) -> SnapshotReady:
         Z = self.embed(self.subset).astype(np.float32)
         path = self.run_dir.save_array(relative, Z)
@@ -395,8 +407,10 @@ class Trainer:
                   **{f"test_{k}": v for k, v in metrics.items()}}
         y = self.data.dataset.y
         if y is not None and len(np.unique(y[splits.train])) >= 2:
-            probe = LinearProbe(random_state=self.t.seed).fit(self.embed(splits.train), y[splits.train])
-            result["linear_probe_accuracy"] = probe.score(self.embed(target), y[target])
+            train_z, target_z = self.embed(splits.train), self.embed(target)
+            probe = LinearProbe(random_state=self.t.seed).fit(train_z, y[splits.train])
+            result["linear_probe_accuracy"] = probe.score(target_z, y[target])
+            result["knn_accuracy"] = KNNProbe().fit(train_z, y[splits.train]).score(target_z, y[target])
         return result
 
 

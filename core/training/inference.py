@@ -1,0 +1,61 @@
+"""A trained (or freshly initialised) model with its data, for evaluation, projection and exploration."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.config.schema import Experiment
+from core.data.splits import PreparedData, prepare
+from core.objectives.base import Objective
+from core.training import checkpoint as ckpt
+from core.training.loop import build_model, load_dataset
+from core.training.rundir import RunDirectory
+from core.training.seeding import resolve_device
+
+
+@dataclass
+class ModelOnData:
+    experiment: Experiment
+    data: PreparedData
+    model: Objective
+    device: torch.device
+
+    @torch.no_grad()
+    def embed(self, indices: np.ndarray | None = None, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
+        """Embeddings (eval mode, float32, on the CPU) of dataset samples ``indices`` (default: all)."""
+        indices = np.arange(self.data.dataset.n) if indices is None else np.asarray(indices)
+        fn = self.model.embed if space == "representation" else self.model.project
+        self.model.eval()
+        parts = []
+        for start in range(0, len(indices), batch_size):
+            x = torch.from_numpy(self.data.X[indices[start:start + batch_size]]).to(self.device)
+            parts.append(fn(x).float().cpu())
+        return torch.cat(parts).numpy() if parts else np.zeros((0, 0), np.float32)
+
+
+def prepare_data(experiment: Experiment) -> PreparedData:
+    split = experiment.data.split
+    return prepare(load_dataset(experiment), val_fraction=split.val_fraction, test_fraction=split.test_fraction,
+                   stratify=split.stratify, normalization=split.normalization, seed=experiment.training.seed)
+
+
+def initialised(experiment: Experiment, device: str | None = None) -> ModelOnData:
+    """The model exactly as training would start it (same seed, same initial weights)."""
+    dev = resolve_device(device or experiment.training.device)
+    data = prepare_data(experiment)
+    torch.manual_seed(experiment.training.seed)
+    model = build_model(experiment, data).to(dev)
+    return ModelOnData(experiment, data, model, dev)
+
+
+def load_trained(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> ModelOnData:
+    """A run's model with the weights of its newest valid checkpoint (or ``checkpoint``)."""
+    run = RunDirectory.open(run_dir)
+    experiment = run.read_config()
+    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
+    result = initialised(experiment, device or "cpu")
+    ckpt.restore_model(result.model, {k: v.to(result.device) for k, v in loaded.model.items()}, loaded.path.name)
+    return result
