@@ -155,8 +155,8 @@ def test_commands_snapshot_checkpoint_lr_and_stop(tiny_experiment):
 def test_supervised_preset_learns_digits(tmp_path):
     exp = core.load_preset("digits-supervised").with_output(root=str(tmp_path))
     result = core.run_to_end(core.train(exp))
-    assert result.test["test_accuracy"] > 0.9
-    assert result.test["linear_probe_accuracy"] > 0.9
+    assert result.test["test_accuracy"] >= 0.97  # the target for supervised digits
+    assert result.test["linear_probe_accuracy"] > 0.95
 
 
 def test_autoencoder_preset_reconstructs_and_keeps_label_information(tmp_path):
