@@ -16,8 +16,6 @@ import argparse
 import tempfile
 import time
 
-import numpy as np
-
 import core
 
 
@@ -43,6 +41,7 @@ def evaluate(preset: str, epochs: int | None, root: str) -> dict:
     z = trained.embed()
     row = {"preset": preset, "objective": exp.objective.name, "dataset": exp.data.name, "dim": z.shape[1],
            "seconds": seconds}
+    row["own"] = result.test.get("test_accuracy")  # the objective's own classifier, when it has one
     row["probe"], row["knn"] = scores(z[tr], y[tr], z[te], y[te])
     raw = data.X.reshape(len(data.X), -1)
     row["raw_probe"], row["raw_knn"] = scores(raw[tr], y[tr], raw[te], y[te])
@@ -66,17 +65,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, help="override every preset's epochs (quick runs)")
     args = parser.parse_args()
     names = args.presets or core.preset_names()
-    cols = ["preset", "dim", "probe", "knn", "raw_probe", "raw_knn", "pca_probe", "pca_knn", "random_probe",
+    cols = ["preset", "dim", "own", "probe", "knn", "raw_probe", "raw_knn", "pca_probe", "pca_knn", "random_probe",
             "random_knn", "seconds"]
-    print("test-split accuracy; probe = linear probe, knn = weighted kNN (k=20, T=0.07)")
-    print(" | ".join(c.rjust(12) if c != "preset" else c.ljust(36) for c in cols))
+    print("test-split accuracy; own = the objective's classifier, probe = linear probe, knn = weighted kNN (k=20, T=0.07)")
+    print(" | ".join(c.rjust(8) if c != "preset" else c.ljust(34) for c in cols))
     with tempfile.TemporaryDirectory() as root:
         for name in names:
             row = evaluate(name, args.epochs, root)
             cells = []
             for c in cols:
                 v = row.get(c)
-                cells.append(str(v).ljust(36) if c == "preset" else (f"{v:.1f}" if c == "seconds" else fmt(v)).rjust(12))
+                cells.append(str(v).ljust(34) if c == "preset" else (f"{v:.1f}" if c == "seconds" else fmt(v)).rjust(8))
             print(" | ".join(cells), flush=True)
 
 

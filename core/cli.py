@@ -49,14 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="FILE", help="resume from this checkpoint instead of the newest")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
 
-    p = sub.add_parser("list", help="list registered datasets, encoders, objectives or presets",
+    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations or presets",
                        description="List what can be named in an experiment file.")
-    p.add_argument("what", choices=["datasets", "encoders", "objectives", "presets"])
+    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "presets"])
 
-    p = sub.add_parser("describe", help="explain one dataset, encoder or objective and its parameters",
+    p = sub.add_parser("describe", help="explain one dataset, encoder, objective or augmentation and its parameters",
                        description="Show the documentation and every parameter (default, allowed values, help).")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--kind", choices=["dataset", "encoder", "objective"], help="when NAME exists in several registries")
+    p.add_argument("--kind", choices=["dataset", "encoder", "objective", "augmentation"],
+                   help="when NAME exists in several registries")
     return parser
 
 
@@ -206,7 +207,8 @@ def describe_entry(entry: Any) -> str:
 def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import core
 
-    registries = {"dataset": core.DATASETS, "encoder": core.ENCODERS, "objective": core.OBJECTIVES}
+    registries = {"dataset": core.DATASETS, "encoder": core.ENCODERS, "objective": core.OBJECTIVES,
+                  "augmentation": core.AUGMENTATIONS}
     if args.kind:
         registries = {args.kind: registries[args.kind]}
     found = [reg.get(args.name) for reg in registries.values() if args.name in reg]
@@ -214,7 +216,7 @@ def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         import difflib
 
         names = sorted({n for reg in registries.values() for n in reg.names()})
-        kind = args.kind or "dataset, encoder or objective"
+        kind = args.kind or "dataset, encoder, objective or augmentation"
         raise core.UnknownNameError(kind, args.name, names, difflib.get_close_matches(args.name, names, n=2))
     print("\n\n".join(describe_entry(e) for e in found), file=out)
     return EXIT_OK

@@ -32,7 +32,8 @@ def default_runs_root() -> str:
 class ExperimentPanel(QGroupBox):
     """A read-only summary of the loaded experiment (the wizard will edit it)."""
 
-    FIELDS = ("Experiment", "Dataset", "Encoder", "Objective", "Epochs", "Batch size", "Optimiser", "Seed", "Device")
+    FIELDS = ("Experiment", "Dataset", "Encoder", "Objective", "Views", "Epochs", "Batch size", "Optimiser", "Seed",
+              "Device")
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Experiment", parent)
@@ -56,7 +57,8 @@ class ExperimentPanel(QGroupBox):
         obj = ", ".join(f"{k}={v}" for k, v in exp.objective.params.to_dict().items())
         values = {
             "Experiment": exp.name, "Dataset": exp.data.name, "Encoder": f"{exp.encoder.name} ({enc})",
-            "Objective": f"{exp.objective.name}" + (f" ({obj})" if obj else ""), "Epochs": str(t.epochs),
+            "Objective": f"{exp.objective.name}" + (f" ({obj})" if obj else ""),
+            "Views": self._views_text(exp), "Epochs": str(t.epochs),
             "Batch size": str(t.batch_size), "Optimiser": f"{t.optimizer}, lr {t.lr:g}, {t.schedule}",
             "Seed": str(t.seed), "Device": t.device,
         }
@@ -64,6 +66,14 @@ class ExperimentPanel(QGroupBox):
             self.values[key].setText(text)
             self.values[key].setWordWrap(True)
         self.description.setText(exp.description)
+
+    @staticmethod
+    def _views_text(exp: Any) -> str:
+        if not exp.objective.entry.cls.uses_views:
+            return "none (single view)"
+        if not exp.views:
+            return "the default augmentations for this data"
+        return ", ".join(v.name for v in exp.views)
 
 
 class MainWindow(QMainWindow):

@@ -17,7 +17,7 @@ class RunController(QObject):
     """
 
     event = Signal(object)  # a core event of the current run
-    finished = Signal(object)  # core.TrainResult
+    finished = Signal(object)  # core.TrainResult, once the worker thread is done and the controller is idle
     failed = Signal(object, str)  # the exception, its formatted traceback
     state_changed = Signal(str)
 
@@ -26,6 +26,7 @@ class RunController(QObject):
         self.num_threads = num_threads
         self._worker: GeneratorWorker | None = None
         self._run_id: str | None = None
+        self._result: Any = None
         self._state = "idle"
 
     @property
@@ -51,10 +52,11 @@ class RunController(QObject):
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
         worker.finished.connect(self._on_finished)
-        worker.paused.connect(lambda: self._set_state("paused"))
-        worker.resumed.connect(lambda: self._set_state("running"))
+        worker.paused.connect(self._on_paused)
+        worker.resumed.connect(self._on_resumed)
         self._worker = worker
         self._run_id = None
+        self._result = None
         self._set_state("running")
         worker.start()
         return True
@@ -93,9 +95,19 @@ class RunController(QObject):
             return  # stale: from a run that is no longer current
         self.event.emit(event)
 
+    @Slot()
+    def _on_paused(self) -> None:
+        if self._state == "running":
+            self._set_state("paused")
+
+    @Slot()
+    def _on_resumed(self) -> None:
+        if self._state == "paused":  # a resume that serves a stop keeps the state "stopping"
+            self._set_state("running")
+
     @Slot(object)
     def _on_returned(self, result: Any) -> None:
-        self.finished.emit(result)
+        self._result = result
 
     @Slot(object)
     def _on_errored(self, exc: BaseException) -> None:
@@ -104,6 +116,10 @@ class RunController(QObject):
 
     @Slot()
     def _on_finished(self) -> None:
+        """The worker thread is done (after returned / errored): only now is the controller idle."""
+        result, self._result = self._result, None
         self._worker = None
         self._run_id = None
         self._set_state("idle")
+        if result is not None:
+            self.finished.emit(result)

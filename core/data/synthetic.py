@@ -41,7 +41,8 @@ class StochasticBlockModel(DatasetSource):
         p = self.params
         rng = np.random.default_rng(p.seed)
         n = p.communities * p.nodes_per_community
-        labels = np.repeat(np.arange(p.communities), p.nodes_per_community)
+        # node ids in random order, so an id says nothing about its community
+        labels = rng.permutation(np.repeat(np.arange(p.communities), p.nodes_per_community))
         iu, ju = np.triu_indices(n, k=1)
         prob = np.where(labels[iu] == labels[ju], p.p_in, p.p_out)
         keep = rng.random(len(iu)) < prob

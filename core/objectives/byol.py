@@ -22,9 +22,9 @@ def momentum_at(base: float, progress: float) -> float:
 @torch.no_grad()
 def ema_update(target: torch.nn.Module, online: torch.nn.Module, tau: float) -> None:
     """ξ ← τ ξ + (1 − τ) θ for every parameter; buffers (BatchNorm statistics) are copied."""
-    for t, o in zip(target.parameters(), online.parameters()):
+    for t, o in zip(target.parameters(), online.parameters(), strict=True):
         t.mul_(tau).add_(o.detach(), alpha=1.0 - tau)
-    for t, o in zip(target.buffers(), online.buffers()):
+    for t, o in zip(target.buffers(), online.buffers(), strict=True):
         t.copy_(o)
 
 
