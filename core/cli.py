@@ -248,6 +248,12 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         if args.debug:
             traceback.print_exc(file=err)
         return EXIT_FAILURE
+    except BrokenPipeError:  # `replearn list datasets | head`: the reader left; that is not an error
+        import os
+
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         print("\nreplearn: interrupted; the run is marked stopped (`replearn resume RUN_DIR` continues it "
               "from its last checkpoint)", file=err)

@@ -51,8 +51,10 @@ class Entry(Generic[T]):
 
     @property
     def summary(self) -> str:
-        """The first paragraph of the class docstring, on one line."""
-        return " ".join(self.description.split("\n\n")[0].split())
+        """The first sentence of the class docstring, on one line."""
+        paragraph = " ".join(self.description.split("\n\n")[0].split())
+        end = re.search(r"(?<=[.!?])\s(?=[A-Z(])", paragraph)
+        return paragraph[: end.start()] if end else paragraph
 
     def make_params(self, values: Params | Mapping[str, Any] | None = None, path: str = "") -> Params:
         """Parameters for this entry from an instance, a mapping, or nothing (defaults)."""

@@ -131,7 +131,24 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         raise ConfigError("", f"{str(path)!r} is not a UTF-8 text file") from None
     except OSError as err:
         raise ConfigError("", f"cannot read {str(path)!r}: {err.strerror}") from None
-    return loads_experiment(text, source=str(path))
+    return resolve_data_paths(loads_experiment(text, source=str(path)), path.resolve().parent)
+
+
+def resolve_data_paths(exp: Experiment, base: Path) -> Experiment:
+    """Relative data file paths (``path``, ``*_path``) are taken from the experiment file's folder, and made
+    absolute, so the run directory's copy of the experiment finds the same files from anywhere."""
+    params = exp.data.params
+    changes = {}
+    for f in dataclasses.fields(params):
+        value = getattr(params, f.name)
+        if (f.name == "path" or f.name.endswith("_path")) and isinstance(value, str) and value:
+            p = Path(value).expanduser()
+            if not p.is_absolute():
+                changes[f.name] = str((base / p).resolve())
+    if not changes:
+        return exp
+    data = DataConfig(name=exp.data.name, params=dataclasses.replace(params, **changes), split=exp.data.split)
+    return dataclasses.replace(exp, data=data)
 
 
 def save_experiment(exp: Experiment, path: str | os.PathLike) -> None:

@@ -38,19 +38,26 @@ class Dataset:
     description: str = ""
     vocab: tuple[str, ...] = ()  # names of the ids, when X holds ids (tokens, graph nodes)
     edges: np.ndarray | None = None  # (E, 2) int64 node pairs, for graphs
+    feature_names: tuple[str, ...] = ()  # names of the columns of tabular data
+    vocab_metadata: Mapping[str, np.ndarray] = field(default_factory=dict)  # per id (e.g. a word's category)
+    source: str = ""  # where it came from: a file path, or "built-in"
+    notes: tuple[str, ...] = ()  # warnings for the user (constant columns, dropped rows, fallback encodings, ...)
 
     def __post_init__(self) -> None:
         if self.kind not in DATA_KINDS:
             raise DataError(f"dataset {self.name!r}: unknown kind {self.kind!r}; expected one of {', '.join(DATA_KINDS)}")
-        X = np.asarray(self.X)
+        X = self.X if isinstance(self.X, np.memmap) else np.asarray(self.X)
         if X.ndim < 2 or X.shape[0] == 0:
             raise DataError(f"dataset {self.name!r}: expected at least one sample with features, got shape {X.shape}")
         if X.dtype != np.float32:
-            X = X.astype(np.float32)
-        if not np.isfinite(X).all():
-            bad = int((~np.isfinite(X)).reshape(len(X), -1).any(axis=1).sum())
-            raise DataError(f"dataset {self.name!r}: {bad} sample(s) contain NaN or infinite values")
+            X = X.astype(np.float32)  # a memory-mapped float32 file stays mapped: no copy
+        bad = first_non_finite(X)
+        if bad is not None:
+            raise DataError(f"dataset {self.name!r}: sample {bad} contains NaN or infinite values")
         object.__setattr__(self, "X", X)
+        if self.feature_names and len(self.feature_names) != int(np.prod(X.shape[1:])):
+            raise DataError(f"dataset {self.name!r}: {len(self.feature_names)} feature names for "
+                            f"{int(np.prod(X.shape[1:]))} features")
         if self.y is not None:
             y = np.asarray(self.y)
             if y.shape != (len(X),):
@@ -82,6 +89,10 @@ class Dataset:
         for key, column in self.metadata.items():
             if len(column) != len(X):
                 raise DataError(f"dataset {self.name!r}: metadata column {key!r} has {len(column)} values for {len(X)} samples")
+        for key, column in self.vocab_metadata.items():
+            if len(column) != len(self.vocab):
+                raise DataError(f"dataset {self.name!r}: vocabulary metadata {key!r} has {len(column)} values for "
+                                f"{len(self.vocab)} ids")
 
     @property
     def n(self) -> int:
@@ -106,6 +117,16 @@ class Dataset:
     @property
     def vocab_size(self) -> int:
         return len(self.vocab)
+
+
+def first_non_finite(X: np.ndarray, chunk: int = 65536) -> int | None:
+    """Index of the first sample holding NaN or ±inf, checked in chunks (a memory-mapped file is not copied)."""
+    for start in range(0, len(X), chunk):
+        block = np.asarray(X[start:start + chunk]).reshape(min(chunk, len(X) - start), -1)
+        ok = np.isfinite(block).all(axis=1)
+        if not ok.all():
+            return start + int(np.argmin(ok))
+    return None
 
 
 @dataclass(frozen=True, eq=False)

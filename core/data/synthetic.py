@@ -151,6 +151,7 @@ class ToyLanguage(DatasetSource):
         return Dataset(
             name="toy_language", kind="tokens", X=X, y=y, label_names=tuple(classes), vocab=vocab,
             metadata={"animal": np.array(animal_words), "length": np.array(lengths)},
+            vocab_metadata={"category": np.array([category[w] for w in vocab])}, source="built-in (generated)",
             recommended_normalization="none", description=self.__doc__.split("\n")[0],
         )
 
@@ -199,4 +200,77 @@ class Tones(DatasetSource):
             name="tones", kind="audio", X=X, y=y, label_names=TONE_PATTERNS,
             metadata={"gain": gain, "phase": phase, "base_frequency": base},
             recommended_normalization="none", description=self.__doc__.split("\n")[0],
+        )
+
+
+# ---- factors: shapes with known generative factors --------------------------------------------------------
+
+SHAPES = ("square", "circle", "triangle", "cross")
+
+
+def _signed_distance(shape: str, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Signed distance (negative inside) to a unit-sized shape centred at the origin, in its own frame."""
+    if shape == "circle":
+        return np.hypot(u, v) - 0.8
+    if shape == "square":
+        return np.maximum(np.abs(u), np.abs(v)) - 0.7
+    if shape == "triangle":  # equilateral, inscribed radius 0.5, pointing up
+        normals = [(0.0, -1.0), (np.sqrt(3) / 2, 0.5), (-np.sqrt(3) / 2, 0.5)]
+        return np.max([nu * u + nv * v for nu, nv in normals], axis=0) - 0.5
+    if shape == "cross":
+        bar_h = np.maximum(np.abs(u) - 0.85, np.abs(v) - 0.25)
+        bar_v = np.maximum(np.abs(u) - 0.25, np.abs(v) - 0.85)
+        return np.minimum(bar_h, bar_v)
+    raise ValueError(shape)
+
+
+def draw_shapes(shape_idx: np.ndarray, scale: np.ndarray, rotation: np.ndarray, x: np.ndarray, y: np.ndarray,
+                brightness: np.ndarray, size: int) -> np.ndarray:
+    """Anti-aliased images (n, 1, size, size) of the given shapes; positions are the centre in [0, 1]."""
+    coords = (np.arange(size) + 0.5) / size
+    px, py = np.meshgrid(coords, coords)  # px to the right, py downwards
+    half = 0.3 * scale[:, None, None]  # a unit shape spans ±half of the image
+    dx, dy = (px[None] - x[:, None, None]) / half, (py[None] - y[:, None, None]) / half
+    c, s = np.cos(rotation)[:, None, None], np.sin(rotation)[:, None, None]
+    u, v = c * dx + s * dy, -s * dx + c * dy
+    pixel = (1.0 / size) / half  # one pixel, in shape units
+    images = np.zeros((len(shape_idx), size, size))
+    for k, name in enumerate(SHAPES):
+        sel = shape_idx == k
+        if sel.any():
+            d = _signed_distance(name, u[sel], -v[sel])  # -v: image rows grow downwards
+            images[sel] = np.clip(0.5 - d / pixel[sel], 0.0, 1.0)
+    return (images * brightness[:, None, None]).astype(np.float32)[:, None]
+
+
+@DATASETS.register("factors", kind="image")
+class Factors(DatasetSource):
+    """Shapes with known generative factors: square, circle, triangle or cross, drawn at a random scale,
+    rotation, position and brightness, each recorded as metadata. The ground truth for measuring invariance,
+    equivariance and compositionality. The label is the shape."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        images: int = param(3000, label="Images", min=10, max=1_000_000)
+        size: int = param(32, label="Image side (pixels)", min=8, max=512)
+        seed: int = param(0, label="Generator seed", min=0)
+
+    def load(self) -> Dataset:
+        p = self.params
+        rng = np.random.default_rng(p.seed)
+        n = p.images
+        shape = rng.integers(0, len(SHAPES), n)
+        scale = rng.uniform(0.5, 1.0, n)
+        rotation = rng.uniform(0, 2 * np.pi, n)
+        margin = 0.3 * scale * 0.9
+        x = rng.uniform(margin, 1 - margin)
+        y = rng.uniform(margin, 1 - margin)
+        brightness = rng.uniform(0.4, 1.0, n)
+        X = draw_shapes(shape, scale, rotation, x, y, brightness, p.size)
+        return Dataset(
+            name="factors", kind="image", X=X, y=shape, label_names=SHAPES,
+            metadata={"shape": np.array(SHAPES)[shape], "scale": scale, "rotation_degrees": np.degrees(rotation),
+                      "x": x, "y": y, "brightness": brightness},
+            value_range=(0.0, 1.0), recommended_normalization="none", description=self.__doc__.split("\n")[0],
+            source="built-in (generated)",
         )

@@ -1,0 +1,253 @@
+"""CSV / TSV tables: one sample per row, a label column, metadata columns, and an explicit missing-value policy."""
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from core.config.params import Params, param
+from core.data.base import DATASETS, Dataset, DatasetSource
+from core.data.files.common import check_fits_in_memory, existing_file, fail
+
+MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-"}
+DELIMITERS = {"auto": None, ",": ",", ";": ";", "tab": "\t", "|": "|", "space": " "}
+_SHOWN = {"\t": "tab", " ": "space"}
+
+
+def decode(raw: bytes, encoding: str, path) -> tuple[str, str]:
+    """Text and the encoding used: a UTF-8 BOM is dropped; ``auto`` falls back to Latin-1 for non-UTF-8 bytes."""
+    if encoding in ("auto", "utf-8"):
+        try:
+            return raw.decode("utf-8-sig"), "utf-8"
+        except UnicodeDecodeError as err:
+            if encoding == "utf-8":
+                raise fail(path, f"is not UTF-8 text (byte {err.start})", "Set encoding = \"latin-1\"") from None
+    return raw.decode("latin-1"), "latin-1"
+
+
+def sniff_delimiter(lines: list[str]) -> str:
+    sample = "\n".join(lines[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        counts = {d: sum(line.count(d) for line in lines[:50]) for d in ",;\t|"}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def is_number(cell: str) -> bool:
+    try:
+        float(cell)
+        return True
+    except ValueError:
+        return cell.strip().lower() in MISSING
+
+
+def looks_like_header(rows: list[list[str]]) -> bool:
+    """A first row with a non-numeric cell over a column whose other cells are numbers is a header."""
+    if len(rows) < 2:
+        return not all(is_number(c) for c in rows[0])
+    first, rest = rows[0], rows[1:20]
+    for j, cell in enumerate(first):
+        if not is_number(cell) and all(j < len(r) and is_number(r[j]) for r in rest):
+            return True
+    return all(not is_number(c) for c in first) and any(is_number(c) for r in rest for c in r)
+
+
+@DATASETS.register("csv", kind="tabular", file=True)
+class CsvTable(DatasetSource):
+    """A CSV or TSV table: one sample per row, numeric feature columns, optionally a label column and
+    metadata columns (kept for colouring and search). The delimiter and the header are detected unless set;
+    missing values follow an explicit policy (refuse, drop the rows, or impute the column mean)."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        path: str = param("", label="File", help="A .csv, .tsv or .txt table.")
+        delimiter: Literal["auto", ",", ";", "tab", "|", "space"] = param("auto", label="Delimiter")
+        header: Literal["auto", "yes", "no"] = param("auto", label="Header row")
+        label_column: str | None = param(None, label="Label column",
+                                         help="Column name (or 0-based number without a header); empty = no labels.")
+        metadata_columns: tuple[str, ...] = param((), label="Metadata columns",
+                                                  help="Columns kept for colouring and search, not used as features.")
+        missing: Literal["refuse", "drop_rows", "impute_mean"] = param(
+            "refuse", label="Missing values", help="refuse: stop with the first one; drop_rows: skip those rows; "
+                                                   "impute_mean: fill with the column mean.")
+        encoding: Literal["auto", "utf-8", "latin-1"] = param("auto", label="Text encoding")
+        kind: Literal["tabular", "sequence", "embeddings"] = param(
+            "tabular", label="Data kind", help="sequence: each row is a 1-D signal; embeddings: precomputed vectors.")
+
+    def load(self) -> Dataset:
+        p = self.params
+        path = existing_file(p.path)
+        raw = path.read_bytes()
+        check_fits_in_memory(path, len(raw) * 24, "this table")  # measured: ~21 bytes of Python objects per byte of text
+        text, used_encoding = decode(raw, p.encoding, path)
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            raise fail(path, "holds no rows (only blank lines)")
+        delim = DELIMITERS[p.delimiter] or sniff_delimiter(lines)
+        rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim, skipinitialspace=delim != " "))
+        has_header = p.header == "yes" or (p.header == "auto" and looks_like_header(rows))
+        names = [c.strip() for c in rows[0]] if has_header else [str(j) for j in range(len(rows[0]))]
+        body = rows[1:] if has_header else rows
+        if not body:
+            raise fail(path, "has a header but no data rows")
+        width = len(names)
+        for r, row in enumerate(body):
+            if len(row) != width:
+                line_no = r + 1 + int(has_header)
+                raise fail(path, f"line {line_no} has {len(row)} fields, but {'the header' if has_header else 'line 1'} "
+                           f"has {width} (delimiter {_SHOWN.get(delim, delim)!r})",
+                           "Every row needs the same number of fields; check for a stray delimiter or quote")
+
+        def column(name: str, role: str) -> int:
+            if name in names:
+                return names.index(name)
+            if not has_header and name.isdigit() and int(name) < width:
+                return int(name)
+            close = difflib.get_close_matches(name, names, n=1)
+            hint = f"Did you mean {close[0]!r}? " if close else ""
+            raise fail(path, f"has no {role} column {name!r}", f"{hint}Columns: {', '.join(names[:20])}")
+
+        label_j = column(p.label_column, "label") if p.label_column else None
+        meta_js = [column(m, "metadata") for m in p.metadata_columns]
+        feature_js = [j for j in range(width) if j != label_j and j not in meta_js]
+        if not feature_js:
+            raise fail(path, "has no feature columns left after the label and metadata columns")
+        first_line = 1 + int(has_header)
+        X, keep, notes = self._features(path, body, names, feature_js, first_line)
+        labels = None
+        label_names: tuple[str, ...] = ()
+        if label_j is not None:
+            cells = [row[label_j].strip() for row in body]
+            for r, c in enumerate(cells):
+                if c.lower() in MISSING and keep[r]:
+                    if p.missing == "drop_rows":
+                        keep[r] = False
+                    else:
+                        raise fail(path, f"line {r + first_line}: the label ({names[label_j]!r}) is missing",
+                                   "Fill it in, or set missing = \"drop_rows\"")
+            kept = [c for c, k in zip(cells, keep, strict=True) if k]
+            label_names, labels = _encode_labels(kept)
+            if len(label_names) < 2:
+                raise fail(path, f"the label column {names[label_j]!r} holds one class only ({label_names[0]!r})",
+                           "A classifier needs two or more classes; leave label_column empty to train without labels")
+            counts = np.bincount(labels, minlength=len(label_names))
+            singles = [label_names[k] for k in np.flatnonzero(counts == 1)]
+            if singles:
+                notes.append(f"class(es) {', '.join(map(repr, singles[:5]))} have a single sample: the splits cannot be "
+                             "stratified and fall back to a random split")
+        X = X[keep]
+        if len(X) == 0:
+            raise fail(path, "no rows are left after dropping those with missing values")
+        metadata = {names[j]: _metadata_column([row[j] for row, k in zip(body, keep, strict=True) if k])
+                    for j in meta_js}
+        if used_encoding == "latin-1" and p.encoding == "auto":
+            notes.append("the file is not UTF-8; it was read as Latin-1")
+        X = X.reshape(len(X), 1, -1) if p.kind == "sequence" else X
+        return Dataset(name=path.stem, kind=p.kind, X=X, y=labels, label_names=label_names, metadata=metadata,
+                       feature_names=tuple(names[j] for j in feature_js), recommended_normalization="standardize",
+                       description=f"{len(X)} rows x {len(feature_js)} features from {path.name}", source=str(path),
+                       notes=tuple(notes))
+
+    def _features(self, path, body, names, feature_js, first_line):
+        fast = _fast_parse(body, feature_js)
+        if fast is not None:
+            return fast, np.ones(len(body), dtype=bool), _constant_notes(fast, names, feature_js)
+        return self._parse_cells(path, body, names, feature_js, first_line)
+
+    def _parse_cells(self, path, body, names, feature_js, first_line):
+        """Cell by cell, so that every bad or missing value can be reported by line and column."""
+        p = self.params
+        n = len(body)
+        X = np.empty((n, len(feature_js)), dtype=np.float32)
+        keep = np.ones(n, dtype=bool)
+        bad_columns: dict[str, tuple[int, str]] = {}
+        missing_cells = []
+        for r, row in enumerate(body):
+            for k, j in enumerate(feature_js):
+                cell = row[j].strip()
+                try:
+                    v = float(cell)
+                except ValueError:
+                    if cell.lower() in MISSING:
+                        v = math.nan
+                        missing_cells.append((r, j))
+                    else:
+                        bad_columns.setdefault(names[j], (r + first_line, cell))
+                        continue
+                else:
+                    if math.isnan(v):
+                        missing_cells.append((r, j))
+                    elif math.isinf(v):
+                        raise fail(path, f"line {r + first_line}, column {names[j]!r}: {cell!r} is not a finite number",
+                                   "Replace infinite values before loading")
+                X[r, k] = v
+        if bad_columns:
+            parts = [f"{c!r} (line {line}: {value!r})" for c, (line, value) in list(bad_columns.items())[:5]]
+            single = len(names) == 1
+            hint = ("Every line has a single field: is the delimiter right?" if single else
+                    "Mark them as label_column or metadata_columns, or convert them to numbers")
+            raise fail(path, f"non-numeric feature column(s) {', '.join(parts)}", hint)
+        notes: list[str] = []
+        if missing_cells:
+            r, j = missing_cells[0]
+            if p.missing == "refuse":
+                raise fail(path, f"{len(missing_cells)} missing value(s), the first at line {r + first_line}, "
+                           f"column {names[j]!r}", "Set missing = \"drop_rows\" or \"impute_mean\" to load it anyway")
+            if p.missing == "drop_rows":
+                rows_hit = sorted({r for r, _ in missing_cells})
+                keep[rows_hit] = False
+                notes.append(f"{len(rows_hit)} row(s) with missing values were dropped")
+            else:
+                means = np.nanmean(X, axis=0)
+                if np.isnan(means).any():
+                    empty = [names[feature_js[k]] for k in np.flatnonzero(np.isnan(means))]
+                    raise fail(path, f"column(s) {', '.join(map(repr, empty))} have no values at all to impute from")
+                rr, kk = np.nonzero(np.isnan(X))
+                X[rr, kk] = means[kk]
+                notes.append(f"{len(missing_cells)} missing value(s) were replaced by their column's mean")
+        if keep.any():
+            notes += _constant_notes(X[keep], names, feature_js)
+        return X, keep, notes
+
+
+def _fast_parse(body: list[list[str]], feature_js: list[int]) -> np.ndarray | None:
+    """NumPy's own string-to-float conversion when every cell is a finite number; ``None`` sends the table to
+    the cell-by-cell parser, which explains what is wrong."""
+    try:
+        if len(feature_js) == len(body[0]):
+            X = np.array(body, dtype=np.float32)
+        else:
+            X = np.array([[row[j] for j in feature_js] for row in body], dtype=np.float32)
+    except ValueError:
+        return None
+    return X if np.isfinite(X).all() else None
+
+
+def _constant_notes(X: np.ndarray, names, feature_js) -> list[str]:
+    constant = [names[feature_js[k]] for k in np.flatnonzero(np.nanstd(X, axis=0) == 0)]
+    return [f"constant column(s) {', '.join(map(repr, constant[:5]))} carry no information"] if constant else []
+
+
+def _encode_labels(cells: list[str]) -> tuple[tuple[str, ...], np.ndarray]:
+    """Class names (numeric order when all are numbers, else alphabetical) and indices."""
+    unique = set(cells)
+    try:
+        ordered = sorted(unique, key=float)
+    except ValueError:
+        ordered = sorted(unique)
+    index = {c: i for i, c in enumerate(ordered)}
+    return tuple(ordered), np.array([index[c] for c in cells], dtype=np.int64)
+
+
+def _metadata_column(cells: list[str]) -> np.ndarray:
+    try:
+        return np.array([float(c) for c in cells])
+    except ValueError:
+        return np.array(cells)

@@ -1,0 +1,70 @@
+"""MNIST-style IDX files (plain or gzip): images and labels."""
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.config.params import Params, param
+from core.data.base import DATASETS, Dataset, DatasetSource
+from core.data.files.common import check_fits_in_memory, existing_file, fail
+
+# the third byte of the magic number names the element type
+IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: Path) -> np.ndarray:
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as err:
+            raise fail(path, f"is a damaged gzip file ({err})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
+        raise fail(path, "is not an IDX file (bad magic number)", "Expected MNIST-style files such as train-images-idx3-ubyte")
+    dtype, ndim = np.dtype(IDX_TYPES[raw[2]]), raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise fail(path, "is truncated inside its header")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    expected = header + int(np.prod(shape)) * dtype.itemsize
+    if len(raw) != expected:
+        problem = "is truncated" if len(raw) < expected else "has trailing bytes"
+        raise fail(path, f"{problem}: its header announces {shape} ({expected} bytes), the file has {len(raw)} bytes")
+    check_fits_in_memory(path, int(np.prod(shape)) * 4, "the images as float32")
+    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+
+
+@DATASETS.register("idx", kind="image", file=True)
+class IdxImages(DatasetSource):
+    """MNIST-style IDX files: an images file (n × H × W bytes) and an optional labels file, plain or .gz."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        path: str = param("", label="Images file", help="e.g. train-images-idx3-ubyte or its .gz")
+        labels_path: str | None = param(None, label="Labels file", help="e.g. train-labels-idx1-ubyte; empty = none")
+
+    def load(self) -> Dataset:
+        p = self.params
+        path = existing_file(p.path)
+        images = read_idx(path)
+        if images.ndim not in (3, 4):
+            raise fail(path, f"holds a {images.ndim}-D array {images.shape}; images need 3 dimensions (n, H, W)")
+        scale = 255.0 if images.dtype == np.uint8 else 1.0
+        X = (images.astype(np.float32) / scale)
+        X = X[:, None] if X.ndim == 3 else X
+        y, names = None, ()
+        if p.labels_path:
+            lp = existing_file(p.labels_path, "labels file")
+            labels = read_idx(lp)
+            if labels.shape != (len(X),):
+                raise fail(lp, f"holds labels of shape {labels.shape} for {len(X)} images")
+            classes = np.unique(labels)
+            y, names = np.searchsorted(classes, labels).astype(np.int64), tuple(str(c) for c in classes)
+        in_unit = scale == 255.0 or (X.min() >= 0 and X.max() <= 1)
+        return Dataset(name=path.name.split(".")[0], kind="image", X=X, y=y, label_names=names,
+                       value_range=(0.0, 1.0) if in_unit else None,
+                       recommended_normalization="none" if in_unit else "standardize", source=str(path),
+                       description=f"{len(X)} images of {X.shape[-2]}x{X.shape[-1]} from {path.name}")
