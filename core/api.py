@@ -24,7 +24,12 @@ from core.models.encoders import ENCODERS, Encoder
 from core import objectives as _builtin_objectives  # noqa: F401  (registration)
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
 from core.presets import DEFAULT_PRESET, load_preset, preset_names, preset_path
+from core.projection.methods import PROJECTIONS, Projection, ProjectionProgress, warm_up_umap
+from core.projection.neighbors import ExactIndex, Neighbours, knn, layout_neighbours, neighbour_churn
+from core.projection.project import (ProjectionCache, ProjectionResult, aligned_sequence, embedding_hash, procrustes,
+                                     project)
 from core.registry import Entry, Registry
+from core.report.export import (write_csv, write_embeddings_csv, write_npy, write_projector, write_selection_csv)
 from core.training.checkpoint import load_checkpoint
 from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
                                   RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
@@ -34,7 +39,7 @@ from core.training.inference import ModelOnData, initialised, load_trained, prep
 from core.training.rundir import RunDirectory
 
 REGISTRIES: dict[str, Registry] = {"datasets": DATASETS, "encoders": ENCODERS, "objectives": OBJECTIVES,
-                                   "augmentations": AUGMENTATIONS}
+                                   "augmentations": AUGMENTATIONS, "projections": PROJECTIONS}
 
 __all__ = [
     "dumps_experiment", "experiment_from_dict", "experiment_to_dict", "load_experiment", "loads_experiment",
@@ -50,4 +55,8 @@ __all__ = [
     "LearningRateChanged", "RequestSnapshot", "RunFinished", "RunStarted", "SaveCheckpoint", "SetLearningRate",
     "SnapshotReady", "StepEnded", "Stop", "to_record", "TrainResult", "build_model", "data_spec", "load_dataset", "resume",
     "run_to_end", "train", "RunDirectory", "REGISTRIES",
+    "PROJECTIONS", "Projection", "ProjectionProgress", "warm_up_umap", "ExactIndex", "Neighbours", "knn",
+    "layout_neighbours", "neighbour_churn", "ProjectionCache", "ProjectionResult", "aligned_sequence",
+    "embedding_hash", "procrustes", "project", "write_csv", "write_embeddings_csv", "write_npy", "write_projector",
+    "write_selection_csv",
 ]

@@ -1,0 +1,80 @@
+"""Our PCA / t-SNE / UMAP against the bare library call on the same data, side by side, after a warm-up.
+
+    python bench/projection.py [--n 5000] [--dim 64] [--repeats 2]
+
+Target: our time / bare time <= 1.05 (the wrapper adds progress events, chunking and caching, nothing else).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+import core
+
+warnings.filterwarnings("ignore")
+
+
+def drive(gen):
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        return stop.value
+
+
+def bare(method: str, X: np.ndarray) -> np.ndarray:
+    if method == "pca":
+        from sklearn.decomposition import PCA
+
+        return PCA(n_components=2, random_state=0).fit_transform(X)
+    if method == "tsne":
+        from openTSNE import TSNE
+
+        return np.asarray(TSNE(n_components=2, perplexity=30, n_jobs=1, random_state=0, n_iter=500,
+                               early_exaggeration_iter=250).fit(X))
+    import umap
+
+    return umap.UMAP(n_components=2, n_neighbors=15, random_state=0).fit_transform(X)
+
+
+def ours(method: str, X: np.ndarray) -> np.ndarray:
+    return drive(core.project(X, method)).coords
+
+
+def best(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=5000)
+    parser.add_argument("--dim", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    from sklearn.datasets import make_blobs
+
+    X = make_blobs(args.n, n_features=args.dim, centers=10, random_state=0)[0].astype(np.float32)
+    print(f"{args.n} x {args.dim} float32 (10 blobs), best of {args.repeats} after one warm-up call each")
+    print(f"{'method':<6} {'bare (s)':>9} {'ours (s)':>9} {'ratio':>6}")
+    for method in ("pca", "tsne", "umap"):
+        cold = time.perf_counter()
+        ours(method, X[:500])
+        bare(method, X[:500])
+        cold = time.perf_counter() - cold
+        b = best(lambda m=method: bare(m, X), args.repeats)
+        o = best(lambda m=method: ours(m, X), args.repeats)
+        print(f"{method:<6} {b:9.2f} {o:9.2f} {o / b:6.2f}   (warm-up incl. compilation: {cold:.1f} s)", flush=True)
+    print("bare = scikit-learn PCA / openTSNE TSNE(n_jobs=1) / umap-learn UMAP with its own neighbour search; ours = "
+          "core.project with exact blocked kNN, chunked t-SNE (25 iterations per update), UMAP on precomputed kNN.")
+
+
+if __name__ == "__main__":
+    main()

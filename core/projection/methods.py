@@ -1,0 +1,231 @@
+"""PCA, t-SNE and UMAP as registered, scikit-learn-style estimators that also run as generators.
+
+``Method(**params).run(X, init=None)`` yields :class:`ProjectionProgress` (t-SNE with a partial layout after
+every chunk of iterations) and returns the coordinates; closing the generator cancels. ``fit_transform`` drives
+it to the end. Parameters live in ``__init__`` (validated by the method's ``Params``), fitted results end in
+``_``. Each method's neighbour graph comes from our exact kNN (:mod:`core.projection.neighbors`) below the
+approximate threshold, which also spares UMAP the numba compilation of pynndescent (~45 s cold).
+"""
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Generator, Literal
+
+import numpy as np
+
+from core.config.params import Params, param
+from core.errors import ConfigError
+from core.projection.neighbors import knn
+from core.registry import Registry
+
+
+@dataclass(frozen=True, eq=False)
+class ProjectionProgress:
+    method: str
+    fraction: float  # 0..1
+    message: str
+    coords: np.ndarray | None = None  # a partial layout, where the method has one
+
+
+class Projection:
+    """Base of registered projections."""
+
+    Params: type[Params]
+    method: str = ""
+
+    def __init__(self, **params: Any):
+        self.params = self.Params(**params)
+        for k, v in self.get_params().items():
+            setattr(self, k, v)
+
+    def get_params(self) -> dict[str, Any]:
+        return {f.name: getattr(self.params, f.name) for f in dataclasses.fields(self.params)}
+
+    def run(self, X: np.ndarray, init: np.ndarray | None = None) -> Generator[ProjectionProgress, None, np.ndarray]:
+        raise NotImplementedError
+
+    def fit_transform(self, X: np.ndarray, init: np.ndarray | None = None) -> np.ndarray:
+        gen = self.run(X, init)
+        try:
+            while True:
+                next(gen)
+        except StopIteration as stop:
+            self.embedding_ = stop.value
+        return self.embedding_
+
+    def _check(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float32)
+        if X.ndim != 2:
+            raise ConfigError("projection", f"expected embeddings of shape (n, d), got {X.shape}")
+        if len(X) < 3:
+            raise ConfigError("projection", f"a projection needs at least 3 points, got {len(X)}")
+        return X
+
+
+PROJECTIONS: Registry[Projection] = Registry("projection", base=Projection)
+
+
+@PROJECTIONS.register("pca")
+class PCA(Projection):
+    """Principal component analysis: the linear map that keeps the most variance. Distances along the kept
+    components are exact; everything orthogonal to them is dropped."""
+
+    method = "pca"
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        n_components: int = param(2, label="Dimensions", min=1, max=3)
+        random_state: int = param(0, label="Seed", min=0)
+
+    def run(self, X, init=None):
+        from sklearn.decomposition import PCA as SkPCA
+
+        X = self._check(X)
+        yield ProjectionProgress("pca", 0.0, "computing principal components")
+        n_comp = min(self.n_components, X.shape[1], len(X))
+        pca = SkPCA(n_components=n_comp, random_state=self.random_state).fit(X)
+        coords = pca.transform(X).astype(np.float32)
+        if n_comp < self.n_components:  # fewer dimensions than asked: pad with zeros, say so in the variance
+            coords = np.pad(coords, ((0, 0), (0, self.n_components - n_comp)))
+        self.explained_variance_ratio_ = pca.explained_variance_ratio_
+        # a deterministic sign: the largest-magnitude loading of each component is positive
+        signs = np.sign(pca.components_[np.arange(n_comp), np.abs(pca.components_).argmax(axis=1)])
+        coords[:, :n_comp] *= signs
+        yield ProjectionProgress("pca", 1.0, "done", coords)
+        return coords
+
+
+@PROJECTIONS.register("tsne")
+class TSNE(Projection):
+    """t-SNE (van der Maaten & Hinton, 2008) with openTSNE (Poličar et al., 2019): keeps each point's nearest
+    neighbours close; distances between clusters and cluster sizes mean little. Optimised in chunks, so the
+    layout can be watched forming and cancelled between chunks."""
+
+    method = "tsne"
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        n_components: int = param(2, label="Dimensions", min=1, max=3)
+        perplexity: float = param(30.0, label="Perplexity", min=1.0, max=1000.0,
+                                  help="Roughly the number of neighbours each point keeps close.")
+        metric: Literal["euclidean", "cosine"] = param("euclidean", label="Metric")
+        early_exaggeration_iter: int = param(250, label="Early-exaggeration iterations", min=0, max=5000)
+        n_iter: int = param(500, label="Iterations", min=1, max=10000)
+        chunk: int = param(25, label="Iterations per update", min=1, max=1000)
+        random_state: int = param(0, label="Seed", min=0)
+
+    def run(self, X, init=None):
+        from openTSNE import TSNEEmbedding, affinity, initialization
+        from openTSNE.nearest_neighbors import PrecomputedNeighbors
+
+        X = self._check(X)
+        n = len(X)
+        if 3 * self.perplexity >= n:
+            raise ConfigError("projection.params.perplexity",
+                              f"{self.perplexity:g} is too large for {n} points (t-SNE uses 3 × perplexity neighbours)",
+                              value=self.perplexity, allowed=f"value < {max(1, (n - 1) // 3)}")
+        yield ProjectionProgress("tsne", 0.0, "finding neighbours")
+        k = min(n - 1, int(3 * self.perplexity))
+        nb = knn(X, k, self.metric, random_state=self.random_state)
+        distances = nb.distances.astype(np.float64)
+        aff = affinity.PerplexityBasedNN(perplexity=self.perplexity, random_state=self.random_state,
+                                         knn_index=PrecomputedNeighbors(nb.indices, distances))
+        if init is None:
+            start = initialization.pca(X, n_components=self.n_components, random_state=self.random_state)
+            phases = [(self.early_exaggeration_iter, 12.0, 0.5), (self.n_iter, None, 0.8)]
+        else:  # continuing from a previous layout (aligned sequences): no early exaggeration, no big jumps
+            start = np.array(init, dtype=np.float64)[:, : self.n_components]  # as is: rescaling would undo it
+            phases = [(self.n_iter, None, 0.8)]
+        gradient = "fft" if self.n_components <= 2 else "bh"
+        embedding = TSNEEmbedding(start, aff, negative_gradient_method=gradient, random_state=self.random_state,
+                                  n_jobs=1)
+        total = sum(p[0] for p in phases)
+        done = 0
+        for n_iter, exaggeration, momentum in phases:
+            left = n_iter
+            while left > 0:
+                step = min(self.chunk, left)
+                embedding = embedding.optimize(step, exaggeration=exaggeration, momentum=momentum)
+                left -= step
+                done += step
+                coords = np.asarray(embedding, dtype=np.float32)
+                phase = "early exaggeration" if exaggeration else "optimising"
+                yield ProjectionProgress("tsne", done / total, f"{phase}: iteration {done} of {total}", coords.copy())
+        return np.asarray(embedding, dtype=np.float32)
+
+
+_UMAP_WARM = threading.Event()
+
+
+@PROJECTIONS.register("umap")
+class UMAP(Projection):
+    """UMAP (McInnes, Healy & Melville, 2018) with umap-learn: a fuzzy neighbour graph laid out by attraction
+    and repulsion; keeps local structure and more of the global arrangement than t-SNE. The first run in a
+    process compiles numba code (about 15-20 s here): call :func:`warm_up_umap` early, in the background."""
+
+    method = "umap"
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        n_components: int = param(2, label="Dimensions", min=1, max=3)
+        n_neighbors: int = param(15, label="Neighbours", min=2, max=500)
+        min_dist: float = param(0.1, label="Minimum distance", min=0.0, max=1.0)
+        metric: Literal["euclidean", "cosine"] = param("euclidean", label="Metric")
+        n_epochs: int | None = param(None, label="Epochs", min=1, max=10000, help="Empty = umap-learn's default.")
+        random_state: int = param(0, label="Seed", min=0)
+
+    def run(self, X, init=None):
+        X = self._check(X)
+        n = len(X)
+        k = min(self.n_neighbors, n - 1)
+        yield ProjectionProgress("umap", 0.0, "finding neighbours")
+        nb = knn(X, k - 1, self.metric, random_state=self.random_state)
+        indices = np.concatenate([np.arange(n)[:, None], nb.indices], axis=1)  # UMAP wants each point first
+        distances = np.concatenate([np.zeros((n, 1), np.float32), nb.distances], axis=1)
+        message = "laying out" if _UMAP_WARM.is_set() else "preparing UMAP (compiling, first time only) and laying out"
+        result: dict[str, Any] = {}
+
+        def fit() -> None:
+            try:
+                import warnings
+
+                import umap
+
+                warnings.filterwarnings("ignore", message=".*(n_jobs|precomputed_knn|disconnected).*")
+                # continuing from a previous layout: a gentle step size, so points only move as far as they must
+                continuing = init is not None
+                model = umap.UMAP(n_components=self.n_components, n_neighbors=k, min_dist=self.min_dist,
+                                  metric=self.metric, n_epochs=self.n_epochs, random_state=self.random_state,
+                                  learning_rate=0.1 if continuing else 1.0,
+                                  precomputed_knn=(indices, distances, None),
+                                  init=np.asarray(init, dtype=np.float32)[:, : self.n_components] if init is not None else "spectral",
+                                  verbose=False)
+                result["coords"] = model.fit_transform(X).astype(np.float32)
+                _UMAP_WARM.set()
+            except BaseException as err:  # noqa: BLE001 - handed to the generator's thread
+                result["error"] = err
+
+        # umap-learn's fit cannot be interrupted; it runs in a thread so that closing this generator returns at
+        # once (the abandoned fit finishes in the background and its result is dropped)
+        worker = threading.Thread(target=fit, name="umap-fit", daemon=True)
+        started = time.perf_counter()
+        worker.start()
+        expected = 2.0 + n / 2000.0 + (0 if _UMAP_WARM.is_set() else 15.0)
+        while worker.is_alive():
+            worker.join(timeout=0.2)
+            fraction = min(0.95, (time.perf_counter() - started) / expected)
+            yield ProjectionProgress("umap", fraction, message)
+        if "error" in result:
+            raise result["error"]
+        yield ProjectionProgress("umap", 1.0, "done", result["coords"])
+        return result["coords"]
+
+
+def warm_up_umap() -> None:
+    """Compile UMAP's numba code on a tiny problem (call it off the GUI thread, early)."""
+    if not _UMAP_WARM.is_set():
+        X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+        UMAP(n_neighbors=5, n_epochs=10).fit_transform(X)

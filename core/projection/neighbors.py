@@ -1,0 +1,158 @@
+"""Nearest neighbours in the full representation space: exact by blocked matrix products, approximate beyond a
+size threshold (pynndescent, with its recall measured), plus neighbours in a 2-D layout and neighbour churn.
+
+Exact search never builds the n × n matrix: queries go in blocks, each block's similarities to all points are
+one matrix product, and ``topk`` keeps the best k. Cosine similarity on L2-normalised vectors; euclidean
+distance from ‖q‖² − 2 q·x + ‖x‖².
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import torch
+
+Metric = Literal["cosine", "euclidean"]
+APPROXIMATE_ABOVE = 200_000  # points; exact search stays below ~5 ms per query up to here on 2 cores
+
+
+@dataclass(frozen=True, eq=False)
+class Neighbours:
+    """``indices[i]`` are the k nearest points of query i (nearest first), ``distances[i]`` their distances
+    (cosine distance = 1 − cosine similarity). ``recall`` is measured for approximate results, 1.0 for exact."""
+
+    indices: np.ndarray
+    distances: np.ndarray
+    metric: str
+    exact: bool
+    recall: float = 1.0
+
+
+def _prepare(X: np.ndarray, metric: Metric, device: str) -> torch.Tensor:
+    t = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
+    return torch.nn.functional.normalize(t, dim=1) if metric == "cosine" else t
+
+
+class ExactIndex:
+    """Exact k-nearest-neighbour search over ``X`` (n, d).
+
+    Queries go in blocks sized so that one block of scores stays near 64 MB. On the CPU the products use
+    NumPy's BLAS on a transposed, contiguous copy of the data (measured here: 1.0 ms for one query on
+    100k × 128, against 5.4 ms for torch's matmul); on a GPU they use torch on the device.
+    """
+
+    SCORE_BYTES = 64 * 2**20
+
+    def __init__(self, X: np.ndarray, metric: Metric = "cosine", device: str = "cpu", block: int | None = None):
+        if metric not in ("cosine", "euclidean"):
+            raise ValueError(f"metric must be 'cosine' or 'euclidean', not {metric!r}")
+        self.metric = metric
+        self.device = device
+        data = _prepare(X, metric, device)
+        self.n = data.shape[0]
+        self.block = block or max(1, self.SCORE_BYTES // (4 * max(self.n, 1)))
+        self.on_cpu = torch.device(device).type == "cpu"
+        if self.on_cpu:
+            self.data_t = np.ascontiguousarray(data.numpy().T)  # (d, n): one BLAS gemm per block
+        else:
+            self.data = data
+        self.sq_norms = (data * data).sum(dim=1) if metric == "euclidean" else None
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _scores(self, q: torch.Tensor) -> torch.Tensor:
+        """Larger is nearer: cosine similarity, or −‖q − x‖² up to the constant ‖q‖² (added back later)."""
+        if self.on_cpu:
+            s = torch.from_numpy(q.numpy() @ self.data_t)
+        else:
+            s = q @ self.data.T
+        if self.metric == "euclidean":
+            s = 2 * s - self.sq_norms[None, :]
+        return s
+
+    @torch.no_grad()
+    def query(self, Q: np.ndarray, k: int, exclude_self: np.ndarray | None = None) -> Neighbours:
+        """The k nearest points of each query row; ``exclude_self[i]`` = the index of query i in X, to skip it."""
+        k = min(k, self.n - (1 if exclude_self is not None else 0))
+        q_all = _prepare(Q, self.metric, self.device)
+        idx_out, dist_out = [], []
+        for start in range(0, len(q_all), self.block):
+            q = q_all[start:start + self.block]
+            score = self._scores(q)
+            if exclude_self is not None:
+                rows = torch.arange(len(q), device=score.device)
+                own = torch.as_tensor(exclude_self[start:start + self.block], device=score.device)
+                score[rows, own] = float("-inf")
+            best, idx = score.topk(k, dim=1)
+            if self.metric == "cosine":
+                dist = 1 - best
+            else:
+                dist = torch.sqrt(torch.clamp((q * q).sum(dim=1, keepdim=True) - best, min=0))
+            idx_out.append(idx.cpu())
+            dist_out.append(dist.cpu())
+        return Neighbours(torch.cat(idx_out).numpy(), torch.cat(dist_out).numpy().astype(np.float32),
+                          self.metric, exact=True)
+
+
+def knn(X: np.ndarray, k: int, metric: Metric = "cosine", *, queries: np.ndarray | None = None,
+        approximate: bool | None = None, random_state: int = 0, device: str = "cpu") -> Neighbours:
+    """k nearest neighbours of every point of ``X`` (itself excluded), or of ``queries`` when given.
+
+    ``approximate=None`` chooses: exact up to :data:`APPROXIMATE_ABOVE` points, pynndescent above (its recall
+    is measured on 200 random queries against exact search).
+    """
+    X = np.asarray(X, dtype=np.float32)
+    n = len(X)
+    if k < 1:
+        raise ValueError("k must be at least 1")
+    k = min(k, n - (1 if queries is None else 0))
+    if k < 1:
+        raise ValueError("need at least two points to find a neighbour")
+    use_approx = (n > APPROXIMATE_ABOVE) if approximate is None else approximate
+    if not use_approx:
+        index = ExactIndex(X, metric, device)
+        if queries is None:
+            return index.query(X, k, exclude_self=np.arange(n))
+        return index.query(np.asarray(queries, dtype=np.float32), k)
+    return _approximate(X, k, metric, queries, random_state, device)
+
+
+def _approximate(X, k, metric, queries, random_state, device) -> Neighbours:
+    from pynndescent import NNDescent
+
+    nnd = NNDescent(X, metric=metric, n_neighbors=k + 1, random_state=random_state, n_jobs=1)
+    if queries is None:
+        idx, dist = nnd.neighbor_graph
+        idx, dist = _drop_self(idx, dist, k)
+        sample = np.random.default_rng(random_state).choice(len(X), size=min(200, len(X)), replace=False)
+        truth = ExactIndex(X, metric, device).query(X[sample], k, exclude_self=sample).indices
+        found = idx[sample]
+    else:
+        idx, dist = nnd.query(np.asarray(queries, dtype=np.float32), k=k)
+        sample = np.random.default_rng(random_state).choice(len(idx), size=min(200, len(idx)), replace=False)
+        truth = ExactIndex(X, metric, device).query(np.asarray(queries)[sample], k).indices
+        found = idx[sample]
+    recall = float(np.mean([len(set(a) & set(b)) / k for a, b in zip(found, truth, strict=True)]))
+    return Neighbours(idx.astype(np.int64), dist.astype(np.float32), metric, exact=False, recall=recall)
+
+
+def _drop_self(idx: np.ndarray, dist: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    out_i, out_d = np.empty((len(idx), k), np.int64), np.empty((len(idx), k), np.float32)
+    for i in range(len(idx)):
+        keep = idx[i] != i
+        out_i[i], out_d[i] = idx[i][keep][:k], dist[i][keep][:k]
+    return out_i, out_d
+
+
+def layout_neighbours(coords: np.ndarray, k: int) -> Neighbours:
+    """Neighbours in a 2-D (or 3-D) projection, euclidean, exact: what the picture suggests."""
+    return knn(coords, k, "euclidean", approximate=False)
+
+
+def neighbour_churn(before: Neighbours, after: Neighbours) -> np.ndarray:
+    """Per point, the share of its k neighbours that changed between two snapshots (1 − Jaccard overlap)."""
+    k = before.indices.shape[1]
+    return np.array([1 - len(set(a) & set(b)) / len(set(a) | set(b)) if k else 0.0
+                     for a, b in zip(before.indices, after.indices, strict=True)])

@@ -1,0 +1,210 @@
+"""Projections, nearest neighbours and exports."""
+from __future__ import annotations
+
+import csv
+import json
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.neighbors import NearestNeighbors
+
+import core
+
+
+def drive(gen):
+    events = []
+    try:
+        while True:
+            events.append(next(gen))
+    except StopIteration as stop:
+        return events, stop.value
+
+
+@pytest.fixture(scope="module")
+def blobs():
+    X, y = make_blobs(300, n_features=12, centers=4, random_state=0)
+    return X.astype(np.float32), y
+
+
+@pytest.mark.parametrize("method", ["pca", "tsne", "umap"])
+@pytest.mark.parametrize("dims", [2, 3])
+def test_shapes_and_determinism(blobs, method, dims):
+    X, _ = blobs
+    params = {"n_components": dims, "random_state": 3}
+    if method == "tsne":
+        params.update(n_iter=100, early_exaggeration_iter=50)
+    a = core.PROJECTIONS.get(method).cls(**params).fit_transform(X)
+    b = core.PROJECTIONS.get(method).cls(**params).fit_transform(X)
+    assert a.shape == (300, dims) and a.dtype == np.float32 and np.isfinite(a).all()
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_tsne_streams_partial_layouts_and_cancels_quickly(blobs):
+    X, _ = blobs
+    gen = core.project(X, "tsne", {"n_iter": 200, "early_exaggeration_iter": 100, "chunk": 20})
+    partial = [e for e in (next(gen) for _ in range(4)) if e.coords is not None]
+    assert len(partial) >= 2 and partial[0].coords.shape == (300, 2)
+    assert not np.allclose(partial[0].coords, partial[-1].coords)  # the layout moves between chunks
+    fractions = [e.fraction for e in partial]
+    assert fractions == sorted(fractions)
+    start = time.perf_counter()
+    gen.close()
+    assert time.perf_counter() - start < 1.0
+
+
+def test_umap_cancels_within_a_second(blobs):
+    X, _ = blobs
+    gen = core.project(X, "umap", {"n_epochs": 2000})
+    next(gen)
+    next(gen)
+    start = time.perf_counter()
+    gen.close()
+    assert time.perf_counter() - start < 1.0
+
+
+def test_cache_hits_and_misses(blobs, tmp_path):
+    X, _ = blobs
+    cache = core.ProjectionCache(tmp_path / "cache")
+    _, first = drive(core.project(X, "pca", cache=cache))
+    _, second = drive(core.project(X, "pca", cache=cache))
+    assert not first.cached and second.cached
+    np.testing.assert_array_equal(first.coords, second.coords)
+    assert second.params == first.params == {"n_components": 2, "random_state": 0}
+    _, other = drive(core.project(X, "pca", {"n_components": 3}, cache=cache))
+    assert not other.cached and other.coords.shape == (300, 3)
+    _, changed = drive(core.project(X + 1e-3, "pca", cache=cache))
+    assert not changed.cached
+    next(iter(cache.directory.glob("*.npz"))).write_bytes(b"torn")  # a damaged entry is recomputed
+    assert len(list(cache.directory.glob("*.npz"))) == 3
+
+
+def test_perplexity_too_large_names_the_field():
+    X = np.random.default_rng(0).normal(size=(30, 4)).astype(np.float32)
+    with pytest.raises(core.ConfigError) as info:
+        drive(core.project(X, "tsne", {"perplexity": 30}))
+    assert info.value.field == "projection.params.perplexity" and "too large for 30 points" in str(info.value)
+    with pytest.raises(core.ConfigError) as info:
+        drive(core.project(X, "tsne", {"perplexity": -1}))
+    assert info.value.field == "projection.params.perplexity"
+
+
+@pytest.mark.parametrize("method, tolerance", [("pca", 1e-5), ("tsne", 0.05), ("umap", 0.05)])
+def test_aligned_sequences_move_little_for_unchanged_inputs(blobs, method, tolerance):
+    X, _ = blobs
+    params = {"n_iter": 200, "early_exaggeration_iter": 100} if method == "tsne" else {}
+    _, layouts = drive(core.aligned_sequence([X, X.copy()], method, params))
+    spread = np.linalg.norm(layouts[0] - layouts[0].mean(0), axis=1).mean()
+    moved = np.linalg.norm(layouts[1] - layouts[0], axis=1).mean()
+    assert moved / spread < tolerance
+
+
+def test_pca_sequence_is_aligned_by_procrustes(blobs):
+    X, _ = blobs
+    rotated = X @ np.linalg.qr(np.random.default_rng(1).normal(size=(12, 12)))[0].astype(np.float32)
+    _, layouts = drive(core.aligned_sequence([X, rotated], "pca"))
+    np.testing.assert_allclose(layouts[0], layouts[1], atol=1e-3)  # a rotated representation is the same picture
+
+
+# ---- neighbours ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_exact_knn_equals_scikit_learn(metric):
+    X = np.random.default_rng(0).normal(size=(700, 24)).astype(np.float32)
+    ours = core.knn(X, 10, metric)
+    d, i = NearestNeighbors(n_neighbors=11, metric=metric).fit(X).kneighbors(X)
+    np.testing.assert_array_equal(ours.indices, i[:, 1:])
+    np.testing.assert_allclose(ours.distances, d[:, 1:], atol=1e-5)
+    assert ours.exact and ours.recall == 1.0
+    Q = np.random.default_rng(1).normal(size=(5, 24)).astype(np.float32)
+    d, i = NearestNeighbors(n_neighbors=3, metric=metric).fit(X).kneighbors(Q)
+    np.testing.assert_array_equal(core.knn(X, 3, metric, queries=Q).indices, i)
+
+
+def test_blocked_search_gives_the_same_answer_as_one_block():
+    X = np.random.default_rng(2).normal(size=(500, 8)).astype(np.float32)
+    small = core.ExactIndex(X, "euclidean", block=7).query(X, 5, exclude_self=np.arange(500))
+    big = core.ExactIndex(X, "euclidean", block=4096).query(X, 5, exclude_self=np.arange(500))
+    np.testing.assert_array_equal(small.indices, big.indices)
+
+
+def test_approximate_knn_reports_its_recall():
+    X, _ = make_blobs(2000, n_features=16, centers=10, random_state=0)
+    approx = core.knn(X.astype(np.float32), 10, "euclidean", approximate=True)
+    assert not approx.exact and 0.8 <= approx.recall <= 1.0
+    assert approx.indices.shape == (2000, 10) and not (approx.indices == np.arange(2000)[:, None]).any()
+
+
+def test_knn_with_k_larger_than_n_is_capped_and_tiny_inputs_refused():
+    X = np.random.default_rng(0).normal(size=(5, 3)).astype(np.float32)
+    assert core.knn(X, 50).indices.shape == (5, 4)
+    with pytest.raises(ValueError, match="at least two points"):
+        core.knn(X[:1], 3)
+
+
+def test_layout_neighbours_and_churn(blobs):
+    X, _ = blobs
+    coords = core.PROJECTIONS.get("pca").cls().fit_transform(X)
+    full = core.knn(X, 10, "euclidean")
+    flat = core.layout_neighbours(coords, 10)
+    churn = core.neighbour_churn(full, flat)
+    assert churn.shape == (300,) and 0 <= churn.min() and churn.max() <= 1
+    np.testing.assert_array_equal(core.neighbour_churn(full, full), 0)
+    shifted = core.Neighbours((full.indices + 1) % 300, full.distances, "euclidean", True)
+    assert core.neighbour_churn(full, shifted).mean() > 0.5
+
+
+# ---- exports ------------------------------------------------------------------------------------------------
+
+
+def digits():
+    e = core.DATASETS.get("digits")
+    return e.cls(e.make_params()).load()
+
+
+def test_npy_and_csv_exports_parse_back(tmp_path):
+    ds = digits()
+    idx = np.arange(20)
+    Z = np.random.default_rng(0).normal(size=(20, 4)).astype(np.float32)
+    coords = Z[:, :2] * 2
+    core.write_npy(tmp_path / "z.npy", Z)
+    np.testing.assert_array_equal(np.load(tmp_path / "z.npy", allow_pickle=False), Z)
+    core.write_embeddings_csv(tmp_path / "z.csv", ds, idx, Z, coords)
+    rows = list(csv.DictReader(open(tmp_path / "z.csv")))
+    assert len(rows) == 20 and rows[3]["label"] == ds.label_names[ds.y[3]]
+    assert float(rows[5]["z2"]) == pytest.approx(Z[5, 2], rel=1e-6) and float(rows[5]["y"]) == pytest.approx(coords[5, 1])
+
+
+def test_csv_export_neutralises_formulas_but_keeps_numbers(tmp_path):
+    core.write_csv(tmp_path / "s.csv", {"name": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM", "plain"], "value": [-1.5, 2, 3, 4, 5]})
+    rows = list(csv.reader(open(tmp_path / "s.csv")))
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM", "plain"]
+    assert rows[1][1] == "-1.5"  # a negative number stays a number
+
+
+def test_projector_files_parse_back(tmp_path):
+    ds = digits()
+    idx = np.arange(50)
+    Z = np.random.default_rng(0).normal(size=(50, 6)).astype(np.float32)
+    files = core.write_projector(tmp_path / "proj", ds, idx, Z)
+    tensor = np.loadtxt(files["tensor"], delimiter="\t")
+    np.testing.assert_allclose(tensor, Z, rtol=1e-5)
+    meta = files["metadata"].read_text().splitlines()
+    assert meta[0] == "index\tlabel" and len(meta) == 51 and meta[1] == f"0\t{ds.label_names[ds.y[0]]}"
+    config = json.loads(files["config"].read_text())
+    entry = config["embeddings"][0]
+    assert entry["tensorShape"] == [50, 6] and entry["sprite"]["singleImageDim"] == [8, 8]
+    from PIL import Image
+
+    with Image.open(files["sprite"]) as sprite:
+        assert sprite.size == (8 * 8, 8 * 8)  # ceil(sqrt(50)) = 8 thumbnails per row
+    assert 'tensor_path: "tensor.tsv"' in files["pbtxt"].read_text()
+
+
+def test_selection_export(tmp_path):
+    ds = digits()
+    core.write_selection_csv(tmp_path / "sel.csv", ds, np.array([5, 7, 11]))
+    rows = list(csv.DictReader(open(tmp_path / "sel.csv")))
+    assert [r["index"] for r in rows] == ["5", "7", "11"]
