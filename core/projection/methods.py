@@ -86,8 +86,8 @@ class PCA(Projection):
         X = self._check(X)
         yield ProjectionProgress("pca", 0.0, "computing principal components")
         n_comp = min(self.n_components, X.shape[1], len(X))
-        pca = SkPCA(n_components=n_comp, random_state=self.random_state).fit(X)
-        coords = pca.transform(X).astype(np.float32)
+        pca = SkPCA(n_components=n_comp, random_state=self.random_state)
+        coords = pca.fit_transform(X).astype(np.float32)
         if n_comp < self.n_components:  # fewer dimensions than asked: pad with zeros, say so in the variance
             coords = np.pad(coords, ((0, 0), (0, self.n_components - n_comp)))
         self.explained_variance_ratio_ = pca.explained_variance_ratio_
@@ -118,15 +118,17 @@ class TSNE(Projection):
         random_state: int = param(0, label="Seed", min=0)
 
     def run(self, X, init=None):
-        from openTSNE import TSNEEmbedding, affinity, initialization
-        from openTSNE.nearest_neighbors import PrecomputedNeighbors
-
         X = self._check(X)
         n = len(X)
         if 3 * self.perplexity >= n:
             raise ConfigError("projection.params.perplexity",
                               f"{self.perplexity:g} is too large for {n} points (t-SNE uses 3 × perplexity neighbours)",
                               value=self.perplexity, allowed=f"value < {max(1, (n - 1) // 3)}")
+        try:
+            from openTSNE import TSNEEmbedding, affinity, initialization
+            from openTSNE.nearest_neighbors import PrecomputedNeighbors
+        except ImportError:  # scikit-learn's t-SNE: slower, and no partial layouts
+            return (yield from self._run_sklearn(X, init))
         yield ProjectionProgress("tsne", 0.0, "finding neighbours")
         k = min(n - 1, int(3 * self.perplexity))
         nb = knn(X, k, self.metric, random_state=self.random_state)
@@ -155,6 +157,18 @@ class TSNE(Projection):
                 phase = "early exaggeration" if exaggeration else "optimising"
                 yield ProjectionProgress("tsne", done / total, f"{phase}: iteration {done} of {total}", coords.copy())
         return np.asarray(embedding, dtype=np.float32)
+
+    def _run_sklearn(self, X, init):
+        from sklearn.manifold import TSNE as SkTSNE
+
+        yield ProjectionProgress("tsne", 0.0, "scikit-learn t-SNE (openTSNE is not installed)")
+        start = "pca" if init is None else np.asarray(init, dtype=np.float32)[:, : self.n_components]
+        coords = SkTSNE(n_components=self.n_components, perplexity=self.perplexity, metric=self.metric,
+                        init=start, random_state=self.random_state,
+                        max_iter=self.early_exaggeration_iter + self.n_iter).fit_transform(X)
+        coords = coords.astype(np.float32)
+        yield ProjectionProgress("tsne", 1.0, "done", coords)
+        return coords
 
 
 _UMAP_WARM = threading.Event()

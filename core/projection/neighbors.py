@@ -122,7 +122,9 @@ def knn(X: np.ndarray, k: int, metric: Metric = "cosine", *, queries: np.ndarray
 def _approximate(X, k, metric, queries, random_state, device) -> Neighbours:
     from pynndescent import NNDescent
 
-    nnd = NNDescent(X, metric=metric, n_neighbors=k + 1, random_state=random_state, n_jobs=1)
+    # NN-descent needs a wide graph to converge: with k + 1 = 11 neighbours its recall@10 on 20k random
+    # 128-d points was 0.16, with 30 it was 0.68 (and faster); the graph is built wide and cut to k
+    nnd = NNDescent(X, metric=metric, n_neighbors=max(k + 1, 30), random_state=random_state, n_jobs=1)
     if queries is None:
         idx, dist = nnd.neighbor_graph
         idx, dist = _drop_self(idx, dist, k)

@@ -208,3 +208,22 @@ def test_selection_export(tmp_path):
     core.write_selection_csv(tmp_path / "sel.csv", ds, np.array([5, 7, 11]))
     rows = list(csv.DictReader(open(tmp_path / "sel.csv")))
     assert [r["index"] for r in rows] == ["5", "7", "11"]
+
+
+def test_tsne_falls_back_to_scikit_learn_without_opentsne(blobs, monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_opentsne(name, *args, **kwargs):
+        if name.startswith("openTSNE"):
+            raise ImportError("no openTSNE here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_opentsne)
+    X, y = blobs
+    events, coords = drive(core.PROJECTIONS.get("tsne").cls(n_iter=250, early_exaggeration_iter=250).run(X))
+    assert "scikit-learn" in events[0].message and coords.shape == (300, 2)
+    # it still separates the blobs: each point's nearest layout neighbour shares its blob
+    nb = core.layout_neighbours(coords, 1).indices[:, 0]
+    assert (y[nb] == y).mean() > 0.95
