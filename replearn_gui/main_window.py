@@ -271,7 +271,11 @@ class MainWindow(QMainWindow):
                 parts.append(f"validation loss {event.val_loss:.4f}")
             parts += [f"validation {k} {v:.3f}" for k, v in event.val_metrics.items()]
             if event.diagnostics is not None:
-                parts.append(f"effective rank {event.diagnostics.effective_rank:.1f} of {event.diagnostics.dim}")
+                d = event.diagnostics
+                parts.append(f"effective rank {d.effective_rank:.1f} of {d.dim}")
+                if d.probe_accuracy is not None:
+                    parts.append(f"online probe {d.probe_accuracy:.3f}")
+                parts.append(d.verdict.status)
             self.epoch_label.setText(" · ".join(parts))
 
     @Slot(object)

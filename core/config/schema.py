@@ -81,6 +81,9 @@ class TrainingConfig(Params):
                              help="torch intra-op threads; 0 keeps torch's default.")
     drop_last: bool = param(False, label="Drop last batch", help="Skip the last, smaller batch of each epoch.")
     diagnostics_every: int = param(1, label="Diagnostics every (epochs)", min=0, help="0 = never.")
+    probe_every: int = param(5, label="Online probe every (epochs)", min=0,
+                             help="Linear probe and kNN on detached features, with labels; also at the last epoch. "
+                                  "0 = never.")
     snapshot_every: int = param(1, label="Snapshot every (epochs)", min=0, help="0 = never.")
     checkpoint_every: int = param(1, label="Checkpoint every (epochs)", min=0,
                                   help="0 = only at the end of the run.")

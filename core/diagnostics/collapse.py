@@ -17,6 +17,19 @@ import numpy as np
 _EPS = 1e-7
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """Healthy, dimensional collapse or complete collapse, with the numbers behind it and one sentence."""
+
+    status: str  # "healthy" | "dimensional collapse" | "complete collapse"
+    sentence: str
+    numbers: tuple[tuple[str, float], ...]
+
+    @property
+    def collapsed(self) -> bool:
+        return self.status != "healthy"
+
+
 @dataclass(frozen=True, eq=False)
 class Diagnostics:
     """A snapshot of representation health. Arrays are read-only copies, safe to hand to another thread."""
@@ -28,6 +41,16 @@ class Diagnostics:
     singular_values: np.ndarray  # sorted, descending, of the centred embeddings
     effective_rank: float
     mean_cosine: float
+    uniformity: float = float("nan")
+    alignment: float | None = None  # needs two views of each sample
+    covariance: np.ndarray | None = None  # d × d, for d <= COVARIANCE_MAX_DIM
+    cross_correlation: np.ndarray | None = None  # of two views' embeddings (Barlow Twins' C)
+    probe_accuracy: float | None = None  # online linear probe (refitted on detached features)
+    knn_accuracy: float | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        return collapse_verdict(self)
 
     @property
     def healthy_std(self) -> float:
@@ -38,13 +61,22 @@ class Diagnostics:
     def mean_normalized_std(self) -> float:
         return float(self.normalized_std.mean())
 
+    @property
+    def collapsed_dims(self) -> int:
+        """Dimensions whose normalised spread is below a tenth of the healthy 1/√d."""
+        return int((self.normalized_std < 0.1 * self.healthy_std).sum())
+
     def to_record(self) -> dict:
-        return {
+        v = self.verdict
+        record = {
             "n": self.n, "dim": self.dim, "std": self.std.tolist(), "normalized_std": self.normalized_std.tolist(),
             "singular_values": self.singular_values.tolist(), "effective_rank": self.effective_rank,
             "mean_cosine": self.mean_cosine, "healthy_std": self.healthy_std,
-            "mean_normalized_std": self.mean_normalized_std,
+            "mean_normalized_std": self.mean_normalized_std, "uniformity": self.uniformity,
+            "alignment": self.alignment, "probe_accuracy": self.probe_accuracy, "knn_accuracy": self.knn_accuracy,
+            "verdict": {"status": v.status, "sentence": v.sentence, "numbers": dict(v.numbers)},
         }
+        return record  # the d × d matrices go to the run's diagnostics/ folder, not into every JSON line
 
 
 def effective_rank(singular_values: np.ndarray) -> float:
@@ -74,14 +106,55 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def compute_diagnostics(Z: np.ndarray) -> Diagnostics:
-    """Diagnostics of embeddings ``Z`` of shape ``(n, d)`` (numpy, any float dtype)."""
+COVARIANCE_MAX_DIM = 256  # larger matrices stay out of the events (and of metrics.jsonl)
+
+
+def compute_diagnostics(Z: np.ndarray, *, views: tuple[np.ndarray, np.ndarray] | None = None,
+                        probe_accuracy: float | None = None, knn_accuracy: float | None = None) -> Diagnostics:
+    """Diagnostics of embeddings ``Z`` of shape ``(n, d)``; ``views`` = two views' embeddings of the same
+    samples (for alignment and the cross-correlation matrix)."""
+    from core.diagnostics.alignment import alignment, uniformity
+
     Z = np.asarray(Z, dtype=np.float64)
     if Z.ndim != 2 or len(Z) < 2:
         raise ValueError(f"diagnostics need at least two embeddings of shape (n, d), got {Z.shape}")
     U = Z / np.maximum(np.linalg.norm(Z, axis=1, keepdims=True), _EPS)
-    sv = np.linalg.svd(Z - Z.mean(axis=0), compute_uv=False)
+    centred = Z - Z.mean(axis=0)
+    sv = np.linalg.svd(centred, compute_uv=False)
+    d = Z.shape[1]
+    cov = _frozen(centred.T @ centred / (len(Z) - 1)) if d <= COVARIANCE_MAX_DIM else None
+    align = cross = None
+    if views is not None:
+        a, b = (np.asarray(v, dtype=np.float64) for v in views)
+        align = alignment(a, b)
+        if a.shape[1] <= COVARIANCE_MAX_DIM:
+            an = (a - a.mean(0)) / np.maximum(a.std(0), _EPS)
+            bn = (b - b.mean(0)) / np.maximum(b.std(0), _EPS)
+            cross = _frozen(an.T @ bn / len(a))
     return Diagnostics(
-        n=len(Z), dim=Z.shape[1], std=_frozen(Z.std(axis=0)), normalized_std=_frozen(U.std(axis=0)),
+        n=len(Z), dim=d, std=_frozen(Z.std(axis=0)), normalized_std=_frozen(U.std(axis=0)),
         singular_values=_frozen(sv), effective_rank=effective_rank(sv), mean_cosine=mean_pairwise_cosine(Z),
+        uniformity=uniformity(Z[:1024]), alignment=align, covariance=cov, cross_correlation=cross,
+        probe_accuracy=probe_accuracy, knn_accuracy=knn_accuracy,
     )
+
+
+def collapse_verdict(d: Diagnostics) -> Verdict:
+    """Complete collapse: the samples point (nearly) the same way. Dimensional collapse: they spread over only
+    a few directions. The thresholds are in units of the healthy spread 1/√d, so they hold for any d."""
+    spread = d.mean_normalized_std * np.sqrt(d.dim)  # 1.0 for unit vectors spread evenly over the sphere
+    numbers = (("spread_vs_healthy", spread), ("mean_cosine", d.mean_cosine), ("effective_rank", d.effective_rank),
+               ("dim", float(d.dim)), ("collapsed_dims", float(d.collapsed_dims)))
+    if spread < 0.1 or d.mean_cosine > 0.95:
+        return Verdict("complete collapse",
+                       f"Complete collapse: the samples map to nearly the same vector (mean pairwise cosine "
+                       f"{d.mean_cosine:.2f}, spread {spread:.0%} of healthy) — nothing in the objective keeps "
+                       "them apart (no negatives, no variance term, or no stop-gradient).", numbers)
+    if d.dim >= 4 and (d.collapsed_dims >= d.dim / 2 or d.effective_rank < 0.1 * d.dim):
+        return Verdict("dimensional collapse",
+                       f"Dimensional collapse: {d.collapsed_dims} of {d.dim} dimensions carry under a tenth of the "
+                       f"healthy spread and the effective rank is {d.effective_rank:.1f} of {d.dim} — the "
+                       "representation uses few directions; a stronger variance or decorrelation term, a wider "
+                       "projector or a lower learning rate usually helps.", numbers)
+    return Verdict("healthy", f"Healthy: effective rank {d.effective_rank:.1f} of {d.dim}, spread {spread:.0%} of "
+                   f"the healthy 1/√d, mean pairwise cosine {d.mean_cosine:.2f}.", numbers)

@@ -33,6 +33,7 @@ class RunStarted:
     n_test: int
     resumed: bool
     initial_diagnostics: Diagnostics | None = None
+    baseline_probe_accuracy: float | None = None  # the online probe on the raw input features, for comparison
 
     @property
     def total_steps(self) -> int:

@@ -107,6 +107,7 @@ class Trainer:
         self.run_id = uuid.uuid4().hex[:12]
         self.t = experiment.training
         self._pending: collections.deque = collections.deque()
+        self._fallback_views = None
         self._stop = False
         self._last_checkpoint: str | None = None
 
@@ -139,6 +140,9 @@ class Trainer:
         self.subset = np.sort(np.random.default_rng(t.seed + 2).choice(n, size=size, replace=False))
         held_out = self.data.splits.val if len(self.data.splits.val) else self.data.splits.train
         self.eval_idx = held_out[: t.eval_points]
+        # the online probe learns on a fixed subset of the training split and is scored on the eval batch
+        self.probe_idx = self.data.splits.train[: max(t.eval_points, 2000)]
+
 
         need = self.model.min_batch_size
         if t.batch_size < need:
@@ -178,12 +182,14 @@ class Trainer:
                              started=_now(), device=str(self.device), versions=ckpt.versions(),
                              seed=self.t.seed, message="")
             resumed = self.resume_from is not None
-            initial = self._diagnostics() if self.t.diagnostics_every else None
+            initial = self._diagnostics(probe=True) if self.t.diagnostics_every else None
+            baseline = self._raw_probe() if self.t.probe_every else None
             yield from self._emit(RunStarted(
                 run_id=self.run_id, run_dir=str(run.path), experiment=self.experiment.name, device=str(self.device),
                 epochs=self.t.epochs, steps_per_epoch=self.steps_per_epoch, start_epoch=self.epoch,
                 start_step=self.step, n_train=len(self.data.splits.train), n_val=len(self.data.splits.val),
-                n_test=len(self.data.splits.test), resumed=resumed, initial_diagnostics=initial))
+                n_test=len(self.data.splits.test), resumed=resumed, initial_diagnostics=initial,
+                baseline_probe_accuracy=baseline))
             if not resumed:
                 run.save_array("snapshots/subset.npy", self.subset)
                 if self.data.dataset.y is not None:
@@ -301,14 +307,16 @@ class Trainer:
         self.epoch, self.batch_in_epoch = epoch, 0
         val_loss, val_terms, val_metrics = self._evaluate(self.data.splits.val)
         due = t.diagnostics_every and epoch % t.diagnostics_every == 0
-        diagnostics = self._diagnostics() if due else None
-        projection = self._projection_diagnostics() if due else None
+        probe = bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)
+        diagnostics = self._diagnostics(probe=probe) if due else None
+        projection = self._diagnostics(space="projection") if due else None
         event = EpochEnded(
             run_id=self.run_id, epoch=epoch, step=self.step, train_loss=loss_sum / max(seen, 1),
             train_terms=_means(sums, seen), train_metrics=_means(metric_sums, seen), val_loss=val_loss,
             val_terms=val_terms, val_metrics=val_metrics, seconds=time.perf_counter() - epoch_start,
             lr=self._lr_at(self.step - 1), diagnostics=diagnostics, projection_diagnostics=projection)
         yield from self._emit(event)
+        self._save_matrices(epoch, diagnostics, projection)
         if t.snapshot_every and epoch % t.snapshot_every == 0:
             yield from self._emit(self._snapshot(f"snapshots/epoch_{epoch:03d}.npy"))
         if t.checkpoint_every and epoch % t.checkpoint_every == 0:
@@ -369,13 +377,74 @@ class Trainer:
         n = len(indices)
         return loss_sum / n, _means(sums, n), _means(metric_sums, n)
 
-    def _diagnostics(self) -> Diagnostics | None:
-        Z = self.embed(self.eval_idx)
-        return compute_diagnostics(Z) if len(Z) >= 2 else None
+    def _diagnostics(self, space: str = "representation", probe: bool = False) -> Diagnostics | None:
+        """Health of the eval batch's embeddings; alignment and cross-correlation from two augmented views
+        when the data kind has augmentations; the online probe when asked and there are labels."""
+        Z = self.embed(self.eval_idx, space=space)
+        if Z is None or len(Z) < 2:
+            return None
+        views = self._two_view_embeddings(space)
+        probe_acc = knn_acc = None
+        if probe and self.y is not None and space == "representation":
+            probe_acc, knn_acc = self._online_probe(Z)
+        return compute_diagnostics(Z, views=views, probe_accuracy=probe_acc, knn_accuracy=knn_acc)
 
-    def _projection_diagnostics(self) -> Diagnostics | None:
-        Z = self.embed(self.eval_idx, space="projection")
-        return compute_diagnostics(Z) if Z is not None and len(Z) >= 2 else None
+    def _save_matrices(self, epoch: int, *diags: Diagnostics | None) -> None:
+        arrays = {}
+        for prefix, d in zip(("representation", "projection"), diags, strict=True):
+            for name in ("covariance", "cross_correlation"):
+                value = getattr(d, name, None) if d is not None else None
+                if value is not None:
+                    arrays[f"{prefix}_{name}"] = value
+        if arrays:
+            self.run_dir.save_matrices(f"diagnostics/epoch_{epoch:03d}.npz", **arrays)
+
+    def _view_pipeline(self):
+        if getattr(self.model, "views", None) is not None:
+            return self.model.views
+        if self._fallback_views is None:
+            from core.data.views import DEFAULT_VIEWS
+
+            kind = self.data.dataset.kind
+            self._fallback_views = make_views([], self.model.data) if kind in DEFAULT_VIEWS else False
+        return self._fallback_views or None
+
+    @torch.no_grad()
+    def _two_view_embeddings(self, space: str) -> tuple[np.ndarray, np.ndarray] | None:
+        views = self._view_pipeline()
+        if views is None:
+            return None
+        fn = self.model.embed if space == "representation" else self.model.project
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            with self._forked_rng():
+                torch.manual_seed(self.t.seed + _EVAL_SEED_OFFSET + 1)  # the same views every epoch
+                x = self.X[torch.as_tensor(self.eval_idx, device=self.device)]
+                a, b = fn(views(x)), fn(views(x))
+        finally:
+            self.model.train(was_training)
+        if a is None:
+            return None
+        return a.float().cpu().numpy(), b.float().cpu().numpy()
+
+    def _online_probe(self, Z_eval: np.ndarray) -> tuple[float, float]:
+        y = self.data.dataset.y
+        Z_train = self.embed(self.probe_idx)
+        if len(np.unique(y[self.probe_idx])) < 2:
+            return float("nan"), float("nan")
+        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(Z_train, y[self.probe_idx])
+        knn_probe = KNNProbe().fit(Z_train, y[self.probe_idx])
+        return probe.score(Z_eval, y[self.eval_idx]), knn_probe.score(Z_eval, y[self.eval_idx])
+
+    def _raw_probe(self) -> float | None:
+        """The online probe on the raw (normalised) input features: the line a representation should beat."""
+        y = self.data.dataset.y
+        if y is None or len(np.unique(y[self.probe_idx])) < 2:
+            return None
+        raw = self.data.X.reshape(len(self.data.X), -1)
+        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(raw[self.probe_idx], y[self.probe_idx])
+        return probe.score(raw[self.eval_idx], y[self.eval_idx])
 
     def _snapshot(self, relative: str) -> SnapshotReady:
         Z = self.embed(self.subset).astype(np.float32)

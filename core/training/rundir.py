@@ -8,6 +8,7 @@
       metrics.jsonl        one JSON object per event, appended and flushed as it happens
       checkpoints/         step_NNNNNNN.safetensors + manifest.json (sha256, step, seed, versions)
       snapshots/           subset.npy (dataset indices), labels.npy, epoch_NNN.npy / step_NNNNNNN.npy
+      diagnostics/         epoch_NNN.npz: covariance and cross-correlation matrices of that epoch
       reports/
 
 Another process (the GUI on a laptop) can follow a run that is still being written: every file but
@@ -53,6 +54,7 @@ class RunDirectory:
     metrics_path = property(lambda self: self.path / "metrics.jsonl")
     checkpoints = property(lambda self: self.path / "checkpoints")
     snapshots = property(lambda self: self.path / "snapshots")
+    diagnostics = property(lambda self: self.path / "diagnostics")
     reports = property(lambda self: self.path / "reports")
 
     @classmethod
@@ -68,7 +70,7 @@ class RunDirectory:
                 except FileExistsError:
                     continue
                 run = cls(candidate)
-                for sub in (run.checkpoints, run.snapshots, run.reports):
+                for sub in (run.checkpoints, run.snapshots, run.diagnostics, run.reports):
                     sub.mkdir()
                 return run
         except OSError as err:
@@ -125,6 +127,17 @@ class RunDirectory:
         try:
             with atomic_writer(path, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+        except OSError as err:
+            raise _explain(err, path) from None
+        return path
+
+    def save_matrices(self, relative: str, **arrays: np.ndarray) -> Path:
+        """Several arrays in one ``.npz`` (no pickles), written atomically."""
+        path = self.path / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with atomic_writer(path, "wb") as fh:
+                np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})
         except OSError as err:
             raise _explain(err, path) from None
         return path

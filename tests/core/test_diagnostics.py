@@ -42,3 +42,41 @@ def test_isotropic_embeddings_are_healthy_and_collapsed_ones_are_not():
 def test_diagnostics_need_two_points():
     with pytest.raises(ValueError, match="at least two"):
         compute_diagnostics(np.zeros((1, 4)))
+
+
+def test_alignment_and_uniformity_known_values():
+    from core.diagnostics.alignment import alignment, uniformity
+
+    Z = np.random.default_rng(0).normal(size=(50, 8))
+    assert alignment(Z, Z * 3) == pytest.approx(0.0, abs=1e-12)  # same directions
+    assert alignment(Z, -Z) == pytest.approx(4.0)  # antipodal: ‖u − (−u)‖² = 4
+    assert uniformity(np.tile([[1.0, 2.0, 3.0]], (20, 1))) == pytest.approx(0.0, abs=1e-12)  # collapsed points
+    assert uniformity(np.array([[1.0, 0.0], [-1.0, 0.0]])) == pytest.approx(-8.0)  # one pair at distance² 4
+    spread = uniformity(np.random.default_rng(1).normal(size=(500, 16)))
+    assert -4.0 < spread < -3.0  # near the uniform-sphere value for d = 16 (about −3.5)
+
+
+def test_collapse_verdicts():
+    rng = np.random.default_rng(0)
+    healthy = compute_diagnostics(rng.normal(size=(800, 32)))
+    assert healthy.verdict.status == "healthy" and not healthy.verdict.collapsed
+    low_rank = compute_diagnostics(rng.normal(size=(800, 2)) @ rng.normal(size=(2, 32)))
+    assert low_rank.verdict.status == "dimensional collapse"
+    assert "of 32" in low_rank.verdict.sentence
+    point = compute_diagnostics(np.ones((800, 32)) + 1e-5 * rng.normal(size=(800, 32)))
+    v = point.verdict
+    assert v.status == "complete collapse" and dict(v.numbers)["mean_cosine"] > 0.99
+    assert v.sentence.startswith("Complete collapse")
+    half_dead = rng.normal(size=(800, 32))
+    half_dead[:, 16:] *= 1e-4
+    assert compute_diagnostics(half_dead).verdict.status == "dimensional collapse"
+
+
+def test_covariance_and_cross_correlation():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(1000, 6))
+    d = compute_diagnostics(Z, views=(Z, Z + 0.01 * rng.normal(size=Z.shape)))
+    np.testing.assert_allclose(d.covariance, np.cov(Z, rowvar=False), atol=1e-10)
+    np.testing.assert_allclose(np.diag(d.cross_correlation), 1.0, atol=1e-3)  # the views agree
+    assert np.abs(d.cross_correlation - np.diag(np.diag(d.cross_correlation))).max() < 0.1
+    assert compute_diagnostics(rng.normal(size=(10, 300))).covariance is None  # too large for events

@@ -308,3 +308,22 @@ def test_gradient_clipping_bounds_each_sgd_update(tiny_experiment):
     before = core.build_model(exp, data).state_dict()
     moved = torch.sqrt(sum(((after[k] - before[k]) ** 2).sum() for k in before))
     assert 0 < moved <= lr * clip * (1 + 1e-4)
+
+
+def test_live_diagnostics_have_views_probes_and_saved_matrices(tmp_path):
+    exp = core.load_preset("digits-vicreg").with_training(epochs=2, warmup_epochs=0, probe_every=2, device="cpu")
+    exp = exp.with_output(root=str(tmp_path))
+    events = list(core.train(exp))
+    start = events[0]
+    assert 0.9 < start.baseline_probe_accuracy <= 1.0  # raw pixels, for the probe curve's reference line
+    epochs = [e for e in events if isinstance(e, core.EpochEnded)]
+    first, last = epochs[0].diagnostics, epochs[-1].diagnostics
+    assert first.probe_accuracy is None and 0.5 < last.probe_accuracy <= 1.0 and last.knn_accuracy is not None
+    assert last.alignment is not None and last.uniformity < 0
+    assert epochs[-1].projection_diagnostics.cross_correlation.shape == (256, 256)
+    run = core.RunDirectory.open(start.run_dir)
+    with np.load(run.diagnostics / "epoch_002.npz") as saved:
+        np.testing.assert_allclose(saved["representation_covariance"], last.covariance)
+        assert saved["projection_cross_correlation"].shape == (256, 256)
+    record = [r for r in run.read_metrics() if r["event"] == "epoch"][-1]["diagnostics"]
+    assert record["verdict"]["status"] == "healthy" and "covariance" not in record
