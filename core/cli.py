@@ -49,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint", metavar="FILE", help="resume from this checkpoint instead of the newest")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
 
+    p = sub.add_parser("evaluate", help="evaluate a run's representation against baselines",
+                       description="Linear probe, kNN, clustering, retrieval, calibration, projection faithfulness, "
+                                   "layer-wise probes and reconstruction, on the run's representation and on three "
+                                   "baselines (raw features, PCA, random-init encoder). Writes reports/evaluation.json.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--evaluations", help="comma-separated subset (default: all)")
+    p.add_argument("--no-baselines", action="store_true", help="evaluate the learned representation only")
+    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+
     p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations or presets",
                        description="List what can be named in an experiment file.")
     p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "presets"])
@@ -175,6 +184,54 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import json
+
+    import core
+    from core.evaluation.suite import BASELINES, EVALUATIONS, evaluate
+    from core.fileio import atomic_write_text
+
+    chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
+    model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
+    gen = evaluate(model, chosen, () if args.no_baselines else BASELINES)
+    tty = hasattr(err, "isatty") and err.isatty()
+    try:
+        while True:
+            p = next(gen)
+            if tty:
+                err.write(f"\r{p.fraction:5.0%} {p.message[:70]:<70}")
+                err.flush()
+    except StopIteration as stop:
+        result = stop.value
+    if tty:
+        err.write("\r" + " " * 80 + "\r")
+    names = list(result.results)
+    metric_names = list(dict.fromkeys(m for r in result.results.values() for m in r.metrics))
+    print(f"{result.experiment} on {result.dataset}: {result.n_train} training / {result.n_test} test samples "
+          f"({result.seconds:.1f} s)", file=out)
+    print(f"{'metric':<28}" + "".join(f"{n:>24}" for n in names), file=out)
+    for m in metric_names:
+        cells = []
+        for n in names:
+            metric = result.results[n].metrics.get(m)
+            if metric is None:
+                cells.append(f"{'-':>24}")
+            elif metric.low is None:
+                cells.append(f"{metric.value:>24.3f}")
+            else:
+                cells.append(f"{metric.value:>8.3f} [{metric.low:.3f}, {metric.high:.3f}]".rjust(24))
+        print(f"{m:<28}" + "".join(cells), file=out)
+    for layer, metric in result.learned.layerwise:
+        print(f"{'probe @ ' + layer:<28}{metric.value:>24.3f}", file=out)
+    run = core.RunDirectory.open(args.run_dir)
+    path = run.reports / "evaluation.json"
+    path.parent.mkdir(exist_ok=True)
+    atomic_write_text(path, json.dumps({"schema_version": 1, **result.to_record()}, indent=1, allow_nan=False,
+                                       default=lambda v: None) + "\n")
+    print(f"saved {path}", file=out)
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import core
 
@@ -222,7 +279,8 @@ def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"train": cmd_train, "resume": cmd_resume, "list": cmd_list, "describe": cmd_describe}
+COMMANDS = {"train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "list": cmd_list,
+            "describe": cmd_describe}
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:

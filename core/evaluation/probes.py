@@ -7,27 +7,46 @@ import numpy as np
 class LinearProbe:
     """Logistic regression on standardised, frozen features (scikit-learn estimator conventions).
 
-    ``fit(X, y)`` returns ``self``; fitted attributes end in ``_``; ``score`` is the accuracy.
+    ``fit(X, y, X_val, y_val)`` returns ``self``; with validation data, the inverse regularisation ``C`` is
+    chosen from ``Cs`` by validation accuracy (``C_``), then the probe is refitted on the training data.
+    Fitted attributes end in ``_``; ``score`` is the accuracy.
     """
 
-    def __init__(self, C: float = 1.0, max_iter: int = 2000, random_state: int | None = 0):
+    def __init__(self, C: float = 1.0, Cs: tuple[float, ...] = (0.01, 0.1, 1.0, 10.0), max_iter: int = 2000,
+                 random_state: int | None = 0):
         self.C = C
+        self.Cs = Cs
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "LinearProbe":
+    def _model(self, C: float):
         from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=C, max_iter=self.max_iter, random_state=self.random_state)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
+            y_val: np.ndarray | None = None) -> "LinearProbe":
         from sklearn.preprocessing import StandardScaler
 
         X = np.asarray(X, dtype=np.float64)
         self.scaler_ = StandardScaler().fit(X)
-        self.model_ = LogisticRegression(C=self.C, max_iter=self.max_iter, random_state=self.random_state)
-        self.model_.fit(self.scaler_.transform(X), y)
+        Xs = self.scaler_.transform(X)
+        self.C_ = self.C
+        self.validation_scores_: dict[float, float] = {}
+        if X_val is not None and y_val is not None and len(y_val):
+            Xv = self.scaler_.transform(np.asarray(X_val, dtype=np.float64))
+            for C in self.Cs:
+                self.validation_scores_[C] = float((self._model(C).fit(Xs, y).predict(Xv) == y_val).mean())
+            self.C_ = max(self.validation_scores_, key=lambda c: (self.validation_scores_[c], -c))
+        self.model_ = self._model(self.C_).fit(Xs, y)
         self.classes_ = self.model_.classes_
         return self
 
     def predict(self, X: np.ndarray) -> np.ndarray:
         return self.model_.predict(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.model_.predict_proba(self.scaler_.transform(np.asarray(X, dtype=np.float64)))
 
     def score(self, X: np.ndarray, y: np.ndarray) -> float:
         return float((self.predict(X) == np.asarray(y)).mean())

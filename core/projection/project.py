@@ -71,7 +71,7 @@ def project(X: np.ndarray, method: str = "pca", params: dict[str, Any] | None = 
     entry = PROJECTIONS.get(method, field="projection.method")
     estimator = entry.cls(**entry.make_params(params or {}, path="projection.params").to_dict())
     full_params = estimator.get_params()
-    key = cache_key(X, method, full_params, init)
+    key = cache_key(X, method, full_params, init) if cache is not None else ""  # hashing 50 MB costs 50 ms
     if cache is not None:
         hit = cache.get(key)
         if hit is not None:

@@ -1,0 +1,151 @@
+"""Evaluation metrics against hand-computed values, and the suite on data whose answer is known."""
+from __future__ import annotations
+
+import io
+import json
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+
+import core
+from core.cli import main as cli_main
+from core.evaluation import metrics as M
+from core.evaluation.suite import evaluate
+
+
+def drive(gen):
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        return stop.value
+
+
+def test_ece_with_full_confidence_and_half_correct_is_one_half():
+    proba = np.tile([[1.0, 0.0]], (10, 1))
+    y = np.array([0, 1] * 5)
+    metrics, rel = M.calibration(proba, y)
+    ece, brier = metrics
+    assert ece.value == pytest.approx(0.5) and not ece.higher_is_better
+    assert brier.value == pytest.approx(1.0)  # half the rows have squared error 2, half 0
+    assert rel.share.sum() == pytest.approx(1.0) and rel.confidence[-1] == pytest.approx(1.0)
+
+
+def test_ece_of_a_calibrated_predictor_is_small():
+    rng = np.random.default_rng(0)
+    conf = rng.uniform(0.5, 1.0, 20000)
+    correct = rng.random(20000) < conf  # right exactly as often as it claims
+    proba = np.stack([conf, 1 - conf], axis=1)
+    y = np.where(correct, 0, 1)
+    assert M.calibration(proba, y)[0][0].value < 0.02
+
+
+def test_bootstrap_interval_brackets_the_mean():
+    scores = np.random.default_rng(0).random(400) < 0.7
+    value, low, high = M.bootstrap(scores)
+    assert low < value < high and value == pytest.approx(scores.mean())
+    assert high - low == pytest.approx(2 * 1.96 * np.sqrt(0.7 * 0.3 / 400), rel=0.2)
+
+
+def test_retrieval_and_clustering_on_perfect_clusters():
+    Z = np.repeat(np.eye(4), 10, axis=0) + 1e-3 * np.random.default_rng(0).normal(size=(40, 4))
+    y = np.repeat(np.arange(4), 10)
+    recall, mean_ap = M.retrieval(Z, y, k=5)
+    assert recall.value == 1.0 and mean_ap.value == pytest.approx(1.0)
+    nmi, ari, sil = M.clustering(Z, y)
+    assert nmi.value == pytest.approx(1.0) and ari.value == pytest.approx(1.0) and sil.value > 0.9
+
+
+def test_map_counts_ranks():
+    # query 0's neighbours by cosine: relevant item at rank 2 only → AP = 1/2 / 1
+    Z = np.array([[1.0, 0.0], [0.9, 0.44], [0.0, 1.0], [0.8, 0.6]])
+    y = np.array([0, 1, 1, 0])
+    _, mean_ap = M.retrieval(Z, y, k=2)
+    from core.projection.neighbors import knn
+
+    order = knn(Z, 2, "cosine").indices
+    expected = []
+    for i in range(4):
+        rel = (y[order[i]] == y[i]).astype(float)
+        prec = np.cumsum(rel) / np.arange(1, 3)
+        expected.append((prec * rel).sum() / min((y == y[i]).sum() - 1, 2))
+    assert mean_ap.value == pytest.approx(np.mean(expected))
+
+
+def test_trustworthiness_equals_scikit_learn_and_identity_is_perfect():
+    from sklearn.manifold import trustworthiness
+
+    X = np.random.default_rng(0).normal(size=(300, 10))
+    coords = X[:, :2]
+    faith, kept = M.faithfulness(X, coords, k=5)
+    assert faith[0].value == pytest.approx(trustworthiness(X, coords, n_neighbors=5))
+    assert faith[1].value == pytest.approx(trustworthiness(coords, X, n_neighbors=5))
+    same, kept_same = M.faithfulness(X[:, :2], X[:, :2], k=5)
+    assert same[0].value == pytest.approx(1.0) and (kept_same == 1.0).all()
+    assert kept.shape == (300,) and kept.mean() < 0.5
+
+
+def test_linear_probe_chooses_c_on_validation_and_separable_blobs_score_one():
+    X, y = make_blobs(400, n_features=5, centers=3, cluster_std=0.5, random_state=0)
+    probe = core.LinearProbe().fit(X[:200], y[:200], X[200:300], y[200:300])
+    assert probe.C_ in probe.Cs and set(probe.validation_scores_) == set(probe.Cs)
+    assert probe.score(X[300:], y[300:]) == 1.0
+    assert probe.predict_proba(X[300:]).shape == (100, 3)
+
+
+def tiny_run(tmp_path, preset="digits-autoencoder", epochs=3):
+    exp = core.load_preset(preset).with_training(epochs=epochs, device="cpu", warmup_epochs=0)
+    return core.run_to_end(core.train(exp.with_output(root=str(tmp_path))))
+
+
+def test_suite_on_a_trained_run_with_baselines(tmp_path):
+    result = tiny_run(tmp_path)
+    model = core.load_trained(result.run_dir)
+    ev = drive(evaluate(model, ("linear_probe", "knn", "calibration", "layerwise", "reconstruction", "faithfulness")))
+    assert set(ev.results) == {"learned", "raw", "pca", "random_init"}
+    learned = ev.learned
+    # the suite's probe on the test split matches the engine's own final probe within its interval
+    probe = learned.metrics["probe_accuracy"]
+    assert probe.low <= probe.value <= probe.high and 0.6 < probe.value <= 1
+    assert ev.results["raw"].dim == 64 and ev.results["pca"].dim == learned.dim == 16
+    assert learned.confusion.sum() == ev.n_test and learned.confusion.shape == (10, 10)
+    assert [layer for layer, _ in learned.layerwise] == ["hidden1", "hidden2", "representation"]
+    assert learned.metrics["reconstruction_mse"].value < 0.1 and learned.metrics["psnr_db"].value > 10
+    assert "pca_2d_trustworthiness" in learned.metrics and ev.per_point_faithfulness.shape == (1797,)
+    assert "reconstruction_mse" not in ev.results["raw"].metrics
+    json.dumps(ev.to_record(), allow_nan=True)  # every number is plain data
+
+
+def test_a_constant_representation_is_at_chance_and_called_a_complete_collapse(tmp_path):
+    Z = np.tile(np.arange(8, dtype=np.float32), (500, 1))
+    y = np.random.default_rng(0).integers(0, 5, 500)
+    knn_acc = core.KNNProbe().fit(Z[:400], y[:400]).score(Z[400:], y[400:])
+    probe_acc = core.LinearProbe().fit(Z[:400], y[:400]).score(Z[400:], y[400:])
+    majority = (y[400:] == np.bincount(y[:400]).argmax()).mean()
+    assert knn_acc < 0.35 and probe_acc == pytest.approx(majority)  # nothing to read: chance level
+    assert core.compute_diagnostics(Z + 1e-6 * np.random.default_rng(1).normal(size=Z.shape)).verdict.status == "complete collapse"
+
+
+def test_evaluation_cancels_between_steps(tmp_path):
+    result = tiny_run(tmp_path)
+    gen = evaluate(core.load_trained(result.run_dir))
+    first = [next(gen) for _ in range(3)]
+    assert first[-1].fraction > 0
+    gen.close()  # no exception, nothing left running
+
+
+def test_unknown_evaluation_is_a_config_error(tmp_path):
+    result = tiny_run(tmp_path)
+    with pytest.raises(core.ConfigError, match="unknown evaluation"):
+        drive(evaluate(core.load_trained(result.run_dir), ("linear_probe", "vibes")))
+
+
+def test_cli_evaluate_writes_json(tmp_path):
+    result = tiny_run(tmp_path)
+    out, err = io.StringIO(), io.StringIO()
+    code = cli_main(["evaluate", result.run_dir, "--evaluations", "linear_probe,knn,retrieval"], out, err)
+    assert code == 0, err.getvalue()
+    assert "probe_accuracy" in out.getvalue() and "random_init" in out.getvalue()
+    saved = json.loads((core.RunDirectory.open(result.run_dir).reports / "evaluation.json").read_text())
+    assert saved["schema_version"] == 1 and saved["results"]["learned"]["metrics"]["knn_accuracy"]["value"] > 0.5
