@@ -20,6 +20,7 @@ from core.diagnostics.collapse import Diagnostics, compute_diagnostics, effectiv
 from core.errors import (CheckpointError, ConfigError, DataError, DeviceError, NonFiniteLossError, ReplearnError,
                          RunDirectoryError, SchemaVersionError, UnknownNameError)
 from core.evaluation.probes import KNNProbe, LinearProbe
+from core.evaluation.suite import Evaluation, EvaluationProgress, evaluate
 from core.models.encoders import ENCODERS, Encoder
 from core import objectives as _builtin_objectives  # noqa: F401  (registration)
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
@@ -29,6 +30,7 @@ from core.projection.neighbors import ExactIndex, Neighbours, knn, layout_neighb
 from core.projection.project import (ProjectionCache, ProjectionResult, aligned_sequence, embedding_hash, procrustes,
                                      project)
 from core.registry import Entry, Registry
+from core.report.build import ReportData, build_report, write_report
 from core.report.export import (write_csv, write_embeddings_csv, write_npy, write_projector, write_selection_csv)
 from core.training.checkpoint import load_checkpoint
 from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
@@ -58,5 +60,5 @@ __all__ = [
     "PROJECTIONS", "Projection", "ProjectionProgress", "warm_up_umap", "ExactIndex", "Neighbours", "knn",
     "layout_neighbours", "neighbour_churn", "ProjectionCache", "ProjectionResult", "aligned_sequence",
     "embedding_hash", "procrustes", "project", "write_csv", "write_embeddings_csv", "write_npy", "write_projector",
-    "write_selection_csv",
+    "write_selection_csv", "Evaluation", "EvaluationProgress", "evaluate", "ReportData", "build_report", "write_report",
 ]

@@ -58,6 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-baselines", action="store_true", help="evaluate the learned representation only")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
 
+    p = sub.add_parser("report", help="build a run's probe report (HTML, PDF, JSON, Markdown, CSV)",
+                       description="Evaluate a run against its baselines and write the probe report into RUN_DIR/reports "
+                                   "(or --out).")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--formats", default="html,pdf,json,md,csv", help="comma-separated: html, pdf, json, md, csv")
+    p.add_argument("--out", metavar="DIR", help="folder for the report files (default: RUN_DIR/reports)")
+    p.add_argument("--evaluations", help="comma-separated subset (default: all)")
+
     p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations or presets",
                        description="List what can be named in an experiment file.")
     p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "presets"])
@@ -232,6 +240,34 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import core
+    from core.evaluation.suite import EVALUATIONS
+    from core.report.build import FORMATS, build_report, write_report
+
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise core.ConfigError("--formats", f"unknown format(s) {', '.join(unknown)}", allowed=", ".join(FORMATS))
+    chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
+    gen = build_report(args.run_dir, evaluations=chosen)
+    tty = hasattr(err, "isatty") and err.isatty()
+    try:
+        while True:
+            p = next(gen)
+            if tty:
+                err.write(f"\r{p.fraction:5.0%} {p.message[:70]:<70}")
+                err.flush()
+    except StopIteration as stop:
+        data = stop.value
+    if tty:
+        err.write("\r" + " " * 80 + "\r")
+    directory = args.out or core.RunDirectory.open(args.run_dir).reports
+    for fmt, path in write_report(data, directory, formats).items():
+        print(f"{fmt:<5} {path}", file=out)
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import core
 
@@ -279,7 +315,7 @@ def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "list": cmd_list,
+COMMANDS = {"train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "report": cmd_report, "list": cmd_list,
             "describe": cmd_describe}
 
 

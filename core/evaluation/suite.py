@@ -18,7 +18,7 @@ from core.evaluation import metrics as M
 from core.evaluation.probes import KNNProbe, LinearProbe
 
 EVALUATIONS = ("linear_probe", "knn", "clustering", "retrieval", "calibration", "faithfulness", "layerwise",
-               "reconstruction")
+               "reconstruction", "robustness", "invariance", "properties")
 BASELINES = ("raw", "pca", "random_init")
 
 
@@ -38,6 +38,10 @@ class RepresentationResult:
     reliability: M.Reliability | None = None
     confusion: np.ndarray | None = None
     layerwise: list[tuple[str, M.Metric]] = field(default_factory=list)
+    robustness: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
+    invariance: dict[str, dict[str, float]] = field(default_factory=dict)
+    factors: dict[str, float] = field(default_factory=dict)
+    card: dict[str, dict] = field(default_factory=dict)
 
     def value(self, name: str) -> float | None:
         m = self.metrics.get(name)
@@ -68,6 +72,8 @@ class Evaluation:
                 name: {"dim": r.dim, "metrics": {k: m.to_record() for k, m in r.metrics.items()},
                        "layerwise": [{"layer": layer, **m.to_record()} for layer, m in r.layerwise],
                        "confusion": None if r.confusion is None else r.confusion.tolist(),
+                       "robustness": {k: [list(p) for p in v] for k, v in r.robustness.items()},
+                       "invariance": r.invariance, "factors": r.factors, "property_card": r.card,
                        "reliability": None if r.reliability is None else {
                            "confidence": r.reliability.confidence.tolist(), "accuracy": r.reliability.accuracy.tolist(),
                            "share": r.reliability.share.tolist()}}
@@ -91,19 +97,25 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
     test = splits.test if len(splits.test) else splits.val
     y = ds.y
     yield EvaluationProgress(0.0, "embedding the data")
-    reps: dict[str, np.ndarray] = {"learned": model.embed()}
-    raw = data.X.reshape(len(data.X), -1).astype(np.float32)
+
+    def flat(X: np.ndarray) -> np.ndarray:
+        return X.reshape(len(X), -1).astype(np.float32)
+
+    embedders = {"learned": model.embed_inputs}
+    raw = flat(data.X)
     if "raw" in baselines:
-        reps["raw"] = raw
-    if "pca" in baselines and reps["learned"].shape[1] < raw.shape[1]:
+        embedders["raw"] = flat
+    learned_dim = model.embed(np.arange(min(2, ds.n))).shape[1]
+    if "pca" in baselines and learned_dim < raw.shape[1]:
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=reps["learned"].shape[1], random_state=seed).fit(raw[splits.train])
-        reps["pca"] = pca.transform(raw).astype(np.float32)
+        pca = PCA(n_components=learned_dim, random_state=seed).fit(raw[splits.train])
+        embedders["pca"] = lambda X: pca.transform(flat(X)).astype(np.float32)
     if "random_init" in baselines:
         from core.training.inference import initialised
 
-        reps["random_init"] = initialised(model.experiment, device=str(model.device)).embed()
+        embedders["random_init"] = initialised(model.experiment, device=str(model.device)).embed_inputs
+    reps = {name: embed(data.X) for name, embed in embedders.items()}
     results: dict[str, RepresentationResult] = {}
     steps = len(reps) * len(evaluations)
     done = 0
@@ -111,13 +123,16 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
     for name, Z in reps.items():
         r = RepresentationResult(name, Z.shape[1])
         results[name] = r
+        probe = None
         for ev in evaluations:
             yield EvaluationProgress(done / steps, f"{ev.replace('_', ' ')} on the {name.replace('_', ' ')} representation")
             done += 1
-            if y is None and ev in ("linear_probe", "knn", "clustering", "retrieval", "calibration", "layerwise"):
+            if y is None and ev in ("linear_probe", "knn", "clustering", "retrieval", "calibration", "layerwise",
+                                    "robustness"):
                 continue
-            if ev == "linear_probe":
+            if ev in ("linear_probe", "robustness") and probe is None:
                 probe = LinearProbe(random_state=seed).fit(Z[splits.train], y[splits.train], Z[splits.val], y[splits.val])
+            if ev == "linear_probe":
                 pred = probe.predict(Z[test])
                 r.metrics["probe_accuracy"] = M.mean_metric("probe_accuracy", pred == y[test], seed)
                 r.metrics["probe_train_accuracy"] = M.Metric(
@@ -144,6 +159,24 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
                 r.layerwise = list(_layerwise(model, splits, test, y, seed))
             elif ev == "reconstruction" and name == "learned":
                 r.metrics.update(_reconstruction(model, test, seed))
+            elif ev == "robustness":
+                from core.evaluation.properties import relative_drop, robustness
+
+                r.robustness = robustness(embedders[name], probe, data.X[test], y[test], ds.kind, seed)
+                for corruption, curve in r.robustness.items():
+                    r.metrics[f"robustness_drop[{corruption}]"] = M.Metric(
+                        f"robustness_drop[{corruption}]", relative_drop(curve), higher_is_better=False,
+                        note=f"relative probe-accuracy drop at level {curve[-1][0]:g}")
+            elif ev == "invariance":
+                from core.evaluation.properties import invariance_equivariance
+
+                r.invariance = invariance_equivariance(embedders[name], data.X[test], ds.kind, seed)
+            elif ev == "properties":
+                from core.evaluation.properties import factor_scores, property_card, smoothness
+
+                sub = test[:2000]
+                r.factors = factor_scores(Z, {k: np.asarray(v) for k, v in ds.metadata.items()}, seed)
+                r.card = property_card(r.metrics, r.invariance, smoothness(Z[sub], data.X[sub], seed), r.factors, Z[test])
     yield EvaluationProgress(1.0, "done")
     return Evaluation(model.experiment.name, ds.name, len(splits.train), len(test), ds.label_names, results,
                       time.perf_counter() - started, tuple(evaluations), per_point)

@@ -27,11 +27,16 @@ class ModelOnData:
     def embed(self, indices: np.ndarray | None = None, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
         """Embeddings (eval mode, float32, on the CPU) of dataset samples ``indices`` (default: all)."""
         indices = np.arange(self.data.dataset.n) if indices is None else np.asarray(indices)
+        return self.embed_inputs(self.data.X[indices], batch_size, space)
+
+    @torch.no_grad()
+    def embed_inputs(self, X: np.ndarray, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
+        """Embeddings of arbitrary (normalised) inputs of the data's sample shape, e.g. corrupted copies."""
         fn = self.model.embed if space == "representation" else self.model.project
         self.model.eval()
         parts = []
-        for start in range(0, len(indices), batch_size):
-            x = torch.from_numpy(self.data.X[indices[start:start + batch_size]]).to(self.device)
+        for start in range(0, len(X), batch_size):
+            x = torch.from_numpy(np.ascontiguousarray(X[start:start + batch_size], dtype=np.float32)).to(self.device)
             parts.append(fn(x).float().cpu())
         return torch.cat(parts).numpy() if parts else np.zeros((0, 0), np.float32)
 

@@ -1,0 +1,341 @@
+"""The probe report: one set of data (provenance, diagnostics history, evaluations with baselines, figures) and
+writers for HTML, PDF, JSON, Markdown and CSV. The CLI's ``replearn report`` and the app export the same files."""
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generator, Sequence
+
+import numpy as np
+
+from core.config.io import experiment_to_dict
+from core.evaluation.suite import BASELINES, EVALUATIONS, Evaluation, EvaluationProgress, evaluate
+from core.report import figures
+
+SCHEMA_VERSION = 1
+FORMATS = ("html", "pdf", "json", "md", "csv")
+SECTIONS = ("provenance", "history", "evaluation", "properties", "figures")
+
+
+@dataclass
+class ReportData:
+    title: str
+    created: str
+    provenance: dict[str, Any]
+    history: dict[str, list[float]]
+    evaluation: Evaluation
+    figures: dict[str, str] = field(default_factory=dict)  # name -> SVG
+    sections: tuple[str, ...] = SECTIONS
+
+    def to_record(self) -> dict[str, Any]:
+        return _plain({"schema_version": SCHEMA_VERSION, "title": self.title, "created": self.created,
+                       "sections": list(self.sections), "provenance": self.provenance, "history": self.history,
+                       "evaluation": self.evaluation.to_record()})
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return _plain(v.tolist())
+    if isinstance(v, (np.floating, float)):
+        return float(v) if math.isfinite(v) else None
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _history(run) -> dict[str, list[float]]:
+    h: dict[str, list[float]] = {k: [] for k in ("epoch", "train_loss", "val_loss", "effective_rank",
+                                                 "probe_accuracy", "uniformity")}
+    for r in run.read_metrics():
+        if r.get("event") != "epoch":
+            continue
+        d = r.get("diagnostics") or {}
+        h["epoch"].append(r["epoch"])
+        h["train_loss"].append(r["train_loss"])
+        h["val_loss"].append(r.get("val_loss"))
+        h["effective_rank"].append(d.get("effective_rank"))
+        h["probe_accuracy"].append(d.get("probe_accuracy"))
+        h["uniformity"].append(d.get("uniformity"))
+    return h
+
+
+def build_report(run_dir: str | Path, *, evaluations: Sequence[str] = EVALUATIONS,
+                 baselines: Sequence[str] = BASELINES, sections: Sequence[str] = SECTIONS,
+                 checkpoint: str | None = None) -> Generator[EvaluationProgress, None, ReportData]:
+    """Evaluate a run and gather everything its report shows (a generator: progress, cancellable)."""
+    from core import __version__
+    from core.training import checkpoint as ckpt
+    from core.training.inference import load_trained
+    from core.training.rundir import RunDirectory
+
+    run = RunDirectory.open(run_dir)
+    model = load_trained(run_dir, checkpoint=checkpoint)
+    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
+    manifest = ckpt.read_manifest(run.checkpoints)
+    entry = next(e for e in manifest["checkpoints"] if e["file"] == loaded.path.name)
+    X = np.ascontiguousarray(model.data.dataset.X)
+    status = run.read_status()
+    provenance = {
+        "run_dir": str(run.path), "experiment": experiment_to_dict(model.experiment), "seed": model.experiment.training.seed,
+        "status": status.get("status"), "run_id": status.get("run_id"),
+        "versions": {**status.get("versions", {}), "report": __version__},
+        "data_fingerprint": hashlib.sha256(X.tobytes()).hexdigest()[:16] + f" ({X.shape[0]} samples)",
+        "checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry["epoch"], "step": entry["step"]},
+    }
+    result = yield from evaluate(model, evaluations, baselines)
+    data = ReportData(title=f"Probe report — {model.experiment.name}",
+                      created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                      provenance=provenance, history=_history(run), evaluation=result, sections=tuple(sections))
+    if "figures" in sections:
+        data.figures = _figures(data, model)
+    return data
+
+
+def _figures(data: ReportData, model) -> dict[str, str]:
+    out: dict[str, str] = {}
+    h = data.history
+    if h["epoch"]:
+        series = {"train loss": (h["epoch"], h["train_loss"])}
+        if any(v is not None for v in h["val_loss"]):
+            series["validation loss"] = (h["epoch"], [np.nan if v is None else v for v in h["val_loss"]])
+        out["loss"] = figures.line_chart("Loss", series, "epoch", "loss")
+        if any(v is not None for v in h["effective_rank"]):
+            out["rank"] = figures.line_chart("Effective rank", {"RankMe": (h["epoch"], [np.nan if v is None else v for v in h["effective_rank"]])}, "epoch", "effective rank")
+    learned = data.evaluation.learned
+    Z = model.embed()
+    sv = np.linalg.svd(Z - Z.mean(0), compute_uv=False)
+    out["spectrum"] = figures.line_chart("Singular-value spectrum (log10)", {"σ": (np.arange(1, len(sv) + 1), np.log10(np.maximum(sv, 1e-12)))}, "index", "log10 σ")
+    if learned.reliability is not None:
+        r = learned.reliability
+        out["reliability"] = figures.reliability_diagram(r.confidence, r.accuracy, r.share)
+    if learned.robustness:
+        series = {f"{name}": ([p[0] for p in c], [p[1] for p in c]) for name, c in learned.robustness.items()}
+        out["robustness"] = figures.line_chart("Robustness: probe accuracy vs corruption level", series, "level", "accuracy", (0, 1))
+    if learned.layerwise:
+        out["layerwise"] = figures.bar_chart("Linear probe per layer", [l for l, _ in learned.layerwise],
+                                             [m.value for _, m in learned.layerwise], "accuracy")
+    if learned.card:
+        names = list(learned.card)
+        out["properties"] = figures.bar_chart("Property card", names, [learned.card[n]["score"] for n in names], "score")
+    from core.projection.methods import PCA
+
+    coords = PCA().fit_transform(Z)
+    ds = model.data.dataset
+    out["projection"] = figures.scatter("2-D PCA of the representation", coords, ds.y, ds.label_names)
+    return out
+
+
+# ---- writers ---------------------------------------------------------------------------------------------
+
+
+def _rows(data: ReportData) -> list[tuple[str, str, float | None, float | None, float | None]]:
+    rows = []
+    for rep, r in data.evaluation.results.items():
+        for name, m in r.metrics.items():
+            rows.append((rep, name, m.value, m.low, m.high))
+        for layer, m in r.layerwise:
+            rows.append((rep, f"probe_accuracy[{layer}]", m.value, m.low, m.high))
+    return rows
+
+
+def write_json(data: ReportData, path: Path) -> Path:
+    from core.fileio import atomic_write_text
+
+    atomic_write_text(path, json.dumps(data.to_record(), indent=1, allow_nan=False) + "\n")
+    return path
+
+
+def write_csv_table(data: ReportData, path: Path) -> Path:
+    from core.report.export import write_csv
+
+    rows = _rows(data)
+    return write_csv(path, {"representation": [r[0] for r in rows], "metric": [r[1] for r in rows],
+                            "value": [r[2] for r in rows], "ci_low": [r[3] for r in rows], "ci_high": [r[4] for r in rows]})
+
+
+def _cell(m) -> str:
+    if m is None:
+        return "–"
+    return f"{m.value:.3f}" + (f" [{m.low:.3f}, {m.high:.3f}]" if m.low is not None else "")
+
+
+def metric_table(data: ReportData) -> tuple[list[str], list[list[str]]]:
+    reps = list(data.evaluation.results)
+    names = list(dict.fromkeys(n for r in data.evaluation.results.values() for n in r.metrics))
+    body = [[n] + [_cell(data.evaluation.results[rep].metrics.get(n)) for rep in reps] for n in names]
+    return ["metric"] + reps, body
+
+
+def write_markdown(data: ReportData, path: Path) -> Path:
+    from core.fileio import atomic_write_text
+
+    def esc(s: Any) -> str:  # Markdown: neutralise table pipes and HTML
+        return str(s).replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+    p = data.provenance
+    lines = [f"# {esc(data.title)}", "", f"Created {data.created}.", ""]
+    if "provenance" in data.sections:
+        lines += ["## Provenance", "", "| | |", "|---|---|"]
+        lines += [f"| run | {esc(p['run_dir'])} |", f"| seed | {p['seed']} |", f"| data | {esc(p['data_fingerprint'])} |",
+                  f"| checkpoint | {esc(p['checkpoint']['file'])} (sha256 {p['checkpoint']['sha256'][:16]}…) |",
+                  f"| versions | {esc(', '.join(f'{k} {v}' for k, v in p['versions'].items()))} |", ""]
+    if "evaluation" in data.sections:
+        header, body = metric_table(data)
+        lines += ["## Evaluation (test split, 95% bootstrap intervals)", "",
+                  "| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(map(esc, row)) + " |" for row in body]
+        lines.append("")
+    if "properties" in data.sections and data.evaluation.learned.card:
+        lines += ["## Property card", "", "| property | score | how it was measured |", "|---|---|---|"]
+        for name, v in data.evaluation.learned.card.items():
+            score = "–" if v["score"] is None else f"{v['score']:.3f}"
+            lines.append(f"| {name} | {score} | {esc(v['how'])} |")
+        lines.append("")
+    if "figures" in data.sections and data.figures:
+        fig_dir = path.parent / "figures"
+        fig_dir.mkdir(exist_ok=True)
+        lines += ["## Figures", ""]
+        for name, svg in data.figures.items():
+            atomic_write_text(fig_dir / f"{name}.svg", svg)
+            lines.append(f"![{name}](figures/{name}.svg)")
+        lines.append("")
+    atomic_write_text(path, "\n".join(lines))
+    return path
+
+
+def write_html(data: ReportData, path: Path) -> Path:
+    from html import escape
+
+    from core.fileio import atomic_write_text
+
+    p = data.provenance
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        # nothing in the report may load or run anything: no scripts, no remote content
+        "<meta http-equiv='Content-Security-Policy' content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">",
+        f"<title>{escape(data.title)}</title><style>body{{font-family:Helvetica,Arial,sans-serif;max-width:1000px;"
+        "margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
+        "padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+        ".figs svg{margin:6px}</style></head><body>",
+        f"<h1>{escape(data.title)}</h1><p>Created {escape(data.created)}.</p>",
+    ]
+    if "provenance" in data.sections:
+        parts.append("<h2>Provenance</h2><table>")
+        for k, v in (("run", p["run_dir"]), ("experiment", p["experiment"]["name"]), ("seed", p["seed"]),
+                     ("data fingerprint", p["data_fingerprint"]),
+                     ("checkpoint", f"{p['checkpoint']['file']} (sha256 {p['checkpoint']['sha256']})"),
+                     ("versions", ", ".join(f"{a} {b}" for a, b in p["versions"].items()))):
+            parts.append(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>")
+        parts.append("</table>")
+    if "evaluation" in data.sections:
+        header, body = metric_table(data)
+        parts.append("<h2>Evaluation</h2><p>Test split; 95% bootstrap intervals in brackets.</p><table><tr>")
+        parts += [f"<th>{escape(h)}</th>" for h in header]
+        parts.append("</tr>")
+        for row in body:
+            parts.append("<tr>" + "".join(f"<td>{escape(c)}</td>" for c in row) + "</tr>")
+        parts.append("</table>")
+        labels = data.evaluation.label_names
+        if labels:
+            parts.append("<p>Classes: " + escape(", ".join(labels)) + "</p>")
+    if "properties" in data.sections and data.evaluation.learned.card:
+        parts.append("<h2>Property card</h2><table><tr><th>property</th><th>score</th><th>how</th></tr>")
+        for name, v in data.evaluation.learned.card.items():
+            score = "–" if v["score"] is None else f"{v['score']:.3f}"
+            parts.append(f"<tr><td>{escape(name)}</td><td>{score}</td><td>{escape(v['how'])}</td></tr>")
+        parts.append("</table>")
+    if "figures" in data.sections and data.figures:
+        parts.append("<h2>Figures</h2><div class='figs'>" + "".join(data.figures.values()) + "</div>")
+    parts.append("</body></html>")
+    atomic_write_text(path, "\n".join(parts))
+    return path
+
+
+def _latin1(text: str) -> str:
+    for a, b in (("—", "-"), ("–", "-"), ("√", "sqrt"), ("≥", ">="), ("≤", "<="), ("×", "x"), ("σ", "sigma"),
+                 ("…", "..."), ("−", "-"), ("‖", "|"), ("²", "^2")):
+        text = text.replace(a, b)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def write_pdf(data: ReportData, path: Path) -> Path:
+    import io
+    import tempfile
+
+    from fpdf import FPDF
+
+    from core.fileio import atomic_write_bytes
+
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    pdf.set_auto_page_break(auto=True, margin=15)
+    pdf.add_page()
+    pdf.set_font("Helvetica", "B", 16)
+    pdf.multi_cell(0, 8, _latin1(data.title), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", "", 9)
+    pdf.multi_cell(0, 5, _latin1(f"Created {data.created}"), new_x="LMARGIN", new_y="NEXT")
+    p = data.provenance
+    if "provenance" in data.sections:
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 7, "Provenance", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 8)
+        for k, v in (("run", p["run_dir"]), ("seed", p["seed"]), ("data", p["data_fingerprint"]),
+                     ("checkpoint", f"{p['checkpoint']['file']} sha256 {p['checkpoint']['sha256'][:32]}"),
+                     ("versions", ", ".join(f"{a} {b}" for a, b in p["versions"].items()))):
+            pdf.multi_cell(0, 4.5, _latin1(f"{k}: {v}"), new_x="LMARGIN", new_y="NEXT")
+    if "evaluation" in data.sections:
+        header, body = metric_table(data)
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 7, "Evaluation (test split, 95% bootstrap intervals)", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 7)
+        widths = [46] + [(190 - 46) / (len(header) - 1)] * (len(header) - 1)
+        with pdf.table(col_widths=widths, text_align="LEFT", line_height=4) as table:
+            for row in [header] + body:
+                r = table.row()
+                for c in row:
+                    r.cell(_latin1(str(c)))
+    if "properties" in data.sections and data.evaluation.learned.card:
+        pdf.ln(2)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 7, "Property card", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 8)
+        for name, v in data.evaluation.learned.card.items():
+            score = "-" if v["score"] is None else f"{v['score']:.3f}"
+            pdf.multi_cell(0, 4.5, _latin1(f"{name}: {score} - {v['how']}"), new_x="LMARGIN", new_y="NEXT")
+    if "figures" in data.sections and data.figures:
+        with tempfile.TemporaryDirectory() as tmp:
+            for k, (name, svg) in enumerate(data.figures.items()):
+                if k % 2 == 0:
+                    pdf.add_page()
+                f = Path(tmp) / f"{name}.svg"
+                f.write_text(_latin1(svg), encoding="latin-1")  # the PDF core fonts are Latin-1
+                pdf.image(str(f), w=170)
+                pdf.ln(4)
+    buf = io.BytesIO()
+    pdf.output(buf)
+    atomic_write_bytes(path, buf.getvalue())
+    return path
+
+
+WRITERS = {"html": (write_html, "report.html"), "pdf": (write_pdf, "report.pdf"), "json": (write_json, "report.json"),
+           "md": (write_markdown, "report.md"), "csv": (write_csv_table, "report.csv")}
+
+
+def write_report(data: ReportData, directory: str | Path, formats: Sequence[str] = FORMATS) -> dict[str, Path]:
+    from core.errors import ConfigError
+
+    unknown = [f for f in formats if f not in WRITERS]
+    if unknown:
+        raise ConfigError("formats", f"unknown report format(s) {', '.join(unknown)}", allowed=", ".join(FORMATS))
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    return {fmt: WRITERS[fmt][0](data, directory / WRITERS[fmt][1]) for fmt in formats}
