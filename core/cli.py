@@ -66,6 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", metavar="DIR", help="folder for the report files (default: RUN_DIR/reports)")
     p.add_argument("--evaluations", help="comma-separated subset (default: all)")
 
+    p = sub.add_parser("transfer", help="frozen vs fine-tuned vs from-scratch on a new dataset, over label budgets",
+                       description="Take a run's encoder to DATASET (same sample shape) and print test accuracy per "
+                                   "number of labels per class for a frozen encoder + linear head, fine-tuning, and "
+                                   "the same architecture from scratch.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("dataset", metavar="DATASET", help="a registered dataset name (see `replearn list datasets`)")
+    p.add_argument("--budgets", default="1,5,10,50,all", help="labels per class, comma-separated; 'all' = every label")
+    p.add_argument("--epochs", type=int, default=30, help="epochs of fine-tuning / training from scratch")
+
     p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations or presets",
                        description="List what can be named in an experiment file.")
     p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "presets"])
@@ -268,6 +277,32 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import core
+    from core.evaluation.transfer import METHODS, transfer
+
+    budgets = []
+    for b in args.budgets.split(","):
+        b = b.strip()
+        if b == "all":
+            budgets.append(None)
+        elif b.isdigit() and int(b) > 0:
+            budgets.append(int(b))
+        else:
+            raise core.ConfigError("--budgets", f"{b!r} is not a number of labels per class", allowed="positive integers or 'all'")
+    gen = transfer(args.run_dir, args.dataset, budgets, epochs=args.epochs)
+    try:
+        while True:
+            next(gen)
+    except StopIteration as stop:
+        result = stop.value
+    print(f"transfer of {result.source_run} to {result.target} ({result.n_test} test samples)", file=out)
+    print(f"{'labels per class':<18}" + "".join(f"{m:>14}" for m in METHODS), file=out)
+    for i, b in enumerate(result.budgets):
+        print(f"{'all' if b is None else b:<18}" + "".join(f"{result.accuracy[m][i]:>14.3f}" for m in METHODS), file=out)
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import core
 
@@ -315,7 +350,8 @@ def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "report": cmd_report, "list": cmd_list,
+COMMANDS = {"train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "report": cmd_report, "transfer": cmd_transfer,
+            "list": cmd_list,
             "describe": cmd_describe}
 
 

@@ -56,8 +56,13 @@ class TrainResult:
 
 
 def load_dataset(experiment: Experiment) -> Dataset:
-    entry = DATASETS.get(experiment.data.name, field="data.name")
-    return entry.cls(experiment.data.params).load()
+    return load_data(experiment.data)
+
+
+def load_data(data_config) -> Dataset:
+    """The dataset a :class:`core.DataConfig` names, loaded with its parameters."""
+    entry = DATASETS.get(data_config.name, field="data.name")
+    return entry.cls(data_config.params).load()
 
 
 def build_model(experiment: Experiment, data: PreparedData) -> Objective:

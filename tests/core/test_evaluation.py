@@ -149,3 +149,29 @@ def test_cli_evaluate_writes_json(tmp_path):
     assert "probe_accuracy" in out.getvalue() and "random_init" in out.getvalue()
     saved = json.loads((core.RunDirectory.open(result.run_dir).reports / "evaluation.json").read_text())
     assert saved["schema_version"] == 1 and saved["results"]["learned"]["metrics"]["knn_accuracy"]["value"] > 0.5
+
+
+def test_labelled_subset_takes_k_per_class():
+    from core.evaluation.transfer import labelled_subset
+
+    y = np.repeat(np.arange(3), [10, 4, 7])
+    pool = np.arange(21)
+    chosen = labelled_subset(y, pool, 5, seed=0)
+    assert np.bincount(y[chosen]).tolist() == [5, 4, 5]  # a class with fewer gives what it has
+    assert labelled_subset(y, pool, None, 0).tolist() == pool.tolist()
+
+
+def test_transfer_curve_and_shape_mismatch(tmp_path):
+    from core.evaluation.transfer import METHODS, transfer
+
+    result = tiny_run(tmp_path, "digits-supervised", epochs=3)
+    curve = drive(transfer(result.run_dir, "digits", budgets=(2, None), epochs=2))
+    assert set(curve.accuracy) == set(METHODS) and all(len(v) == 2 for v in curve.accuracy.values())
+    assert curve.accuracy["frozen"][1] > 0.8  # a supervised encoder transfers to its own task
+    assert all(0 <= a <= 1 for v in curve.accuracy.values() for a in v)
+    with pytest.raises(core.ConfigError, match=r"reads samples of shape \(1, 8, 8\), but 'wine' has \(13,\)"):
+        drive(transfer(result.run_dir, "wine"))
+    out, err = io.StringIO(), io.StringIO()
+    assert cli_main(["transfer", result.run_dir, "digits", "--budgets", "1,all", "--epochs", "1"], out, err) == 0
+    assert "from_scratch" in out.getvalue()
+    assert cli_main(["transfer", result.run_dir, "digits", "--budgets", "zero"], io.StringIO(), err) == 2

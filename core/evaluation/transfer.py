@@ -1,0 +1,126 @@
+"""Transfer: take a trained run's encoder to a new labelled dataset and compare, over label budgets,
+(a) the frozen encoder with a new linear head, (b) fine-tuning the encoder and a new head together, and
+(c) the same architecture trained from scratch — a label-efficiency curve."""
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Generator, Sequence
+
+import numpy as np
+import torch
+
+from core.errors import ConfigError
+from core.evaluation.probes import LinearProbe
+
+METHODS = ("frozen", "fine_tuned", "from_scratch")
+
+
+@dataclass(frozen=True)
+class TransferProgress:
+    fraction: float
+    message: str
+
+
+@dataclass
+class TransferResult:
+    source_run: str
+    target: str
+    budgets: list[int | None]  # labels per class; None = every training label
+    accuracy: dict[str, list[float]]  # method -> accuracy per budget, on the target's test split
+    n_test: int
+
+
+def labelled_subset(y: np.ndarray, pool: np.ndarray, per_class: int | None, seed: int) -> np.ndarray:
+    """``per_class`` samples of each class from ``pool`` (all of them when None), seeded."""
+    if per_class is None:
+        return np.asarray(pool)
+    rng = np.random.default_rng(seed)
+    chosen = []
+    for c in np.unique(y[pool]):
+        members = pool[y[pool] == c]
+        chosen.append(rng.choice(members, size=min(per_class, len(members)), replace=False))
+    return np.sort(np.concatenate(chosen))
+
+
+def _train_classifier(encoder: torch.nn.Module, n_classes: int, X: torch.Tensor, y: torch.Tensor, epochs: int,
+                      lr: float, seed: int) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    model = torch.nn.Sequential(encoder, torch.nn.Linear(encoder.out_dim, n_classes)).to(X.device)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
+    g = torch.Generator().manual_seed(seed)
+    bs = min(64, len(X))
+    # at least 100 steps, so a budget of 1 label per class still gets trained
+    epochs = max(epochs, int(np.ceil(100 * bs / max(len(X), 1))))
+    model.train()
+    for _ in range(epochs):
+        for batch in torch.randperm(len(X), generator=g).split(bs):
+            batch = batch.to(X.device)
+            loss = torch.nn.functional.cross_entropy(model(X[batch]), y[batch])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    return model.eval()
+
+
+@torch.no_grad()
+def _accuracy(model: torch.nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
+    return float((model(X).argmax(dim=1) == y).float().mean())
+
+
+def transfer(run_dir: str, target, budgets: Sequence[int | None] = (1, 5, 10, 50, None), epochs: int = 30,
+             lr: float = 1e-3, seed: int = 0, device: str = "cpu") -> Generator[TransferProgress, None, TransferResult]:
+    """``target`` is a :class:`core.DataConfig` (or a dataset name with default parameters)."""
+    from core.config.schema import DataConfig
+    from core.data.splits import prepare
+    from core.training.inference import load_trained
+    from core.training.loop import load_data
+
+    source = load_trained(run_dir, device=device)
+    target = target if isinstance(target, DataConfig) else DataConfig(name=target)
+    dataset = load_data(target)
+    if dataset.y is None:
+        raise ConfigError("target", f"transfer needs labels, and {dataset.name!r} has none", value=dataset.name)
+    if dataset.sample_shape != source.data.dataset.sample_shape:
+        raise ConfigError("target", f"the encoder reads samples of shape {source.data.dataset.sample_shape}, but "
+                          f"{dataset.name!r} has {dataset.sample_shape}", value=dataset.name)
+    split = target.split
+    data = prepare(dataset, val_fraction=split.val_fraction, test_fraction=split.test_fraction,
+                   stratify=split.stratify, normalization=split.normalization, seed=seed)
+    y = dataset.y
+    test = data.splits.test if len(data.splits.test) else data.splits.val
+    dev = source.device
+    X_all = torch.from_numpy(np.ascontiguousarray(data.X)).to(dev)
+    y_all = torch.from_numpy(y).to(dev)
+    X_test, y_test = X_all[torch.as_tensor(test, device=dev)], y_all[torch.as_tensor(test, device=dev)]
+    source_encoder = source.model.encoder
+    with torch.no_grad():
+        source.model.eval()
+        Z_all = np.concatenate([source.model.embed(X_all[i:i + 2048]).cpu().numpy() for i in range(0, len(X_all), 2048)])
+    from core.training.inference import initialised
+
+    scratch_template = initialised(source.experiment, device=device).model.encoder
+    accuracy = {m: [] for m in METHODS}
+    steps = len(budgets) * len(METHODS)
+    done = 0
+    for per_class in budgets:
+        chosen = labelled_subset(y, data.splits.train, per_class, seed)
+        label = "all" if per_class is None else f"{per_class} per class"
+        idx = torch.as_tensor(chosen, device=dev)
+        for method in METHODS:
+            yield TransferProgress(done / steps, f"{method.replace('_', ' ')} with {label} labels")
+            done += 1
+            if method == "frozen":
+                if len(np.unique(y[chosen])) < 2:
+                    accuracy[method].append(float("nan"))
+                    continue
+                probe = LinearProbe(max_iter=1000, random_state=seed).fit(Z_all[chosen], y[chosen])
+                accuracy[method].append(probe.score(Z_all[test], y[test]))
+            else:
+                encoder = copy.deepcopy(source_encoder if method == "fine_tuned" else scratch_template)
+                for p in encoder.parameters():
+                    p.requires_grad_(True)
+                model = _train_classifier(encoder, dataset.n_classes, X_all[idx], y_all[idx], epochs, lr, seed)
+                accuracy[method].append(_accuracy(model, X_test, y_test))
+    yield TransferProgress(1.0, "done")
+    return TransferResult(str(run_dir), dataset.name, list(budgets), accuracy, len(test))
