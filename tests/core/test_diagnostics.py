@@ -80,3 +80,8 @@ def test_covariance_and_cross_correlation():
     np.testing.assert_allclose(np.diag(d.cross_correlation), 1.0, atol=1e-3)  # the views agree
     assert np.abs(d.cross_correlation - np.diag(np.diag(d.cross_correlation))).max() < 0.1
     assert compute_diagnostics(rng.normal(size=(10, 300))).covariance is None  # too large for events
+
+
+def test_rankme_of_the_identity_is_its_size():
+    sv = np.linalg.svd(np.eye(16), compute_uv=False)
+    assert effective_rank(sv) == pytest.approx(16.0, rel=1e-4)
