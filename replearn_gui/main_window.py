@@ -17,8 +17,10 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QMai
 from superqt.utils import create_worker
 
 from replearn_gui.run_controller import RunController
+from replearn_gui.run_follower import RunFollower
 from replearn_gui.widgets.error_dialog import show_error
 from replearn_gui.widgets.loss_plot import LossPlot
+from replearn_gui.widgets.run_list import RunList
 from replearn_gui.workers import load_experiment_job
 
 REFRESH_MS = 50  # repaint at most 20 times a second
@@ -93,6 +95,9 @@ class MainWindow(QMainWindow):
         self._total_steps = 0
         self._start_step = 0
         self.error_box: QMessageBox | None = None
+        self.wizard = None
+        self.follower: RunFollower | None = None
+        self.opened_run: str | None = None
 
         self.controller = RunController(self, num_threads=int(self.settings.value("torch_threads", 1)))
         self.controller.event.connect(self.on_event)
@@ -106,6 +111,14 @@ class MainWindow(QMainWindow):
         self.refresh_timer.setInterval(REFRESH_MS)
         self.refresh_timer.timeout.connect(self.loss_plot.refresh)
         self.refresh_timer.start()
+        self.runs_timer = QTimer(self)
+        self.runs_timer.setInterval(3000)
+        self.runs_timer.timeout.connect(self.run_list.refresh)
+        self.runs_timer.start()
+        self.run_list.refresh(self.runs_root)
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
         self.on_state_changed("idle")
         self.load_experiment(experiment)
 
@@ -119,8 +132,14 @@ class MainWindow(QMainWindow):
             a.setStatusTip(tip)
             return a
 
+        self.new_action = action("&New experiment…", self.new_experiment, QKeySequence.StandardKey.New,
+                                 "Choose data, encoder, objective and training in the wizard")
         self.open_action = action("&Open experiment…", self.choose_experiment, QKeySequence.StandardKey.Open,
                                   "Load an experiment TOML file")
+        self.open_run_action = action("Open &run…", self.choose_run, "Ctrl+Shift+O",
+                                      "Open a run directory (also one that is still being written)")
+        self.checkpoint_action = action("Save &checkpoint", self.save_checkpoint, QKeySequence.StandardKey.Save,
+                                        "Save a checkpoint of the running training now")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.start_action = action("&Start", self.start_training, "Ctrl+R", "Train the loaded experiment")
         self.pause_action = action("&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume at the next step")
@@ -129,17 +148,19 @@ class MainWindow(QMainWindow):
         self.about_action = action("&About RepLearn Studio", self.show_about)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
+        file_menu.addAction(self.new_action)
         file_menu.addAction(self.open_action)
+        file_menu.addAction(self.open_run_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = menu.addMenu("&Run")
-        for a in (self.start_action, self.pause_action, self.stop_action):
+        for a in (self.start_action, self.pause_action, self.stop_action, self.checkpoint_action):
             run_menu.addAction(a)
         menu.addMenu("&Help").addAction(self.about_action)
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("runToolbar")
         toolbar.setMovable(False)
-        for a in (self.open_action, self.start_action, self.pause_action, self.stop_action):
+        for a in (self.new_action, self.open_action, self.start_action, self.pause_action, self.stop_action):
             toolbar.addAction(a)
 
     def _build_ui(self) -> None:
@@ -152,7 +173,9 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.experiment_panel)
         left_layout.addWidget(self.result_label)
-        left_layout.addStretch(1)
+        self.run_list = RunList()
+        self.run_list.open_run.connect(self.open_run)
+        left_layout.addWidget(self.run_list, 1)
 
         self.loss_plot = LossPlot()
         self.epoch_label = QLabel("No run yet. Press Start to train the experiment.")
@@ -211,6 +234,91 @@ class MainWindow(QMainWindow):
             self.on_state_changed(self.controller.state)
 
     @Slot()
+    def new_experiment(self) -> None:
+        if self.experiment is None or self.controller.busy:
+            return
+        from replearn_gui.wizard import ExperimentWizard
+
+        self.wizard = ExperimentWizard(self.experiment, self)
+        self.wizard.accepted.connect(self._wizard_accepted)
+        self.wizard.open()
+
+    @Slot()
+    def _wizard_accepted(self) -> None:
+        try:
+            exp = self.wizard.experiment()
+        except Exception as err:  # noqa: BLE001 - shown to the user
+            self._show_error("The experiment is not valid", err)
+            return
+        self.on_experiment_loaded(exp)
+        self.start_training()
+
+    @Slot()
+    def choose_run(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Open run", self.runs_root)
+        if path:
+            self.open_run(path)
+
+    @Slot(str)
+    def open_run(self, path: str) -> None:
+        """Show a run from disk — finished, or still being written (by this app, the CLI or another machine)."""
+        import core
+
+        if self.controller.busy:
+            self.statusBar().showMessage("Stop the current run before opening another one.", 6000)
+            return
+        try:
+            run = core.RunDirectory.open(path)
+            exp = run.read_config()
+        except core.ReplearnError as err:
+            self._show_error("Cannot open the run", err)
+            return
+        if self.follower is not None:
+            self.follower.stop()
+            self.follower.deleteLater()
+        self.experiment = exp
+        self.experiment_panel.show_experiment(exp)
+        self.loss_plot.clear()
+        self.result_label.setText("")
+        self.opened_run = str(run.path)
+        self.follower = RunFollower(run.path, parent=self)
+        self.follower.records.connect(self.on_records)
+        self.follower.stale.connect(lambda stale: self.statusBar().showMessage(
+            "No new data from this run for a minute: it may have stopped." if stale else "The run is writing again."))
+        self.follower.start()
+        self.statusBar().showMessage(f"Opened {run.path}")
+        self.on_state_changed(self.controller.state)
+
+    @Slot(list)
+    def on_records(self, records: list) -> None:
+        """Replay recorded events into the same views as live ones."""
+        for r in records:
+            kind = r.get("event")
+            if kind == "step":
+                self.loss_plot.add_step(r["step"], r["loss"])
+            elif kind == "epoch":
+                if r.get("val_loss") is not None:
+                    self.loss_plot.add_validation(r["step"], r["val_loss"])
+                d = r.get("diagnostics") or {}
+                text = f"Epoch {r['epoch']}: train loss {r['train_loss']:.4f}"
+                if d:
+                    text += f" · effective rank {d['effective_rank']:.1f} of {d['dim']} · {d['verdict']['status']}"
+                self.epoch_label.setText(text)
+            elif kind == "run_finished":
+                lines = [f"Run {r['status']} after {r['epochs_completed']} epoch(s), {r['seconds']:.1f} s."]
+                lines += [f"{k.replace('_', ' ')}: {v:.4f}" for k, v in (r.get("test") or {}).items() if v is not None]
+                lines.append(f"Saved in {self.opened_run}")
+                self.result_label.setText("\n".join(lines))
+
+    @Slot()
+    def save_checkpoint(self) -> None:
+        import core
+
+        if self.controller.busy:
+            self.controller.send(core.SaveCheckpoint())
+            self.statusBar().showMessage("A checkpoint will be saved after the current step.", 4000)
+
+    @Slot()
     def choose_experiment(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open experiment", "", "Experiments (*.toml);;All files (*)")
         if path:
@@ -221,6 +329,9 @@ class MainWindow(QMainWindow):
     def start_training(self) -> None:
         if self.experiment is None or self.controller.busy:
             return
+        if self.follower is not None:
+            self.follower.stop()
+            self.follower = None
         self.loss_plot.clear()
         self.result_label.setText("")
         self.progress.setValue(0)
@@ -239,6 +350,9 @@ class MainWindow(QMainWindow):
         idle = state == "idle"
         self.start_action.setEnabled(idle and self.experiment is not None and self._loader is None)
         self.open_action.setEnabled(idle)
+        self.new_action.setEnabled(idle and self.experiment is not None)
+        self.open_run_action.setEnabled(idle)
+        self.checkpoint_action.setEnabled(state in ("running", "paused"))
         self.pause_action.setEnabled(state in ("running", "paused"))
         self.pause_action.setText("&Resume" if state == "paused" else "&Pause")
         self.stop_action.setEnabled(state in ("running", "paused"))
@@ -251,6 +365,8 @@ class MainWindow(QMainWindow):
     def on_event(self, event: Any) -> None:
         kind = type(event).__name__
         if kind == "RunStarted":
+            self.opened_run = event.run_dir
+            self.run_list.refresh()
             self._total_steps = event.total_steps
             self._start_step = event.start_step
             self.progress.setRange(0, max(event.total_steps, 1))
@@ -288,6 +404,7 @@ class MainWindow(QMainWindow):
         self.result_label.setText("\n".join(lines))
         self.eta_label.setText("")
         self.statusBar().showMessage(f"Run {result.status}.", 8000)
+        self.run_list.refresh()
 
     @Slot(object, str)
     def on_failed(self, exc: BaseException, details: str) -> None:
@@ -319,6 +436,10 @@ class MainWindow(QMainWindow):
                 self.controller.state_changed.connect(self._close_when_idle)
             return
         self.refresh_timer.stop()
+        self.runs_timer.stop()
+        if self.follower is not None:
+            self.follower.stop()
+        self.settings.setValue("window/geometry", self.saveGeometry())
         event.accept()
 
     @Slot(str)

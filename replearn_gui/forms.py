@@ -1,0 +1,140 @@
+"""Forms generated from core's ``Params`` dataclasses: one widget per field, validated by core itself.
+
+The field metadata gives the label, the bounds and the help (shown as a tooltip). Every edit rebuilds the
+``Params`` through :func:`core.from_mapping` — the one validation place — and an error is shown under the form,
+naming the field, until the values are valid again.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (tuple, list)):
+        return ", ".join(str(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+class ParamsForm(QWidget):
+    """Edits one Params class. ``values()`` is plain data; ``params()`` the validated instance (or None)."""
+
+    changed = Signal()
+
+    def __init__(self, params_cls: type, values: Any = None, parent: QWidget | None = None, path: str = ""):
+        super().__init__(parent)
+        import core
+
+        self.params_cls = params_cls
+        self.path = path
+        self.specs = core.field_specs(params_cls)
+        current = values.to_dict() if hasattr(values, "to_dict") else dict(values or {})
+        layout = QFormLayout(self)
+        layout.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.widgets: dict[str, QWidget] = {}
+        for spec in self.specs:
+            value = current.get(spec.name, spec.default)
+            widget = self._widget(spec, value)
+            tip = spec.help + ("\n" if spec.help else "") + f"Allowed: {spec.allowed()}"
+            widget.setToolTip(tip)
+            widget.setObjectName(f"field_{spec.name}")
+            label = QLabel(spec.label + ":")
+            label.setToolTip(tip)
+            layout.addRow(label, widget)
+            self.widgets[spec.name] = widget
+        self.error = QLabel("")
+        self.error.setObjectName("formError")
+        self.error.setStyleSheet("color: #b00020;")
+        self.error.setWordWrap(True)
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addRow(self.error)
+        if not self.specs:
+            layout.addRow(QLabel("No settings."))
+        self._params = None
+        self._validate()
+
+    def _widget(self, spec, value) -> QWidget:
+        if spec.kind == "bool":
+            w = QCheckBox()
+            w.setChecked(bool(value))
+            w.toggled.connect(self._validate)
+            return w
+        if spec.kind == "choice":
+            w = QComboBox()
+            for c in spec.choices:
+                w.addItem(str(c), c)
+            w.setCurrentIndex(max(0, list(spec.choices).index(value) if value in spec.choices else 0))
+            w.currentIndexChanged.connect(self._validate)
+            return w
+        if spec.kind == "int" and not spec.optional and spec.min is not None:
+            w = QSpinBox()
+            w.setRange(int(spec.min), int(min(spec.max if spec.max is not None else 2**31 - 1, 2**31 - 1)))
+            w.setValue(int(value))
+            w.valueChanged.connect(self._validate)
+            return w
+        w = QLineEdit(_text(value))
+        if spec.optional:
+            w.setPlaceholderText("empty")
+        w.textChanged.connect(self._validate)
+        return w
+
+    def _raw(self, spec) -> Any:
+        w = self.widgets[spec.name]
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if isinstance(w, QComboBox):
+            return w.currentData()
+        if isinstance(w, QSpinBox):
+            return w.value()
+        text = w.text().strip()
+        if text == "" and (spec.optional or spec.kind == "tuple"):
+            return None if spec.optional else []
+        if spec.kind == "tuple":
+            parts = [p.strip() for p in text.replace(";", ",").split(",") if p.strip()]
+            return [_number(p, spec.item_kind) for p in parts]
+        if spec.kind in ("int", "float"):
+            return _number(text, spec.kind)
+        return text
+
+    def values(self) -> dict[str, Any]:
+        return {spec.name: self._raw(spec) for spec in self.specs}
+
+    def _validate(self) -> None:
+        import core
+
+        try:
+            self._params = core.from_mapping(self.params_cls, self.values(), self.path)
+            self.error.setText("")
+        except core.ConfigError as err:
+            self._params = None
+            self.error.setText(str(err))
+        self.changed.emit()
+
+    def params(self):
+        return self._params
+
+    def is_valid(self) -> bool:
+        return self._params is not None
+
+    def set_value(self, name: str, value: Any) -> None:
+        """Set one field as a user would (tests, presets)."""
+        w = self.widgets[name]
+        if isinstance(w, QCheckBox):
+            w.setChecked(bool(value))
+        elif isinstance(w, QComboBox):
+            w.setCurrentIndex(w.findData(value))
+        elif isinstance(w, QSpinBox):
+            w.setValue(int(value))
+        else:
+            w.setText(_text(value))
+
+
+def _number(text: str, kind: str | None) -> Any:
+    try:
+        return int(text) if kind == "int" else float(text)
+    except ValueError:
+        return text  # core's validation names the field and says what is allowed

@@ -1,0 +1,62 @@
+"""The sidebar's list of runs in the runs folder: name, status and the key number."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+
+from replearn_gui.wizard import _plain_label
+
+STATUS_MARK = {"running": "▶", "finished": "✓", "stopped": "■", "failed": "✗"}
+
+
+def describe_run(path: Path) -> tuple[str, str]:
+    """(one-line label, tooltip) of a run directory, from its run.json."""
+    try:
+        status = json.loads((path / "run.json").read_text())
+    except (OSError, ValueError):
+        status = {}
+    state = status.get("status", "unknown")
+    test = status.get("test") or {}
+    key = next((f"{k.replace('test_', '')} {v:.3f}" for k in ("test_accuracy", "linear_probe_accuracy")
+                if isinstance((v := test.get(k)), (int, float))), "")
+    label = f"{STATUS_MARK.get(state, '?')} {path.name}" + (f"  ·  {key}" if key else "")
+    tip = f"{path}\nstatus: {state}" + (f"\n{status.get('message')}" if status.get("message") else "")
+    return label, tip
+
+
+class RunList(QWidget):
+    open_run = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(_plain_label("Runs (double-click to open)"))
+        self.list = QListWidget()
+        self.list.setObjectName("runList")
+        self.list.itemDoubleClicked.connect(lambda item: self.open_run.emit(item.data(Qt.ItemDataRole.UserRole)))
+        layout.addWidget(self.list)
+        self.root: Path | None = None
+
+    @Slot()
+    def refresh(self, root: str | None = None) -> None:
+        if root is not None:
+            self.root = Path(root)
+        if self.root is None or not self.root.is_dir():
+            self.list.clear()
+            return
+        runs = sorted((p for p in self.root.iterdir() if (p / "config.toml").is_file()),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+        selected = self.list.currentItem().data(Qt.ItemDataRole.UserRole) if self.list.currentItem() else None
+        self.list.clear()
+        for p in runs:
+            label, tip = describe_run(p)
+            item = QListWidgetItem(label)
+            item.setToolTip(tip)
+            item.setData(Qt.ItemDataRole.UserRole, str(p))
+            self.list.addItem(item)
+            if str(p) == selected:
+                self.list.setCurrentItem(item)

@@ -1,0 +1,95 @@
+"""The experiment wizard, forms generated from Params, and runs opened from disk (finished or still growing)."""
+from __future__ import annotations
+
+import core
+
+
+def test_params_form_validates_in_place(qtbot):
+    from replearn_gui.forms import ParamsForm
+
+    form = ParamsForm(core.TrainingConfig, core.TrainingConfig(), path="training")
+    qtbot.addWidget(form)
+    assert form.is_valid() and form.params() == core.TrainingConfig()
+    form.set_value("lr", "-0.5")
+    assert not form.is_valid() and form.error.text().startswith("training.lr: -0.5 is out of range")
+    form.set_value("lr", "0.01")
+    form.set_value("optimizer", "sgd")
+    assert form.is_valid() and form.params().lr == 0.01 and form.params().optimizer == "sgd"
+    assert "Allowed:" in form.widgets["lr"].toolTip()
+
+
+def test_drive_the_wizard_to_a_finished_run(window, qtbot):
+    from PySide6.QtWidgets import QWizard
+
+    window.new_action.trigger()
+    wiz = window.wizard
+    assert wiz is not None and wiz.currentPage() is wiz.data_page
+    assert not wiz.data_page.isComplete()  # nothing loaded yet
+    with qtbot.waitSignal(wiz.data_page.loaded, timeout=30000):
+        wiz.data_page.load_button.click()
+    assert "Classes: 0 " in wiz.data_page.status.text() and wiz.data_page.gallery.count() == 8
+    wiz.next()
+    assert wiz.currentPage() is wiz.encoder_page and wiz.encoder_page.combo.currentData() == "mlp"
+    wiz.encoder_page.form.set_value("hidden", "64, -3")
+    assert not wiz.encoder_page.isComplete() and "encoder.params.hidden[1]" in wiz.encoder_page.form.error.text()
+    assert not wiz.button(wiz.WizardButton.NextButton).isEnabled()  # an invalid value blocks Next
+    wiz.encoder_page.form.set_value("hidden", "64")
+    wiz.encoder_page.form.set_value("out_dim", 0)  # a spin box cannot go below its minimum
+    assert wiz.encoder_page.form.params().out_dim == 1
+    wiz.encoder_page.form.set_value("out_dim", 6)
+    assert wiz.encoder_page.isComplete()
+    wiz.next()
+    page = wiz.objective_page
+    names = [page.combo.itemData(i) for i in range(page.combo.count())]
+    assert "edge_prediction" not in names and "simclr" in names  # only what fits image data
+    page.combo.setCurrentIndex(page.combo.findData("autoencoder"))
+    assert "bottleneck" in page.about.text() and ":math:" not in page.about.text()
+    wiz.next()
+    wiz.training_page.form.set_value("epochs", 2)
+    wiz.next()
+    toml = wiz.review_page.toml.toPlainText()
+    assert 'name = "autoencoder"' in toml and "out_dim = 6" in toml and "epochs = 2" in toml
+    with qtbot.waitSignal(window.controller.finished, timeout=60000) as finished:
+        wiz.button(QWizard.WizardButton.FinishButton).click()
+    result = finished.args[0]
+    assert result.status == "finished" and result.epochs_completed == 2
+    saved = core.RunDirectory.open(result.run_dir).read_config()
+    assert saved.objective.name == "autoencoder" and saved.encoder.params.out_dim == 6
+
+
+def test_bad_data_file_is_reported_on_the_data_page(window, qtbot, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n3\n")
+    window.new_action.trigger()
+    page = window.wizard.data_page
+    page.source.setCurrentIndex(page.source.findData("csv"))
+    page.form.set_value("path", str(bad))
+    page.load_button.click()
+    qtbot.waitUntil(lambda: "line 3 has 1 fields" in page.status.text(), timeout=30000)
+    assert not page.isComplete()
+    window.wizard.reject()
+
+
+def test_reopen_a_finished_run(window, qtbot, tmp_path, tiny_experiment):
+    result = core.run_to_end(core.train(tiny_experiment.with_output(root=window.runs_root)))
+    window.run_list.refresh()
+    assert window.run_list.list.count() == 1 and "test_accuracy" not in window.run_list.list.item(0).text()
+    window.open_run(result.run_dir)
+    qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=10000)
+    assert len(window.loss_plot.steps) == result.steps
+    assert f"{result.test['test_accuracy']:.4f}" in window.result_label.text()
+    assert window.experiment == tiny_experiment.with_output(root=window.runs_root)
+
+
+def test_follow_a_run_that_is_still_being_written(window, qtbot, tiny_experiment):
+    gen = core.train(tiny_experiment.with_output(root=window.runs_root))
+    first = next(gen)
+    for _ in range(5):
+        next(gen)
+    window.open_run(first.run_dir)
+    qtbot.waitUntil(lambda: len(window.loss_plot.steps) >= 4, timeout=10000)
+    partial = len(window.loss_plot.steps)
+    result = core.run_to_end(gen)  # the "other process" finishes the run
+    qtbot.waitUntil(lambda: len(window.loss_plot.steps) == result.steps, timeout=10000)
+    assert partial < result.steps
+    qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=10000)
