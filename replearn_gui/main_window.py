@@ -55,11 +55,17 @@ class ExperimentPanel(QGroupBox):
 
     def show_experiment(self, exp: Any) -> None:
         t = exp.training
-        enc = ", ".join(f"{k}={v}" for k, v in exp.encoder.params.to_dict().items())
-        obj = ", ".join(f"{k}={v}" for k, v in exp.objective.params.to_dict().items())
+
+        def changed(params) -> str:
+            """Only the settings that differ from the defaults: the panel stays short and says what matters."""
+            defaults = type(params)().to_dict()
+            diff = {k: v for k, v in params.to_dict().items() if defaults.get(k) != v}
+            return ", ".join(f"{k}={v}" for k, v in diff.items()) if diff else "defaults"
+
+        enc, obj = changed(exp.encoder.params), changed(exp.objective.params)
         values = {
             "Experiment": exp.name, "Dataset": exp.data.name, "Encoder": f"{exp.encoder.name} ({enc})",
-            "Objective": f"{exp.objective.name}" + (f" ({obj})" if obj else ""),
+            "Objective": f"{exp.objective.name} ({obj})",
             "Views": self._views_text(exp), "Epochs": str(t.epochs),
             "Batch size": str(t.batch_size), "Optimiser": f"{t.optimizer}, lr {t.lr:g}, {t.schedule}",
             "Seed": str(t.seed), "Device": t.device,
@@ -83,6 +89,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setWindowTitle("RepLearn Studio")
         self.setObjectName("mainWindow")
+        self.setAcceptDrops(True)
         self.resize(1200, 760)
         self.settings = QSettings()
         self.runs_root = runs_root or str(self.settings.value("runs_root", default_runs_root()))
@@ -91,6 +98,7 @@ class MainWindow(QMainWindow):
         self._autostart = autostart
         self._closing = False
         self._loader = None
+        self._loading_source: str | None = None
         self._run_started_at = 0.0
         self._total_steps = 0
         self._start_step = 0
@@ -146,17 +154,26 @@ class MainWindow(QMainWindow):
         self.stop_action = action("S&top", self.controller.stop, "Ctrl+.",
                                   "Stop after the current step, saving a checkpoint")
         self.about_action = action("&About RepLearn Studio", self.show_about)
+        self.shortcuts_action = action("&Keyboard shortcuts", self.show_shortcuts, "F1")
+        self.dark_action = action("&Dark theme", self.toggle_theme, "Ctrl+Shift+T")
+        self.dark_action.setCheckable(True)
+        self.dark_action.setChecked(self.settings.value("view/dark", False, type=bool))
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.new_action)
         file_menu.addAction(self.open_action)
         file_menu.addAction(self.open_run_action)
+        self.recent_menu = file_menu.addMenu("Open &recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = menu.addMenu("&Run")
         for a in (self.start_action, self.pause_action, self.stop_action, self.checkpoint_action):
             run_menu.addAction(a)
-        menu.addMenu("&Help").addAction(self.about_action)
+        menu.addMenu("&View").addAction(self.dark_action)
+        help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.shortcuts_action)
+        help_menu.addAction(self.about_action)
         toolbar = self.addToolBar("Run")
         toolbar.setObjectName("runToolbar")
         toolbar.setMovable(False)
@@ -202,9 +219,11 @@ class MainWindow(QMainWindow):
         self.eta_label = QLabel("")
         self.statusBar().addPermanentWidget(self.eta_label)
         self.statusBar().addPermanentWidget(self.progress)
+        self.apply_theme(self.dark_action.isChecked())
 
     # ---- experiment loading (in a worker: it imports torch) -----------------------------------------
     def load_experiment(self, source: str | None) -> None:
+        self._loading_source = source
         self.start_action.setEnabled(False)
         self.statusBar().showMessage("Loading the training engine…")
         worker = create_worker(load_experiment_job, source, _start_thread=False,
@@ -218,6 +237,8 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def on_experiment_loaded(self, experiment: Any) -> None:
         self.experiment = experiment
+        if self._loading_source and Path(self._loading_source).is_file():
+            self.remember(str(Path(self._loading_source).resolve()))
         self.experiment_panel.show_experiment(experiment)
         self.statusBar().showMessage(f"Loaded {experiment.name}. Runs are written to {self.runs_root}", 8000)
         self.on_state_changed(self.controller.state)
@@ -281,6 +302,7 @@ class MainWindow(QMainWindow):
         self.loss_plot.clear()
         self.result_label.setText("")
         self.opened_run = str(run.path)
+        self.remember(str(run.path))
         self.follower = RunFollower(run.path, parent=self)
         self.follower.records.connect(self.on_records)
         self.follower.stale.connect(lambda stale: self.statusBar().showMessage(
@@ -416,6 +438,72 @@ class MainWindow(QMainWindow):
         details = details or "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         self.statusBar().showMessage(f"{title}: {exc}")
         self.error_box = show_error(self, title, exc, details)
+
+    # ---- recent items, drag and drop, theme -------------------------------------------------------------------
+    def remember(self, path: str) -> None:
+        recent = [p for p in self.settings.value("recent", [], type=list) if p != path]
+        self.settings.setValue("recent", [path] + recent[:9])
+
+    @Slot()
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        items = [p for p in self.settings.value("recent", [], type=list) if Path(p).exists()]
+        if not items:
+            self.recent_menu.addAction("(nothing yet)").setEnabled(False)
+        for p in items:
+            self.recent_menu.addAction(p, lambda p=p: self.open_path(p))
+
+    def open_path(self, path: str) -> None:
+        """A run folder opens as a run; a .toml file loads as the experiment."""
+        if Path(path).is_dir():
+            self.open_run(path)
+        else:
+            self.load_experiment(path)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt)
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls and not self.controller.busy:
+            self.open_path(urls[0])
+            event.acceptProposedAction()
+
+    @Slot()
+    def toggle_theme(self) -> None:
+        self.settings.setValue("view/dark", self.dark_action.isChecked())
+        self.apply_theme(self.dark_action.isChecked())
+
+    def apply_theme(self, dark: bool) -> None:
+        from PySide6.QtGui import QColor, QPalette
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        palette = QPalette()
+        if dark:
+            for role, color in ((QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, "#e6e6e6"),
+                                (QPalette.ColorRole.Base, "#1f1f1f"), (QPalette.ColorRole.AlternateBase, "#2b2b2b"),
+                                (QPalette.ColorRole.Text, "#e6e6e6"), (QPalette.ColorRole.Button, "#3a3a3a"),
+                                (QPalette.ColorRole.ButtonText, "#e6e6e6"), (QPalette.ColorRole.Highlight, "#3d7bd9"),
+                                (QPalette.ColorRole.HighlightedText, "#ffffff"), (QPalette.ColorRole.ToolTipBase, "#3a3a3a"),
+                                (QPalette.ColorRole.ToolTipText, "#e6e6e6")):
+                palette.setColor(role, QColor(color))
+        else:
+            palette = app.style().standardPalette()
+        app.setPalette(palette)
+        self.loss_plot.set_dark(dark)
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        rows = [(a.text().replace("&", ""), a.shortcut().toString()) for a in
+                (self.new_action, self.open_action, self.open_run_action, self.start_action, self.pause_action,
+                 self.stop_action, self.checkpoint_action, self.dark_action, self.quit_action)]
+        box = QMessageBox(self)
+        box.setWindowTitle("Keyboard shortcuts")
+        box.setTextFormat(Qt.TextFormat.PlainText)
+        box.setText("\n".join(f"{key:<16} {name}" for name, key in rows))
+        box.open()
 
     @Slot()
     def show_about(self) -> None:

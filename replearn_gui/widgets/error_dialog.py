@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 
@@ -24,5 +25,10 @@ def show_error(parent: QWidget | None, title: str, exc: BaseException, details: 
         if details:
             box.setDetailedText(details)
     box.setStandardButtons(QMessageBox.StandardButton.Ok)
+    copy = box.addButton("Copy", QMessageBox.ButtonRole.ActionRole)
+    copy.setObjectName("copyError")
+    # ActionRole buttons would close the box; copying must leave it open for the user
+    copy.clicked.disconnect()
+    copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(box.text() + ("\n\n" + details if details else "")))
     box.open()
     return box

@@ -19,6 +19,12 @@ class GrowingArray:
         self._data[self._n] = value
         self._n += 1
 
+    def set_dark(self, dark: bool) -> None:
+        self.plot.setBackground("#1e1e1e" if dark else "w")
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setTextPen("#dddddd" if dark else "#333333")
+            self.plot.getAxis(axis).setPen("#888888")
+
     def clear(self) -> None:
         self._n = 0
 
@@ -73,6 +79,12 @@ class LossPlot(QWidget):
         self._ema = Ema(smoothing)
         self.val_steps, self.val_losses = GrowingArray(64), GrowingArray(64)
         self._dirty = False
+
+    def set_dark(self, dark: bool) -> None:
+        self.plot.setBackground("#1e1e1e" if dark else "w")
+        for axis in ("left", "bottom"):
+            self.plot.getAxis(axis).setTextPen("#dddddd" if dark else "#333333")
+            self.plot.getAxis(axis).setPen("#888888")
 
     def clear(self) -> None:
         for buf in (self.steps, self.losses, self.smoothed, self.val_steps, self.val_losses):
