@@ -17,13 +17,6 @@ import core
 warnings.filterwarnings("ignore")
 
 
-def drive(gen):
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
-
 
 def bare(method: str, X: np.ndarray) -> np.ndarray:
     if method == "pca":
@@ -41,7 +34,7 @@ def bare(method: str, X: np.ndarray) -> np.ndarray:
 
 
 def ours(method: str, X: np.ndarray) -> np.ndarray:
-    return drive(core.project(X, method)).coords
+    return core.run_to_end(core.project(X, method)).coords
 
 
 def best(fn, repeats: int) -> float:

@@ -159,6 +159,22 @@ def _drive(generator: Any, progress: Progress) -> Any:
         return stop.value
 
 
+def _with_status_line(generator: Any, err: TextIO) -> Any:
+    """Drive a progress generator (fraction, message), showing one status line on a terminal; return its result."""
+    tty = hasattr(err, "isatty") and err.isatty()
+    try:
+        while True:
+            p = next(generator)
+            if tty:
+                err.write(f"\r{p.fraction:5.0%} {p.message[:70]:<70}")
+                err.flush()
+    except StopIteration as stop:
+        return stop.value
+    finally:
+        if tty:
+            err.write("\r" + " " * 80 + "\r")
+
+
 def _summary(result: Any) -> str:
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.test.items() if v is not None)
     return (f"{result.status}: {result.epochs_completed} epoch(s), {result.steps} steps in {result.seconds:.1f}s"
@@ -210,18 +226,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
     model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
-    gen = evaluate(model, chosen, () if args.no_baselines else BASELINES)
-    tty = hasattr(err, "isatty") and err.isatty()
-    try:
-        while True:
-            p = next(gen)
-            if tty:
-                err.write(f"\r{p.fraction:5.0%} {p.message[:70]:<70}")
-                err.flush()
-    except StopIteration as stop:
-        result = stop.value
-    if tty:
-        err.write("\r" + " " * 80 + "\r")
+    result = _with_status_line(evaluate(model, chosen, () if args.no_baselines else BASELINES), err)
     names = list(result.results)
     metric_names = list(dict.fromkeys(m for r in result.results.values() for m in r.metrics))
     print(f"{result.experiment} on {result.dataset}: {result.n_train} training / {result.n_test} test samples "
@@ -259,18 +264,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if unknown:
         raise core.ConfigError("--formats", f"unknown format(s) {', '.join(unknown)}", allowed=", ".join(FORMATS))
     chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
-    gen = build_report(args.run_dir, evaluations=chosen)
-    tty = hasattr(err, "isatty") and err.isatty()
-    try:
-        while True:
-            p = next(gen)
-            if tty:
-                err.write(f"\r{p.fraction:5.0%} {p.message[:70]:<70}")
-                err.flush()
-    except StopIteration as stop:
-        data = stop.value
-    if tty:
-        err.write("\r" + " " * 80 + "\r")
+    data = _with_status_line(build_report(args.run_dir, evaluations=chosen), err)
     directory = args.out or core.RunDirectory.open(args.run_dir).reports
     for fmt, path in write_report(data, directory, formats).items():
         print(f"{fmt:<5} {path}", file=out)
@@ -290,12 +284,7 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             budgets.append(int(b))
         else:
             raise core.ConfigError("--budgets", f"{b!r} is not a number of labels per class", allowed="positive integers or 'all'")
-    gen = transfer(args.run_dir, args.dataset, budgets, epochs=args.epochs)
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        result = stop.value
+    result = _with_status_line(transfer(args.run_dir, args.dataset, budgets, epochs=args.epochs), err)
     print(f"transfer of {result.source_run} to {result.target} ({result.n_test} test samples)", file=out)
     print(f"{'labels per class':<18}" + "".join(f"{m:>14}" for m in METHODS), file=out)
     for i, b in enumerate(result.budgets):

@@ -14,13 +14,6 @@ from core.evaluation import metrics as M
 from core.evaluation.suite import evaluate
 
 
-def drive(gen):
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
-
 
 def test_ece_with_full_confidence_and_half_correct_is_one_half():
     proba = np.tile([[1.0, 0.0]], (10, 1))
@@ -102,7 +95,7 @@ def tiny_run(tmp_path, preset="digits-autoencoder", epochs=3):
 def test_suite_on_a_trained_run_with_baselines(tmp_path):
     result = tiny_run(tmp_path)
     model = core.load_trained(result.run_dir)
-    ev = drive(evaluate(model, ("linear_probe", "knn", "calibration", "layerwise", "reconstruction", "faithfulness")))
+    ev = core.run_to_end(evaluate(model, ("linear_probe", "knn", "calibration", "layerwise", "reconstruction", "faithfulness")))
     assert set(ev.results) == {"learned", "raw", "pca", "random_init"}
     learned = ev.learned
     # the suite's probe on the test split matches the engine's own final probe within its interval
@@ -138,7 +131,7 @@ def test_evaluation_cancels_between_steps(tmp_path):
 def test_unknown_evaluation_is_a_config_error(tmp_path):
     result = tiny_run(tmp_path)
     with pytest.raises(core.ConfigError, match="unknown evaluation"):
-        drive(evaluate(core.load_trained(result.run_dir), ("linear_probe", "vibes")))
+        core.run_to_end(evaluate(core.load_trained(result.run_dir), ("linear_probe", "vibes")))
 
 
 def test_cli_evaluate_writes_json(tmp_path):
@@ -165,12 +158,12 @@ def test_transfer_curve_and_shape_mismatch(tmp_path):
     from core.evaluation.transfer import METHODS, transfer
 
     result = tiny_run(tmp_path, "digits-supervised", epochs=3)
-    curve = drive(transfer(result.run_dir, "digits", budgets=(2, None), epochs=2))
+    curve = core.run_to_end(transfer(result.run_dir, "digits", budgets=(2, None), epochs=2))
     assert set(curve.accuracy) == set(METHODS) and all(len(v) == 2 for v in curve.accuracy.values())
     assert curve.accuracy["frozen"][1] > 0.8  # a supervised encoder transfers to its own task
     assert all(0 <= a <= 1 for v in curve.accuracy.values() for a in v)
     with pytest.raises(core.ConfigError, match=r"reads samples of shape \(1, 8, 8\), but 'wine' has \(13,\)"):
-        drive(transfer(result.run_dir, "wine"))
+        core.run_to_end(transfer(result.run_dir, "wine"))
     out, err = io.StringIO(), io.StringIO()
     assert cli_main(["transfer", result.run_dir, "digits", "--budgets", "1,all", "--epochs", "1"], out, err) == 0
     assert "from_scratch" in out.getvalue()

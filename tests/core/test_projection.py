@@ -14,6 +14,7 @@ import core
 
 
 def drive(gen):
+    """(events, result) of a progress generator."""
     events = []
     try:
         while True:

@@ -17,13 +17,6 @@ from core.report.build import build_report, write_report
 EVALS = ("linear_probe", "knn", "calibration", "robustness", "invariance", "properties", "layerwise")
 
 
-def drive(gen):
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        return stop.value
-
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory):
@@ -43,7 +36,7 @@ def hostile_run(tmp_path_factory):
 
 
 def test_every_format_parses_and_escapes_user_strings(hostile_run, tmp_path):
-    data = drive(build_report(hostile_run, evaluations=EVALS))
+    data = core.run_to_end(build_report(hostile_run, evaluations=EVALS))
     paths = write_report(data, tmp_path)
     assert set(paths) == {"html", "pdf", "json", "md", "csv"}
     record = json.loads(paths["json"].read_text())
@@ -66,7 +59,7 @@ def test_every_format_parses_and_escapes_user_strings(hostile_run, tmp_path):
 
 @pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm (poppler-utils) is not installed")
 def test_pdf_first_page_renders(hostile_run, tmp_path):
-    data = drive(build_report(hostile_run, evaluations=("linear_probe",)))
+    data = core.run_to_end(build_report(hostile_run, evaluations=("linear_probe",)))
     pdf = write_report(data, tmp_path, ("pdf",))["pdf"]
     subprocess.run(["pdftoppm", "-r", "30", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
     assert list(tmp_path.glob("page*.png"))
@@ -90,7 +83,7 @@ def test_factors_data_gets_a_compositionality_score(tmp_path):
     result = core.run_to_end(core.train(exp))
     from core.evaluation.suite import evaluate
 
-    ev = drive(evaluate(core.load_trained(result.run_dir), ("linear_probe", "invariance", "properties"), ()))
+    ev = core.run_to_end(evaluate(core.load_trained(result.run_dir), ("linear_probe", "invariance", "properties"), ()))
     learned = ev.learned
     assert {"decode_scale", "decode_x", "decode_brightness", "compositionality_r2"} <= set(learned.factors)
     assert learned.card["compositionality"]["score"] is not None
