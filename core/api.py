@@ -11,6 +11,7 @@ from core.config.schema import (SCHEMA_VERSION, AugmentationConfig, DataConfig, 
                                 OutputConfig, SplitConfig, TrainingConfig)
 from core.data import builtin as _builtin_data  # noqa: F401  (registration)
 from core.data import files as _file_readers  # noqa: F401  (registration)
+from core.data.files import reader_for
 from core.data import synthetic as _synthetic_data  # noqa: F401  (registration)
 from core.data.preview import Preview, preview
 from core.data.views import AUGMENTATIONS, DEFAULT_VIEWS, Augmentation, ViewPipeline, make_views
@@ -48,7 +49,7 @@ __all__ = [
     "save_experiment", "FieldSpec", "Params", "field_specs", "from_mapping", "param", "to_mapping",
     "SCHEMA_VERSION", "AugmentationConfig", "DataConfig", "EncoderConfig", "Experiment", "ObjectiveConfig", "OutputConfig",
     "SplitConfig", "TrainingConfig", "DATA_KINDS", "DATASETS", "MASK_ID", "PAD_ID", "Dataset", "DatasetSource", "DataSpec",
-    "Preview", "preview", "AUGMENTATIONS", "DEFAULT_VIEWS", "Augmentation", "ViewPipeline", "make_views", "Normalizer",
+    "Preview", "preview", "reader_for", "AUGMENTATIONS", "DEFAULT_VIEWS", "Augmentation", "ViewPipeline", "make_views", "Normalizer",
     "PreparedData", "Splits", "make_splits", "prepare", "Diagnostics", "compute_diagnostics", "effective_rank",
     "mean_pairwise_cosine", "CheckpointError", "ConfigError", "DataError", "DeviceError", "NonFiniteLossError",
     "ReplearnError", "RunDirectoryError", "SchemaVersionError", "UnknownNameError", "LinearProbe", "KNNProbe", "ModelOnData", "initialised", "load_trained", "prepare_data", "ENCODERS",

@@ -31,6 +31,27 @@ def default_runs_root() -> str:
     return str(Path(docs) / "RepLearn Studio" / "runs")
 
 
+LABEL_NAMES = ("label", "labels", "class", "target", "y", "species", "category")
+
+
+def guess_label_column(path: str) -> dict:
+    """A table's label column when its header names one the usual way (the user can change it in the wizard)."""
+    from core.data.files.csv_table import decode, sniff_delimiter
+
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+        text, _ = decode(head, "auto", path)
+    except Exception:  # noqa: BLE001 - a guess only; the reader reports the real problems
+        return {}
+    lines = [line for line in text.splitlines() if line.strip()][:20]
+    if not lines:
+        return {}
+    header = [c.strip() for c in lines[0].split(sniff_delimiter(lines))]
+    found = next((c for c in header if c.lower() in LABEL_NAMES), None)
+    return {"label_column": found} if found else {}
+
+
 class ExperimentPanel(QGroupBox):
     """A read-only summary of the loaded experiment (the wizard will edit it)."""
 
@@ -104,6 +125,7 @@ class MainWindow(QMainWindow):
         self._start_step = 0
         self.error_box: QMessageBox | None = None
         self.wizard = None
+        self.close_question: QMessageBox | None = None
         self.follower: RunFollower | None = None
         self.opened_run: str | None = None
 
@@ -144,6 +166,8 @@ class MainWindow(QMainWindow):
                                  "Choose data, encoder, objective and training in the wizard")
         self.open_action = action("&Open experiment…", self.choose_experiment, QKeySequence.StandardKey.Open,
                                   "Load an experiment TOML file")
+        self.open_data_action = action("Open &data…", self.choose_data, "Ctrl+D",
+                                       "Start a new experiment on your own data file or folder")
         self.open_run_action = action("Open &run…", self.choose_run, "Ctrl+Shift+O",
                                       "Open a run directory (also one that is still being written)")
         self.checkpoint_action = action("Save &checkpoint", self.save_checkpoint, QKeySequence.StandardKey.Save,
@@ -162,6 +186,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.new_action)
         file_menu.addAction(self.open_action)
+        file_menu.addAction(self.open_data_action)
         file_menu.addAction(self.open_run_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
@@ -255,14 +280,33 @@ class MainWindow(QMainWindow):
             self.on_state_changed(self.controller.state)
 
     @Slot()
-    def new_experiment(self) -> None:
+    def new_experiment(self, data_path: str | None = None) -> None:
         if self.experiment is None or self.controller.busy:
             return
         from replearn_gui.wizard import ExperimentWizard
 
         self.wizard = ExperimentWizard(self.experiment, self)
         self.wizard.accepted.connect(self._wizard_accepted)
+        if data_path:
+            import core
+
+            reader = core.reader_for(data_path)
+            if reader is None:
+                self.statusBar().showMessage(f"{data_path}: no reader for this kind of file", 8000)
+            else:
+                params = {"path": data_path}
+                if reader == "csv":
+                    params.update(guess_label_column(data_path))
+                self.wizard.data_page.select(reader, params)
+                self.wizard.data_page.load()
         self.wizard.open()
+
+    @Slot()
+    def choose_data(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open data", "", "Data (*.csv *.tsv *.txt *.npy *.npz *.gz "
+                                              "*-ubyte *.tsv);;All files (*)")
+        if path:
+            self.new_experiment(path)
 
     @Slot()
     def _wizard_accepted(self) -> None:
@@ -373,6 +417,7 @@ class MainWindow(QMainWindow):
         self.start_action.setEnabled(idle and self.experiment is not None and self._loader is None)
         self.open_action.setEnabled(idle)
         self.new_action.setEnabled(idle and self.experiment is not None)
+        self.open_data_action.setEnabled(idle and self.experiment is not None)
         self.open_run_action.setEnabled(idle)
         self.checkpoint_action.setEnabled(state in ("running", "paused"))
         self.pause_action.setEnabled(state in ("running", "paused"))
@@ -454,11 +499,15 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction(p, lambda p=p: self.open_path(p))
 
     def open_path(self, path: str) -> None:
-        """A run folder opens as a run; a .toml file loads as the experiment."""
-        if Path(path).is_dir():
+        """A run folder opens as a run, a .toml file loads as the experiment, a data file or folder opens the
+        wizard on it."""
+        p = Path(path)
+        if p.is_dir() and (p / "config.toml").is_file():
             self.open_run(path)
-        else:
+        elif p.suffix == ".toml":
             self.load_experiment(path)
+        else:
+            self.new_experiment(path)
 
     def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt)
         if event.mimeData().hasUrls():
@@ -514,6 +563,20 @@ class MainWindow(QMainWindow):
 
     # ---- closing: never leave a worker behind -------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
+        if self.controller.busy and not self._closing:
+            # Ask first (non-blocking: the training keeps running while the question is open)
+            event.ignore()
+            if self.close_question is None:
+                box = QMessageBox(QMessageBox.Icon.Question, "Quit RepLearn Studio",
+                                  "A run is training. Stop it (a checkpoint is saved, so it can be resumed) and quit?",
+                                  QMessageBox.StandardButton.Cancel, self)
+                box.setObjectName("closeQuestion")
+                stop = box.addButton("Stop and quit", QMessageBox.ButtonRole.AcceptRole)
+                stop.setObjectName("stopAndQuit")
+                box.buttonClicked.connect(lambda button: self._answer_close(button is stop))
+                self.close_question = box
+                box.open()
+            return
         if self.controller.busy or self._loader is not None:
             # Ask the workers to finish and close again when they have; the GUI thread never blocks on them.
             self._closing = True
@@ -529,6 +592,12 @@ class MainWindow(QMainWindow):
             self.follower.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         event.accept()
+
+    def _answer_close(self, stop: bool) -> None:
+        self.close_question = None
+        if stop:
+            self._closing = True
+            self.close()
 
     @Slot(str)
     def _close_when_idle(self, state: str) -> None:

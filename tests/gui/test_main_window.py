@@ -105,9 +105,15 @@ def test_closing_during_training_stops_the_run_first(window, qtbot):
     window.controller.event.connect(lambda e: steps.append(e) if type(e).__name__ == "StepEnded" else None)
     window.start_action.trigger()
     qtbot.waitUntil(lambda: len(steps) >= 1, timeout=30000)
-    assert window.close() is False  # refused for now: the run is asked to stop first
+    assert window.close() is False  # asks first; the run keeps training meanwhile
+    box = window.close_question
+    assert box is not None and "A run is training" in box.text()
+    box.findChild(type(box.buttons()[0]), "stopAndQuit").click()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=30000)
     assert not window.controller.busy
+    status = core.RunDirectory.open(steps[0].run_id and window.opened_run).read_status()
+    assert status["status"] == "stopped"  # the run directory is consistent: stopped, with a checkpoint
+    assert status["last_checkpoint"]
 
 
 def test_module_entry_point_help():

@@ -93,3 +93,29 @@ def test_follow_a_run_that_is_still_being_written(window, qtbot, tiny_experiment
     qtbot.waitUntil(lambda: len(window.loss_plot.steps) == result.steps, timeout=10000)
     assert partial < result.steps
     qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=10000)
+
+
+def test_cancel_closing_keeps_training(window, qtbot):
+    steps = []
+    window.controller.event.connect(lambda e: steps.append(e) if type(e).__name__ == "StepEnded" else None)
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: len(steps) >= 1, timeout=30000)
+    assert window.close() is False
+    from PySide6.QtWidgets import QMessageBox
+
+    window.close_question.button(QMessageBox.StandardButton.Cancel).click()
+    assert window.isVisible() and window.controller.busy
+    with qtbot.waitSignal(window.controller.finished, timeout=60000):
+        pass
+
+
+def test_open_data_file_starts_the_wizard_on_it(window, qtbot, tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_text("a,b,label\n" + "\n".join(f"{i},{i % 3},{'x' if i % 2 else 'y'}" for i in range(40)))
+    assert core.reader_for(str(path)) == "csv" and core.reader_for(str(tmp_path / "v.npz")) == "npy"
+    window.open_path(str(path))
+    page = window.wizard.data_page
+    assert page.source.currentData() == "csv"
+    qtbot.waitUntil(lambda: page.dataset is not None, timeout=30000)
+    assert page.dataset.n == 40
+    window.wizard.reject()
