@@ -25,8 +25,10 @@ class ParamsForm(QWidget):
 
     changed = Signal()
 
-    def __init__(self, params_cls: type, values: Any = None, parent: QWidget | None = None, path: str = ""):
+    def __init__(self, params_cls: type, values: Any = None, parent: QWidget | None = None, path: str = "",
+                 choices: dict[str, list[str]] | None = None):
         super().__init__(parent)
+        self.choices = choices or {}  # free-text fields offered as a fixed list (e.g. the devices present)
         import core
 
         self.params_cls = params_cls
@@ -58,6 +60,16 @@ class ParamsForm(QWidget):
         self._validate()
 
     def _widget(self, spec, value) -> QWidget:
+        if spec.name in self.choices:
+            w = QComboBox()
+            options = list(self.choices[spec.name])
+            if value not in options:
+                options.append(value)
+            for c in options:
+                w.addItem(str(c), c)
+            w.setCurrentIndex(options.index(value))
+            w.currentIndexChanged.connect(self._validate)
+            return w
         if spec.kind == "bool":
             w = QCheckBox()
             w.setChecked(bool(value))

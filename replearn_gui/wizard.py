@@ -354,6 +354,18 @@ class ObjectivePage(ChoicePage):
         self.views.setToolTip("The first sample and four augmented views of it")
 
 
+def available_devices() -> list[str]:
+    """auto, cpu, and the accelerators this machine has."""
+    import torch
+
+    devices = ["auto", "cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        devices.append("mps")
+    return devices
+
+
 class TrainingPage(QWizardPage):
     def __init__(self, wizard):
         super().__init__()
@@ -365,7 +377,8 @@ class TrainingPage(QWizardPage):
         layout = QVBoxLayout(self)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
-        self.form = ParamsForm(core.TrainingConfig, wizard.start.training, path="training")
+        self.form = ParamsForm(core.TrainingConfig, wizard.start.training, path="training",
+                               choices={"device": available_devices()})
         self.form.changed.connect(self.completeChanged)
         scroll.setWidget(self.form)
         layout.addWidget(scroll)

@@ -46,6 +46,9 @@ def test_drive_the_wizard_to_a_finished_run(window, qtbot):
     assert "bottleneck" in page.about.text() and ":math:" not in page.about.text()
     wiz.next()
     wiz.training_page.form.set_value("epochs", 2)
+    device = wiz.training_page.form.widgets["device"]
+    offered = [device.itemData(i) for i in range(device.count())]
+    assert offered[:2] == ["auto", "cpu"] and all(d.startswith(("cuda:", "mps")) for d in offered[2:])
     wiz.next()
     toml = wiz.review_page.toml.toPlainText()
     assert 'name = "autoencoder"' in toml and "out_dim = 6" in toml and "epochs = 2" in toml
