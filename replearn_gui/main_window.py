@@ -18,6 +18,7 @@ from superqt.utils import create_worker
 
 from replearn_gui.run_controller import RunController
 from replearn_gui.run_follower import RunFollower
+from replearn_gui.widgets.collapse_panel import CollapsePanel
 from replearn_gui.widgets.error_dialog import show_error
 from replearn_gui.widgets.loss_plot import LossPlot
 from replearn_gui.widgets.run_list import RunList
@@ -223,9 +224,15 @@ class MainWindow(QMainWindow):
         self.epoch_label = QLabel("No run yet. Press Start to train the experiment.")
         self.epoch_label.setObjectName("epochLabel")
         self.epoch_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.cockpit = CollapsePanel()
+        self.cockpit.collapse_detected.connect(self.on_collapse)
         training = QWidget()
         training_layout = QVBoxLayout(training)
-        training_layout.addWidget(self.loss_plot, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(self.loss_plot)
+        split.addWidget(self.cockpit)
+        split.setSizes([320, 420])
+        training_layout.addWidget(split, 1)
         training_layout.addWidget(self.epoch_label)
         self.tabs = QTabWidget()
         self.tabs.addTab(training, "Training")
@@ -344,6 +351,7 @@ class MainWindow(QMainWindow):
         self.experiment = exp
         self.experiment_panel.show_experiment(exp)
         self.loss_plot.clear()
+        self.cockpit.clear()
         self.result_label.setText("")
         self.opened_run = str(run.path)
         self.remember(str(run.path))
@@ -358,14 +366,22 @@ class MainWindow(QMainWindow):
     @Slot(list)
     def on_records(self, records: list) -> None:
         """Replay recorded events into the same views as live ones."""
+        import core
+
         for r in records:
             kind = r.get("event")
-            if kind == "step":
+            if kind == "run_started":
+                initial = r.get("initial_diagnostics")
+                self.cockpit.set_start(core.Diagnostics.from_record(initial) if initial else None,
+                                       r.get("baseline_probe_accuracy"))
+            elif kind == "step":
                 self.loss_plot.add_step(r["step"], r["loss"])
             elif kind == "epoch":
                 if r.get("val_loss") is not None:
                     self.loss_plot.add_validation(r["step"], r["val_loss"])
                 d = r.get("diagnostics") or {}
+                if d:
+                    self.cockpit.add_epoch(r["epoch"], core.Diagnostics.from_record(d))
                 text = f"Epoch {r['epoch']}: train loss {r['train_loss']:.4f}"
                 if d:
                     text += f" · effective rank {d['effective_rank']:.1f} of {d['dim']} · {d['verdict']['status']}"
@@ -375,6 +391,16 @@ class MainWindow(QMainWindow):
                 lines += [f"{k.replace('_', ' ')}: {v:.4f}" for k, v in (r.get("test") or {}).items() if v is not None]
                 lines.append(f"Saved in {self.opened_run}")
                 self.result_label.setText("\n".join(lines))
+
+    @Slot(object)
+    def on_collapse(self, verdict: Any) -> None:
+        """The first collapsed epoch: with auto-pause on, keep a checkpoint of this moment and pause."""
+        if self.cockpit.auto_pause.isChecked() and self.controller.busy:
+            import core
+
+            self.controller.send(core.SaveCheckpoint())
+            self.controller.pause()
+            self.statusBar().showMessage(f"Paused: {verdict.status}. A checkpoint of this moment was saved.")
 
     @Slot()
     def save_checkpoint(self) -> None:
@@ -399,6 +425,7 @@ class MainWindow(QMainWindow):
             self.follower.stop()
             self.follower = None
         self.loss_plot.clear()
+        self.cockpit.clear()
         self.result_label.setText("")
         self.progress.setValue(0)
         self._run_started_at = time.monotonic()
@@ -432,6 +459,7 @@ class MainWindow(QMainWindow):
     def on_event(self, event: Any) -> None:
         kind = type(event).__name__
         if kind == "RunStarted":
+            self.cockpit.set_start(event.initial_diagnostics, event.baseline_probe_accuracy)
             self.opened_run = event.run_dir
             self.run_list.refresh()
             self._total_steps = event.total_steps
@@ -449,6 +477,7 @@ class MainWindow(QMainWindow):
         elif kind == "EpochEnded":
             if event.val_loss is not None:
                 self.loss_plot.add_validation(event.step, event.val_loss)
+            self.cockpit.add_epoch(event.epoch, event.diagnostics)
             parts = [f"Epoch {event.epoch}: train loss {event.train_loss:.4f}"]
             if event.val_loss is not None:
                 parts.append(f"validation loss {event.val_loss:.4f}")

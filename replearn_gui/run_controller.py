@@ -1,6 +1,7 @@
 """Owns the training worker: start, pause, resume, stop, and the events it sends back to the GUI thread."""
 from __future__ import annotations
 
+import queue
 import traceback
 from typing import Any
 
@@ -27,6 +28,7 @@ class RunController(QObject):
         self._worker: GeneratorWorker | None = None
         self._run_id: str | None = None
         self._result: Any = None
+        self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._state = "idle"
 
     @property
@@ -46,7 +48,9 @@ class RunController(QObject):
         """Start training ``experiment``; ignored (returns False) while a run is active, e.g. on a double click."""
         if self._worker is not None:
             return False
-        worker = create_worker(training_job, experiment, runs_root, self.num_threads, _start_thread=False,
+        self._commands = queue.SimpleQueue()
+        worker = create_worker(training_job, experiment, runs_root, self.num_threads, self._commands,
+                               _start_thread=False,
                                _ignore_errors=True)  # we handle `errored` ourselves
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
@@ -70,9 +74,10 @@ class RunController(QObject):
             self._worker.resume()
 
     def send(self, command: Any) -> None:
-        """Hand a core command (SaveCheckpoint, SetLearningRate, ...) to the engine at its next step."""
+        """Hand a core command (SaveCheckpoint, SetLearningRate, ...) to the engine at its next step; commands
+        queue up, none is lost."""
         if self._worker is not None:
-            self._worker.send(command)
+            self._commands.put(command)
 
     def stop(self) -> None:
         """Graceful stop: the engine finishes its step, saves a checkpoint and returns."""
@@ -80,7 +85,7 @@ class RunController(QObject):
             return
         import core  # already loaded: a run is active
 
-        self._worker.send(core.Stop())
+        self._commands.put(core.Stop())
         was_paused = self._state == "paused"
         self._set_state("stopping")
         if was_paused:

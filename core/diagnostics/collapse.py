@@ -61,6 +61,20 @@ class Diagnostics:
     def mean_normalized_std(self) -> float:
         return float(self.normalized_std.mean())
 
+    @classmethod
+    def from_record(cls, r: dict) -> "Diagnostics":
+        """Back from a metrics.jsonl record (the matrices live in diagnostics/ and are not restored here)."""
+        def arr(key):
+            return _frozen(np.asarray(r.get(key) or [], dtype=np.float64))
+
+        nan = float("nan")
+        return cls(n=int(r["n"]), dim=int(r["dim"]), std=arr("std"), normalized_std=arr("normalized_std"),
+                   singular_values=arr("singular_values"), effective_rank=float(r["effective_rank"]),
+                   mean_cosine=float(r["mean_cosine"]) if r.get("mean_cosine") is not None else nan,
+                   uniformity=float(r["uniformity"]) if r.get("uniformity") is not None else nan,
+                   alignment=r.get("alignment"), probe_accuracy=r.get("probe_accuracy"),
+                   knn_accuracy=r.get("knn_accuracy"))
+
     @property
     def collapsed_dims(self) -> int:
         """Dimensions whose normalised spread is below a tenth of the healthy 1/√d."""

@@ -240,7 +240,9 @@ class Trainer:
         """Record and yield one event; queue whatever command comes back."""
         self.run_dir.append_metric(to_record(event))
         command = yield event
-        if command is not None:
+        if isinstance(command, (list, tuple)):  # several commands arrived between two events
+            self._pending.extend(command)
+        elif command is not None:
             self._pending.append(command)
 
     def _handle_commands(self) -> Generator[Any, Any, None]:

@@ -327,3 +327,18 @@ def test_live_diagnostics_have_views_probes_and_saved_matrices(tmp_path):
         assert saved["projection_cross_correlation"].shape == (256, 256)
     record = [r for r in run.read_metrics() if r["event"] == "epoch"][-1]["diagnostics"]
     assert record["verdict"]["status"] == "healthy" and "covariance" not in record
+
+
+def test_several_commands_sent_at_once_are_all_carried_out(tiny_experiment):
+    gen = core.train(tiny_experiment)
+    events = []
+    for event in gen:
+        events.append(event)
+        if isinstance(event, core.StepEnded) and event.step == 2:
+            events.append(gen.send((core.RequestSnapshot(), core.SaveCheckpoint(), core.Stop())))
+            break
+    events += list(gen)
+    kinds = [type(e).__name__ for e in events]
+    i = kinds.index("StepEnded", kinds.index("StepEnded") + 1)
+    assert kinds[i + 1:i + 3] == ["SnapshotReady", "CheckpointSaved"]
+    assert events[-1].status == "stopped"

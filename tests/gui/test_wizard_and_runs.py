@@ -122,3 +122,36 @@ def test_open_data_file_starts_the_wizard_on_it(window, qtbot, tmp_path):
     qtbot.waitUntil(lambda: page.dataset is not None, timeout=30000)
     assert page.dataset.n == 40
     window.wizard.reject()
+
+
+def test_cockpit_follows_the_run_and_replays_it(window, qtbot, tiny_experiment):
+    with qtbot.waitSignal(window.controller.finished, timeout=60000) as finished:
+        window.start_action.trigger()
+    cockpit = window.cockpit
+    assert cockpit.epochs == [1, 2, 3, 4] and len(cockpit.ranks) == 4
+    assert cockpit.baseline_line.isVisible() and cockpit.probe  # the probe ran at the last epoch
+    assert cockpit.latest.verdict.sentence in cockpit.banner.text()
+    live_ranks = list(cockpit.ranks)
+    window.open_run(finished.args[0].run_dir)
+    qtbot.waitUntil(lambda: len(cockpit.ranks) == 4, timeout=10000)
+    assert cockpit.ranks == live_ranks  # the same numbers, from metrics.jsonl
+
+
+def test_auto_pause_when_collapse_starts(window, qtbot, tmp_path):
+    import dataclasses
+
+    exp = core.load_preset("collapse-siamese-naive").with_training(epochs=30, warmup_epochs=0, device="cpu")
+    exp = dataclasses.replace(exp, encoder=core.EncoderConfig(name="mlp", params={"hidden": [64], "out_dim": 16}))
+    window.on_experiment_loaded(exp.with_output(root=window.runs_root))
+    window.cockpit.auto_pause.setChecked(True)
+    with qtbot.waitSignal(window.controller.state_changed, timeout=120000, check_params_cb=lambda s: s == "paused"):
+        window.start_action.trigger()
+    assert window.cockpit.collapsed_once and "collapse" in window.cockpit.banner.text().lower()
+    assert "Paused" in window.statusBar().currentMessage()
+    with qtbot.waitSignal(window.controller.finished, timeout=60000) as finished:
+        window.stop_action.trigger()
+    import json
+
+    # the checkpoint of the moment of collapse is in the manifest
+    entries = json.loads((core.RunDirectory.open(finished.args[0].run_dir).checkpoints / "manifest.json").read_text())
+    assert any(e["reason"] == "requested" for e in entries["checkpoints"])

@@ -1,0 +1,158 @@
+"""The collapse cockpit: how healthy the representation is, epoch by epoch.
+
+Per-dimension spread (now, against the healthy 1/√d, and as a dimensions × epochs heatmap), effective rank against
+its maximum, the singular-value spectrum now and at the start, the online probe against the raw-feature
+baseline, the alignment–uniformity path, the covariance (or cross-correlation) matrix, and the verdict in words.
+Everything is fed from core's Diagnostics (copies that crossed the thread boundary) and drawn on the GUI thread.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+VERDICT_STYLE = {
+    "healthy": "background:#e3f4e1; color:#1d5e20;",
+    "dimensional collapse": "background:#fff1d6; color:#7a4b00;",
+    "complete collapse": "background:#fde0e0; color:#8a1010;",
+}
+
+
+class CollapsePanel(QWidget):
+    collapse_detected = Signal(object)  # the Verdict, the first time a run collapses
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        top = QHBoxLayout()
+        self.banner = QLabel("The representation's health appears after the first epoch.")
+        self.banner.setObjectName("verdictBanner")
+        self.banner.setTextFormat(Qt.TextFormat.PlainText)
+        self.banner.setWordWrap(True)
+        self.banner.setStyleSheet("padding:6px; border-radius:4px; background:#eeeeee;")
+        top.addWidget(self.banner, 1)
+        self.auto_pause = QCheckBox("Pause when collapse starts")
+        self.auto_pause.setObjectName("autoPause")
+        self.auto_pause.setToolTip("Pause the run and save a checkpoint at the first epoch judged collapsed.")
+        top.addWidget(self.auto_pause)
+        layout.addLayout(top)
+        self.view = pg.GraphicsLayoutWidget()
+        self.view.setObjectName("cockpit")
+        layout.addWidget(self.view, 1)
+        v = self.view
+        self.std_plot = v.addPlot(row=0, col=0, title="Spread per dimension (normalised)")
+        self.rank_plot = v.addPlot(row=0, col=1, title="Effective rank")
+        self.spectrum_plot = v.addPlot(row=0, col=2, title="Spectrum (log10 σ)")
+        self.heat_plot = v.addPlot(row=1, col=0, title="Spread: dimensions × epochs")
+        self.probe_plot = v.addPlot(row=1, col=1, title="Online probe accuracy")
+        self.au_plot = v.addPlot(row=1, col=2, title="Alignment vs uniformity")
+        self.cov_plot = v.addPlot(row=0, col=3, title="Covariance")
+        self.cos_plot = v.addPlot(row=1, col=3, title="Mean pairwise cosine")
+        for p in (self.heat_plot, self.cov_plot):
+            p.invertY(True)
+            p.setAspectLocked(False)
+        self.std_bars = pg.BarGraphItem(x=[], height=[], width=0.8, brush="#4a7bd0")
+        self.std_plot.addItem(self.std_bars)
+        self.healthy_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2a9d3a", style=Qt.PenStyle.DashLine))
+        self.std_plot.addItem(self.healthy_line)
+        self.rank_curve = self.rank_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4)
+        self.rank_max = pg.InfiniteLine(angle=0, pen=pg.mkPen("#999999", style=Qt.PenStyle.DashLine))
+        self.rank_plot.addItem(self.rank_max)
+        self.spectrum_start = self.spectrum_plot.plot(pen=pg.mkPen("#aaaaaa", width=1.5), name="start")
+        self.spectrum_now = self.spectrum_plot.plot(pen=pg.mkPen("#d0504a", width=2), name="now")
+        self.heat = pg.ImageItem()
+        self.heat_plot.addItem(self.heat)
+        self.cov = pg.ImageItem()
+        self.cov_plot.addItem(self.cov)
+        self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4)
+        self.knn_curve = self.probe_plot.plot(pen=pg.mkPen("#e08a2a", width=2), symbol="t", symbolSize=4)
+        self.baseline_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2a9d3a", style=Qt.PenStyle.DashLine),
+                                             label="raw features", labelOpts={"position": 0.15})
+        self.baseline_line.hide()
+        self.probe_plot.addItem(self.baseline_line)
+        self.probe_plot.setYRange(0, 1)
+        self.au_path = self.au_plot.plot(pen=pg.mkPen("#777777"), symbol="o", symbolSize=5, symbolBrush="#4a7bd0")
+        self.au_plot.setLabel("bottom", "uniformity (lower = more uniform)")
+        self.au_plot.setLabel("left", "alignment")
+        self.cos_curve = self.cos_plot.plot(pen=pg.mkPen("#8a4ad0", width=2), symbol="o", symbolSize=4)
+        self.clear()
+
+    def clear(self) -> None:
+        self.epochs: list[int] = []
+        self.ranks: list[float] = []
+        self.probe: list[tuple[int, float]] = []
+        self.knn: list[tuple[int, float]] = []
+        self.au: list[tuple[float, float]] = []
+        self.cosines: list[float] = []
+        self.spread_columns: list[np.ndarray] = []
+        self.start_spectrum: np.ndarray | None = None
+        self.collapsed_once = False
+        self.latest: Any = None
+        for item in (self.rank_curve, self.probe_curve, self.knn_curve, self.au_path, self.cos_curve,
+                     self.spectrum_start, self.spectrum_now):
+            item.setData([], [])
+        self.std_bars.setOpts(x=[], height=[])
+        self.heat.clear()
+        self.cov.clear()
+        self.baseline_line.hide()
+        self.banner.setText("The representation's health appears after the first epoch.")
+        self.banner.setStyleSheet("padding:6px; border-radius:4px; background:#eeeeee;")
+
+    def set_start(self, initial: Any, baseline_probe: float | None) -> None:
+        """The run's starting point: the spectrum at initialisation and the raw-feature probe baseline."""
+        if initial is not None:
+            self.start_spectrum = np.log10(np.maximum(np.asarray(initial.singular_values), 1e-12))
+            self.spectrum_start.setData(np.arange(1, len(self.start_spectrum) + 1), self.start_spectrum)
+            self.rank_max.setValue(initial.dim)
+        if baseline_probe is not None:
+            self.baseline_line.setValue(baseline_probe)
+            self.baseline_line.show()
+
+    def add_epoch(self, epoch: int, d: Any) -> None:
+        """One epoch's Diagnostics (of the representation)."""
+        if d is None:
+            return
+        self.latest = d
+        self.epochs.append(epoch)
+        dim = d.dim
+        spread = np.asarray(d.normalized_std)
+        self.std_bars.setOpts(x=np.arange(dim), height=spread, width=0.8)
+        self.healthy_line.setValue(d.healthy_std)
+        self.ranks.append(d.effective_rank)
+        self.rank_curve.setData(self.epochs, self.ranks)
+        self.rank_max.setValue(dim)
+        sv = np.log10(np.maximum(np.asarray(d.singular_values), 1e-12))
+        self.spectrum_now.setData(np.arange(1, len(sv) + 1), sv)
+        self.spread_columns.append(spread / max(d.healthy_std, 1e-12))
+        heat = np.stack(self.spread_columns, axis=0)  # epochs × dims, in units of the healthy spread
+        self.heat.setImage(heat, levels=(0.0, 1.5), autoLevels=False)
+        if d.probe_accuracy is not None:
+            self.probe.append((epoch, d.probe_accuracy))
+            self.probe_curve.setData(*zip(*self.probe, strict=True))
+        if d.knn_accuracy is not None:
+            self.knn.append((epoch, d.knn_accuracy))
+            self.knn_curve.setData(*zip(*self.knn, strict=True))
+        if d.alignment is not None and np.isfinite(d.uniformity):
+            self.au.append((d.uniformity, d.alignment))
+            self.au_path.setData(*zip(*self.au, strict=True))
+        self.cosines.append(d.mean_cosine)
+        self.cos_curve.setData(self.epochs, self.cosines)
+        matrix = d.cross_correlation if d.cross_correlation is not None else d.covariance
+        if matrix is not None:
+            m = np.asarray(matrix)
+            scale = float(np.abs(m).max()) or 1.0
+            self.cov.setImage(m, levels=(-scale, scale), autoLevels=False)
+            self.cov.setLookupTable(pg.colormap.get("CET-D1").getLookupTable())
+            self.cov_plot.setTitle("Cross-correlation" if d.cross_correlation is not None else "Covariance")
+        self.show_verdict(d.verdict)
+
+    def show_verdict(self, verdict: Any) -> None:
+        self.banner.setText(verdict.sentence)
+        self.banner.setStyleSheet("padding:6px; border-radius:4px;" + VERDICT_STYLE.get(verdict.status, ""))
+        if verdict.collapsed and not self.collapsed_once:
+            self.collapsed_once = True
+            self.collapse_detected.emit(verdict)
