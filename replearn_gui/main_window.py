@@ -112,7 +112,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("RepLearn Studio")
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
-        self.resize(1200, 760)
+        self.resize(1320, 820)
         self.settings = QSettings()
         self.runs_root = runs_root or str(self.settings.value("runs_root", default_runs_root()))
         self.experiment: Any = None
@@ -571,6 +571,7 @@ class MainWindow(QMainWindow):
             palette = app.style().standardPalette()
         app.setPalette(palette)
         self.loss_plot.set_dark(dark)
+        self.cockpit.set_dark(dark)
 
     @Slot()
     def show_shortcuts(self) -> None:

@@ -44,14 +44,27 @@ class CollapsePanel(QWidget):
         self.view.setObjectName("cockpit")
         layout.addWidget(self.view, 1)
         v = self.view
-        self.std_plot = v.addPlot(row=0, col=0, title="Spread per dimension (normalised)")
-        self.rank_plot = v.addPlot(row=0, col=1, title="Effective rank")
-        self.spectrum_plot = v.addPlot(row=0, col=2, title="Spectrum (log10 σ)")
-        self.heat_plot = v.addPlot(row=1, col=0, title="Spread: dimensions × epochs")
-        self.probe_plot = v.addPlot(row=1, col=1, title="Online probe accuracy")
-        self.au_plot = v.addPlot(row=1, col=2, title="Alignment vs uniformity")
-        self.cov_plot = v.addPlot(row=0, col=3, title="Covariance")
-        self.cos_plot = v.addPlot(row=1, col=3, title="Mean pairwise cosine")
+
+        def plot(row, col, title, tip):
+            p = v.addPlot(row=row, col=col)
+            p.setTitle(title, size="9pt")
+            p.setToolTip(tip)
+            return p
+
+        self.std_plot = plot(0, 0, "Spread per dimension", "Std of each dimension of the L2-normalised embeddings; "
+                             "the dashed line is the healthy 1/√d")
+        self.rank_plot = plot(0, 1, "Effective rank", "RankMe over epochs; the dashed line is the dimension")
+        self.spectrum_plot = plot(0, 2, "Spectrum (log10 σ)", "Singular values now (red) and at the start (grey)")
+        self.cov_plot = plot(0, 3, "Covariance", "Covariance of the representation, or the cross-correlation of "
+                             "two views' projections (Barlow Twins' C)")
+        self.heat_plot = plot(1, 0, "Spread × epochs", "x: epochs, y: dimensions; bright = a healthy spread (1.0 = 1/√d)")
+        self.probe_plot = plot(1, 1, "Online probe", "Linear probe (blue) and kNN (orange) on held-out samples; "
+                               "dashed: the raw input features")
+        self.au_plot = plot(1, 2, "Alignment / uniformity", "Wang & Isola (2020): lower-left is better")
+        self.cos_plot = plot(1, 3, "Mean cosine", "Mean pairwise cosine similarity: 1 = everything points one way")
+        for p in (self.std_plot, self.rank_plot, self.spectrum_plot, self.cov_plot, self.heat_plot, self.probe_plot,
+                  self.au_plot, self.cos_plot):
+            p.setMinimumWidth(120)
         for p in (self.heat_plot, self.cov_plot):
             p.invertY(True)
             p.setAspectLocked(False)
@@ -71,15 +84,18 @@ class CollapsePanel(QWidget):
         self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4)
         self.knn_curve = self.probe_plot.plot(pen=pg.mkPen("#e08a2a", width=2), symbol="t", symbolSize=4)
         self.baseline_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2a9d3a", style=Qt.PenStyle.DashLine),
-                                             label="raw features", labelOpts={"position": 0.15})
+                                             label="raw features", labelOpts={"position": 0.3})
         self.baseline_line.hide()
         self.probe_plot.addItem(self.baseline_line)
         self.probe_plot.setYRange(0, 1)
         self.au_path = self.au_plot.plot(pen=pg.mkPen("#777777"), symbol="o", symbolSize=5, symbolBrush="#4a7bd0")
-        self.au_plot.setLabel("bottom", "uniformity (lower = more uniform)")
+        self.au_plot.setLabel("bottom", "uniformity")
         self.au_plot.setLabel("left", "alignment")
         self.cos_curve = self.cos_plot.plot(pen=pg.mkPen("#8a4ad0", width=2), symbol="o", symbolSize=4)
         self.clear()
+
+    def set_dark(self, dark: bool) -> None:
+        self.view.setBackground("#1e1e1e" if dark else "w")
 
     def clear(self) -> None:
         self.epochs: list[int] = []
