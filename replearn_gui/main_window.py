@@ -224,6 +224,7 @@ class MainWindow(QMainWindow):
         self.epoch_label = QLabel("No run yet. Press Start to train the experiment.")
         self.epoch_label.setObjectName("epochLabel")
         self.epoch_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.loss_plot.lr_requested.connect(self.change_learning_rate)
         self.cockpit = CollapsePanel()
         self.cockpit.collapse_detected.connect(self.on_collapse)
         training = QWidget()
@@ -375,7 +376,8 @@ class MainWindow(QMainWindow):
                 self.cockpit.set_start(core.Diagnostics.from_record(initial) if initial else None,
                                        r.get("baseline_probe_accuracy"))
             elif kind == "step":
-                self.loss_plot.add_step(r["step"], r["loss"])
+                self.loss_plot.add_step(r["step"], r["loss"], r.get("terms"))
+                self.loss_plot.show_lr(r["lr"])
             elif kind == "epoch":
                 if r.get("val_loss") is not None:
                     self.loss_plot.add_validation(r["step"], r["val_loss"])
@@ -391,6 +393,18 @@ class MainWindow(QMainWindow):
                 lines += [f"{k.replace('_', ' ')}: {v:.4f}" for k, v in (r.get("test") or {}).items() if v is not None]
                 lines.append(f"Saved in {self.opened_run}")
                 self.result_label.setText("\n".join(lines))
+
+    @Slot(float)
+    def change_learning_rate(self, lr: float) -> None:
+        import core
+
+        try:
+            command = core.SetLearningRate(lr)
+        except core.ConfigError as err:
+            self._show_error("Not a learning rate", err)
+            return
+        self.controller.send(command)
+        self.statusBar().showMessage(f"The peak learning rate becomes {lr:g} at the next step.", 5000)
 
     @Slot(object)
     def on_collapse(self, verdict: Any) -> None:
@@ -447,6 +461,7 @@ class MainWindow(QMainWindow):
         self.open_data_action.setEnabled(idle and self.experiment is not None)
         self.open_run_action.setEnabled(idle)
         self.checkpoint_action.setEnabled(state in ("running", "paused"))
+        self.loss_plot.set_training(state in ("running", "paused"))
         self.pause_action.setEnabled(state in ("running", "paused"))
         self.pause_action.setText("&Resume" if state == "paused" else "&Pause")
         self.stop_action.setEnabled(state in ("running", "paused"))
@@ -467,13 +482,16 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, max(event.total_steps, 1))
             self.statusBar().showMessage(f"Training {event.experiment} on {event.device} → {event.run_dir}")
         elif kind == "StepEnded":
-            self.loss_plot.add_step(event.step, event.loss)
+            self.loss_plot.add_step(event.step, event.loss, event.terms)
+            self.loss_plot.show_lr(event.lr)
             self.progress.setValue(event.step)
             done = event.step - self._start_step
             remaining = self._total_steps - event.step
             if done > 0:
                 eta = event.elapsed / done * remaining
                 self.eta_label.setText(f"epoch {event.epoch} · {event.samples_per_second:,.0f} samples/s · ETA {eta:,.0f} s")
+        elif kind == "LearningRateChanged":
+            self.loss_plot.show_lr(event.lr)
         elif kind == "EpochEnded":
             if event.val_loss is not None:
                 self.loss_plot.add_validation(event.step, event.val_loss)

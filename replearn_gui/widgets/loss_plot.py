@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 
 class GrowingArray:
@@ -53,11 +54,21 @@ class Ema:
         return self._acc / self._weight
 
 
+TERM_COLOURS = ((46, 160, 67), (148, 103, 189), (214, 39, 40), (140, 86, 75), (23, 190, 207), (188, 189, 34))
+
+
 class LossPlot(QWidget):
-    """Append points as events arrive; :meth:`refresh` (called on a timer) redraws."""
+    """Append points as events arrive; :meth:`refresh` (called on a timer) redraws.
+
+    Each loss term (VICReg's invariance / variance / covariance, ...) gets its own smoothed curve; a log scale
+    and the learning rate (shown, and changeable while training) sit above the plot.
+    """
+
+    lr_requested = Signal(float)
 
     def __init__(self, parent: QWidget | None = None, smoothing: float = 0.1):
         super().__init__(parent)
+        self.smoothing = smoothing
         self.plot = pg.PlotWidget()
         self.plot.setObjectName("lossPlot")
         self.plot.setLabel("bottom", "step")
@@ -72,9 +83,32 @@ class LossPlot(QWidget):
             item.setClipToView(True)
             item.setDownsampling(auto=True, method="peak")
             item.setSkipFiniteCheck(True)
+        controls = QHBoxLayout()
+        self.log_scale = QCheckBox("Log scale")
+        self.log_scale.setObjectName("logScale")
+        self.log_scale.toggled.connect(lambda on: self.plot.setLogMode(y=on))
+        controls.addWidget(self.log_scale)
+        controls.addStretch(1)
+        self.lr_label = QLabel("learning rate: –")
+        self.lr_label.setObjectName("lrLabel")
+        controls.addWidget(self.lr_label)
+        self.lr_edit = QLineEdit()
+        self.lr_edit.setObjectName("lrEdit")
+        self.lr_edit.setPlaceholderText("new peak lr")
+        self.lr_edit.setMaximumWidth(110)
+        self.lr_edit.returnPressed.connect(self._request_lr)
+        controls.addWidget(self.lr_edit)
+        self.lr_button = QPushButton("Set")
+        self.lr_button.setObjectName("lrSet")
+        self.lr_button.setToolTip("Set the peak learning rate of the running training; the schedule keeps scaling it")
+        self.lr_button.clicked.connect(self._request_lr)
+        controls.addWidget(self.lr_button)
+        self.set_training(False)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(controls)
         layout.addWidget(self.plot)
+        self.term_curves: dict[str, tuple] = {}
         self.steps, self.losses, self.smoothed = GrowingArray(), GrowingArray(), GrowingArray()
         self._ema = Ema(smoothing)
         self.val_steps, self.val_losses = GrowingArray(64), GrowingArray(64)
@@ -86,17 +120,48 @@ class LossPlot(QWidget):
             self.plot.getAxis(axis).setTextPen("#dddddd" if dark else "#333333")
             self.plot.getAxis(axis).setPen("#888888")
 
+    def set_training(self, running: bool) -> None:
+        self.lr_edit.setEnabled(running)
+        self.lr_button.setEnabled(running)
+
+    def _request_lr(self) -> None:
+        try:
+            lr = float(self.lr_edit.text())
+        except ValueError:
+            self.lr_edit.setStyleSheet("color: #b00020;")
+            return
+        self.lr_edit.setStyleSheet("")
+        self.lr_requested.emit(lr)
+
+    def show_lr(self, lr: float) -> None:
+        self.lr_label.setText(f"learning rate: {lr:.3g}")
+
     def clear(self) -> None:
         for buf in (self.steps, self.losses, self.smoothed, self.val_steps, self.val_losses):
             buf.clear()
         self._ema.reset()
+        for name, (curve, _, _, _) in self.term_curves.items():
+            self.plot.removeItem(curve)
+            self.plot.plotItem.legend.removeItem(name)
+        self.term_curves = {}
         self._dirty = True
         self.refresh()
 
-    def add_step(self, step: int, loss: float) -> None:
+    def add_step(self, step: int, loss: float, terms: dict[str, float] | None = None) -> None:
         self.steps.append(step)
         self.losses.append(loss)
         self.smoothed.append(self._ema.update(loss))
+        if terms and len(terms) > 1:  # a single term is the loss itself
+            for name, value in terms.items():
+                if name not in self.term_curves:
+                    colour = TERM_COLOURS[len(self.term_curves) % len(TERM_COLOURS)]
+                    curve = self.plot.plot(name=name, pen=pg.mkPen(colour, width=1.5, style=Qt.PenStyle.DashLine))
+                    curve.setClipToView(True)
+                    curve.setDownsampling(auto=True, method="peak")
+                    self.term_curves[name] = (curve, GrowingArray(), GrowingArray(), Ema(self.smoothing))
+                _, xs, ys, ema = self.term_curves[name]
+                xs.append(step)
+                ys.append(ema.update(value))
         self._dirty = True
 
     def add_validation(self, step: int, loss: float) -> None:
@@ -112,3 +177,5 @@ class LossPlot(QWidget):
         self.raw.setData(x, self.losses.values)
         self.smooth.setData(x, self.smoothed.values)
         self.val.setData(self.val_steps.values, self.val_losses.values)
+        for curve, xs, ys, _ in self.term_curves.values():
+            curve.setData(xs.values, ys.values)

@@ -1,6 +1,8 @@
 """The experiment wizard, forms generated from Params, and runs opened from disk (finished or still growing)."""
 from __future__ import annotations
 
+import pytest
+
 import core
 
 
@@ -108,8 +110,8 @@ def test_cancel_closing_keeps_training(window, qtbot):
 
     window.close_question.button(QMessageBox.StandardButton.Cancel).click()
     assert window.isVisible() and window.controller.busy
-    with qtbot.waitSignal(window.controller.finished, timeout=60000):
-        pass
+    qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=60000)
+    assert window.last_result is not None and window.last_result.status == "finished"
 
 
 def test_open_data_file_starts_the_wizard_on_it(window, qtbot, tmp_path):
@@ -155,3 +157,31 @@ def test_auto_pause_when_collapse_starts(window, qtbot, tmp_path):
     # the checkpoint of the moment of collapse is in the manifest
     entries = json.loads((core.RunDirectory.open(finished.args[0].run_dir).checkpoints / "manifest.json").read_text())
     assert any(e["reason"] == "requested" for e in entries["checkpoints"])
+
+
+def test_loss_terms_log_scale_and_learning_rate_control(window, qtbot, tiny_experiment):
+    import dataclasses
+
+    exp = dataclasses.replace(tiny_experiment, objective=core.ObjectiveConfig(
+        name="vicreg", params={"projector_hidden": [16], "projector_dim": 8})).with_training(epochs=6, batch_size=64)
+    window.on_experiment_loaded(exp)
+    changed = []
+    window.controller.event.connect(lambda e: changed.append(e) if type(e).__name__ == "LearningRateChanged" else None)
+    steps = []
+    window.controller.event.connect(lambda e: steps.append(e) if type(e).__name__ == "StepEnded" else None)
+    window.start_action.trigger()
+    qtbot.waitUntil(lambda: len(steps) >= 2, timeout=30000)
+    plot = window.loss_plot
+    assert set(plot.term_curves) == {"invariance", "variance", "covariance"}
+    assert plot.lr_label.text().startswith("learning rate: ")
+    plot.lr_edit.setText("0.0123")
+    plot.lr_button.click()
+    qtbot.waitUntil(lambda: bool(changed), timeout=30000)
+    assert changed[0].base_lr == pytest.approx(0.0123)
+    plot.lr_edit.setText("fast")
+    plot.lr_button.click()
+    assert "b00020" in plot.lr_edit.styleSheet()  # not a number: marked, nothing sent
+    plot.log_scale.setChecked(True)
+    assert plot.plot.plotItem.ctrl.logYCheck.isChecked()
+    qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=60000)
+    assert not plot.lr_button.isEnabled()
