@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.config.params import param
-from core.models.heads import ProjectionHead
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
@@ -26,10 +25,6 @@ class BarlowTwins(TwoViewObjective):
         projector_hidden: tuple[int, ...] = param((256, 256), label="Projector hidden widths", min=1, max=65536)
         projector_dim: int = param(256, label="Projection dimension", min=1, max=65536)
         lambd: float = param(0.0051, label="Off-diagonal weight λ", min=0.0, max=100.0)
-
-    def __init__(self, params, encoder, data, views=None):
-        super().__init__(params, encoder, data, views)
-        self.projector = ProjectionHead(encoder.out_dim, params.projector_hidden, params.projector_dim)
 
     def forward(self, batch: Batch) -> LossOutput:
         v1, v2 = self.two_views(batch.x)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 
 from core.config.params import param
-from core.models.heads import PredictionHead, ProjectionHead
+from core.models.heads import PredictionHead
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
@@ -48,7 +48,6 @@ class BYOL(TwoViewObjective):
 
     def __init__(self, params, encoder, data, views=None):
         super().__init__(params, encoder, data, views)
-        self.projector = ProjectionHead(encoder.out_dim, params.projector_hidden, params.projector_dim)
         self.predictor = PredictionHead(params.projector_dim, params.predictor_hidden)
         self.target_encoder = copy.deepcopy(encoder)
         self.target_projector = copy.deepcopy(self.projector)

@@ -19,10 +19,23 @@ class ProjectorParams(Params):
 
 
 class TwoViewObjective(Objective):
-    """Draws two independent views of each sample from the experiment's augmentation pipeline."""
+    """Draws two independent views of each sample from the experiment's augmentation pipeline; objectives whose
+    Params derive from :class:`ProjectorParams` get their projection head built here."""
 
     uses_views = True
     min_batch_size = 2  # every multi-view loss compares a sample with others in its batch
+
+    def __init__(self, params, encoder, data, views=None):
+        super().__init__(params, encoder, data, views)
+        if isinstance(params, ProjectorParams):
+            from core.models.heads import ProjectionHead
+
+            self.projector = ProjectionHead(encoder.out_dim, params.projector_hidden, params.projector_dim,
+                                            last_batch_norm=self.projector_output_bn())
+
+    def projector_output_bn(self) -> bool:
+        """Whether the projector ends with an affine-free BatchNorm (SimSiam's does)."""
+        return False
 
     def two_views(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.views(x), self.views(x)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.config.params import param
-from core.models.heads import ProjectionHead
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
@@ -24,10 +23,6 @@ class SimCLR(TwoViewObjective):
     @dataclass(frozen=True, kw_only=True)
     class Params(ProjectorParams):
         temperature: float = param(0.5, label="Temperature τ", min=0.0, max=10.0, min_exclusive=True)
-
-    def __init__(self, params, encoder, data, views=None):
-        super().__init__(params, encoder, data, views)
-        self.projector = ProjectionHead(encoder.out_dim, params.projector_hidden, params.projector_dim)
 
     def forward(self, batch: Batch) -> LossOutput:
         v1, v2 = self.two_views(batch.x)

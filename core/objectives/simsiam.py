@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.config.params import param
-from core.models.heads import PredictionHead, ProjectionHead
+from core.models.heads import PredictionHead
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
@@ -34,9 +34,10 @@ class SimSiam(TwoViewObjective):
 
     def __init__(self, params, encoder, data, views=None):
         super().__init__(params, encoder, data, views)
-        self.projector = ProjectionHead(encoder.out_dim, params.projector_hidden, params.projector_dim,
-                                        last_batch_norm=params.output_batch_norm)
         self.predictor = PredictionHead(params.projector_dim, params.predictor_hidden)
+
+    def projector_output_bn(self) -> bool:
+        return self.params.output_batch_norm
 
     def forward(self, batch: Batch) -> LossOutput:
         v1, v2 = self.two_views(batch.x)

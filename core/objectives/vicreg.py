@@ -4,7 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.config.params import param
-from core.models.heads import ProjectionHead
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
@@ -31,10 +30,6 @@ class VICReg(TwoViewObjective):
         var_weight: float = param(25.0, label="Variance weight μ", min=0.0, max=1e4)
         cov_weight: float = param(1.0, label="Covariance weight ν", min=0.0, max=1e4)
         gamma: float = param(1.0, label="Target std γ", min=0.0, max=100.0, min_exclusive=True)
-
-    def __init__(self, params, encoder, data, views=None):
-        super().__init__(params, encoder, data, views)
-        self.projector = ProjectionHead(encoder.out_dim, params.projector_hidden, params.projector_dim)
 
     def forward(self, batch: Batch) -> LossOutput:
         v1, v2 = self.two_views(batch.x)
