@@ -6,7 +6,6 @@ superqt workers, and the plot repaints on a timer rather than on every event.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +120,6 @@ class MainWindow(QMainWindow):
         self._closing = False
         self._loader = None
         self._loading_source: str | None = None
-        self._run_started_at = 0.0
         self._total_steps = 0
         self._start_step = 0
         self.error_box: QMessageBox | None = None
@@ -442,7 +440,6 @@ class MainWindow(QMainWindow):
         self.cockpit.clear()
         self.result_label.setText("")
         self.progress.setValue(0)
-        self._run_started_at = time.monotonic()
         self.controller.start(self.experiment, self.runs_root)
 
     @Slot()

@@ -37,7 +37,7 @@ from core.training import checkpoint as ckpt
 from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
                                   RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
                                   to_record)
-from core.training.rundir import RunDirectory
+from core.training.rundir import RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
 
 _EVAL_SEED_OFFSET = 7_919
@@ -467,8 +467,7 @@ class Trainer:
                                         state=state, reason=reason,
                                         keep=self.t.keep_checkpoints)
         except OSError as err:
-            from core.training.rundir import _explain
-            raise _explain(err, f"a checkpoint in {self.run_dir.checkpoints}") from None
+            raise explain_os_error(err, f"a checkpoint in {self.run_dir.checkpoints}") from None
         self._last_checkpoint = str(path)
         return CheckpointSaved(run_id=self.run_id, epoch=self.epoch, step=self.step, path=str(path), reason=reason)
 

@@ -31,7 +31,7 @@ from core.errors import RunDirectoryError
 from core.fileio import atomic_write_json, atomic_writer
 
 
-def _explain(err: OSError, what: str) -> RunDirectoryError:
+def explain_os_error(err: OSError, what: str) -> RunDirectoryError:
     if err.errno == errno.ENOSPC:
         why = "the disk is full"
     elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -74,7 +74,7 @@ class RunDirectory:
                     sub.mkdir()
                 return run
         except OSError as err:
-            raise _explain(err, f"the run directory in {root}") from None
+            raise explain_os_error(err, f"the run directory in {root}") from None
         raise RunDirectoryError(f"too many runs called {name!r} in {root}")
 
     @classmethod
@@ -91,7 +91,7 @@ class RunDirectory:
         try:
             save_experiment(experiment, self.config_path)
         except OSError as err:
-            raise _explain(err, self.config_path) from None
+            raise explain_os_error(err, self.config_path) from None
 
     def read_config(self) -> Experiment:
         return load_experiment(self.config_path)
@@ -104,7 +104,7 @@ class RunDirectory:
         try:
             atomic_write_json(self.status_path, status)
         except OSError as err:
-            raise _explain(err, self.status_path) from None
+            raise explain_os_error(err, self.status_path) from None
 
     def read_status(self) -> dict[str, Any]:
         try:
@@ -120,7 +120,7 @@ class RunDirectory:
             self._metrics.write(json.dumps(record, allow_nan=False) + "\n")
             self._metrics.flush()
         except OSError as err:
-            raise _explain(err, self.metrics_path) from None
+            raise explain_os_error(err, self.metrics_path) from None
 
     def save_array(self, relative: str, array: np.ndarray) -> Path:
         path = self.path / relative
@@ -128,7 +128,7 @@ class RunDirectory:
             with atomic_writer(path, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
         except OSError as err:
-            raise _explain(err, path) from None
+            raise explain_os_error(err, path) from None
         return path
 
     def save_matrices(self, relative: str, **arrays: np.ndarray) -> Path:
@@ -139,7 +139,7 @@ class RunDirectory:
             with atomic_writer(path, "wb") as fh:
                 np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})
         except OSError as err:
-            raise _explain(err, path) from None
+            raise explain_os_error(err, path) from None
         return path
 
     def close(self) -> None:
