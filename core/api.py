@@ -21,6 +21,8 @@ from core.diagnostics.collapse import Diagnostics, compute_diagnostics, effectiv
 from core.errors import (CheckpointError, ConfigError, DataError, DeviceError, NonFiniteLossError, ReplearnError,
                          RunDirectoryError, SchemaVersionError, UnknownNameError)
 from core.evaluation.probes import KNNProbe, LinearProbe
+from core.exploration import (EmbeddingSpace, SelectionSummary, SnapshotSeries, baseline_space, label_agreement,
+                              run_space, search, selection_summary, snapshot_series)
 from core.evaluation.suite import Evaluation, EvaluationProgress, evaluate
 from core.models.encoders import ENCODERS, Encoder
 from core import objectives as _builtin_objectives  # noqa: F401  (registration)
@@ -62,4 +64,6 @@ __all__ = [
     "layout_neighbours", "neighbour_churn", "ProjectionCache", "ProjectionResult", "aligned_sequence",
     "embedding_hash", "procrustes", "project", "write_csv", "write_embeddings_csv", "write_npy", "write_projector",
     "write_selection_csv", "Evaluation", "EvaluationProgress", "evaluate", "ReportData", "build_report", "write_report",
+    "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space", "search",
+    "selection_summary", "snapshot_series",
 ]

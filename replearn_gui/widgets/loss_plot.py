@@ -20,12 +20,6 @@ class GrowingArray:
         self._data[self._n] = value
         self._n += 1
 
-    def set_dark(self, dark: bool) -> None:
-        self.plot.setBackground("#1e1e1e" if dark else "w")
-        for axis in ("left", "bottom"):
-            self.plot.getAxis(axis).setTextPen("#dddddd" if dark else "#333333")
-            self.plot.getAxis(axis).setPen("#888888")
-
     def clear(self) -> None:
         self._n = 0
 

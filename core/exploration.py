@@ -1,0 +1,187 @@
+"""What the embedding explorer looks at, without Qt: a run's embedding spaces, its snapshot series, searching
+samples, summarising a selection and the label agreement of a neighbourhood.
+
+An :class:`EmbeddingSpace` is a set of samples of one dataset with one vector each. Spaces of the same dataset
+share sample indices, so two views (two runs, a run and its random-init baseline, two epochs) can be linked by
+index alone.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.data.base import Dataset
+from core.errors import ConfigError, RunDirectoryError
+from core.training.rundir import RunDirectory
+
+
+@dataclass(frozen=True, eq=False)
+class EmbeddingSpace:
+    name: str  # what the view's title says, e.g. "simclr-digits · final"
+    dataset: Dataset
+    indices: np.ndarray  # (n,) dataset rows
+    embeddings: np.ndarray  # (n, d) float32
+
+    def __post_init__(self):
+        if len(self.indices) != len(self.embeddings):
+            raise ValueError(f"{len(self.indices)} indices for {len(self.embeddings)} embeddings")
+
+    @property
+    def n(self) -> int:
+        return len(self.indices)
+
+    @property
+    def labels(self) -> np.ndarray | None:
+        return None if self.dataset.y is None else np.asarray(self.dataset.y)[self.indices]
+
+    def label_names_of(self, positions: np.ndarray) -> list[str]:
+        y = self.labels
+        return [] if y is None else [self.dataset.label_names[int(k)] for k in y[positions]]
+
+    def positions_of(self, dataset_rows: np.ndarray) -> np.ndarray:
+        """Positions in this space of the given dataset rows; rows this space does not hold are dropped."""
+        order = np.argsort(self.indices)
+        rows = np.asarray(dataset_rows)
+        at = np.searchsorted(self.indices, rows, sorter=order)
+        at = np.clip(at, 0, len(order) - 1)
+        found = self.indices[order[at]] == rows
+        return order[at[found]]
+
+
+@dataclass(frozen=True, eq=False)
+class SnapshotSeries:
+    """A run's snapshots: the same fixed subset of samples embedded at successive moments of training."""
+
+    indices: np.ndarray  # (m,) dataset rows of the subset
+    names: tuple[str, ...]  # "epoch 0", "epoch 1", ..., "step 1200"
+    epochs: tuple[int | None, ...]
+    arrays: tuple[np.ndarray, ...]  # (m, d) each, memory-mapped
+
+
+def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> EmbeddingSpace:
+    """Every sample of the run's dataset embedded by its newest valid checkpoint (or ``checkpoint``)."""
+    from core.training.inference import load_trained
+
+    trained = load_trained(run_dir, checkpoint, device)
+    Z = trained.embed()
+    return EmbeddingSpace(f"{trained.experiment.name} · trained", trained.data.dataset, np.arange(len(Z)), Z)
+
+
+def baseline_space(run_dir: str | Path, device: str | None = None) -> EmbeddingSpace:
+    """The same samples through the run's encoder as training initialised it (same seed): the untrained baseline."""
+    from core.training.inference import initialised
+
+    exp = RunDirectory.open(run_dir).read_config()
+    model = initialised(exp, device or "cpu")
+    Z = model.embed()
+    return EmbeddingSpace(f"{exp.name} · random init", model.data.dataset, np.arange(len(Z)), Z)
+
+
+def snapshot_series(run_dir: str | Path) -> SnapshotSeries:
+    """The run's snapshot files in training order (epoch snapshots, and requested ones at a step)."""
+    run = RunDirectory.open(run_dir)
+    subset_path = run.snapshots / "subset.npy"
+    if not subset_path.is_file():
+        raise RunDirectoryError(f"{run.path} has no snapshots (snapshot_every was 0, or the run ended before its "
+                                "first one)")
+    indices = np.load(subset_path, allow_pickle=False)
+    items = []
+    for path in run.snapshot_files():
+        m = re.fullmatch(r"(epoch|step)_(\d+)\.npy", path.name)
+        if not m:
+            continue
+        try:
+            Z = np.load(path, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError):
+            continue  # a snapshot being written right now; the next look finds it whole
+        if Z.ndim != 2 or len(Z) != len(indices):
+            continue
+        kind, number = m.group(1), int(m.group(2))
+        items.append(((number, 0) if kind == "epoch" else (np.inf, number), f"{kind} {number}",
+                      number if kind == "epoch" else None, Z))
+    items.sort(key=lambda item: item[0])
+    return SnapshotSeries(indices, tuple(i[1] for i in items), tuple(i[2] for i in items), tuple(i[3] for i in items))
+
+
+def search(space: EmbeddingSpace, query: str, regex: bool = False) -> np.ndarray:
+    """Positions in ``space`` whose index, label or any metadata value matches ``query``.
+
+    ``#12`` or ``12`` matches sample 12 exactly; otherwise a case-insensitive substring (or a regular
+    expression with ``regex``) is looked for in the label and every metadata column.
+    """
+    query = query.strip()
+    if not query:
+        return np.zeros(0, dtype=np.int64)
+    hits = np.zeros(space.n, dtype=bool)
+    number = query[1:] if query.startswith("#") else query
+    if number.isdigit():
+        hits |= space.indices == int(number)
+        if query.startswith("#"):
+            return np.flatnonzero(hits)
+    if regex:
+        try:
+            pattern = re.compile(query, re.IGNORECASE)
+        except re.error as err:
+            raise ConfigError("search", f"not a regular expression: {err}", value=query) from None
+        match = pattern.search
+    else:
+        needle = query.lower()
+
+        def match(text: str) -> bool:
+            return needle in text.lower()
+
+    columns: list[np.ndarray] = []
+    if space.labels is not None:
+        columns.append(np.asarray(space.dataset.label_names, dtype=object)[space.labels])
+    columns += [np.asarray(values)[space.indices] for values in space.dataset.metadata.values()]
+    for column in columns:
+        uniques, inverse = np.unique(np.asarray(column).astype(str), return_inverse=True)
+        good = np.array([bool(match(u)) for u in uniques], dtype=bool)  # each distinct value is tested once
+        hits |= good[inverse.ravel()]
+    return np.flatnonzero(hits)
+
+
+@dataclass(frozen=True)
+class SelectionSummary:
+    count: int
+    labels: tuple[tuple[str, int], ...]  # (label, count), most frequent first
+    metadata: tuple[tuple[str, str], ...]  # (column, a short description of its values in the selection)
+
+    def text(self) -> str:
+        lines = [f"{self.count} selected"]
+        if self.labels:
+            lines.append("labels: " + ", ".join(f"{name} {k}" for name, k in self.labels[:10])
+                         + (" …" if len(self.labels) > 10 else ""))
+        lines += [f"{name}: {desc}" for name, desc in self.metadata]
+        return "\n".join(lines)
+
+
+def selection_summary(space: EmbeddingSpace, positions: np.ndarray) -> SelectionSummary:
+    positions = np.asarray(positions, dtype=np.int64)
+    labels: tuple = ()
+    if space.labels is not None and len(positions):
+        counts = Counter(space.label_names_of(positions))
+        labels = tuple(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+    meta = []
+    for name, values in space.dataset.metadata.items():
+        col = np.asarray(values)[space.indices[positions]]
+        if not len(col):
+            continue
+        if np.issubdtype(col.dtype, np.number):
+            meta.append((name, f"mean {np.mean(col):.3g}, min {np.min(col):.3g}, max {np.max(col):.3g}"))
+        else:
+            top = Counter(col.astype(str).tolist()).most_common(3)
+            meta.append((name, ", ".join(f"{v} ({k})" for v, k in top)))
+    return SelectionSummary(len(positions), labels, tuple(meta))
+
+
+def label_agreement(space: EmbeddingSpace, query: int, neighbours: np.ndarray) -> float | None:
+    """Share of ``neighbours`` (positions) with the same label as ``query`` (a position); None without labels."""
+    y = space.labels
+    if y is None or not len(neighbours):
+        return None
+    return float(np.mean(y[np.asarray(neighbours)] == y[query]))

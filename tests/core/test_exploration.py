@@ -1,0 +1,90 @@
+"""The explorer's data: a run's spaces and snapshots, search, selection summaries, neighbourhood agreement."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import core
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("explore")
+    exp = core.Experiment(
+        name="explore", data=core.DataConfig(name="digits"),
+        encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8}),
+        objective=core.ObjectiveConfig(name="supervised"),
+        training=core.TrainingConfig(epochs=3, batch_size=128, device="cpu", snapshot_points=150, eval_points=128),
+        output=core.OutputConfig(root=str(root)))
+    return core.run_to_end(core.train(exp)).run_dir
+
+
+def test_run_space_embeds_every_sample_with_the_trained_model(finished_run):
+    space = core.run_space(finished_run)
+    assert space.n == 1797 and space.embeddings.shape == (1797, 8)
+    expected = core.load_trained(finished_run).embed(np.array([0, 5, 1796]))
+    np.testing.assert_allclose(space.embeddings[[0, 5, 1796]], expected, rtol=1e-5, atol=1e-6)
+    baseline = core.baseline_space(finished_run)
+    assert baseline.n == space.n and not np.allclose(baseline.embeddings, space.embeddings)
+    np.testing.assert_allclose(baseline.embeddings[:3], core.initialised(core.RunDirectory.open(finished_run)
+                                                                          .read_config()).embed(np.arange(3)),
+                               rtol=1e-5, atol=1e-6)
+
+
+def test_snapshot_series_is_in_training_order_on_the_saved_subset(finished_run):
+    series = core.snapshot_series(finished_run)
+    assert series.names == ("epoch 0", "epoch 1", "epoch 2", "epoch 3") and series.epochs == (0, 1, 2, 3)
+    assert len(series.indices) == 150 and all(a.shape == (150, 8) for a in series.arrays)
+    final = core.run_space(finished_run)
+    np.testing.assert_allclose(series.arrays[-1], final.embeddings[series.indices], rtol=1e-4, atol=1e-5)
+
+
+def test_snapshot_series_reports_a_run_without_snapshots(tmp_path, tiny_experiment):
+    run = core.RunDirectory.create(tmp_path, "empty")
+    run.write_config(tiny_experiment)
+    with pytest.raises(core.RunDirectoryError, match="no snapshots"):
+        core.snapshot_series(run.path)
+
+
+def make_space(labels, metadata=None, indices=None):
+    y = np.array(labels)
+    ds = core.Dataset(name="t", kind="tabular", X=np.zeros((len(y), 2), np.float32), y=y,
+                      label_names=("cat", "dog", "bird"), metadata=metadata or {})
+    indices = np.arange(len(y)) if indices is None else np.asarray(indices)
+    return core.EmbeddingSpace("t", ds, indices, np.zeros((len(indices), 2), np.float32))
+
+
+def test_search_by_index_label_metadata_and_regex():
+    space = make_space([0, 1, 2, 1, 0, 2, 1, 0, 0, 0, 0, 0, 1],
+                       {"colour": np.array(["red", "green", "Dark red", "blue", "red", "green", "x", "y", "z", "w",
+                                            "v", "u", "t"])})
+    assert space.n == 13
+    assert core.search(space, "#12").tolist() == [12]
+    assert core.search(space, "12").tolist() == [12]  # no label or colour contains "12"
+    assert core.search(space, "DOG").tolist() == [1, 3, 6, 12]
+    assert core.search(space, "red").tolist() == [0, 2, 4]
+    assert core.search(space, r"^(red|blue)$", regex=True).tolist() == [0, 3, 4]
+    assert core.search(space, "  ").tolist() == []
+    with pytest.raises(core.ConfigError, match="regular expression"):
+        core.search(space, "(", regex=True)
+
+
+def test_positions_map_dataset_rows_between_spaces():
+    space = make_space([0, 1, 2, 1, 0], indices=[4, 0, 2])
+    assert space.positions_of(np.array([0, 1, 2, 4])).tolist() == [1, 2, 0]
+
+
+def test_selection_summary_counts_labels_and_describes_metadata():
+    space = make_space([0, 1, 1, 2, 1], {"size": np.array([1.0, 2.0, 3.0, 4.0, 10.0]),
+                                         "site": np.array(["a", "b", "b", "c", "b"])})
+    s = core.selection_summary(space, np.array([1, 2, 4, 3]))
+    assert s.count == 4 and s.labels == (("dog", 3), ("bird", 1))
+    meta = dict(s.metadata)
+    assert meta["size"] == "mean 4.75, min 2, max 10" and meta["site"] == "b (3), c (1)"
+    assert "4 selected" in s.text() and "dog 3" in s.text()
+
+
+def test_label_agreement_is_the_share_of_neighbours_with_the_query_label():
+    space = make_space([0, 0, 1, 0, 2])
+    assert core.label_agreement(space, 0, np.array([1, 2, 3, 4])) == pytest.approx(0.5)
+    assert core.label_agreement(space, 0, np.array([], dtype=int)) is None
