@@ -20,6 +20,7 @@ from core.data.splits import Normalizer, PreparedData, Splits, make_splits, prep
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics, effective_rank, mean_pairwise_cosine
 from core.errors import (CheckpointError, ConfigError, DataError, DeviceError, NonFiniteLossError, ReplearnError,
                          RunDirectoryError, SchemaVersionError, UnknownNameError)
+from core.evaluation.metrics import faithfulness
 from core.evaluation.probes import KNNProbe, LinearProbe
 from core.exploration import (EmbeddingSpace, SelectionSummary, SnapshotSeries, baseline_space, label_agreement,
                               run_space, search, selection_summary, snapshot_series)
@@ -65,5 +66,5 @@ __all__ = [
     "embedding_hash", "procrustes", "project", "write_csv", "write_embeddings_csv", "write_npy", "write_projector",
     "write_selection_csv", "Evaluation", "EvaluationProgress", "evaluate", "ReportData", "build_report", "write_report",
     "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space", "search",
-    "selection_summary", "snapshot_series",
+    "selection_summary", "snapshot_series", "faithfulness",
 ]

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QMai
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 from superqt.utils import create_worker
 
+from replearn_gui.explorer.tab import EmbeddingsTab
 from replearn_gui.run_controller import RunController
 from replearn_gui.run_follower import RunFollower
 from replearn_gui.widgets.collapse_panel import CollapsePanel
@@ -234,7 +235,11 @@ class MainWindow(QMainWindow):
         training_layout.addWidget(split, 1)
         training_layout.addWidget(self.epoch_label)
         self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
         self.tabs.addTab(training, "Training")
+        self.embeddings = EmbeddingsTab()
+        self.embeddings.runs_root = self.runs_root
+        self.tabs.addTab(self.embeddings, "Embeddings")
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -268,6 +273,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def on_experiment_loaded(self, experiment: Any) -> None:
         self.experiment = experiment
+        self.embeddings.engine_ready()
         if self._loading_source and Path(self._loading_source).is_file():
             self.remember(str(Path(self._loading_source).resolve()))
         self.experiment_panel.show_experiment(experiment)
@@ -353,6 +359,7 @@ class MainWindow(QMainWindow):
         self.cockpit.clear()
         self.result_label.setText("")
         self.opened_run = str(run.path)
+        self.embeddings.set_run(self.opened_run, self.runs_root)
         self.remember(str(run.path))
         self.follower = RunFollower(run.path, parent=self)
         self.follower.records.connect(self.on_records)
@@ -513,6 +520,7 @@ class MainWindow(QMainWindow):
         lines += [f"{k.replace('_', ' ')}: {v:.4f}" for k, v in result.test.items() if v is not None]
         lines.append(f"Saved in {result.run_dir}")
         self.result_label.setText("\n".join(lines))
+        self.embeddings.set_run(result.run_dir, self.runs_root)
         self.eta_label.setText("")
         self.statusBar().showMessage(f"Run {result.status}.", 8000)
         self.run_list.refresh()
@@ -587,6 +595,7 @@ class MainWindow(QMainWindow):
         app.setPalette(palette)
         self.loss_plot.set_dark(dark)
         self.cockpit.set_dark(dark)
+        self.embeddings.set_dark(dark)
 
     @Slot()
     def show_shortcuts(self) -> None:
@@ -622,7 +631,7 @@ class MainWindow(QMainWindow):
                 self.close_question = box
                 box.open()
             return
-        if self.controller.busy or self._loader is not None:
+        if self.controller.busy or self._loader is not None or self.embeddings.busy:
             # Ask the workers to finish and close again when they have; the GUI thread never blocks on them.
             self._closing = True
             event.ignore()
@@ -630,6 +639,9 @@ class MainWindow(QMainWindow):
             if self.controller.busy:
                 self.controller.stop()
                 self.controller.state_changed.connect(self._close_when_idle)
+            if self.embeddings.busy:
+                self.embeddings.cancel()
+                QTimer.singleShot(100, self.close)  # look again once the projection has stopped
             return
         self.refresh_timer.stop()
         self.runs_timer.stop()

@@ -1,0 +1,194 @@
+"""The Embeddings tab: which space to look at (the trained model on every sample, or the training snapshots
+with the epoch scrubber), and an optional second view linked to the first for comparison."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
+from superqt.utils import create_worker
+
+from replearn_gui.explorer.view import ExplorerView
+
+TRAINED, SNAPSHOTS = "trained", "snapshots"
+NOTHING, BASELINE, SAME_SNAPSHOTS = "nothing", "baseline", "snapshots"
+
+
+def load_space_job(run_dir: str, source: str) -> tuple[Any, list, list]:
+    """(space, snapshot arrays, snapshot names) for one run; the arrays are empty for the trained model."""
+    import core
+
+    if source == TRAINED:
+        return core.run_space(run_dir), [], []
+    if source == BASELINE:
+        return core.baseline_space(run_dir), [], []
+    series = core.snapshot_series(run_dir)
+    if not series.arrays:
+        raise core.RunDirectoryError(f"{run_dir} has no complete snapshot yet")
+    dataset = core.load_dataset(core.RunDirectory.open(run_dir).read_config())
+    exp_name = Path(run_dir).name
+    space = core.EmbeddingSpace(f"{exp_name} · snapshots", dataset, series.indices,
+                                np.asarray(series.arrays[-1], dtype=np.float32))
+    return space, [np.asarray(a, dtype=np.float32) for a in series.arrays], list(series.names)
+
+
+class EmbeddingsTab(QWidget):
+    loaded = Signal()  # a space is shown (tests wait on it)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.run_dir: str | None = None
+        self.runs_root: str | None = None
+        self._loaded_key: tuple | None = None
+        self._loaders: list = []
+        top = QHBoxLayout()
+        top.addWidget(QLabel("Show:"))
+        self.source = QComboBox()
+        self.source.setObjectName("explorerSource")
+        self.source.addItem("Trained model · every sample", TRAINED)
+        self.source.addItem("Training snapshots · epoch by epoch", SNAPSHOTS)
+        self.source.currentIndexChanged.connect(lambda _: self.load())
+        top.addWidget(self.source)
+        top.addSpacing(12)
+        top.addWidget(QLabel("Compare with:"))
+        self.compare = QComboBox()
+        self.compare.setObjectName("explorerCompare")
+        self.compare.currentIndexChanged.connect(lambda _: self.load_comparison())
+        top.addWidget(self.compare, 1)
+        self.reload = QPushButton("Reload")
+        self.reload.setToolTip("Embed again (e.g. after more training)")
+        self.reload.clicked.connect(lambda: self.load(force=True))
+        top.addWidget(self.reload)
+        self.message = QLabel("Open or train a run to explore its embedding space.")
+        self.message.setObjectName("explorerMessage")
+        self.message.setTextFormat(Qt.TextFormat.PlainText)
+        self.message.setWordWrap(True)
+        self.split = QSplitter(Qt.Orientation.Horizontal)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.message)
+        layout.addWidget(self.split, 1)
+        self.primary: ExplorerView | None = None
+        self.secondary: ExplorerView | None = None
+        self._dark = False
+        self._fill_compare()
+
+    def engine_ready(self) -> None:
+        """Build the views once core is imported (their forms come from its registries); importing it here,
+        on the GUI thread, would hold the window back by seconds at start-up."""
+        if self.primary is not None:
+            return
+        self.primary = ExplorerView()
+        self.secondary = ExplorerView(side_panel=False)
+        self.secondary.setVisible(False)
+        self.split.addWidget(self.primary)
+        self.split.addWidget(self.secondary)
+        # linked views: hovering or selecting in one shows the same samples in the other
+        self.primary.hovered.connect(self.secondary.show_linked_hover)
+        self.secondary.hovered.connect(self.primary.show_linked_hover)
+        self.primary.selection_changed.connect(self.secondary.show_linked_selection)
+        self.secondary.selection_changed.connect(self.primary.show_linked_selection)
+        self.primary.projection_done.connect(self._mirror_projection)
+        self.set_dark(self._dark)
+
+    @property
+    def views(self) -> tuple:
+        return () if self.primary is None else (self.primary, self.secondary)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._loaders) or any(v.busy for v in self.views)
+
+    def cancel(self) -> None:
+        for view in self.views:
+            view.cancel()
+
+    def set_run(self, run_dir: str | None, runs_root: str | None = None) -> None:
+        """The run to explore; it is embedded when the tab is shown (embedding costs a pass over the data)."""
+        self.run_dir = run_dir
+        self.runs_root = runs_root or self.runs_root
+        self.engine_ready()
+        self._fill_compare()
+        if self.isVisible():
+            self.load()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().showEvent(event)
+        self.load()
+
+    def _fill_compare(self) -> None:
+        self.compare.blockSignals(True)
+        self.compare.clear()
+        self.compare.addItem("nothing", NOTHING)
+        self.compare.addItem("the encoder before training (random init)", BASELINE)
+        self.compare.addItem("this run's snapshots (another epoch)", SAME_SNAPSHOTS)
+        if self.runs_root and Path(self.runs_root).is_dir():
+            for p in sorted(Path(self.runs_root).iterdir(), reverse=True):
+                if (p / "config.toml").is_file() and str(p) != self.run_dir:
+                    self.compare.addItem(f"run {p.name}", str(p))
+        self.compare.blockSignals(False)
+
+    def _start(self, job_args: tuple, on_done) -> None:
+        worker = create_worker(load_space_job, *job_args, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(on_done)
+        worker.errored.connect(lambda exc: self.message.setText(f"Cannot show this space: {exc}"))
+        worker.finished.connect(lambda w=worker: self._loaders.remove(w) if w in self._loaders else None)
+        self._loaders.append(worker)
+        worker.start()
+
+    def load(self, force: bool = False) -> None:
+        if self.run_dir is None or self.primary is None:
+            return
+        key = (self.run_dir, self.source.currentData())
+        if key == self._loaded_key and not force:
+            return
+        self._loaded_key = key
+        self.message.setText("Embedding the samples with the run's encoder…")
+        self._start((self.run_dir, self.source.currentData()), lambda r, key=key: self._show(self.primary, r, key))
+
+    def _show(self, view: ExplorerView, result: tuple, key: tuple | None = None) -> None:
+        space, arrays, names = result
+        if key is not None and key != self._loaded_key:
+            return  # the user has asked for something else meanwhile
+        cache = str(Path(self.run_dir) / "projections") if self.run_dir else None
+        view.set_space(space, cache)
+        if arrays:
+            view.set_snapshots(arrays, names)
+        panel = self.primary.projection_panel
+        params = panel.form.params() if panel.form is not None else None
+        if view is self.primary or not self.primary.busy:
+            view.compute_projection(panel.current_method(), params.to_dict() if params else {})
+        self.message.setText(self._describe(space, arrays))
+        self.loaded.emit()
+
+    @staticmethod
+    def _describe(space: Any, arrays: list) -> str:
+        what = f"{len(arrays)} snapshots of {space.n:,} samples" if arrays else f"{space.n:,} samples"
+        return (f"{what}. Hover a point to see it, click for its neighbours, lasso to select; "
+                "choose the projection on the right.")
+
+    def load_comparison(self) -> None:
+        choice = self.compare.currentData()
+        if self.secondary is None:
+            return
+        if choice in (None, NOTHING) or self.run_dir is None:
+            self.secondary.setVisible(False)
+            return
+        self.secondary.setVisible(True)
+        run, source = (self.run_dir, choice) if choice in (BASELINE, SAME_SNAPSHOTS) else (choice, TRAINED)
+        self._start((run, source), lambda r: self._show(self.secondary, r))
+
+    def _mirror_projection(self, _result: Any) -> None:
+        """The second view follows the first one's projection, so the two pictures are comparable."""
+        if self.secondary.isVisible() and self.secondary.space is not None:
+            panel = self.primary.projection_panel
+            params = panel.form.params()
+            if params is not None:
+                self.secondary.compute_projection(panel.current_method(), params.to_dict())
+
+    def set_dark(self, dark: bool) -> None:
+        self._dark = dark
+        for view in self.views:
+            view.set_dark(dark)
