@@ -49,6 +49,7 @@ def aligned_job(arrays: list, method: str, params: dict, cache_dir: str | None):
 def faithfulness_job(Z: np.ndarray, coords: np.ndarray):
     import core
 
+    yield core.ProjectionProgress("faithfulness", 0.1, "finding the true and the pictured neighbours of every point")
     metrics, kept = core.faithfulness(Z, coords)
     return metrics, kept
 
@@ -150,6 +151,7 @@ class ExplorerView(QWidget):
         self._index = None
         self._index_key: tuple | None = None
         self._worker = None
+        self._cancelled = False
         self._memory: dict[str, np.ndarray] = {}  # (space, method, params) -> layout: switching back is instant
         self.last_result: Any = None
         self._build(side_panel)
@@ -444,6 +446,7 @@ class ExplorerView(QWidget):
         worker.errored.connect(self._projection_failed)
         worker.finished.connect(self._worker_finished)
         self._worker = worker
+        self._cancelled = False
         self.projection_panel.set_busy(True)
         self.projection_panel.show_progress(0.0, message)
         self.busy_changed.emit(True)
@@ -456,10 +459,12 @@ class ExplorerView(QWidget):
     def cancel(self) -> None:
         if self._worker is not None:
             self._worker.quit()  # stops at the next progress report; the finished signal tidies up
-            self.projection_panel.show_progress(0.0, "Cancelled.")
+            self._cancelled = True
 
     @Slot(object)
     def _projection_progress(self, progress: Any) -> None:
+        if self._cancelled:
+            return  # reports already on their way when the user cancelled
         self.projection_panel.show_progress(progress.fraction, progress.message)
         if progress.coords is not None and not self.frames and len(progress.coords) == self.space.n:
             self.set_layout(progress.coords, keep_view=self.coords is not None)  # t-SNE forming, live
@@ -485,6 +490,8 @@ class ExplorerView(QWidget):
     def _worker_finished(self) -> None:
         self._worker = None
         self.projection_panel.set_busy(False)
+        if self._cancelled:
+            self.projection_panel.show_progress(0.0, "Cancelled; the picture shows the last finished layout.")
         self.busy_changed.emit(False)
 
     def set_layout(self, coords: np.ndarray, keep_view: bool = False) -> None:

@@ -1,0 +1,244 @@
+"""The embedding explorer driven as a user would: projections, hover, click, lasso, search, epochs, linked views,
+exports. Assertions compare with core's own answers."""
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPointF, Qt
+
+import core
+
+
+@pytest.fixture(scope="module")
+def explored_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("explorer")
+    exp = core.Experiment(
+        name="explore", data=core.DataConfig(name="digits"),
+        encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8}),
+        objective=core.ObjectiveConfig(name="supervised"),
+        training=core.TrainingConfig(epochs=3, batch_size=128, device="cpu", snapshot_points=150, eval_points=128),
+        output=core.OutputConfig(root=str(root)))
+    return core.run_to_end(core.train(exp)).run_dir
+
+
+@pytest.fixture
+def tab(qtbot, explored_run):
+    from replearn_gui.explorer.tab import EmbeddingsTab
+
+    t = EmbeddingsTab()
+    qtbot.addWidget(t)
+    t.resize(1300, 800)
+    t.show()
+    t.set_run(explored_run)
+    qtbot.waitUntil(lambda: t.primary.coords is not None and not t.busy, timeout=60000)
+    yield t
+    t.cancel()
+    qtbot.waitUntil(lambda: not t.busy, timeout=30000)
+
+
+def widget_pos(view, position):
+    x, y = view.cloud.positions[position]
+    return view.plot.mapFromScene(view.vb.mapViewToScene(QPointF(x, y)))
+
+
+def test_trained_space_is_drawn_with_core_pca_and_every_point(tab, explored_run):
+    view = tab.primary
+    space = core.run_space(explored_run)
+    assert view.space.n == space.n == 1797
+    expected = core.run_to_end(core.project(space.embeddings, "pca"))
+    np.testing.assert_allclose(view.coords, expected.coords, rtol=1e-4, atol=1e-4)
+    assert view.cloud.last_drawn == 1797 or view.cloud.last_drawn == 0  # every point, or not painted yet
+    view.plot.grab()  # paint: no point is silently dropped
+    assert view.cloud.last_drawn == 1797
+    legend = [view.legend.item(r).text() for r in range(view.legend.count())]
+    assert legend[0] == f"0 ({int(np.sum(space.labels == 0))})" and len(legend) == 10
+
+
+def test_clicking_a_point_lists_exactly_cores_nearest_neighbours(tab, qtbot):
+    view = tab.primary
+    view.neighbours_panel.k.setValue(7)
+    q = 42
+    qtbot.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, pos=widget_pos(view, q))
+    picked = view.query
+    assert picked is not None
+    np.testing.assert_allclose(view.cloud.positions[picked], view.cloud.positions[q], atol=1e-3 * np.ptp(view.coords))
+    truth = core.ExactIndex(view.space.embeddings, "cosine").query(view.space.embeddings[picked:picked + 1], 7,
+                                                                    exclude_self=np.array([picked]))
+    assert view.neighbours_panel.positions == truth.indices[0].tolist()
+    np.testing.assert_allclose(view.neighbours_panel.distances, truth.distances[0], rtol=1e-5, atol=1e-6)
+    agree = core.label_agreement(view.space, picked, truth.indices[0])
+    assert f"{agree:.0%} share its label" in view.neighbours_panel.summary.text()
+    view.neighbours_panel.metric.setCurrentText("euclidean")
+    truth = core.ExactIndex(view.space.embeddings, "euclidean").query(view.space.embeddings[picked:picked + 1], 7,
+                                                                       exclude_self=np.array([picked]))
+    assert view.neighbours_panel.positions == truth.indices[0].tolist()
+    view.neighbours_panel.in_layout.setChecked(True)
+    layout_truth = np.argsort(np.linalg.norm(view.cloud.positions - view.cloud.positions[picked], axis=1))[1:8]
+    assert set(view.neighbours_panel.positions) == set(layout_truth.tolist())
+    assert "2-D picture" in view.neighbours_panel.summary.text()
+
+
+def test_hover_shows_the_sample_in_a_plain_text_card(tab):
+    view = tab.primary
+    q = 100
+    scene = view.vb.mapViewToScene(QPointF(*view.cloud.positions[q]))
+    view._mouse_moved((scene,))
+    assert view.card.isVisible()
+    row = int(view.space.indices[view.card.position])
+    assert np.allclose(view.cloud.positions[view.card.position], view.cloud.positions[q])
+    assert view.card.text.text().startswith(f"#{row} · {view.space.dataset.label_names[view.space.dataset.y[row]]}")
+    assert view.card.text.textFormat() == Qt.TextFormat.PlainText and not view.card.picture.pixmap().isNull()
+    far = view.vb.mapViewToScene(QPointF(*(view.coords.max(axis=0) + 10 * np.ptp(view.coords, axis=0))))
+    view._mouse_moved((far,))
+    assert not view.card.isVisible()
+
+
+def test_lasso_selects_the_points_inside_and_exports_them(tab, tmp_path, qtbot):
+    view = tab.primary
+    lo, hi = view.coords.min(axis=0), view.coords.max(axis=0)
+    mid = (lo + hi) / 2
+    polygon = np.array([lo, [mid[0], lo[1]], mid, [lo[0], mid[1]]])
+    view.vb.tool = "lasso"
+    view.vb.region.emit(polygon)
+    xy = view.coords
+    inside = np.flatnonzero((xy[:, 0] > lo[0]) & (xy[:, 0] < mid[0]) & (xy[:, 1] > lo[1]) & (xy[:, 1] < mid[1]))
+    assert sorted(view.selected.tolist()) == inside.tolist() and len(inside) > 0
+    assert view.selection_text.text().startswith(f"{len(inside)} selected")
+    out = tmp_path / "sel.csv"
+    view.export("selection", str(out))
+    qtbot.waitUntil(lambda: out.exists() and "Exported" in view.status.text(), timeout=10000)
+    rows = list(csv.DictReader(out.open()))
+    assert sorted(int(r["index"]) for r in rows) == sorted(view.space.indices[inside].tolist())
+    assert {r["label"] for r in rows} <= set(view.space.dataset.label_names)
+    view.show_selection_in_grid()
+    assert view.neighbours_panel.grid.count() == min(len(inside), 100)
+
+
+def test_search_highlights_index_and_label_matches(tab, qtbot):
+    view = tab.primary
+    qtbot.keyClicks(view.search_box, "#5")
+    qtbot.keyClick(view.search_box, Qt.Key.Key_Return)
+    assert view.matches.tolist() == [5]
+    view.search_box.clear()
+    assert view.matches is None
+    qtbot.keyClicks(view.search_box, "^7$")
+    view.regex.setChecked(True)
+    view.run_search()
+    assert view.matches.tolist() == np.flatnonzero(view.space.labels == 7).tolist()
+    view.search_box.setText("(")
+    view.run_search()
+    assert "regular expression" in view.status.text()
+
+
+def test_legend_hides_and_isolates_classes(tab):
+    view = tab.primary
+    view.legend.item(3).setCheckState(Qt.CheckState.Unchecked)
+    visible = view.cloud.visible_positions()
+    assert not np.any(view.space.labels[visible] == 3) and len(visible) == np.sum(view.space.labels != 3)
+    view._isolate(view.legend.item(5))
+    assert set(view.space.labels[view.cloud.visible_positions()].tolist()) == {5}
+    q = int(np.flatnonzero(view.space.labels == 2)[0])
+    assert view.pick_at(*view.cloud.positions[q]) != q  # hidden points cannot be picked
+
+
+def test_projection_cache_tsne_partial_layouts_and_cancel(tab, qtbot):
+    view = tab.primary
+    seen = []
+    view.projection_panel.set_method("tsne", {"n_iter": 60, "early_exaggeration_iter": 20, "chunk": 20,
+                                              "perplexity": 10.0})
+    view.projection_panel.progress.valueChanged.connect(seen.append)
+    view.projection_panel.go.click()
+    qtbot.waitUntil(lambda: not view.busy, timeout=60000)
+    assert len(seen) >= 3 and view.coords.shape == (1797, 2)
+    first = view.coords.copy()
+    view.projection_panel.set_method("pca")
+    view.projection_panel.go.click()
+    qtbot.waitUntil(lambda: not view.busy, timeout=30000)
+    view.projection_panel.set_method("tsne", {"n_iter": 60, "early_exaggeration_iter": 20, "chunk": 20,
+                                              "perplexity": 10.0})
+    view.projection_panel.go.click()  # computed before: shown at once, without a worker
+    assert not view.busy and np.allclose(view.coords, first)
+    view.projection_panel.set_method("tsne", {"n_iter": 5000, "chunk": 10, "perplexity": 12.0})
+    view.projection_panel.go.click()
+    qtbot.waitUntil(lambda: view.projection_panel.progress.value() > 0, timeout=30000)
+    view.projection_panel.stop.click()
+    qtbot.waitUntil(lambda: not view.busy, timeout=30000)
+    assert "Cancelled" in view.projection_panel.status.text() or "cache" in view.projection_panel.status.text()
+
+
+def test_three_components_orbit(tab, qtbot):
+    view = tab.primary
+    view.projection_panel.set_method("pca", {"n_components": 3})
+    view.projection_panel.go.click()
+    qtbot.waitUntil(lambda: not view.busy and view.coords.shape[1] == 3, timeout=30000)
+    assert view.orbit.isVisibleTo(view)
+    before = view.cloud.positions.copy()
+    view.yaw.setValue(90)
+    after = view.cloud.positions
+    centred = view.coords - view.coords.mean(axis=0)
+    np.testing.assert_allclose(after[:, 0], centred[:, 2], atol=1e-6)  # a quarter turn shows the third axis
+    assert not np.allclose(before, after)
+
+
+def test_epoch_scrubber_moves_through_aligned_snapshots(tab, qtbot, explored_run):
+    tab.source.setCurrentIndex(1)
+    view = tab.primary
+    qtbot.waitUntil(lambda: len(view.frames) == 4 and not tab.busy, timeout=60000)
+    series = core.snapshot_series(explored_run)
+    assert view.space.n == 150 and view.frame_names == ["epoch 0", "epoch 1", "epoch 2", "epoch 3"]
+    expected = core.run_to_end(core.aligned_sequence([np.asarray(a) for a in series.arrays], "pca"))
+    view.epoch_slider.setValue(0)
+    np.testing.assert_allclose(view.coords, expected[0], rtol=1e-4, atol=1e-4)
+    assert view.epoch_label.text() == "epoch 0"
+    view.epoch_slider.setValue(17)  # between epochs 1 and 2 (12 frames per epoch): interpolated
+    assert not any(np.allclose(view.coords, f) for f in view.frames)
+    view.select(np.arange(10))
+    view.show_trails.setChecked(True)
+    assert len(view.trails.getData()[0]) > 0
+    view.epoch_slider.setValue(0)
+    view.play.setChecked(True)
+    qtbot.waitUntil(lambda: not view.play.isChecked(), timeout=20000)  # plays to the last epoch and stops
+    assert view.epoch_label.text() == "epoch 3"
+    np.testing.assert_allclose(view.coords, expected[-1], rtol=1e-4, atol=1e-4)
+
+
+def test_compare_with_random_init_links_hover_and_selection(tab, qtbot):
+    tab.compare.setCurrentIndex(tab.compare.findData("baseline"))
+    qtbot.waitUntil(lambda: tab.secondary.coords is not None and not tab.busy, timeout=60000)
+    left, right = tab.primary, tab.secondary
+    assert "random init" in right.space.name
+    left.select(np.array([3, 30, 300]))
+    assert sorted(right.space.indices[right.linked].tolist()) == [3, 30, 300]
+    left.hover(30)
+    hx, hy = right.hover_mark.getData()
+    np.testing.assert_allclose([hx[0], hy[0]], right.cloud.positions[right.space.positions_of(np.array([30]))[0]])
+    left.hover(None)
+
+
+def test_exports_png_svg_projector_and_embeddings(tab, tmp_path, qtbot):
+    view = tab.primary
+    view.export("png", str(tmp_path / "v.png"))
+    assert (tmp_path / "v.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    view.export("svg", str(tmp_path / "v.svg"))
+    svg = (tmp_path / "v.svg").read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg and svg.count("<path") >= 1
+    view.export("projector", str(tmp_path / "proj"))
+    qtbot.waitUntil(lambda: (tmp_path / "proj" / "projector_config.json").exists(), timeout=20000)
+    qtbot.waitUntil(lambda: "Exported" in view.status.text(), timeout=20000)
+    tensor = np.loadtxt(tmp_path / "proj" / "tensor.tsv", delimiter="\t")
+    np.testing.assert_allclose(tensor, view.space.embeddings, rtol=1e-4, atol=1e-5)
+    view.export("embeddings", str(tmp_path / "e.csv"))
+    qtbot.waitUntil(lambda: (tmp_path / "e.csv").exists(), timeout=20000)
+    rows = list(csv.DictReader((tmp_path / "e.csv").open()))
+    assert len(rows) == 1797 and float(rows[4]["x"]) == pytest.approx(view.coords[4, 0], rel=1e-4, abs=1e-5)
+
+
+def test_colour_by_faithfulness_uses_cores_per_point_share(tab, qtbot):
+    view = tab.primary
+    view.colour_by.setCurrentText("faithfulness (neighbours kept)")
+    qtbot.waitUntil(lambda: view.kept is not None and not view.busy, timeout=60000)
+    _, kept = core.faithfulness(view.space.embeddings, view.shown_xy())
+    np.testing.assert_allclose(view.kept, kept)
+    assert view.colour_bar.isVisibleTo(view) and view.legend.count() == 0
