@@ -1,12 +1,27 @@
 """Choosing a projection and its parameters; computing it happens in the view's worker."""
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from replearn_gui.forms import ParamsForm
+
+
+_warming: threading.Thread | None = None
+
+
+def warm_up_umap_in_background() -> None:
+    """UMAP compiles numba code once per process (15-20 s): start it as soon as UMAP is chosen. A daemon
+    thread, not a pool worker: it cannot be interrupted, and quitting must never wait for it."""
+    global _warming
+    if _warming is None:
+        import core
+
+        _warming = threading.Thread(target=core.warm_up_umap, name="umap-warm-up", daemon=True)
+        _warming.start()
 
 
 class ProjectionPanel(QWidget):
@@ -69,6 +84,8 @@ class ProjectionPanel(QWidget):
 
     def _method_changed(self, values: Any = None) -> None:
         entry = self.entries[self.current_method()]
+        if self.current_method() == "umap":
+            warm_up_umap_in_background()
         self.about.setText(entry.summary)
         if self.form is not None:
             self.form.setParent(None)
