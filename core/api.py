@@ -40,7 +40,8 @@ from core.training.checkpoint import load_checkpoint
 from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
                                   RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
                                   to_record)
-from core.training.loop import TrainResult, build_model, data_spec, load_dataset, resume, run_to_end, train
+from core.training.loop import (TrainResult, build_model, data_spec, load_dataset, resume, run_to_end, train,
+                                warm_up_engine)
 from core.training.inference import ModelOnData, initialised, load_trained, prepare_data
 from core.training.rundir import RunDirectory
 
@@ -66,5 +67,5 @@ __all__ = [
     "embedding_hash", "procrustes", "project", "write_csv", "write_embeddings_csv", "write_npy", "write_projector",
     "write_selection_csv", "Evaluation", "EvaluationProgress", "evaluate", "ReportData", "build_report", "write_report",
     "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space", "search",
-    "selection_summary", "snapshot_series", "faithfulness",
+    "selection_summary", "snapshot_series", "faithfulness", "warm_up_engine",
 ]

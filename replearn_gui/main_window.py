@@ -22,6 +22,7 @@ from replearn_gui.widgets.collapse_panel import CollapsePanel
 from replearn_gui.widgets.error_dialog import show_error
 from replearn_gui.widgets.loss_plot import LossPlot
 from replearn_gui.widgets.run_list import RunList
+from replearn_gui.widgets.snapshot_map import SnapshotMap
 from replearn_gui.workers import load_experiment_job
 
 REFRESH_MS = 50  # repaint at most 20 times a second
@@ -217,6 +218,8 @@ class MainWindow(QMainWindow):
         left_layout.addWidget(self.result_label)
         self.run_list = RunList()
         self.run_list.open_run.connect(self.open_run)
+        self.run_list.overlay_run.connect(self.overlay_run)
+        self.run_list.clear_overlay.connect(self.clear_overlay)
         left_layout.addWidget(self.run_list, 1)
 
         self.loss_plot = LossPlot()
@@ -228,8 +231,15 @@ class MainWindow(QMainWindow):
         self.cockpit.collapse_detected.connect(self.on_collapse)
         training = QWidget()
         training_layout = QVBoxLayout(training)
+        self.snapshot_map = SnapshotMap()
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(self.loss_plot)
+        top.addWidget(self.snapshot_map)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 1)
+        top.setSizes([640, 260])
         split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(self.loss_plot)
+        split.addWidget(top)
         split.addWidget(self.cockpit)
         split.setSizes([320, 420])
         training_layout.addWidget(split, 1)
@@ -357,6 +367,7 @@ class MainWindow(QMainWindow):
         self.experiment_panel.show_experiment(exp)
         self.loss_plot.clear()
         self.cockpit.clear()
+        self.snapshot_map.clear(str(run.path))
         self.result_label.setText("")
         self.opened_run = str(run.path)
         self.embeddings.set_run(self.opened_run, self.runs_root)
@@ -381,7 +392,7 @@ class MainWindow(QMainWindow):
                 self.cockpit.set_start(core.Diagnostics.from_record(initial) if initial else None,
                                        r.get("baseline_probe_accuracy"))
             elif kind == "step":
-                self.loss_plot.add_step(r["step"], r["loss"], r.get("terms"))
+                self.loss_plot.add_step(r["step"], r["loss"], r.get("terms"), r["lr"])
                 self.loss_plot.show_lr(r["lr"])
             elif kind == "epoch":
                 if r.get("val_loss") is not None:
@@ -393,11 +404,34 @@ class MainWindow(QMainWindow):
                 if d:
                     text += f" · effective rank {d['effective_rank']:.1f} of {d['dim']} · {d['verdict']['status']}"
                 self.epoch_label.setText(text)
+            elif kind == "snapshot":
+                self.snapshot_map.show_snapshot(r["path"], r.get("epoch"))
             elif kind == "run_finished":
                 lines = [f"Run {r['status']} after {r['epochs_completed']} epoch(s), {r['seconds']:.1f} s."]
                 lines += [f"{k.replace('_', ' ')}: {v:.4f}" for k, v in (r.get("test") or {}).items() if v is not None]
                 lines.append(f"Saved in {self.opened_run}")
                 self.result_label.setText("\n".join(lines))
+
+    @Slot(str)
+    def overlay_run(self, path: str) -> None:
+        """Draw another run's curves (loss, effective rank, online probe, mean cosine) beside the current ones."""
+        from replearn_gui.workers import read_run_curves
+
+        worker = create_worker(read_run_curves, path, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(self._show_overlay)
+        worker.errored.connect(lambda exc: self._show_error("Cannot overlay this run", exc))
+        self._overlay_worker = worker
+        worker.start()
+
+    def _show_overlay(self, curves: dict) -> None:
+        self.loss_plot.set_overlay(curves["name"], curves["steps"], curves["losses"])
+        self.cockpit.set_overlay(curves["epochs"], curves["ranks"], curves["probe"], curves["cosines"])
+        self.statusBar().showMessage(f"Grey dashed curves: {curves['name']}", 8000)
+
+    @Slot()
+    def clear_overlay(self) -> None:
+        self.loss_plot.clear_overlay()
+        self.cockpit.clear_overlay()
 
     @Slot(float)
     def change_learning_rate(self, lr: float) -> None:
@@ -478,6 +512,7 @@ class MainWindow(QMainWindow):
     def on_event(self, event: Any) -> None:
         kind = type(event).__name__
         if kind == "RunStarted":
+            self.snapshot_map.clear(event.run_dir)
             self.cockpit.set_start(event.initial_diagnostics, event.baseline_probe_accuracy)
             self.opened_run = event.run_dir
             self.run_list.refresh()
@@ -486,7 +521,7 @@ class MainWindow(QMainWindow):
             self.progress.setRange(0, max(event.total_steps, 1))
             self.statusBar().showMessage(f"Training {event.experiment} on {event.device} → {event.run_dir}")
         elif kind == "StepEnded":
-            self.loss_plot.add_step(event.step, event.loss, event.terms)
+            self.loss_plot.add_step(event.step, event.loss, event.terms, event.lr)
             self.loss_plot.show_lr(event.lr)
             self.progress.setValue(event.step)
             done = event.step - self._start_step
@@ -494,6 +529,8 @@ class MainWindow(QMainWindow):
             if done > 0:
                 eta = event.elapsed / done * remaining
                 self.eta_label.setText(f"epoch {event.epoch} · {event.samples_per_second:,.0f} samples/s · ETA {eta:,.0f} s")
+        elif kind == "SnapshotReady":
+            self.snapshot_map.show_snapshot(event.embeddings, event.epoch)
         elif kind == "LearningRateChanged":
             self.loss_plot.show_lr(event.lr)
         elif kind == "EpochEnded":
@@ -596,6 +633,7 @@ class MainWindow(QMainWindow):
         self.loss_plot.set_dark(dark)
         self.cockpit.set_dark(dark)
         self.embeddings.set_dark(dark)
+        self.snapshot_map.set_dark(dark)
 
     @Slot()
     def show_shortcuts(self) -> None:
@@ -631,17 +669,13 @@ class MainWindow(QMainWindow):
                 self.close_question = box
                 box.open()
             return
-        if self.controller.busy or self._loader is not None or self.embeddings.busy:
+        background = self.embeddings.busy or self.snapshot_map.busy
+        if self.controller.busy or self._loader is not None or background:
             # Ask the workers to finish and close again when they have; the GUI thread never blocks on them.
-            self._closing = True
             event.ignore()
-            self.statusBar().showMessage("Stopping the run before closing…")
-            if self.controller.busy:
-                self.controller.stop()
-                self.controller.state_changed.connect(self._close_when_idle)
-            if self.embeddings.busy:
-                self.embeddings.cancel()
-                QTimer.singleShot(100, self.close)  # look again once the projection has stopped
+            self._begin_closing()
+            if background and not self.controller.busy:
+                QTimer.singleShot(100, self.close)  # look again once the projections have stopped
             return
         self.refresh_timer.stop()
         self.runs_timer.stop()
@@ -650,10 +684,20 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         event.accept()
 
+    def _begin_closing(self) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.statusBar().showMessage("Stopping background work before closing…")
+        self.embeddings.cancel()
+        if self.controller.busy:
+            self.controller.stop()
+            self.controller.state_changed.connect(self._close_when_idle)
+
     def _answer_close(self, stop: bool) -> None:
         self.close_question = None
         if stop:
-            self._closing = True
+            self._begin_closing()
             self.close()
 
     @Slot(str)

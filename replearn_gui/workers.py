@@ -10,10 +10,13 @@ def load_experiment_job(source: str | None) -> Any:
     import core
 
     if source is None:
-        return core.load_preset(core.DEFAULT_PRESET)
-    if source in core.preset_names():
-        return core.load_preset(source)
-    return core.load_experiment(source)
+        experiment = core.load_preset(core.DEFAULT_PRESET)
+    elif source in core.preset_names():
+        experiment = core.load_preset(source)
+    else:
+        experiment = core.load_experiment(source)
+    core.warm_up_engine()  # here, not in the first run, where its imports would stall the window
+    return experiment
 
 
 def training_job(experiment: Any, runs_root: str, num_threads: int,
@@ -46,3 +49,29 @@ def training_job(experiment: Any, runs_root: str, num_threads: int,
         while commands is not None and not commands.empty():
             pending.append(commands.get_nowait())
         reply = tuple(pending) or None
+
+
+def read_run_curves(run_dir: str) -> dict[str, Any]:
+    """A run's recorded curves (for overlaying it on the training view): steps and losses, and per epoch the
+    effective rank, the online probe and the mean cosine."""
+    import numpy as np
+
+    import core
+
+    run = core.RunDirectory.open(run_dir)
+    steps, losses, epochs, ranks, probe, cosines = [], [], [], [], [], []
+    for r in run.read_metrics():
+        if r.get("event") == "step":
+            steps.append(r["step"])
+            losses.append(r["loss"])
+        elif r.get("event") == "epoch" and r.get("diagnostics"):
+            d = r["diagnostics"]
+            epochs.append(r["epoch"])
+            ranks.append(d["effective_rank"])
+            cosines.append(d["mean_cosine"])
+            if d.get("probe_accuracy") is not None:
+                probe.append((r["epoch"], d["probe_accuracy"]))
+    if not steps:
+        raise core.RunDirectoryError(f"{run_dir} has no recorded training steps yet")
+    return {"name": run.path.name, "steps": np.array(steps), "losses": np.array(losses), "epochs": epochs,
+            "ranks": ranks, "probe": probe, "cosines": cosines}

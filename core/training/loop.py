@@ -497,6 +497,21 @@ def eval_chunks(n: int, size: int, min_size: int) -> list[slice]:
     return chunks
 
 
+def warm_up_engine() -> None:
+    """Import what the first training step imports lazily (torch's optimisers pull in torch._dynamo and its
+    configuration on their first ``step``; scikit-learn its solvers on the first probe). A GUI calls this in the
+    background at start-up: otherwise those imports land in the first run and hold the GIL for up to 200 ms at a
+    time, which the window feels."""
+    rng = np.random.default_rng(0)
+    model = torch.nn.Linear(4, 2)
+    for opt in (torch.optim.AdamW(model.parameters(), lr=1e-3), torch.optim.SGD(model.parameters(), lr=1e-3)):
+        loss = model(torch.from_numpy(rng.normal(size=(8, 4)).astype(np.float32))).pow(2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    LinearProbe(max_iter=20).fit(rng.normal(size=(20, 4)), np.arange(20) % 2)
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
 

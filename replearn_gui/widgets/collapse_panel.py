@@ -92,6 +92,10 @@ class CollapsePanel(QWidget):
         self.au_plot.setLabel("bottom", "uniformity")
         self.au_plot.setLabel("left", "alignment")
         self.cos_curve = self.cos_plot.plot(pen=pg.mkPen("#8a4ad0", width=2), symbol="o", symbolSize=4)
+        grey = pg.mkPen((130, 130, 130), width=1.5, style=Qt.PenStyle.DashLine)
+        self.overlay_rank = self.rank_plot.plot(pen=grey)
+        self.overlay_probe = self.probe_plot.plot(pen=grey)
+        self.overlay_cos = self.cos_plot.plot(pen=grey)
         self.clear()
 
     def set_dark(self, dark: bool) -> None:
@@ -117,6 +121,17 @@ class CollapsePanel(QWidget):
         self.baseline_line.hide()
         self.banner.setText("The representation's health appears after the first epoch.")
         self.banner.setStyleSheet("padding:6px; border-radius:4px; background:#eeeeee;")
+
+    def set_overlay(self, epochs: list[int], ranks: list[float], probe: list[tuple[int, float]],
+                    cosines: list[float]) -> None:
+        """Another run's effective rank, online probe and mean cosine, grey and dashed (kept across new runs)."""
+        self.overlay_rank.setData(epochs, ranks)
+        self.overlay_probe.setData(*(zip(*probe, strict=True) if probe else ([], [])))
+        self.overlay_cos.setData(epochs, cosines)
+
+    def clear_overlay(self) -> None:
+        for curve in (self.overlay_rank, self.overlay_probe, self.overlay_cos):
+            curve.setData([], [])
 
     def set_start(self, initial: Any, baseline_probe: float | None) -> None:
         """The run's starting point: the spectrum at initialisation and the raw-feature probe baseline."""

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QListWidget, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QListWidget, QMenu, QListWidgetItem, QVBoxLayout, QWidget
 
 from replearn_gui.wizard import _plain_label
 
@@ -29,6 +29,8 @@ def describe_run(path: Path) -> tuple[str, str]:
 
 class RunList(QWidget):
     open_run = Signal(str)
+    overlay_run = Signal(str)  # draw this run's curves beside the current ones
+    clear_overlay = Signal()
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -38,8 +40,20 @@ class RunList(QWidget):
         self.list = QListWidget()
         self.list.setObjectName("runList")
         self.list.itemDoubleClicked.connect(lambda item: self.open_run.emit(item.data(Qt.ItemDataRole.UserRole)))
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
         layout.addWidget(self.list)
         self.root: Path | None = None
+
+    def _menu(self, pos) -> None:
+        item = self.list.itemAt(pos)
+        menu = QMenu(self)
+        if item is not None:
+            path = item.data(Qt.ItemDataRole.UserRole)
+            menu.addAction("Open", lambda: self.open_run.emit(path))
+            menu.addAction("Overlay its curves on the training view", lambda: self.overlay_run.emit(path))
+        menu.addAction("Remove the overlay", self.clear_overlay.emit)
+        menu.popup(self.list.viewport().mapToGlobal(pos))
 
     @Slot()
     def refresh(self, root: str | None = None) -> None:

@@ -1,6 +1,7 @@
 """The experiment wizard, forms generated from Params, and runs opened from disk (finished or still growing)."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import core
@@ -134,9 +135,31 @@ def test_cockpit_follows_the_run_and_replays_it(window, qtbot, tiny_experiment):
     assert cockpit.baseline_line.isVisible() and cockpit.probe  # the probe ran at the last epoch
     assert cockpit.latest.verdict.sentence in cockpit.banner.text()
     live_ranks = list(cockpit.ranks)
-    window.open_run(finished.args[0].run_dir)
+    run_dir = finished.args[0].run_dir
+    # the learning-rate curve holds each step's rate; the snapshot map the PCA of the last snapshot
+    records = list(core.RunDirectory.open(run_dir).read_metrics())
+    step_lrs = [r["lr"] for r in records if r["event"] == "step"]
+    np.testing.assert_allclose(window.loss_plot.lr_curve.getData()[1], step_lrs)
+    snap = window.snapshot_map
+    qtbot.waitUntil(lambda: snap.epoch == 4 and not snap.busy, timeout=10000)
+    last = np.load(core.RunDirectory.open(run_dir).snapshots / "epoch_004.npy")
+    pca = core.run_to_end(core.project(last, "pca")).coords
+    # Procrustes turned it onto the previous picture: distances between points are PCA's own
+    d = lambda c: np.linalg.norm(c[:20, None] - c[None, :20], axis=-1)  # noqa: E731
+    np.testing.assert_allclose(d(snap.coords), d(pca), rtol=1e-3, atol=1e-4)
+    assert snap.labels is not None and "epoch 4" in snap.title.text()
+    window.open_run(run_dir)
     qtbot.waitUntil(lambda: len(cockpit.ranks) == 4, timeout=10000)
     assert cockpit.ranks == live_ranks  # the same numbers, from metrics.jsonl
+    qtbot.waitUntil(lambda: snap.epoch == 4 and not snap.busy, timeout=10000)  # replayed from the files
+    # overlay: the finished run's curves beside the current ones, grey, until removed
+    window.run_list.overlay_run.emit(run_dir)
+    qtbot.waitUntil(lambda: window.loss_plot.overlay_name is not None, timeout=10000)
+    xs, _ = window.loss_plot.overlay_curve.getData()
+    assert list(xs) == [r["step"] for r in records if r["event"] == "step"]
+    assert list(cockpit.overlay_rank.getData()[1]) == live_ranks
+    window.run_list.clear_overlay.emit()
+    assert window.loss_plot.overlay_curve.getData()[0] is None or len(window.loss_plot.overlay_curve.getData()[0]) == 0
 
 
 def test_auto_pause_when_collapse_starts(window, qtbot, tmp_path):

@@ -1,0 +1,118 @@
+"""A small live 2-D PCA of the latest snapshot in the training view (the Embeddings tab has the full explorer).
+
+Each snapshot is projected in a worker (PCA of a few thousand points takes milliseconds, but the GUI thread never
+waits on a projection) and turned onto the previous picture with Procrustes, so the map changes only where the
+representation does. Snapshots that arrive while one is being projected are coalesced: only the newest is drawn.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
+from superqt.utils import create_worker
+
+from replearn_gui.explorer.colouring import categorical_palette
+from replearn_gui.explorer.point_cloud import PointCloud
+
+
+def snapshot_pca_job(embeddings: np.ndarray | str, run_dir: str | None, previous: np.ndarray | None):
+    """(coords, labels or None) of one snapshot: given as an array, or as the path of its ``.npy``."""
+    import core
+
+    Z = np.load(embeddings, allow_pickle=False) if isinstance(embeddings, str) else np.asarray(embeddings)
+    yield core.ProjectionProgress("pca", 0.0, "projecting")
+    coords = core.run_to_end(core.project(np.asarray(Z, dtype=np.float32), "pca")).coords
+    if previous is not None and previous.shape == coords.shape:
+        coords = core.procrustes(previous, coords)
+    labels = None
+    if run_dir is not None and (Path(run_dir) / "snapshots" / "labels.npy").is_file():
+        labels = np.load(Path(run_dir) / "snapshots" / "labels.npy", allow_pickle=False)
+        if len(labels) != len(coords):
+            labels = None
+    return coords, labels
+
+
+class SnapshotMap(QWidget):
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.plot = pg.PlotWidget()
+        self.plot.setObjectName("snapshotMap")
+        self.plot.hideAxis("left")
+        self.plot.hideAxis("bottom")
+        self.plot.setAspectLocked(True)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.setBackground("w")
+        self.cloud = PointCloud(size=4, opacity=0.8)
+        self.plot.addItem(self.cloud)
+        self.title = QLabel("Snapshot map: PCA of the latest snapshot")
+        self.title.setObjectName("snapshotTitle")
+        self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setToolTip("The fixed snapshot subset projected with PCA at each snapshot, aligned to the previous "
+                              "picture. Open the Embeddings tab to explore it.")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.plot, 1)
+        self.run_dir: str | None = None
+        self.coords: np.ndarray | None = None
+        self.labels: np.ndarray | None = None
+        self.epoch: int | None = None
+        self._worker = None
+        self._pending: tuple | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def clear(self, run_dir: str | None = None) -> None:
+        self.run_dir = run_dir
+        self.coords = self.labels = None
+        self.epoch = None
+        self._pending = None
+        self.cloud.set_positions(np.zeros((0, 2)))
+        self.title.setText("Snapshot map: PCA of the latest snapshot")
+
+    def show_snapshot(self, embeddings: Any, epoch: int | None) -> None:
+        """An array (live event) or a snapshot file path (opened run)."""
+        self._pending = (embeddings, epoch)
+        if self._worker is None:
+            self._start_next()
+
+    def _start_next(self) -> None:
+        if self._pending is None:
+            return
+        embeddings, epoch = self._pending
+        self._pending = None
+        worker = create_worker(snapshot_pca_job, embeddings, self.run_dir, self.coords, _start_thread=False,
+                               _ignore_errors=True)
+        worker.returned.connect(lambda result, epoch=epoch: self._show(result, epoch))
+        worker.errored.connect(lambda exc: self.title.setText(f"Snapshot map: {exc}"))
+        worker.finished.connect(self._finished)
+        self._worker = worker
+        worker.start()
+
+    def _finished(self) -> None:
+        self._worker = None
+        self._start_next()
+
+    def _show(self, result: tuple, epoch: int | None) -> None:
+        coords, labels = result
+        first = self.coords is None or len(self.coords) != len(coords)
+        self.coords, self.labels, self.epoch = coords, labels, epoch
+        self.cloud.set_positions(coords)
+        if labels is not None:
+            codes = np.unique(labels, return_inverse=True)[1].ravel()
+            self.cloud.set_colours(codes, categorical_palette(int(codes.max()) + 1 if len(codes) else 1))
+        when = f"epoch {epoch}" if epoch is not None else "latest"
+        self.title.setText(f"Snapshot map ({when}): PCA of {len(coords):,} samples")
+        if first:
+            self.plot.getViewBox().autoRange(items=[self.cloud])
+        else:  # grow the view if the cloud spreads out, without jumping around every epoch
+            self.plot.getViewBox().autoRange(items=[self.cloud], padding=0.05)
+
+    def set_dark(self, dark: bool) -> None:
+        self.plot.setBackground("#1e1e1e" if dark else "w")
