@@ -22,6 +22,10 @@ from core.errors import (CheckpointError, ConfigError, DataError, DeviceError, N
                          RunDirectoryError, SchemaVersionError, UnknownNameError)
 from core.evaluation.metrics import faithfulness
 from core.evaluation.probes import KNNProbe, LinearProbe
+from core.evaluation.tables import ResultRow, comparison_rows, load_evaluation, result_rows, save_evaluation
+from core.evaluation.transfer import TransferResult, transfer
+from core.evaluation.suite import BASELINES, EVALUATIONS
+from core.report.build import FORMATS as REPORT_FORMATS, SECTIONS as REPORT_SECTIONS
 from core.exploration import (EmbeddingSpace, SelectionSummary, SnapshotSeries, baseline_space, label_agreement,
                               run_space, search, selection_summary, snapshot_series)
 from core.evaluation.suite import Evaluation, EvaluationProgress, evaluate
@@ -68,4 +72,6 @@ __all__ = [
     "write_selection_csv", "Evaluation", "EvaluationProgress", "evaluate", "ReportData", "build_report", "write_report",
     "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space", "search",
     "selection_summary", "snapshot_series", "faithfulness", "warm_up_engine",
+    "ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation", "TransferResult", "transfer",
+    "BASELINES", "EVALUATIONS", "REPORT_FORMATS", "REPORT_SECTIONS",
 ]

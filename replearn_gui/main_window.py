@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QMai
                                QSplitter, QTabWidget, QVBoxLayout, QWidget)
 from superqt.utils import create_worker
 
+from replearn_gui.evaluation.tab import EvaluationTab
 from replearn_gui.explorer.tab import EmbeddingsTab
 from replearn_gui.run_controller import RunController
 from replearn_gui.run_follower import RunFollower
@@ -128,6 +129,8 @@ class MainWindow(QMainWindow):
         self.wizard = None
         self.close_question: QMessageBox | None = None
         self.follower: RunFollower | None = None
+        self.report_dialog = None
+        self.transfer_wizard = None
         self.opened_run: str | None = None
 
         self.controller = RunController(self, num_threads=int(self.settings.value("torch_threads", 1)))
@@ -174,6 +177,8 @@ class MainWindow(QMainWindow):
         self.checkpoint_action = action("Save &checkpoint", self.save_checkpoint, QKeySequence.StandardKey.Save,
                                         "Save a checkpoint of the running training now")
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.report_action = action("&Report…", lambda: self.open_report_dialog(self.opened_run), "Ctrl+E",
+                                    "Evaluate the open run and export its report (HTML, PDF, JSON, Markdown, CSV)")
         self.start_action = action("&Start", self.start_training, "Ctrl+R", "Train the loaded experiment")
         self.pause_action = action("&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume at the next step")
         self.stop_action = action("S&top", self.controller.stop, "Ctrl+.",
@@ -191,6 +196,12 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.open_run_action)
         self.recent_menu = file_menu.addMenu("Open &recent")
         self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        export_menu = file_menu.addMenu("&Export")
+        export_menu.addAction(self.report_action)
+        for kind, text in (("png", "Embedding view as &PNG…"), ("svg", "Embedding view as &SVG…"),
+                           ("projector", "TF Embedding &Projector files…"), ("embeddings", "Embeddings as &CSV…")):
+            export_menu.addAction(text, lambda kind=kind: self.export_embeddings(kind))
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = menu.addMenu("&Run")
@@ -250,6 +261,11 @@ class MainWindow(QMainWindow):
         self.embeddings = EmbeddingsTab()
         self.embeddings.runs_root = self.runs_root
         self.tabs.addTab(self.embeddings, "Embeddings")
+        self.evaluation = EvaluationTab()
+        self.evaluation.runs_root = self.runs_root
+        self.evaluation.report_requested.connect(self.open_report_dialog)
+        self.evaluation.transfer_requested.connect(self.open_transfer_wizard)
+        self.tabs.addTab(self.evaluation, "Evaluation")
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
         splitter.addWidget(left)
@@ -284,6 +300,7 @@ class MainWindow(QMainWindow):
     def on_experiment_loaded(self, experiment: Any) -> None:
         self.experiment = experiment
         self.embeddings.engine_ready()
+        self.evaluation.engine_ready()
         if self._loading_source and Path(self._loading_source).is_file():
             self.remember(str(Path(self._loading_source).resolve()))
         self.experiment_panel.show_experiment(experiment)
@@ -371,6 +388,7 @@ class MainWindow(QMainWindow):
         self.result_label.setText("")
         self.opened_run = str(run.path)
         self.embeddings.set_run(self.opened_run, self.runs_root)
+        self.evaluation.set_run(self.opened_run, self.runs_root)
         self.remember(str(run.path))
         self.follower = RunFollower(run.path, parent=self)
         self.follower.records.connect(self.on_records)
@@ -411,6 +429,36 @@ class MainWindow(QMainWindow):
                 lines += [f"{k.replace('_', ' ')}: {v:.4f}" for k, v in (r.get("test") or {}).items() if v is not None]
                 lines.append(f"Saved in {self.opened_run}")
                 self.result_label.setText("\n".join(lines))
+
+    @Slot(str)
+    def open_report_dialog(self, run_dir: str | None) -> None:
+        if not run_dir:
+            self.statusBar().showMessage("Open or train a run first: a report describes a run.", 6000)
+            return
+        from replearn_gui.evaluation.report_dialog import ReportDialog
+
+        chosen = [n for n, b in self.evaluation.eval_boxes.items() if b.isChecked()] or None
+        self.report_dialog = ReportDialog(run_dir, chosen or list(self.evaluation.eval_boxes), self)
+        self.report_dialog.open()
+
+    @Slot(str)
+    def open_transfer_wizard(self, run_dir: str) -> None:
+        from replearn_gui.evaluation.transfer_wizard import TransferWizard
+
+        import core
+
+        dataset = core.RunDirectory.open(run_dir).read_config().data.name
+        self.transfer_wizard = TransferWizard(run_dir, dataset, self)
+        self.transfer_wizard.finished_result.connect(self.evaluation.figures.show_transfer)
+        self.transfer_wizard.open()
+
+    def export_embeddings(self, kind: str) -> None:
+        view = self.embeddings.primary
+        if view is None or view.space is None:
+            self.statusBar().showMessage("Open a run and its Embeddings tab first.", 6000)
+            self.tabs.setCurrentWidget(self.embeddings)
+            return
+        view.ask_export(kind)
 
     @Slot(str)
     def overlay_run(self, path: str) -> None:
@@ -498,6 +546,7 @@ class MainWindow(QMainWindow):
         self.new_action.setEnabled(idle and self.experiment is not None)
         self.open_data_action.setEnabled(idle and self.experiment is not None)
         self.open_run_action.setEnabled(idle)
+        self.report_action.setEnabled(self.opened_run is not None)
         self.checkpoint_action.setEnabled(state in ("running", "paused"))
         self.loss_plot.set_training(state in ("running", "paused"))
         self.pause_action.setEnabled(state in ("running", "paused"))
@@ -558,6 +607,7 @@ class MainWindow(QMainWindow):
         lines.append(f"Saved in {result.run_dir}")
         self.result_label.setText("\n".join(lines))
         self.embeddings.set_run(result.run_dir, self.runs_root)
+        self.evaluation.set_run(result.run_dir, self.runs_root)
         self.eta_label.setText("")
         self.statusBar().showMessage(f"Run {result.status}.", 8000)
         self.run_list.refresh()
@@ -633,6 +683,7 @@ class MainWindow(QMainWindow):
         self.loss_plot.set_dark(dark)
         self.cockpit.set_dark(dark)
         self.embeddings.set_dark(dark)
+        self.evaluation.set_dark(dark)
         self.snapshot_map.set_dark(dark)
 
     @Slot()
@@ -669,7 +720,9 @@ class MainWindow(QMainWindow):
                 self.close_question = box
                 box.open()
             return
-        background = self.embeddings.busy or self.snapshot_map.busy
+        dialogs = [d for d in (self.report_dialog, self.transfer_wizard) if d is not None]
+        background = (self.embeddings.busy or self.snapshot_map.busy or self.evaluation.busy
+                      or any(d.busy for d in dialogs))
         if self.controller.busy or self._loader is not None or background:
             # Ask the workers to finish and close again when they have; the GUI thread never blocks on them.
             event.ignore()
@@ -690,6 +743,10 @@ class MainWindow(QMainWindow):
         self._closing = True
         self.statusBar().showMessage("Stopping background work before closing…")
         self.embeddings.cancel()
+        self.evaluation.cancel()
+        for dialog in (self.report_dialog, self.transfer_wizard):
+            if dialog is not None and dialog.busy:
+                dialog.reject()  # cancels its worker
         if self.controller.busy:
             self.controller.stop()
             self.controller.state_changed.connect(self._close_when_idle)

@@ -157,8 +157,12 @@ def write_csv_table(data: ReportData, path: Path) -> Path:
     from core.report.export import write_csv
 
     rows = _rows(data)
-    return write_csv(path, {"representation": [r[0] for r in rows], "metric": [r[1] for r in rows],
-                            "value": [r[2] for r in rows], "ci_low": [r[3] for r in rows], "ci_high": [r[4] for r in rows]})
+
+    def col(i: int) -> list:
+        return ["" if r[i] is None else r[i] for r in rows]  # an empty cell, not the word "None"
+
+    return write_csv(path, {"representation": col(0), "metric": col(1), "value": col(2), "ci_low": col(3),
+                            "ci_high": col(4)})
 
 
 def _cell(m) -> str:

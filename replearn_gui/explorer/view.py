@@ -242,10 +242,10 @@ class ExplorerView(QWidget):
         self.export_button.setObjectName("explorerExport")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.export_button)
-        menu.addAction("Image (PNG)…", lambda: self._ask_export("png"))
-        menu.addAction("Vector image (SVG)…", lambda: self._ask_export("svg"))
-        menu.addAction("TF Embedding Projector folder…", lambda: self._ask_export("projector"))
-        menu.addAction("Embeddings and coordinates (CSV)…", lambda: self._ask_export("embeddings"))
+        menu.addAction("Image (PNG)…", lambda: self.ask_export("png"))
+        menu.addAction("Vector image (SVG)…", lambda: self.ask_export("svg"))
+        menu.addAction("TF Embedding Projector folder…", lambda: self.ask_export("projector"))
+        menu.addAction("Embeddings and coordinates (CSV)…", lambda: self.ask_export("embeddings"))
         self.export_button.setMenu(menu)
         tools.addWidget(self.export_button)
 
@@ -336,7 +336,7 @@ class ExplorerView(QWidget):
         buttons = QHBoxLayout()
         self.export_selection = QPushButton("Export CSV…")
         self.export_selection.setObjectName("exportSelection")
-        self.export_selection.clicked.connect(lambda: self._ask_export("selection"))
+        self.export_selection.clicked.connect(lambda: self.ask_export("selection"))
         self.selection_grid = QPushButton("Show in grid")
         self.selection_grid.setObjectName("selectionGrid")
         self.selection_grid.clicked.connect(self.show_selection_in_grid)
@@ -891,7 +891,7 @@ class ExplorerView(QWidget):
         self._apply_emphasis()
 
     # ---- export ------------------------------------------------------------------------------------------
-    def _ask_export(self, kind: str) -> None:
+    def ask_export(self, kind: str) -> None:
         if self.space is None:
             return
         if kind == "projector":

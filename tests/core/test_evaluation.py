@@ -168,3 +168,39 @@ def test_transfer_curve_and_shape_mismatch(tmp_path):
     assert cli_main(["transfer", result.run_dir, "digits", "--budgets", "1,all", "--epochs", "1"], out, err) == 0
     assert "from_scratch" in out.getvalue()
     assert cli_main(["transfer", result.run_dir, "digits", "--budgets", "zero"], io.StringIO(), err) == 2
+
+
+def _record(learned: dict, **baselines: dict) -> dict:
+    def rep(metrics):
+        return {"metrics": {k: {"name": k, "value": v, "low": None, "high": None, "higher_is_better": k != "ece"}
+                            for k, v in metrics.items()}}
+    return {"results": {"learned": rep(learned), **{b: rep(m) for b, m in baselines.items()}}}
+
+
+def test_result_rows_margin_over_the_strongest_baseline_in_either_direction():
+    from core.evaluation.tables import result_rows
+
+    rows = {r.metric: r for r in result_rows(_record({"probe_accuracy": 0.9, "ece": 0.05},
+                                                     raw={"probe_accuracy": 0.95, "ece": 0.1},
+                                                     pca={"probe_accuracy": 0.8, "ece": 0.02}))}
+    acc, ece = rows["probe_accuracy"], rows["ece"]
+    assert acc.best_baseline == "raw" and acc.difference == pytest.approx(-0.05)
+    assert ece.best_baseline == "pca" and ece.difference == pytest.approx(-0.03)  # lower is better: still worse
+    assert acc.baselines == {"raw": 0.95, "pca": 0.8}
+    only = result_rows(_record({"probe_accuracy": 0.9}))[0]
+    assert only.difference is None and only.best_baseline is None
+
+
+def test_comparison_rows_and_stored_evaluations_round_trip(tmp_path):
+    from core.evaluation.tables import comparison_rows, load_evaluation, save_evaluation
+
+    a = _record({"probe_accuracy": 0.9, "knn_accuracy": 0.8})
+    b = _record({"probe_accuracy": 0.7, "ece": float("nan")})
+    names, rows = comparison_rows({"simclr": a, "vicreg": b})
+    assert names == ["simclr", "vicreg"] and [m for m, _ in rows] == ["probe_accuracy", "knn_accuracy", "ece"]
+    assert rows[1][1][1] is None and rows[0][1][1]["value"] == 0.7
+    save_evaluation(b, tmp_path)
+    back = load_evaluation(tmp_path)
+    assert back["results"]["learned"]["metrics"]["ece"]["value"] is None  # NaN is stored as null, valid JSON
+    (tmp_path / "evaluation.json").write_text("{broken")
+    assert load_evaluation(tmp_path) is None

@@ -1,0 +1,90 @@
+"""Evaluation results as table rows, from :meth:`Evaluation.to_record` dicts (the form saved in a run's
+``reports/evaluation.json``), so a fresh evaluation and a stored one are shown by the same code."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+
+from core.fileio import atomic_write_json
+
+EVALUATION_FILE = "evaluation.json"
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    metric: str
+    value: float | None
+    low: float | None
+    high: float | None
+    higher_is_better: bool
+    baselines: dict[str, float | None]  # baseline name -> its value of this metric
+    difference: float | None  # learned − the best baseline (positive = learning helped, whatever the direction)
+    best_baseline: str | None
+
+
+def result_rows(record: Mapping[str, Any]) -> list[ResultRow]:
+    """One row per metric of the learned representation, with each baseline's value and the margin over the
+    strongest baseline, signed so that a positive margin always means "better than every baseline"."""
+    results = record["results"]
+    learned = results["learned"]["metrics"]
+    rows = []
+    for name, m in learned.items():
+        base = {b: r["metrics"].get(name, {}).get("value") for b, r in results.items() if b != "learned"}
+        known = {b: v for b, v in base.items() if v is not None}
+        diff = best = None
+        if m["value"] is not None and known:
+            sign = 1.0 if m["higher_is_better"] else -1.0
+            best = max(known, key=lambda b: sign * known[b])
+            diff = sign * (m["value"] - known[best])
+        rows.append(ResultRow(name, m["value"], m.get("low"), m.get("high"), m["higher_is_better"], base, diff, best))
+    return rows
+
+
+def comparison_rows(records: Mapping[str, Mapping[str, Any]]) -> tuple[list[str], list[tuple[str, list[dict | None]]]]:
+    """(run names, [(metric, [that run's learned metric record or None, ...])]) over the union of metrics, in
+    the order they first appear."""
+    names = list(records)
+    metrics: list[str] = []
+    for rec in records.values():
+        for m in rec["results"]["learned"]["metrics"]:
+            if m not in metrics:
+                metrics.append(m)
+    return names, [(m, [records[n]["results"]["learned"]["metrics"].get(m) for n in names]) for m in metrics]
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready: numpy scalars and arrays become Python values, NaN and infinity become None."""
+    import math
+
+    import numpy as np
+
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return plain(value.tolist())
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def save_evaluation(record: Mapping[str, Any], reports_dir: str | Path) -> Path:
+    path = Path(reports_dir) / EVALUATION_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(path, plain(record))
+    return path
+
+
+def load_evaluation(reports_dir: str | Path) -> dict[str, Any] | None:
+    """The run's last evaluation, or None when there is none (or it cannot be read: it is then evaluated again)."""
+    path = Path(reports_dir) / EVALUATION_FILE
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and "results" in record else None

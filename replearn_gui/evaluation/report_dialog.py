@@ -1,0 +1,213 @@
+"""The report dialog: sections and formats, a live preview of the HTML, export with progress, "Open folder".
+
+The files are written by core's ``write_report`` from core's ``build_report`` — exactly what ``replearn report``
+writes. The preview is the HTML report itself, shown by Qt's rich-text browser: its inline SVG figures are
+rendered to images first (QTextBrowser does not draw inline SVG), and it never loads anything from outside.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QByteArray, QRectF, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QImage, QPainter, QTextDocument
+from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QProgressBar, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
+from superqt.utils import create_worker
+
+from replearn_gui.evaluation.jobs import build_report_job, write_report_job
+
+SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
+
+
+def svg_image(svg: str, width: int = 460) -> QImage:
+    from PySide6.QtSvg import QSvgRenderer
+
+    renderer = QSvgRenderer(QByteArray(svg.encode("utf-8")))
+    size = renderer.defaultSize()
+    height = int(width * size.height() / max(size.width(), 1)) if size.width() > 0 else width * 3 // 4
+    image = QImage(width, height, QImage.Format.Format_ARGB32)
+    image.fill(Qt.GlobalColor.white)
+    p = QPainter(image)
+    renderer.render(p, QRectF(0, 0, width, height))
+    p.end()
+    return image
+
+
+class ReportDialog(QDialog):
+    def __init__(self, run_dir: str, evaluations: list[str], parent: QWidget | None = None):
+        super().__init__(parent)
+        import core
+
+        self.setWindowTitle(f"Report — {Path(run_dir).name}")
+        self.setObjectName("reportDialog")
+        self.resize(1000, 760)
+        self.run_dir = run_dir
+        self.evaluations = evaluations
+        self.data: Any = None
+        self.paths: dict[str, Path] = {}
+        self._worker = None
+        self._cancelled = False
+        options = QGroupBox("Contents and formats")
+        grid = QGridLayout(options)
+        grid.addWidget(QLabel("Sections:"), 0, 0)
+        self.section_boxes = {}
+        for j, name in enumerate(core.REPORT_SECTIONS):
+            box = QCheckBox(name)
+            box.setObjectName(f"section_{name}")
+            box.setChecked(True)
+            self.section_boxes[name] = box
+            grid.addWidget(box, 0, j + 1)
+        grid.addWidget(QLabel("Formats:"), 1, 0)
+        self.format_boxes = {}
+        for j, name in enumerate(core.REPORT_FORMATS):
+            box = QCheckBox(name.upper())
+            box.setObjectName(f"format_{name}")
+            box.setChecked(True)
+            self.format_boxes[name] = box
+            grid.addWidget(box, 1, j + 1)
+        grid.addWidget(QLabel("Folder:"), 2, 0)
+        self.folder = QLineEdit(str(core.RunDirectory.open(run_dir).reports))
+        self.folder.setObjectName("reportFolder")
+        grid.addWidget(self.folder, 2, 1, 1, len(core.REPORT_SECTIONS) - 1)
+        browse = QPushButton("Choose…")
+        browse.clicked.connect(self._choose_folder)
+        grid.addWidget(browse, 2, len(core.REPORT_SECTIONS))
+        self.preview = QTextBrowser()
+        self.preview.setObjectName("reportPreview")
+        self.preview.setOpenLinks(False)
+        self.preview.setOpenExternalLinks(False)
+        self.preview.setPlaceholderText("Press “Build preview” to evaluate the run and see its report.")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("reportProgress")
+        self.progress.setRange(0, 1000)
+        self.status = QLabel("")
+        self.status.setObjectName("reportStatus")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setWordWrap(True)
+        self.build_button = QPushButton("Build preview")
+        self.build_button.setObjectName("reportBuild")
+        self.build_button.clicked.connect(self.build)
+        self.export_button = QPushButton("Export")
+        self.export_button.setObjectName("reportExport")
+        self.export_button.clicked.connect(self.export)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("reportCancel")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.open_button = QPushButton("Open folder")
+        self.open_button.setObjectName("reportOpenFolder")
+        self.open_button.clicked.connect(self.open_folder)
+        close = QPushButton("Close")
+        close.clicked.connect(self.reject)
+        buttons = QHBoxLayout()
+        for b in (self.build_button, self.export_button, self.cancel_button, self.open_button):
+            buttons.addWidget(b)
+        buttons.addStretch(1)
+        buttons.addWidget(close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(options)
+        layout.addWidget(self.preview, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        for box in self.section_boxes.values():
+            box.toggled.connect(self._contents_changed)
+        self._set_enabled()
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def _set_enabled(self) -> None:
+        self.build_button.setEnabled(not self.busy)
+        self.export_button.setEnabled(not self.busy and self.data is not None)
+        self.cancel_button.setEnabled(self.busy)
+        self.open_button.setEnabled(not self.busy and bool(self.paths))
+
+    def _contents_changed(self) -> None:
+        self.data = None  # the sections are part of the report: build it again
+        self.status.setText("The sections changed: build the preview again before exporting.")
+        self._set_enabled()
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Folder for the report", self.folder.text())
+        if path:
+            self.folder.setText(path)
+
+    def _run(self, worker, on_result, message: str) -> None:
+        worker.yielded.connect(self._progress)
+        worker.returned.connect(on_result)
+        worker.errored.connect(lambda exc: self.status.setText(f"Failed: {exc}"))
+        worker.finished.connect(self._finished)
+        self._worker = worker
+        self._cancelled = False
+        self.progress.setValue(0)
+        self.status.setText(message)
+        self._set_enabled()
+        worker.start()
+
+    def build(self) -> None:
+        sections = [n for n, b in self.section_boxes.items() if b.isChecked()]
+        if not sections:
+            self.status.setText("Choose at least one section.")
+            return
+        worker = create_worker(build_report_job, self.run_dir, self.evaluations, sections, _start_thread=False,
+                               _ignore_errors=True)
+        self._run(worker, self._built, "Evaluating the run for its report…")
+
+    def _built(self, result: tuple) -> None:
+        self.data, html = result
+        self.show_preview(html)
+        self.progress.setValue(1000)
+        self.status.setText("Preview ready. Export writes the chosen formats.")
+
+    def show_preview(self, html: str) -> None:
+        doc = self.preview.document()
+        figures = SVG.findall(html)
+        for i, svg in enumerate(figures):
+            doc.addResource(QTextDocument.ResourceType.ImageResource, QUrl(f"figure:{i}"), svg_image(svg))
+        counter = iter(range(len(figures)))
+        self.preview.setHtml(SVG.sub(lambda _: f"<img src='figure:{next(counter)}'/> ", html))
+        self.figure_count = len(figures)
+
+    def export(self) -> None:
+        formats = [n for n, b in self.format_boxes.items() if b.isChecked()]
+        if self.data is None or not formats:
+            self.status.setText("Build the preview and choose at least one format first.")
+            return
+        worker = create_worker(write_report_job, self.data, self.folder.text(), formats, _start_thread=False,
+                               _ignore_errors=True)
+        self._run(worker, self._written, "Writing the report…")
+
+    def _written(self, paths: dict) -> None:
+        self.paths = paths
+        self.progress.setValue(1000)
+        self.status.setText("Written: " + ", ".join(str(p) for p in paths.values()))
+
+    def _progress(self, item: tuple[float, str]) -> None:
+        if not self._cancelled:
+            self.progress.setValue(int(item[0] * 1000))
+            self.status.setText(item[1])
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._cancelled = True
+            self._worker.quit()
+
+    def _finished(self) -> None:
+        self._worker = None
+        if self._cancelled:
+            self.progress.setValue(0)
+            self.status.setText("Cancelled.")
+        self._set_enabled()
+
+    def open_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder.text()))
+
+    def reject(self) -> None:
+        if self.busy:  # never leave a worker behind: cancel, and close when it has stopped
+            self.cancel()
+            self._worker.finished.connect(super().reject)
+            return
+        super().reject()

@@ -1,0 +1,292 @@
+"""The Evaluation tab: choose runs, evaluations and baselines; evaluate in the background; read the table and
+the figures; compare runs; open the report dialog or the transfer wizard.
+
+Results are shown from evaluation records (core's ``Evaluation.to_record``), which are also stored in each run's
+``reports/evaluation.json``: a run opened later shows its last evaluation at once.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
+                               QListWidgetItem, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
+from superqt.utils import create_worker
+
+from replearn_gui.evaluation.figures import EvaluationFigures
+from replearn_gui.evaluation.jobs import evaluate_runs_job
+
+EVALUATION_HELP = {
+    "linear_probe": "logistic regression on frozen embeddings (C chosen on validation)",
+    "knn": "k-nearest-neighbour classifier (weighted and majority vote)",
+    "clustering": "k-means against the labels: ARI, NMI, silhouette",
+    "retrieval": "recall@10 and mAP@10 of same-label neighbours",
+    "calibration": "expected calibration error and Brier score of the probe",
+    "faithfulness": "how honest a 2-D PCA picture of the space is",
+    "layerwise": "a linear probe on every layer of the encoder",
+    "reconstruction": "reconstruction error, for objectives with a decoder",
+    "robustness": "probe accuracy under growing input corruption",
+    "invariance": "how much embeddings move under each augmentation",
+    "properties": "the property card: factors, smoothness, invariance, ...",
+}
+
+
+def fmt(value: Any, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+class EvaluationTab(QWidget):
+    evaluated = Signal(object)  # {run_dir: record}
+    report_requested = Signal(str)  # run_dir
+    transfer_requested = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.runs_root: str | None = None
+        self.run_dir: str | None = None
+        self.records: dict[str, dict] = {}  # run_dir -> record
+        self._worker = None
+        self._cancelled = False
+        self.run_boxes = QListWidget()
+        self.run_boxes.setObjectName("evaluationRuns")
+        self.run_boxes.setToolTip("Tick one run to evaluate it, or several to compare them")
+        self.eval_boxes: dict[str, QCheckBox] = {}
+        self.baseline_boxes: dict[str, QCheckBox] = {}
+        choose = QGroupBox("Evaluate")
+        grid = QGridLayout(choose)
+        self._eval_grid = grid
+        self.evaluate_button = QPushButton("Evaluate")
+        self.evaluate_button.setObjectName("evaluateButton")
+        self.evaluate_button.clicked.connect(self.start)
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setObjectName("evaluateCancel")
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        self.report_button = QPushButton("Report…")
+        self.report_button.setObjectName("reportButton")
+        self.report_button.clicked.connect(lambda: self.run_dir and self.report_requested.emit(self.run_dir))
+        self.transfer_button = QPushButton("Transfer…")
+        self.transfer_button.setObjectName("transferButton")
+        self.transfer_button.setToolTip("Compare frozen, fine-tuned and from-scratch encoders on another dataset")
+        self.transfer_button.clicked.connect(lambda: self.run_dir and self.transfer_requested.emit(self.run_dir))
+        self.progress = QProgressBar()
+        self.progress.setObjectName("evaluationProgress")
+        self.progress.setRange(0, 1000)
+        self.status = QLabel("Open or train a run, then press Evaluate.")
+        self.status.setObjectName("evaluationStatus")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setWordWrap(True)
+        self.table = QTableWidget()
+        self.table.setObjectName("evaluationTable")
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setVisible(False)
+        self.figures = EvaluationFigures()
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(0, 0, 0, 0)
+        ll.addWidget(QLabel("Runs"))
+        ll.addWidget(self.run_boxes, 1)
+        ll.addWidget(choose)
+        buttons = QHBoxLayout()
+        for b in (self.evaluate_button, self.cancel_button):
+            buttons.addWidget(b)
+        ll.addLayout(buttons)
+        more = QHBoxLayout()
+        for b in (self.report_button, self.transfer_button):
+            more.addWidget(b)
+        ll.addLayout(more)
+        ll.addWidget(self.progress)
+        ll.addWidget(self.status)
+        right = QSplitter(Qt.Orientation.Vertical)
+        right.addWidget(self.table)
+        right.addWidget(self.figures)
+        right.setSizes([300, 420])
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(1, 1)
+        split.setSizes([300, 900])
+        layout = QVBoxLayout(self)
+        layout.addWidget(split)
+        self._set_enabled()
+
+    def engine_ready(self) -> None:
+        """Fill the evaluation and baseline choices from core (imported by then)."""
+        if self.eval_boxes:
+            return
+        import core
+
+        for i, name in enumerate(core.EVALUATIONS):
+            box = QCheckBox(name.replace("_", " "))
+            box.setObjectName(f"eval_{name}")
+            box.setChecked(True)
+            box.setToolTip(EVALUATION_HELP.get(name, ""))
+            self.eval_boxes[name] = box
+            self._eval_grid.addWidget(box, i // 2, i % 2)
+        row = (len(core.EVALUATIONS) + 1) // 2
+        self._eval_grid.addWidget(QLabel("Baselines:"), row, 0, 1, 2)
+        tips = {"raw": "the input features themselves", "pca": "PCA of the inputs to the same dimension",
+                "random_init": "the same encoder before training"}
+        for j, name in enumerate(core.BASELINES):
+            box = QCheckBox(name.replace("_", " "))
+            box.setObjectName(f"baseline_{name}")
+            box.setChecked(True)
+            box.setToolTip(tips.get(name, ""))
+            self.baseline_boxes[name] = box
+            self._eval_grid.addWidget(box, row + 1 + j // 2, j % 2)
+
+    # ---- runs ----------------------------------------------------------------------------------------------
+    def set_run(self, run_dir: str | None, runs_root: str | None = None) -> None:
+        """The run in view; its stored evaluation (if any) is shown at once."""
+        import core
+
+        self.engine_ready()
+        self.run_dir = run_dir
+        self.runs_root = runs_root or self.runs_root
+        self.fill_runs()
+        self.records = {}
+        if run_dir is not None:
+            stored = core.load_evaluation(core.RunDirectory.open(run_dir).reports)
+            if stored is not None:
+                self.records = {run_dir: stored}
+                self.status.setText("The last evaluation of this run (press Evaluate to run it again).")
+        self.show_records()
+        self._set_enabled()
+
+    def fill_runs(self) -> None:
+        self.run_boxes.clear()
+        paths = []
+        if self.runs_root and Path(self.runs_root).is_dir():
+            paths = sorted((p for p in Path(self.runs_root).iterdir() if (p / "config.toml").is_file()),
+                           key=lambda p: p.stat().st_mtime, reverse=True)
+        if self.run_dir and Path(self.run_dir) not in paths:
+            paths.insert(0, Path(self.run_dir))
+        for p in paths:
+            item = QListWidgetItem(p.name)
+            item.setData(Qt.ItemDataRole.UserRole, str(p))
+            item.setToolTip(str(p))
+            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+            item.setCheckState(Qt.CheckState.Checked if str(p) == self.run_dir else Qt.CheckState.Unchecked)
+            self.run_boxes.addItem(item)
+
+    def chosen_runs(self) -> list[str]:
+        return [self.run_boxes.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.run_boxes.count())
+                if self.run_boxes.item(i).checkState() == Qt.CheckState.Checked]
+
+    def check_runs(self, run_dirs: list[str]) -> None:
+        for i in range(self.run_boxes.count()):
+            item = self.run_boxes.item(i)
+            item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in run_dirs
+                               else Qt.CheckState.Unchecked)
+
+    # ---- evaluating ----------------------------------------------------------------------------------------
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def _set_enabled(self) -> None:
+        self.evaluate_button.setEnabled(not self.busy and self.run_boxes.count() > 0)
+        self.cancel_button.setEnabled(self.busy)
+        self.report_button.setEnabled(not self.busy and self.run_dir is not None)
+        self.transfer_button.setEnabled(not self.busy and self.run_dir is not None)
+
+    def start(self) -> None:
+        runs = self.chosen_runs()
+        evaluations = [n for n, b in self.eval_boxes.items() if b.isChecked()]
+        baselines = [n for n, b in self.baseline_boxes.items() if b.isChecked()]
+        if not runs or not evaluations:
+            self.status.setText("Tick at least one run and one evaluation.")
+            return
+        worker = create_worker(evaluate_runs_job, runs, evaluations, baselines, _start_thread=False,
+                               _ignore_errors=True)
+        worker.yielded.connect(self._progress)
+        worker.returned.connect(self._returned)
+        worker.errored.connect(lambda exc: self.status.setText(f"Evaluation failed: {exc}"))
+        worker.finished.connect(self._finished)
+        self._worker = worker
+        self._cancelled = False
+        self.progress.setValue(0)
+        self.status.setText("Evaluating…")
+        self._set_enabled()
+        worker.start()
+
+    def cancel(self) -> None:
+        if self._worker is not None:
+            self._cancelled = True
+            self._worker.quit()
+
+    def _progress(self, item: tuple[float, str]) -> None:
+        if not self._cancelled:
+            self.progress.setValue(int(item[0] * 1000))
+            self.status.setText(item[1])
+
+    def _returned(self, records: dict) -> None:
+        self.records = records
+        self.progress.setValue(1000)
+        seconds = sum(r.get("seconds", 0.0) for r in records.values())
+        self.status.setText(f"Evaluated {len(records)} run(s) in {seconds:.1f} s. Intervals are bootstrap 95% "
+                            "intervals over the test samples.")
+        self.show_records()
+        self.evaluated.emit(records)
+
+    def _finished(self) -> None:
+        self._worker = None
+        if self._cancelled:
+            self.progress.setValue(0)
+            self.status.setText("Cancelled; nothing was changed.")
+        self._set_enabled()
+
+    # ---- showing -------------------------------------------------------------------------------------------
+    def show_records(self) -> None:
+        import core
+
+        names = {run: Path(run).name for run in self.records}
+        if len(self.records) == 1:
+            record = next(iter(self.records.values()))
+            rows = core.result_rows(record)
+            baselines = [b for b in record["results"] if b != "learned"]
+            headers = ["metric", "value", "95% interval"] + [b.replace("_", " ") for b in baselines] + ["vs best baseline"]
+            self.table.setColumnCount(len(headers))
+            self.table.setHorizontalHeaderLabels(headers)
+            self.table.setRowCount(len(rows))
+            for i, r in enumerate(rows):
+                interval = "–" if r.low is None or r.high is None else f"[{r.low:.4f}, {r.high:.4f}]"
+                diff = "–" if r.difference is None else f"{r.difference:+.4f} ({r.best_baseline.replace('_', ' ')})"
+                cells = [r.metric.replace("_", " "), fmt(r.value), interval] + [fmt(r.baselines.get(b)) for b in baselines]
+                cells.append(diff)
+                for j, text in enumerate(cells):
+                    self._cell(i, j, text, r.difference if j == len(cells) - 1 else None)
+        else:
+            run_names, rows = core.comparison_rows({names[r]: rec for r, rec in self.records.items()})
+            self.table.setColumnCount(1 + len(run_names))
+            self.table.setHorizontalHeaderLabels(["metric"] + run_names)
+            self.table.setRowCount(len(rows))
+            for i, (metric, cells) in enumerate(rows):
+                self._cell(i, 0, metric.replace("_", " "))
+                for j, m in enumerate(cells):
+                    text = "–" if m is None else fmt(m["value"]) + (
+                        f"  [{m['low']:.3f}, {m['high']:.3f}]" if m.get("low") is not None else "")
+                    self._cell(i, j + 1, text)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.figures.show_records({names[r]: rec for r, rec in self.records.items()})
+
+    def _cell(self, row: int, col: int, text: str, sign: float | None = None) -> None:
+        item = QTableWidgetItem(text)  # table items are plain text: user labels are never read as HTML
+        if sign is not None:
+            item.setForeground(Qt.GlobalColor.darkGreen if sign > 0 else Qt.GlobalColor.darkRed)
+        self.table.setItem(row, col, item)
+
+    def value(self, metric: str, column: str = "value") -> str:
+        """The table's text for a metric (tests read the table the way a user does)."""
+        headers = [self.table.horizontalHeaderItem(j).text() for j in range(self.table.columnCount())]
+        for i in range(self.table.rowCount()):
+            if self.table.item(i, 0).text() == metric.replace("_", " "):
+                return self.table.item(i, headers.index(column)).text()
+        raise KeyError(metric)
+
+    def set_dark(self, dark: bool) -> None:
+        self.figures.set_dark(dark)

@@ -1,0 +1,170 @@
+"""The transfer wizard: from a finished run, train on a target dataset at several label budgets with the encoder
+frozen, fine-tuned, and from scratch (core.transfer), and show the label-efficiency curve."""
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QLineEdit, QProgressBar, QSpinBox, QTableWidget,
+                               QTableWidgetItem, QVBoxLayout, QWizard, QWizardPage)
+from superqt.utils import create_worker
+
+from replearn_gui.evaluation.jobs import transfer_job
+
+
+def parse_budgets(text: str) -> list[int | None]:
+    """"1, 5, 10, all" → [1, 5, 10, None]; raises ValueError with a sentence for anything else."""
+    out: list[int | None] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if part.lower() in ("all", "*"):
+            out.append(None)
+        elif part.isdigit() and int(part) > 0:
+            out.append(int(part))
+        else:
+            raise ValueError(f"{part!r} is not a number of labels per class (use whole numbers and 'all')")
+    if not out:
+        raise ValueError("give at least one budget, e.g. 1, 5, 10, all")
+    return out
+
+
+class TargetPage(QWizardPage):
+    def __init__(self, source_dataset: str):
+        super().__init__()
+        import core
+
+        self.setTitle("Target data and label budgets")
+        self.setSubTitle("The run's encoder is reused on the target: kept frozen under a linear head, fine-tuned, "
+                         "or trained from scratch, with only a few labels per class.")
+        form = QFormLayout(self)
+        self.target = QComboBox()
+        self.target.setObjectName("transferTarget")
+        for name in core.DATASETS.names():
+            entry = core.DATASETS.get(name)
+            if "path" in {f.name for f in entry.fields}:
+                continue  # file readers need a path: the wizard offers the built-in datasets
+            self.target.addItem(name)
+        self.target.setCurrentText(source_dataset)
+        form.addRow("Target dataset:", self.target)
+        self.budgets = QLineEdit("1, 5, 10, 50, all")
+        self.budgets.setObjectName("transferBudgets")
+        self.budgets.setToolTip("Labels per class; 'all' = every training label")
+        form.addRow("Labels per class:", self.budgets)
+        self.epochs = QSpinBox()
+        self.epochs.setObjectName("transferEpochs")
+        self.epochs.setRange(1, 1000)
+        self.epochs.setValue(30)
+        form.addRow("Epochs per training:", self.epochs)
+        self.error = QLabel("")
+        self.error.setObjectName("transferError")
+        self.error.setStyleSheet("color: #b00020;")
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setWordWrap(True)
+        form.addRow(self.error)
+        self.budgets.textChanged.connect(lambda _: self.completeChanged.emit())
+
+    def isComplete(self) -> bool:  # noqa: N802 (Qt)
+        try:
+            parse_budgets(self.budgets.text())
+        except ValueError as err:
+            self.error.setText(str(err))
+            return False
+        self.error.setText("")
+        return True
+
+
+class RunPage(QWizardPage):
+    def __init__(self):
+        super().__init__()
+        self.setTitle("Transfer")
+        layout = QVBoxLayout(self)
+        self.progress = QProgressBar()
+        self.progress.setObjectName("transferProgress")
+        self.progress.setRange(0, 1000)
+        self.status = QLabel("")
+        self.status.setObjectName("transferStatus")
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.setWordWrap(True)
+        self.table = QTableWidget()
+        self.table.setObjectName("transferTable")
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.table, 1)
+        self.done = False
+
+    def isComplete(self) -> bool:  # noqa: N802 (Qt)
+        return self.done
+
+
+class TransferWizard(QWizard):
+    finished_result = Signal(object)  # core.TransferResult
+
+    def __init__(self, run_dir: str, source_dataset: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Transfer to another dataset")
+        self.setObjectName("transferWizard")
+        self.run_dir = run_dir
+        self.target_page = TargetPage(source_dataset)
+        self.run_page = RunPage()
+        self.addPage(self.target_page)
+        self.addPage(self.run_page)
+        self.result_value: Any = None
+        self._worker = None
+        self.currentIdChanged.connect(self._page_changed)
+        self.resize(640, 480)
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def _page_changed(self, page_id: int) -> None:
+        if self.page(page_id) is self.run_page and not self.busy:
+            self.start()
+
+    def start(self) -> None:
+        page = self.target_page
+        budgets = parse_budgets(page.budgets.text())
+        self.run_page.done = False
+        self.run_page.completeChanged.emit()
+        worker = create_worker(transfer_job, self.run_dir, page.target.currentText(), budgets, page.epochs.value(),
+                               _start_thread=False, _ignore_errors=True)
+        worker.yielded.connect(self._progress)
+        worker.returned.connect(self._returned)
+        worker.errored.connect(lambda exc: self.run_page.status.setText(f"Transfer failed: {exc}"))
+        worker.finished.connect(self._finished)
+        self._worker = worker
+        worker.start()
+
+    def _progress(self, item: tuple[float, str]) -> None:
+        self.run_page.progress.setValue(int(item[0] * 1000))
+        self.run_page.status.setText(item[1])
+
+    def _returned(self, result: Any) -> None:
+        self.result_value = result
+        t = self.run_page.table
+        methods = list(result.accuracy)
+        t.setColumnCount(1 + len(methods))
+        t.setHorizontalHeaderLabels(["labels per class"] + [m.replace("_", " ") for m in methods])
+        t.setRowCount(len(result.budgets))
+        for i, b in enumerate(result.budgets):
+            t.setItem(i, 0, QTableWidgetItem("all" if b is None else str(b)))
+            for j, m in enumerate(methods):
+                t.setItem(i, j + 1, QTableWidgetItem(f"{result.accuracy[m][i]:.4f}"))
+        self.run_page.progress.setValue(1000)
+        self.run_page.status.setText(f"Test accuracy on {result.target} ({result.n_test} test samples). The curve is "
+                                     "in the Evaluation tab.")
+        self.finished_result.emit(result)
+
+    def _finished(self) -> None:
+        self._worker = None
+        self.run_page.done = True
+        self.run_page.completeChanged.emit()
+
+    def reject(self) -> None:
+        if self.busy:
+            self._worker.quit()
+            self._worker.finished.connect(super().reject)
+            return
+        super().reject()
