@@ -24,7 +24,7 @@ from replearn_gui.widgets.error_dialog import show_error
 from replearn_gui.widgets.loss_plot import LossPlot
 from replearn_gui.widgets.run_list import RunList
 from replearn_gui.widgets.snapshot_map import SnapshotMap
-from replearn_gui.workers import load_experiment_job
+from replearn_gui.workers import alive, load_experiment_job
 
 REFRESH_MS = 50  # repaint at most 20 times a second
 
@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
         worker = create_worker(load_experiment_job, source, _start_thread=False,
                                _ignore_errors=True)  # we handle `errored` ourselves
         worker.returned.connect(self.on_experiment_loaded)
-        worker.errored.connect(lambda exc: self._show_error("Cannot load the experiment", exc))
+        worker.errored.connect(alive(self, lambda exc: self._show_error("Cannot load the experiment", exc)))
         worker.finished.connect(self._on_loader_finished)
         self._loader = worker
         worker.start()
@@ -467,7 +467,7 @@ class MainWindow(QMainWindow):
 
         worker = create_worker(read_run_curves, path, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(self._show_overlay)
-        worker.errored.connect(lambda exc: self._show_error("Cannot overlay this run", exc))
+        worker.errored.connect(alive(self, lambda exc: self._show_error("Cannot overlay this run", exc)))
         self._overlay_worker = worker
         worker.start()
 

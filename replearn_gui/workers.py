@@ -75,3 +75,14 @@ def read_run_curves(run_dir: str) -> dict[str, Any]:
         raise core.RunDirectoryError(f"{run_dir} has no recorded training steps yet")
     return {"name": run.path.name, "steps": np.array(steps), "losses": np.array(losses), "epochs": epochs,
             "ranks": ranks, "probe": probe, "cosines": cosines}
+
+
+def alive(receiver: Any, callback):
+    """Guard a worker-signal callback with the widget it updates: a worker may finish after its window was closed
+    and deleted, and Qt only drops connections to bound slots of the deleted object, not to lambdas."""
+    import shiboken6
+
+    def call(*args):
+        if shiboken6.isValid(receiver):
+            callback(*args)
+    return call

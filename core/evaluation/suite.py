@@ -67,6 +67,7 @@ class Evaluation:
     def to_record(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment, "dataset": self.dataset, "n_train": self.n_train, "n_test": self.n_test,
+            "label_names": list(self.label_names),
             "evaluations": list(self.evaluations), "seconds": self.seconds,
             "results": {
                 name: {"dim": r.dim, "metrics": {k: m.to_record() for k, m in r.metrics.items()},

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from core.fileio import atomic_write_json
+from core.fileio import atomic_write_text
 
 EVALUATION_FILE = "evaluation.json"
 
@@ -76,7 +76,8 @@ def plain(value: Any) -> Any:
 def save_evaluation(record: Mapping[str, Any], reports_dir: str | Path) -> Path:
     path = Path(reports_dir) / EVALUATION_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_json(path, plain(record))
+    # not sorted: the metrics keep the suite's order, which is the order the table shows
+    atomic_write_text(path, json.dumps(plain(record), indent=2, allow_nan=False) + "\n")
     return path
 
 

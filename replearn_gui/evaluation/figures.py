@@ -27,11 +27,13 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
             p = self.addPlot(row=row, col=col)
             p.setTitle(title, size="9pt")
             p.setToolTip(tip)
-            p.addLegend(offset=(5, 5), labelTextSize="7pt")
+            p.addLegend(offset=(-5, 5), labelTextSize="7pt")
             return p
 
         self.layer_plot = plot(0, 0, "Linear probe per layer", "Test accuracy of a linear probe on each layer's output")
-        self.robust_plot = plot(0, 1, "Robustness", "Probe accuracy as the test inputs are corrupted more and more")
+        self.robust_plot = plot(0, 1, "Robustness", "Probe accuracy as the test inputs are corrupted more and more "
+                                "(x: 0 = clean, 1 = the strongest level of each corruption)")
+        self.robust_plot.setLabel("bottom", "severity")
         self.reliability_plot = plot(0, 2, "Reliability diagram", "Accuracy against confidence per bin; the diagonal "
                                      "is perfect calibration")
         self.confusion_plot = plot(1, 0, "Confusion (linear probe)", "Rows: true class; columns: predicted class")
@@ -42,6 +44,9 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.confusion = pg.ImageItem()
         self.confusion.setLookupTable(pg.colormap.get("viridis").getLookupTable())
         self.confusion_plot.addItem(self.confusion)
+        self.transfer_hint = pg.TextItem("Run the transfer wizard (Transfer…)", color=(130, 130, 130), anchor=(0.5, 0.5))
+        self.transfer_plot.addItem(self.transfer_hint)
+        self.transfer_hint.setPos(0.5, 0.5)
         self.records: dict[str, Mapping[str, Any]] = {}
         self.transfer: Any = None
 
@@ -66,14 +71,18 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
             layers = learned.get("layerwise") or []
             if layers:
                 xs = np.arange(len(layers)) + (k - (n - 1) / 2) * width
-                self.layer_plot.addItem(pg.BarGraphItem(x=xs, height=[l["value"] for l in layers], width=width,
-                                                        brush=colour, name=label))
+                bars = pg.BarGraphItem(x=xs, height=[l["value"] for l in layers], width=width, brush=colour)
+                self.layer_plot.addItem(bars)
+                if n > 1:
+                    self.layer_plot.legend.addItem(bars, label)
                 self.layer_plot.getAxis("bottom").setTicks(_ticks([l["layer"] for l in layers]))
                 self.layer_plot.setYRange(0, 1)
             styles = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
             for j, (corruption, curve) in enumerate((learned.get("robustness") or {}).items()):
                 pts = np.array(curve, dtype=float)
-                self.robust_plot.plot(pts[:, 0], pts[:, 1], pen=pg.mkPen(colour, width=2, style=styles[j % 4]),
+                # each corruption has its own scale (noise σ, occluded share, pixels shifted): x is the step
+                severity = np.linspace(0, 1, len(pts))
+                self.robust_plot.plot(severity, pts[:, 1], pen=pg.mkPen(colour, width=2, style=styles[j % 4]),
                                       symbol="o", symbolSize=4, symbolBrush=colour,
                                       name=f"{label} · {corruption}" if n > 1 else corruption)
             rel = learned.get("reliability")
@@ -82,19 +91,27 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
                 acc = np.array(rel["accuracy"], dtype=float)
                 ok = np.isfinite(conf) & np.isfinite(acc)
                 self.reliability_plot.plot(conf[ok], acc[ok], pen=pg.mkPen(colour, width=2), symbol="o",
-                                           symbolSize=5, symbolBrush=colour, name=label)
+                                           symbolSize=5, symbolBrush=colour, name=label if n > 1 else None)
             card = learned.get("property_card") or {}
-            if card:
+            if card:  # horizontal bars: the property names stay readable
                 names = list(card)
-                xs = np.arange(len(names)) + (k - (n - 1) / 2) * width
-                self.card_plot.addItem(pg.BarGraphItem(x=xs, height=[card[c]["score"] or 0 for c in names],
-                                                       width=width, brush=colour, name=label))
-                self.card_plot.getAxis("bottom").setTicks(_ticks(names))
-                self.card_plot.setYRange(0, 1)
+                ys = np.arange(len(names)) + (k - (n - 1) / 2) * width
+                bars = pg.BarGraphItem(x0=0, y=ys, height=width, width=[card[c]["score"] or 0 for c in names],
+                                       brush=colour)
+                self.card_plot.addItem(bars)
+                if n > 1:
+                    self.card_plot.legend.addItem(bars, label)
+                self.card_plot.getAxis("left").setTicks(_ticks(names, 14))
+                self.card_plot.setXRange(0, 1)
             if k == 0 and learned.get("confusion") is not None:
                 m = np.array(learned["confusion"], dtype=float)
                 rows = m.sum(axis=1, keepdims=True)
                 self.confusion.setImage((m / np.maximum(rows, 1)).T, levels=(0, 1), autoLevels=False)
+                self.confusion.setRect(-0.5, -0.5, len(m), len(m))  # cell i is centred on i
+                classes = [str(c) for c in rec.get("label_names") or range(len(m))]
+                if len(classes) <= 20:
+                    for axis in ("left", "bottom"):
+                        self.confusion_plot.getAxis(axis).setTicks(_ticks(classes, 8))
                 self.confusion_plot.setTitle(f"Confusion (linear probe{', ' + name if n > 1 else ''})", size="9pt")
         self.reliability_plot.plot([0, 1], [0, 1], pen=pg.mkPen((150, 150, 150), style=Qt.PenStyle.DashLine))
         self.reliability_plot.setXRange(0, 1)
@@ -103,7 +120,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
     def show_transfer(self, result: Any) -> None:
         """A core.TransferResult: accuracy against labels per class for each method."""
         self.transfer = result
-        self.transfer_plot.clear()
+        self.transfer_plot.clear()  # the hint goes too
         self.transfer_plot.legend.clear()
         budgets = [b if b is not None else np.nan for b in result.budgets]
         finite = [b for b in budgets if np.isfinite(b)]

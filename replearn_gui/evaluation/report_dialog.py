@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGridLayout, QGr
 from superqt.utils import create_worker
 
 from replearn_gui.evaluation.jobs import build_report_job, write_report_job
+from replearn_gui.workers import alive
 
 SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 
@@ -138,7 +139,7 @@ class ReportDialog(QDialog):
     def _run(self, worker, on_result, message: str) -> None:
         worker.yielded.connect(self._progress)
         worker.returned.connect(on_result)
-        worker.errored.connect(lambda exc: self.status.setText(f"Failed: {exc}"))
+        worker.errored.connect(alive(self, lambda exc: self.status.setText(f"Failed: {exc}")))
         worker.finished.connect(self._finished)
         self._worker = worker
         self._cancelled = False

@@ -17,6 +17,7 @@ from superqt.utils import create_worker
 
 from replearn_gui.evaluation.figures import EvaluationFigures
 from replearn_gui.evaluation.jobs import evaluate_runs_job
+from replearn_gui.workers import alive
 
 EVALUATION_HELP = {
     "linear_probe": "logistic regression on frozen embeddings (C chosen on validation)",
@@ -205,7 +206,7 @@ class EvaluationTab(QWidget):
                                _ignore_errors=True)
         worker.yielded.connect(self._progress)
         worker.returned.connect(self._returned)
-        worker.errored.connect(lambda exc: self.status.setText(f"Evaluation failed: {exc}"))
+        worker.errored.connect(alive(self, lambda exc: self.status.setText(f"Evaluation failed: {exc}")))
         worker.finished.connect(self._finished)
         self._worker = worker
         self._cancelled = False

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QLineEdit, QProgr
 from superqt.utils import create_worker
 
 from replearn_gui.evaluation.jobs import transfer_job
+from replearn_gui.workers import alive
 
 
 def parse_budgets(text: str) -> list[int | None]:
@@ -132,7 +133,7 @@ class TransferWizard(QWizard):
                                _start_thread=False, _ignore_errors=True)
         worker.yielded.connect(self._progress)
         worker.returned.connect(self._returned)
-        worker.errored.connect(lambda exc: self.run_page.status.setText(f"Transfer failed: {exc}"))
+        worker.errored.connect(alive(self, lambda exc: self.run_page.status.setText(f"Transfer failed: {exc}")))
         worker.finished.connect(self._finished)
         self._worker = worker
         worker.start()

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpli
 from superqt.utils import create_worker
 
 from replearn_gui.explorer.view import ExplorerView
+from replearn_gui.workers import alive
 
 TRAINED, SNAPSHOTS = "trained", "snapshots"
 NOTHING, BASELINE, SAME_SNAPSHOTS = "nothing", "baseline", "snapshots"
@@ -133,8 +134,8 @@ class EmbeddingsTab(QWidget):
     def _start(self, job_args: tuple, on_done) -> None:
         worker = create_worker(load_space_job, *job_args, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(on_done)
-        worker.errored.connect(lambda exc: self.message.setText(f"Cannot show this space: {exc}"))
-        worker.finished.connect(lambda w=worker: self._loaders.remove(w) if w in self._loaders else None)
+        worker.errored.connect(alive(self, lambda exc: self.message.setText(f"Cannot show this space: {exc}")))
+        worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
         self._loaders.append(worker)
         worker.start()
 

@@ -8,13 +8,12 @@ superqt worker. Everything the user does with the mouse is answered on the GUI t
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QCursor, QIcon, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QColor, QCursor, QIcon, QPainter, QPainterPath, QPixmap
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, QGraphicsPathItem, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu, QPushButton, QSlider,
                                QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
@@ -25,6 +24,7 @@ from replearn_gui.explorer.neighbours_panel import NeighboursPanel
 from replearn_gui.explorer.point_cloud import PointCloud
 from replearn_gui.explorer.previews import HoverCard
 from replearn_gui.explorer.projection_panel import ProjectionPanel
+from replearn_gui.workers import alive
 
 LABEL_MODE, SINGLE_MODE, FAITHFUL_MODE = "label", "(one colour)", "faithfulness (neighbours kept)"
 FRAME_MS = 33  # epoch animation: 30 frames a second
@@ -431,7 +431,7 @@ class ExplorerView(QWidget):
             return
         worker = create_worker(projection_job, np.asarray(self.space.embeddings, dtype=np.float32), method, params,
                                self.cache_dir, _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda result: self._projection_returned(key, result))
+        worker.returned.connect(alive(self, lambda result: self._projection_returned(key, result)))
         self._run(worker, f"Computing {method}…")
 
     def compute_evolution(self, method: str, params: dict) -> None:
@@ -916,8 +916,8 @@ class ExplorerView(QWidget):
         coords = self.shown_xy() if self.coords is not None else None
         worker = create_worker(export_job, kind, path, self.space, np.asarray(self.embeddings), coords, positions,
                                _start_thread=False, _ignore_errors=True)
-        worker.returned.connect(lambda _: self.status.setText(f"Exported to {path}"))
-        worker.errored.connect(lambda exc: self.status.setText(f"Export failed: {exc}"))
+        worker.returned.connect(alive(self, lambda _: self.status.setText(f"Exported to {path}")))
+        worker.errored.connect(alive(self, lambda exc: self.status.setText(f"Export failed: {exc}")))
         self.status.setText(f"Exporting to {path}…")
         self._export_worker = worker
         worker.start()

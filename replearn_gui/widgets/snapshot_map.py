@@ -17,6 +17,7 @@ from superqt.utils import create_worker
 
 from replearn_gui.explorer.colouring import categorical_palette
 from replearn_gui.explorer.point_cloud import PointCloud
+from replearn_gui.workers import alive
 
 
 def snapshot_pca_job(embeddings: np.ndarray | str, run_dir: str | None, previous: np.ndarray | None):
@@ -89,8 +90,8 @@ class SnapshotMap(QWidget):
         self._pending = None
         worker = create_worker(snapshot_pca_job, embeddings, self.run_dir, self.coords, _start_thread=False,
                                _ignore_errors=True)
-        worker.returned.connect(lambda result, epoch=epoch: self._show(result, epoch))
-        worker.errored.connect(lambda exc: self.title.setText(f"Snapshot map: {exc}"))
+        worker.returned.connect(alive(self, lambda result, epoch=epoch: self._show(result, epoch)))
+        worker.errored.connect(alive(self, lambda exc: self.title.setText(f"Snapshot map: {exc}")))
         worker.finished.connect(self._finished)
         self._worker = worker
         worker.start()
