@@ -11,8 +11,8 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QMainWindow, QMessageBox, QProgressBar,
-                               QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QListWidget, QMainWindow, QMessageBox,
+                               QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
 from superqt.utils import create_worker
 
 from replearn_gui.evaluation.tab import EvaluationTab
@@ -131,6 +131,7 @@ class MainWindow(QMainWindow):
         self.follower: RunFollower | None = None
         self.report_dialog = None
         self.transfer_wizard = None
+        self.queue: list[Any] = []
         self.opened_run: str | None = None
 
         self.controller = RunController(self, num_threads=int(self.settings.value("torch_threads", 1)))
@@ -180,6 +181,8 @@ class MainWindow(QMainWindow):
         self.report_action = action("&Report…", lambda: self.open_report_dialog(self.opened_run), "Ctrl+E",
                                     "Evaluate the open run and export its report (HTML, PDF, JSON, Markdown, CSV)")
         self.start_action = action("&Start", self.start_training, "Ctrl+R", "Train the loaded experiment")
+        self.queue_action = action("&Queue", self.queue_current, "Ctrl+Shift+R",
+                                   "Train the loaded experiment after the runs already going (or now, if none)")
         self.pause_action = action("&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume at the next step")
         self.stop_action = action("S&top", self.controller.stop, "Ctrl+.",
                                   "Stop after the current step, saving a checkpoint")
@@ -205,7 +208,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         run_menu = menu.addMenu("&Run")
-        for a in (self.start_action, self.pause_action, self.stop_action, self.checkpoint_action):
+        for a in (self.start_action, self.queue_action, self.pause_action, self.stop_action, self.checkpoint_action):
             run_menu.addAction(a)
         menu.addMenu("&View").addAction(self.dark_action)
         help_menu = menu.addMenu("&Help")
@@ -227,6 +230,18 @@ class MainWindow(QMainWindow):
         left_layout = QVBoxLayout(left)
         left_layout.addWidget(self.experiment_panel)
         left_layout.addWidget(self.result_label)
+        self.queue_box = QGroupBox("Queued runs")
+        self.queue_box.setObjectName("queueBox")
+        qlayout = QVBoxLayout(self.queue_box)
+        self.queue_list = QListWidget()
+        self.queue_list.setObjectName("queueList")
+        self.queue_list.setMaximumHeight(90)
+        qlayout.addWidget(self.queue_list)
+        remove = QPushButton("Remove from queue")
+        remove.clicked.connect(self._remove_from_queue)
+        qlayout.addWidget(remove)
+        self.queue_box.setVisible(False)
+        left_layout.addWidget(self.queue_box)
         self.run_list = RunList()
         self.run_list.open_run.connect(self.open_run)
         self.run_list.overlay_run.connect(self.overlay_run)
@@ -253,6 +268,7 @@ class MainWindow(QMainWindow):
         split.addWidget(top)
         split.addWidget(self.cockpit)
         split.setSizes([320, 420])
+        self.splitters = {"training": split, "trainingTop": top}
         training_layout.addWidget(split, 1)
         training_layout.addWidget(self.epoch_label)
         self.tabs = QTabWidget()
@@ -272,6 +288,11 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([330, 870])
+        self.splitters["main"] = splitter
+        for name, sp in self.splitters.items():  # the user's layout survives a restart
+            state = self.settings.value(f"splitter/{name}")
+            if state is not None:
+                sp.restoreState(state)
         self.setCentralWidget(splitter)
 
         self.progress = QProgressBar()
@@ -320,7 +341,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def new_experiment(self, data_path: str | None = None) -> None:
-        if self.experiment is None or self.controller.busy:
+        """The wizard; while a run trains, what it makes joins the queue and starts when the run ends."""
+        if self.experiment is None or (self.wizard is not None and self.wizard.isVisible()):
             return
         from replearn_gui.wizard import ExperimentWizard
 
@@ -354,8 +376,47 @@ class MainWindow(QMainWindow):
         except Exception as err:  # noqa: BLE001 - shown to the user
             self._show_error("The experiment is not valid", err)
             return
+        if self.controller.busy:
+            self.enqueue(exp)
+            return
         self.on_experiment_loaded(exp)
         self.start_training()
+
+    # ---- the run queue: experiments that start one after another ------------------------------------------
+    def enqueue(self, exp: Any) -> None:
+        self.queue.append(exp)
+        self._show_queue()
+        self.statusBar().showMessage(f"Queued {exp.name}: it starts when the current run ends "
+                                     f"(position {len(self.queue)}).", 8000)
+
+    @Slot()
+    def queue_current(self) -> None:
+        """Run → Queue: the loaded experiment starts now if nothing runs, else after the runs before it."""
+        if self.experiment is None:
+            return
+        if self.controller.busy:
+            self.enqueue(self.experiment)
+        else:
+            self.start_training()
+
+    def _show_queue(self) -> None:
+        self.queue_list.clear()
+        for exp in self.queue:
+            self.queue_list.addItem(f"{exp.name} · {exp.objective.name} on {exp.data.name}, {exp.training.epochs} epochs")
+        self.queue_box.setVisible(bool(self.queue))
+
+    def _remove_from_queue(self) -> None:
+        row = self.queue_list.currentRow()
+        if 0 <= row < len(self.queue):
+            del self.queue[row]
+            self._show_queue()
+
+    def _start_next_in_queue(self) -> None:
+        if self.queue and not self._closing and not self.controller.busy:
+            exp = self.queue.pop(0)
+            self._show_queue()
+            self.on_experiment_loaded(exp)
+            self.start_training()
 
     @Slot()
     def choose_run(self) -> None:
@@ -543,7 +604,8 @@ class MainWindow(QMainWindow):
         idle = state == "idle"
         self.start_action.setEnabled(idle and self.experiment is not None and self._loader is None)
         self.open_action.setEnabled(idle)
-        self.new_action.setEnabled(idle and self.experiment is not None)
+        self.new_action.setEnabled(self.experiment is not None)
+        self.queue_action.setEnabled(self.experiment is not None and self._loader is None)
         self.open_data_action.setEnabled(idle and self.experiment is not None)
         self.open_run_action.setEnabled(idle)
         self.report_action.setEnabled(self.opened_run is not None)
@@ -611,6 +673,7 @@ class MainWindow(QMainWindow):
         self.eta_label.setText("")
         self.statusBar().showMessage(f"Run {result.status}.", 8000)
         self.run_list.refresh()
+        QTimer.singleShot(0, self._start_next_in_queue)
 
     @Slot(object, str)
     def on_failed(self, exc: BaseException, details: str) -> None:
@@ -689,8 +752,9 @@ class MainWindow(QMainWindow):
     @Slot()
     def show_shortcuts(self) -> None:
         rows = [(a.text().replace("&", ""), a.shortcut().toString()) for a in
-                (self.new_action, self.open_action, self.open_run_action, self.start_action, self.pause_action,
-                 self.stop_action, self.checkpoint_action, self.dark_action, self.quit_action)]
+                (self.new_action, self.open_action, self.open_data_action, self.open_run_action, self.start_action,
+                 self.queue_action, self.pause_action, self.stop_action, self.checkpoint_action, self.report_action,
+                 self.dark_action, self.shortcuts_action, self.quit_action)]
         box = QMessageBox(self)
         box.setWindowTitle("Keyboard shortcuts")
         box.setTextFormat(Qt.TextFormat.PlainText)
@@ -735,6 +799,8 @@ class MainWindow(QMainWindow):
         if self.follower is not None:
             self.follower.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
+        for name, sp in self.splitters.items():
+            self.settings.setValue(f"splitter/{name}", sp.saveState())
         event.accept()
 
     def _begin_closing(self) -> None:

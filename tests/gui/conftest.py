@@ -4,6 +4,17 @@ from __future__ import annotations
 import pytest
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_settings(qapp, tmp_path_factory):
+    """QSettings in a folder of the test session: tests never read or change the user's own settings."""
+    from PySide6.QtCore import QSettings
+
+    qapp.setOrganizationName("RepLearnTests")
+    qapp.setApplicationName("RepLearn Studio tests")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path_factory.mktemp("settings")))
+
+
 @pytest.fixture(autouse=True)
 def no_dangling_workers(qapp):
     yield

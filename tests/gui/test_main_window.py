@@ -119,3 +119,34 @@ def test_closing_during_training_stops_the_run_first(window, qtbot):
 def test_module_entry_point_help():
     proc = subprocess.run([sys.executable, "-m", "replearn_gui", "--help"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "usage: replearn-gui" in proc.stdout
+
+
+def test_queued_experiments_start_one_after_another(window, qtbot, tiny_experiment):
+    finished = []
+    window.controller.finished.connect(finished.append)
+    window.start_action.trigger()
+    second = tiny_experiment.with_training(epochs=1)
+    window.enqueue(second.with_output(root=window.runs_root))
+    assert window.queue_box.isVisibleTo(window) and window.queue_list.count() == 1
+    qtbot.waitUntil(lambda: len(finished) == 2 and window.controller.state == "idle", timeout=120000)
+    assert [r.epochs_completed for r in finished] == [4, 1] and window.queue == []
+    assert not window.queue_box.isVisibleTo(window)
+    window.queue_action.trigger()  # nothing running: Queue starts at once
+    qtbot.waitUntil(lambda: len(finished) == 3 and window.controller.state == "idle", timeout=120000)
+
+
+def test_window_layout_is_remembered(qtbot, tmp_path, tiny_experiment_file):
+    from replearn_gui.main_window import MainWindow
+
+    first = MainWindow(experiment=str(tiny_experiment_file), runs_root=str(tmp_path / "r"))
+    qtbot.addWidget(first)
+    first.show()
+    qtbot.waitUntil(lambda: first.experiment is not None and first._loader is None, timeout=60000)
+    first.splitters["main"].setSizes([200, 1000])
+    wanted = first.splitters["main"].sizes()
+    first.close()
+    second = MainWindow(experiment=str(tiny_experiment_file), runs_root=str(tmp_path / "r"))
+    qtbot.addWidget(second)
+    second.show()
+    assert second.splitters["main"].sizes() == wanted
+    qtbot.waitUntil(lambda: second.experiment is not None and second._loader is None, timeout=60000)
