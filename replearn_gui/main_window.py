@@ -13,7 +13,6 @@ from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QListWidget, QMainWindow, QMessageBox,
                                QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
-from superqt.utils import create_worker
 
 from replearn_gui.evaluation.tab import EvaluationTab
 from replearn_gui.explorer.tab import EmbeddingsTab
@@ -24,7 +23,7 @@ from replearn_gui.widgets.error_dialog import show_error
 from replearn_gui.widgets.loss_plot import LossPlot
 from replearn_gui.widgets.run_list import RunList
 from replearn_gui.widgets.snapshot_map import SnapshotMap
-from replearn_gui.workers import alive, load_experiment_job
+from replearn_gui.workers import alive, load_experiment_job, make_worker
 
 REFRESH_MS = 50  # repaint at most 20 times a second
 
@@ -309,8 +308,7 @@ class MainWindow(QMainWindow):
         self._loading_source = source
         self.start_action.setEnabled(False)
         self.statusBar().showMessage("Loading the training engine…")
-        worker = create_worker(load_experiment_job, source, _start_thread=False,
-                               _ignore_errors=True)  # we handle `errored` ourselves
+        worker = make_worker(load_experiment_job, source)
         worker.returned.connect(self.on_experiment_loaded)
         worker.errored.connect(alive(self, lambda exc: self._show_error("Cannot load the experiment", exc)))
         worker.finished.connect(self._on_loader_finished)
@@ -526,7 +524,7 @@ class MainWindow(QMainWindow):
         """Draw another run's curves (loss, effective rank, online probe, mean cosine) beside the current ones."""
         from replearn_gui.workers import read_run_curves
 
-        worker = create_worker(read_run_curves, path, _start_thread=False, _ignore_errors=True)
+        worker = make_worker(read_run_curves, path)
         worker.returned.connect(self._show_overlay)
         worker.errored.connect(alive(self, lambda exc: self._show_error("Cannot overlay this run", exc)))
         self._overlay_worker = worker

@@ -6,9 +6,9 @@ import traceback
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal, Slot
-from superqt.utils import GeneratorWorker, create_worker
+from superqt.utils import GeneratorWorker
 
-from replearn_gui.workers import training_job
+from replearn_gui.workers import make_worker, training_job
 
 
 class RunController(QObject):
@@ -49,9 +49,7 @@ class RunController(QObject):
         if self._worker is not None:
             return False
         self._commands = queue.SimpleQueue()
-        worker = create_worker(training_job, experiment, runs_root, self.num_threads, self._commands,
-                               _start_thread=False,
-                               _ignore_errors=True)  # we handle `errored` ourselves
+        worker = make_worker(training_job, experiment, runs_root, self.num_threads, self._commands)
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)

@@ -11,9 +11,9 @@ from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
                                QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
-from superqt.utils import create_worker
 
 from replearn_gui.forms import ParamsForm
+from replearn_gui.workers import make_worker
 
 
 def pixmap_from_preview(image: np.ndarray, scale: int = 4) -> QPixmap:
@@ -164,8 +164,7 @@ class DataPage(QWizardPage):
             return
         self.status.setText("Loading…")
         self.load_button.setEnabled(False)
-        worker = create_worker(load_data_job, self.source.currentData(), self.form.params(), _start_thread=False,
-                               _ignore_errors=True)
+        worker = make_worker(load_data_job, self.source.currentData(), self.form.params())
         worker.returned.connect(self._loaded)
         worker.errored.connect(self._failed)
         worker.finished.connect(self._done)

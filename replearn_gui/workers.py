@@ -86,3 +86,39 @@ def alive(receiver: Any, callback):
         if shiboken6.isValid(receiver):
             callback(*args)
     return call
+
+
+class WorkerCrash(Exception):
+    """A RuntimeError raised inside a worker, passed on under another type. superqt takes a RuntimeError that
+    ends a worker for a deleted Qt object and drops it: no ``errored``, no ``finished``, the worker looks busy
+    forever. torch reports most of its failures (shapes, devices, out of memory) as RuntimeError."""
+
+
+def shielded(fn):
+    """``fn`` (a function or a generator function) with RuntimeError re-raised as :class:`WorkerCrash`."""
+    import functools
+    import inspect
+
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def generator(*args, **kwargs):
+            try:
+                return (yield from fn(*args, **kwargs))
+            except RuntimeError as err:
+                raise WorkerCrash(f"{type(err).__name__}: {err}") from err
+        return generator
+
+    @functools.wraps(fn)
+    def function(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except RuntimeError as err:
+            raise WorkerCrash(f"{type(err).__name__}: {err}") from err
+    return function
+
+
+def make_worker(fn, *args, **kwargs):
+    """A superqt worker (not started) for ``fn``: errors reach ``errored`` — we handle them — whatever their type."""
+    from superqt.utils import create_worker
+
+    return create_worker(shielded(fn), *args, _start_thread=False, _ignore_errors=True, **kwargs)

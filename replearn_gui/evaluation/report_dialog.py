@@ -14,10 +14,10 @@ from PySide6.QtCore import QByteArray, QRectF, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QPainter, QTextDocument
 from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
                                QLineEdit, QProgressBar, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
-from superqt.utils import create_worker
 
 from replearn_gui.evaluation.jobs import build_report_job, write_report_job
-from replearn_gui.workers import alive
+from replearn_gui.workers import alive, make_worker
+from replearn_gui.widgets.error_dialog import show_worker_error
 
 SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 
@@ -139,7 +139,8 @@ class ReportDialog(QDialog):
     def _run(self, worker, on_result, message: str) -> None:
         worker.yielded.connect(self._progress)
         worker.returned.connect(on_result)
-        worker.errored.connect(alive(self, lambda exc: self.status.setText(f"Failed: {exc}")))
+        worker.errored.connect(alive(self, lambda exc: (self.status.setText(f"Failed: {exc}"),
+                                                        show_worker_error(self, "The report failed", exc))))
         worker.finished.connect(self._finished)
         self._worker = worker
         self._cancelled = False
@@ -153,8 +154,7 @@ class ReportDialog(QDialog):
         if not sections:
             self.status.setText("Choose at least one section.")
             return
-        worker = create_worker(build_report_job, self.run_dir, self.evaluations, sections, _start_thread=False,
-                               _ignore_errors=True)
+        worker = make_worker(build_report_job, self.run_dir, self.evaluations, sections)
         self._run(worker, self._built, "Evaluating the run for its report…")
 
     def _built(self, result: tuple) -> None:
@@ -177,8 +177,7 @@ class ReportDialog(QDialog):
         if self.data is None or not formats:
             self.status.setText("Build the preview and choose at least one format first.")
             return
-        worker = create_worker(write_report_job, self.data, self.folder.text(), formats, _start_thread=False,
-                               _ignore_errors=True)
+        worker = make_worker(write_report_job, self.data, self.folder.text(), formats)
         self._run(worker, self._written, "Writing the report…")
 
     def _written(self, paths: dict) -> None:

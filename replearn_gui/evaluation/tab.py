@@ -13,11 +13,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
                                QListWidgetItem, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
-from superqt.utils import create_worker
 
 from replearn_gui.evaluation.figures import EvaluationFigures
 from replearn_gui.evaluation.jobs import evaluate_runs_job
-from replearn_gui.workers import alive
+from replearn_gui.workers import alive, make_worker
+from replearn_gui.widgets.error_dialog import show_worker_error
 
 EVALUATION_HELP = {
     "linear_probe": "logistic regression on frozen embeddings (C chosen on validation)",
@@ -202,11 +202,11 @@ class EvaluationTab(QWidget):
         if not runs or not evaluations:
             self.status.setText("Tick at least one run and one evaluation.")
             return
-        worker = create_worker(evaluate_runs_job, runs, evaluations, baselines, _start_thread=False,
-                               _ignore_errors=True)
+        worker = make_worker(evaluate_runs_job, runs, evaluations, baselines)
         worker.yielded.connect(self._progress)
         worker.returned.connect(self._returned)
-        worker.errored.connect(alive(self, lambda exc: self.status.setText(f"Evaluation failed: {exc}")))
+        worker.errored.connect(alive(self, lambda exc: (self.status.setText(f"Evaluation failed: {exc}"),
+                                                        show_worker_error(self, "Evaluation failed", exc))))
         worker.finished.connect(self._finished)
         self._worker = worker
         self._cancelled = False

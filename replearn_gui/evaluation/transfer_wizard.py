@@ -7,10 +7,10 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QLineEdit, QProgressBar, QSpinBox, QTableWidget,
                                QTableWidgetItem, QVBoxLayout, QWizard, QWizardPage)
-from superqt.utils import create_worker
 
 from replearn_gui.evaluation.jobs import transfer_job
-from replearn_gui.workers import alive
+from replearn_gui.workers import alive, make_worker
+from replearn_gui.widgets.error_dialog import show_worker_error
 
 
 def parse_budgets(text: str) -> list[int | None]:
@@ -129,11 +129,11 @@ class TransferWizard(QWizard):
         budgets = parse_budgets(page.budgets.text())
         self.run_page.done = False
         self.run_page.completeChanged.emit()
-        worker = create_worker(transfer_job, self.run_dir, page.target.currentText(), budgets, page.epochs.value(),
-                               _start_thread=False, _ignore_errors=True)
+        worker = make_worker(transfer_job, self.run_dir, page.target.currentText(), budgets, page.epochs.value())
         worker.yielded.connect(self._progress)
         worker.returned.connect(self._returned)
-        worker.errored.connect(alive(self, lambda exc: self.run_page.status.setText(f"Transfer failed: {exc}")))
+        worker.errored.connect(alive(self, lambda exc: (self.run_page.status.setText(f"Transfer failed: {exc}"),
+                                                        show_worker_error(self, "Transfer failed", exc))))
         worker.finished.connect(self._finished)
         self._worker = worker
         worker.start()

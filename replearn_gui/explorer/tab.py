@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
-from superqt.utils import create_worker
 
 from replearn_gui.explorer.view import ExplorerView
-from replearn_gui.workers import alive
+from replearn_gui.workers import alive, make_worker
+from replearn_gui.widgets.error_dialog import show_worker_error
 
 TRAINED, SNAPSHOTS = "trained", "snapshots"
 NOTHING, BASELINE, SAME_SNAPSHOTS = "nothing", "baseline", "snapshots"
@@ -132,9 +132,10 @@ class EmbeddingsTab(QWidget):
         self.compare.blockSignals(False)
 
     def _start(self, job_args: tuple, on_done) -> None:
-        worker = create_worker(load_space_job, *job_args, _start_thread=False, _ignore_errors=True)
+        worker = make_worker(load_space_job, *job_args)
         worker.returned.connect(on_done)
-        worker.errored.connect(alive(self, lambda exc: self.message.setText(f"Cannot show this space: {exc}")))
+        worker.errored.connect(alive(self, lambda exc: (self.message.setText(f"Cannot show this space: {exc}"),
+                                                        show_worker_error(self, "Cannot show this space", exc))))
         worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
         self._loaders.append(worker)
         worker.start()

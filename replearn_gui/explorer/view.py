@@ -17,14 +17,14 @@ from PySide6.QtGui import QColor, QCursor, QIcon, QPainter, QPainterPath, QPixma
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, QGraphicsPathItem, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu, QPushButton, QSlider,
                                QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
-from superqt.utils import create_worker
 
 from replearn_gui.explorer import colouring
 from replearn_gui.explorer.neighbours_panel import NeighboursPanel
 from replearn_gui.explorer.point_cloud import PointCloud
 from replearn_gui.explorer.previews import HoverCard
 from replearn_gui.explorer.projection_panel import ProjectionPanel
-from replearn_gui.workers import alive
+from replearn_gui.workers import alive, make_worker
+from replearn_gui.widgets.error_dialog import show_worker_error
 
 LABEL_MODE, SINGLE_MODE, FAITHFUL_MODE = "label", "(one colour)", "faithfulness (neighbours kept)"
 FRAME_MS = 33  # epoch animation: 30 frames a second
@@ -429,15 +429,14 @@ class ExplorerView(QWidget):
             self.projection_panel.show_progress(1.0, f"{method.upper()}: shown again (computed before).")
             self.projection_done.emit(None)
             return
-        worker = create_worker(projection_job, np.asarray(self.space.embeddings, dtype=np.float32), method, params,
-                               self.cache_dir, _start_thread=False, _ignore_errors=True)
+        worker = make_worker(projection_job, np.asarray(self.space.embeddings, dtype=np.float32), method, params,
+                               self.cache_dir)
         worker.returned.connect(alive(self, lambda result: self._projection_returned(key, result)))
         self._run(worker, f"Computing {method}…")
 
     def compute_evolution(self, method: str, params: dict) -> None:
         """Aligned layouts of every snapshot, so the scrubber can move through training."""
-        worker = create_worker(aligned_job, list(self.frame_embeddings), method, params, self.cache_dir,
-                               _start_thread=False, _ignore_errors=True)
+        worker = make_worker(aligned_job, list(self.frame_embeddings), method, params, self.cache_dir)
         worker.returned.connect(self._frames_returned)
         self._run(worker, f"Aligning {method} layouts of {len(self.frame_embeddings)} snapshots…")
 
@@ -486,6 +485,7 @@ class ExplorerView(QWidget):
     def _projection_failed(self, exc: BaseException) -> None:
         self.projection_panel.show_progress(0.0, f"Projection failed: {exc}")
         self.status.setText(f"Projection failed: {exc}")
+        show_worker_error(self, "Projection failed", exc)
 
     def _worker_finished(self) -> None:
         self._worker = None
@@ -687,8 +687,7 @@ class ExplorerView(QWidget):
         if self.coords is None or self.busy:
             self.status.setText("Faithfulness needs a finished layout.")
             return
-        worker = create_worker(faithfulness_job, np.asarray(self.embeddings, dtype=np.float32), self.shown_xy(),
-                               _start_thread=False, _ignore_errors=True)
+        worker = make_worker(faithfulness_job, np.asarray(self.embeddings, dtype=np.float32), self.shown_xy())
         worker.returned.connect(self._faithfulness_returned)
         self._run(worker, "Measuring how many true neighbours the picture keeps…")
 
@@ -914,10 +913,10 @@ class ExplorerView(QWidget):
             return self._export_svg(path)
         positions = self.selected if kind == "selection" else None
         coords = self.shown_xy() if self.coords is not None else None
-        worker = create_worker(export_job, kind, path, self.space, np.asarray(self.embeddings), coords, positions,
-                               _start_thread=False, _ignore_errors=True)
+        worker = make_worker(export_job, kind, path, self.space, np.asarray(self.embeddings), coords, positions)
         worker.returned.connect(alive(self, lambda _: self.status.setText(f"Exported to {path}")))
-        worker.errored.connect(alive(self, lambda exc: self.status.setText(f"Export failed: {exc}")))
+        worker.errored.connect(alive(self, lambda exc: (self.status.setText(f"Export failed: {exc}"),
+                                                        show_worker_error(self, "Export failed", exc))))
         self.status.setText(f"Exporting to {path}…")
         self._export_worker = worker
         worker.start()

@@ -32,3 +32,11 @@ def show_error(parent: QWidget | None, title: str, exc: BaseException, details: 
     copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(box.text() + ("\n\n" + details if details else "")))
     box.open()
     return box
+
+
+def show_worker_error(parent: QWidget, title: str, exc: BaseException) -> QMessageBox:
+    """An exception a worker raised, with its traceback under Details (for errors that are not ours)."""
+    import traceback
+
+    details = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return show_error(parent, title, exc, details)

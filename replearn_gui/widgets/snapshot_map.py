@@ -13,11 +13,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
-from superqt.utils import create_worker
 
 from replearn_gui.explorer.colouring import categorical_palette
 from replearn_gui.explorer.point_cloud import PointCloud
-from replearn_gui.workers import alive
+from replearn_gui.workers import alive, make_worker
 
 
 def snapshot_pca_job(embeddings: np.ndarray | str, run_dir: str | None, previous: np.ndarray | None):
@@ -88,8 +87,7 @@ class SnapshotMap(QWidget):
             return
         embeddings, epoch = self._pending
         self._pending = None
-        worker = create_worker(snapshot_pca_job, embeddings, self.run_dir, self.coords, _start_thread=False,
-                               _ignore_errors=True)
+        worker = make_worker(snapshot_pca_job, embeddings, self.run_dir, self.coords)
         worker.returned.connect(alive(self, lambda result, epoch=epoch: self._show(result, epoch)))
         worker.errored.connect(alive(self, lambda exc: self.title.setText(f"Snapshot map: {exc}")))
         worker.finished.connect(self._finished)

@@ -166,3 +166,19 @@ def test_transfer_wizard_compares_three_ways_over_budgets(qtbot, runs):
     assert t.item(0, 1).text() == f"{result.accuracy['frozen'][0]:.4f}"
     assert len(figures.transfer_plot.listDataItems()) == 3
     qtbot.waitUntil(lambda: not wizard.busy, timeout=30000)
+
+
+def test_an_evaluation_error_reaches_the_error_dialog(tab, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    def broken(*args, **kwargs):
+        raise core.DataError("the test split has no labels")
+        yield
+
+    monkeypatch.setattr(core, "evaluate", broken)
+    tab.evaluate_button.click()
+    qtbot.waitUntil(lambda: not tab.busy, timeout=60000)
+    box = tab.findChild(QMessageBox, "errorDialog")
+    assert box is not None and box.text() == "the test split has no labels" and box.detailedText() == ""
+    assert "Evaluation failed" in tab.status.text()
+    box.close()

@@ -242,3 +242,21 @@ def test_colour_by_faithfulness_uses_cores_per_point_share(tab, qtbot):
     _, kept = core.faithfulness(view.space.embeddings, view.shown_xy())
     np.testing.assert_allclose(view.kept, kept)
     assert view.colour_bar.isVisibleTo(view) and view.legend.count() == 0
+
+
+def test_a_projection_error_reaches_the_error_dialog(tab, qtbot, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the projection broke")
+        yield
+
+    monkeypatch.setattr(core, "project", broken)
+    view = tab.primary
+    view.projection_panel.set_method("pca", {"random_state": 7})  # not computed before: goes to the worker
+    view.projection_panel.go.click()
+    qtbot.waitUntil(lambda: not view.busy, timeout=30000)
+    box = view.findChild(QMessageBox, "errorDialog")
+    assert box is not None and "the projection broke" in box.text() and "Traceback" in box.detailedText()
+    assert view.coords is not None  # the previous picture stays
+    box.close()

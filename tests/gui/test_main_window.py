@@ -150,3 +150,19 @@ def test_window_layout_is_remembered(qtbot, tmp_path, tiny_experiment_file):
     second.show()
     assert second.splitters["main"].sizes() == wanted
     qtbot.waitUntil(lambda: second.experiment is not None and second._loader is None, timeout=60000)
+
+
+def test_a_runtime_error_in_training_reaches_the_dialog_and_frees_the_window(window, qtbot, monkeypatch):
+    """torch reports shape, device and memory failures as RuntimeError, which superqt would drop silently."""
+    def torch_like_failure(*args, **kwargs):
+        raise RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x3 and 5x2)")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(core, "train", torch_like_failure)
+    with qtbot.waitSignal(window.controller.failed, timeout=30000):
+        window.start_action.trigger()
+    qtbot.waitUntil(lambda: window.controller.state == "idle" and not window.controller.busy, timeout=10000)
+    assert "shapes cannot be multiplied" in window.error_box.text()
+    assert "RuntimeError" in window.error_box.detailedText()
+    window.error_box.close()
+    assert window.start_action.isEnabled()

@@ -208,3 +208,5 @@ def test_loss_terms_log_scale_and_learning_rate_control(window, qtbot, tiny_expe
     assert plot.plot.plotItem.ctrl.logYCheck.isChecked()
     qtbot.waitUntil(lambda: window.controller.state == "idle", timeout=60000)
     assert not plot.lr_button.isEnabled()
+    # VICReg's variance term keeps the representation spread: no collapse banner (the naive Siamese run has one)
+    assert not window.cockpit.collapsed_once and "collapse" not in window.cockpit.banner.text().lower()
