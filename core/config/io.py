@@ -145,6 +145,10 @@ def resolve_data_paths(exp: Experiment, base: Path) -> Experiment:
             p = Path(value).expanduser()
             if not p.is_absolute():
                 changes[f.name] = str((base / p).resolve())
+    init = exp.training.init_weights
+    if init and not Path(init).expanduser().is_absolute():
+        exp = dataclasses.replace(exp, training=dataclasses.replace(
+            exp.training, init_weights=str((base / Path(init).expanduser()).resolve())))
     if not changes:
         return exp
     data = DataConfig(name=exp.data.name, params=dataclasses.replace(params, **changes), split=exp.data.split)

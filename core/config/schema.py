@@ -93,6 +93,10 @@ class TrainingConfig(Params):
                                  help="Size of the fixed subset whose embeddings are saved at each snapshot.")
     eval_points: int = param(1024, label="Diagnostics batch", min=8, max=1_000_000,
                              help="Size of the fixed validation batch the diagnostics are computed on.")
+    init_weights: str = param("", label="Initial encoder weights",
+                              help="A .safetensors or PyTorch .pt/.pth file with the encoder's weights to start "
+                                   "from (e.g. pretrained elsewhere); empty = random initialisation. .pt files are "
+                                   "read as weights only: a file cannot run code.")
 
     def check(self) -> None:
         if not _DEVICE.match(self.device):

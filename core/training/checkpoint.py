@@ -175,6 +175,47 @@ def _load_entry(directory: Path, entry: dict[str, Any]) -> LoadedCheckpoint:
                             optimizer={"state": opt_state, "param_groups": groups}, rng=rng)
 
 
+FOREIGN_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
+STATE_DICT_KEYS = ("state_dict", "model_state_dict", "model", "encoder")
+
+
+def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state dict from a weights file: safetensors, or a PyTorch pickle (``.pt``, ``.pth``, ...).
+
+    PyTorch files are read with ``torch.load(weights_only=True)``: an unpickler that builds only tensors and
+    plain containers, so a file cannot run code. It is passed explicitly, which also overrides
+    ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD``, and there is no fallback to full unpickling: a file holding anything
+    else is refused. Common wrappers (``{"state_dict": ...}``, ``{"model": ...}``) are unwrapped.
+    """
+    import pickle
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such weights file")
+    if path.suffix == ".safetensors":
+        try:
+            from safetensors.torch import load_file
+
+            return load_file(str(path))
+        except Exception as err:  # noqa: BLE001 - any parse failure means the same to the user
+            raise CheckpointError(f"{path} is not a readable safetensors file ({err})") from None
+    if path.suffix not in FOREIGN_SUFFIXES:
+        raise CheckpointError(f"{path}: weights must be a .safetensors or {', '.join(FOREIGN_SUFFIXES)} file")
+    try:
+        loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, OSError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise CheckpointError(f"{path} holds more than plain weights, or is damaged; it was not loaded (only "
+                              f"tensors are read from PyTorch files): {first}") from None
+    for key in STATE_DICT_KEYS:
+        if isinstance(loaded, dict) and isinstance(loaded.get(key), dict):
+            loaded = loaded[key]
+            break
+    if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
+        raise CheckpointError(f"{path} does not hold a state dict (a mapping of names to tensors)")
+    return {str(k): v for k, v in loaded.items()}
+
+
 def restore_model(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str) -> None:
     """Load weights, refusing missing or extra keys and wrong shapes with a message that names them."""
     own = model.state_dict()

@@ -133,6 +133,10 @@ class Trainer:
                               value=t.batch_size, allowed=f"1 <= value <= {n_train}")
         torch.manual_seed(t.seed)  # initial weights depend on the seed alone, not on what loading consumed
         self.model = build_model(self.experiment, self.data).to(self.device)
+        if t.init_weights:  # pretrained encoder weights (a resumed run then restores its own checkpoint)
+            weights = ckpt.read_weights(t.init_weights)
+            ckpt.restore_model(self.model.encoder, {k: v.to(self.device) for k, v in weights.items()},
+                               Path(t.init_weights).name)
         self.optimizer = make_optimizer(self.experiment, self.model)
 
         X = torch.from_numpy(self.data.X)
