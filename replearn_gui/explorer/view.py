@@ -151,6 +151,7 @@ class ExplorerView(QWidget):
         self._index = None
         self._index_key: tuple | None = None
         self._worker = None
+        self._export_worker = None
         self._cancelled = False
         self._memory: dict[str, np.ndarray] = {}  # (space, method, params) -> layout: switching back is instant
         self.last_result: Any = None
@@ -453,7 +454,7 @@ class ExplorerView(QWidget):
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self._worker is not None or self._export_worker is not None
 
     def cancel(self) -> None:
         if self._worker is not None:
@@ -917,9 +918,13 @@ class ExplorerView(QWidget):
         worker.returned.connect(alive(self, lambda _: self.status.setText(f"Exported to {path}")))
         worker.errored.connect(alive(self, lambda exc: (self.status.setText(f"Export failed: {exc}"),
                                                         show_worker_error(self, "Export failed", exc))))
+        worker.finished.connect(self._export_finished)
         self.status.setText(f"Exporting to {path}…")
         self._export_worker = worker
         worker.start()
+
+    def _export_finished(self) -> None:
+        self._export_worker = None
 
     def _export_svg(self, path: str) -> None:
         from PySide6.QtCore import QBuffer, QByteArray, QIODevice

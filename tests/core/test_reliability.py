@@ -211,3 +211,21 @@ def test_neighbours_and_perplexity_beyond_the_data_are_handled(tmp_path):
     assert found.indices.shape == (12, 11)  # k is capped at n - 1: every other point, nearest first
     with pytest.raises(core.ConfigError, match="perplexity.*too large for 12 points"):
         core.run_to_end(core.project(X, "tsne", {"perplexity": 30.0}))
+
+
+@pytest.mark.parametrize("after", ["RunStarted", "SnapshotReady", "StepEnded", "EpochEnded", "CheckpointSaved"])
+def test_stop_at_every_phase_leaves_a_resumable_run(tiny_experiment, after):
+    gen = core.train(tiny_experiment.with_training(epochs=2))
+    event = next(gen)
+    while type(event).__name__ != after:
+        event = gen.send(None)
+    try:
+        while True:
+            event = gen.send(core.Stop())
+    except StopIteration as stop:
+        result = stop.value
+    assert result.status == "stopped"
+    status = core.RunDirectory.open(result.run_dir).read_status()
+    assert status["status"] == "stopped" and status["last_checkpoint"]
+    resumed = core.run_to_end(core.resume(result.run_dir))
+    assert resumed.status == "finished" and resumed.epochs_completed == 2
