@@ -27,7 +27,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check core replearn_gui tests bench
 
 bench: $(STAMP)
-	$(BIN)/python bench/train_overhead.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 import time
 import traceback
@@ -175,6 +176,16 @@ def _with_status_line(generator: Any, err: TextIO) -> Any:
             err.write("\r" + " " * 80 + "\r")
 
 
+@contextlib.contextmanager
+def _process_group():
+    """Under torchrun: leave the process group together at the end (not when a process fails: the others
+    would wait for it forever; torchrun ends them)."""
+    from core.training import distributed
+
+    yield
+    distributed.shutdown()
+
+
 def _summary(result: Any) -> str:
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.test.items() if v is not None)
     return (f"{result.status}: {result.epochs_completed} epoch(s), {result.steps} steps in {result.seconds:.1f}s"
@@ -203,8 +214,11 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     changes = {k: v for k, v in (("device", args.device), ("epochs", args.epochs), ("seed", args.seed)) if v is not None}
     if changes:
         experiment = experiment.with_training(**changes)
-    result = _drive(core.train(experiment, out=args.out), Progress(out, err, args.quiet))
-    print(_summary(result), file=out)
+    quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0  # under torchrun, rank 0 speaks for all
+    with _process_group():
+        result = _drive(core.train(experiment, out=args.out), Progress(out, err, quiet))
+    if not quiet or args.quiet:
+        print(_summary(result), file=out)
     return EXIT_OK
 
 
@@ -212,8 +226,11 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import core
 
     generator = core.resume(args.run_dir, epochs=args.epochs, device=args.device, checkpoint=args.checkpoint)
-    result = _drive(generator, Progress(out, err, args.quiet))
-    print(_summary(result), file=out)
+    quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0
+    with _process_group():
+        result = _drive(generator, Progress(out, err, quiet))
+    if not quiet or args.quiet:
+        print(_summary(result), file=out)
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ from core.config.params import param
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
+from core.training.distributed import gather
 
 
 @OBJECTIVES.register("barlow_twins", data_kinds=VIEW_KINDS)
@@ -27,8 +28,9 @@ class BarlowTwins(TwoViewObjective):
         lambd: float = param(0.0051, label="Off-diagonal weight λ", min=0.0, max=100.0)
 
     def forward(self, batch: Batch) -> LossOutput:
-        v1, v2 = self.two_views(batch.x)
-        z1, z2 = self.projector(self.encoder(v1)), self.projector(self.encoder(v2))
+        v1, v2 = self.two_views(batch)
+        # data-parallel: the cross-correlation of the whole global batch
+        z1, z2 = gather(self.projector(self.encoder(v1))), gather(self.projector(self.encoder(v2)))
         on, off = Fn.barlow_twins(z1, z2, self.params.lambd)
         weighted_off = self.params.lambd * off
         return LossOutput(loss=on + weighted_off, terms={"on_diagonal": on, "off_diagonal": weighted_off})

@@ -21,6 +21,10 @@ class Batch:
     x: torch.Tensor
     y: torch.Tensor | None
     index: torch.Tensor
+    # data-parallel training: the global batch this process's rows come from, and which rows are its own
+    # (augmentations are drawn for the whole global batch, so every process sees the one-process views)
+    global_x: torch.Tensor | None = None
+    rows: slice | None = None
 
 
 @dataclass

@@ -12,6 +12,7 @@ from core.models.heads import PredictionHead
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
+from core.training.distributed import gather
 
 
 def momentum_at(base: float, progress: float) -> float:
@@ -56,12 +57,12 @@ class BYOL(TwoViewObjective):
         self.momentum = params.base_momentum
 
     def forward(self, batch: Batch) -> LossOutput:
-        v1, v2 = self.two_views(batch.x)
-        p1 = self.predictor(self.projector(self.encoder(v1)))
-        p2 = self.predictor(self.projector(self.encoder(v2)))
+        v1, v2 = self.two_views(batch)
+        p1 = gather(self.predictor(self.projector(self.encoder(v1))))
+        p2 = gather(self.predictor(self.projector(self.encoder(v2))))
         with torch.no_grad():
-            t1 = self.target_projector(self.target_encoder(v1))
-            t2 = self.target_projector(self.target_encoder(v2))
+            t1 = gather(self.target_projector(self.target_encoder(v1)))
+            t2 = gather(self.target_projector(self.target_encoder(v2)))
         loss = Fn.byol_regression(p1, t2) + Fn.byol_regression(p2, t1)
         return LossOutput(loss=loss, terms={"regression": loss})
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 
 from core.config.params import Params, param
-from core.objectives.base import Objective
+from core.objectives.base import Batch, Objective
 
 VIEW_KINDS = ("image", "sequence", "audio", "tabular", "embeddings", "tokens")
 
@@ -37,8 +37,11 @@ class TwoViewObjective(Objective):
         """Whether the projector ends with an affine-free BatchNorm (SimSiam's does)."""
         return False
 
-    def two_views(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.views(x), self.views(x)
+    def two_views(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        if batch.global_x is not None:  # data-parallel: the global batch's views, then this process's rows
+            v1, v2 = self.views(batch.global_x), self.views(batch.global_x)
+            return v1[batch.rows], v2[batch.rows]
+        return self.views(batch.x), self.views(batch.x)
 
     def project(self, x: torch.Tensor) -> torch.Tensor | None:
         projector = getattr(self, "projector", None)

@@ -7,6 +7,7 @@ from core.config.params import Params
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, TwoViewObjective
+from core.training.distributed import gather
 
 
 @OBJECTIVES.register("siamese_naive", data_kinds=VIEW_KINDS, teaching="collapses by design")
@@ -24,6 +25,6 @@ class SiameseNaive(TwoViewObjective):
         pass
 
     def forward(self, batch: Batch) -> LossOutput:
-        v1, v2 = self.two_views(batch.x)
-        loss = Fn.byol_regression(self.encoder(v1), self.encoder(v2))
+        v1, v2 = self.two_views(batch)
+        loss = Fn.byol_regression(gather(self.encoder(v1)), gather(self.encoder(v2)))
         return LossOutput(loss=loss, terms={"alignment": loss})

@@ -7,6 +7,7 @@ from core.config.params import param
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
+from core.training.distributed import gather
 
 
 @OBJECTIVES.register("simclr", data_kinds=VIEW_KINDS)
@@ -25,8 +26,9 @@ class SimCLR(TwoViewObjective):
         temperature: float = param(0.5, label="Temperature τ", min=0.0, max=10.0, min_exclusive=True)
 
     def forward(self, batch: Batch) -> LossOutput:
-        v1, v2 = self.two_views(batch.x)
-        z1, z2 = self.projector(self.encoder(v1)), self.projector(self.encoder(v2))
+        v1, v2 = self.two_views(batch)
+        # data-parallel: the negatives are the whole global batch
+        z1, z2 = gather(self.projector(self.encoder(v1))), gather(self.projector(self.encoder(v2)))
         loss = Fn.nt_xent(z1, z2, self.params.temperature)
         return LossOutput(loss=loss, terms={"nt_xent": loss},
                           metrics={"contrastive_accuracy": Fn.contrastive_accuracy(z1.detach(), z2.detach())})

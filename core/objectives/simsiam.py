@@ -8,6 +8,7 @@ from core.models.heads import PredictionHead
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
+from core.training.distributed import gather
 
 
 @OBJECTIVES.register("simsiam", data_kinds=VIEW_KINDS)
@@ -40,8 +41,8 @@ class SimSiam(TwoViewObjective):
         return self.params.output_batch_norm
 
     def forward(self, batch: Batch) -> LossOutput:
-        v1, v2 = self.two_views(batch.x)
-        z1, z2 = self.projector(self.encoder(v1)), self.projector(self.encoder(v2))
+        v1, v2 = self.two_views(batch)
+        z1, z2 = gather(self.projector(self.encoder(v1))), gather(self.projector(self.encoder(v2)))
         p1, p2 = self.predictor(z1), self.predictor(z2)
         if self.params.stop_gradient:
             z1, z2 = z1.detach(), z2.detach()

@@ -7,6 +7,7 @@ from core.config.params import param
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
+from core.training.distributed import gather
 
 
 @OBJECTIVES.register("vicreg", data_kinds=VIEW_KINDS)
@@ -32,8 +33,10 @@ class VICReg(TwoViewObjective):
         gamma: float = param(1.0, label="Target std γ", min=0.0, max=100.0, min_exclusive=True)
 
     def forward(self, batch: Batch) -> LossOutput:
-        v1, v2 = self.two_views(batch.x)
-        return vicreg_loss(self.projector(self.encoder(v1)), self.projector(self.encoder(v2)), self.params)
+        v1, v2 = self.two_views(batch)
+        # data-parallel: variance and covariance over the whole global batch
+        return vicreg_loss(gather(self.projector(self.encoder(v1))), gather(self.projector(self.encoder(v2))),
+                           self.params)
 
 
 def vicreg_loss(z1, z2, p: VICReg.Params) -> LossOutput:

@@ -12,6 +12,7 @@ same weights as one that was never interrupted.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as _dt
 import math
 import time
@@ -37,7 +38,8 @@ from core.training import checkpoint as ckpt
 from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
                                   RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
                                   to_record)
-from core.training.rundir import RunDirectory, explain_os_error
+from core.training import distributed
+from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
 
 _EVAL_SEED_OFFSET = 7_919
@@ -115,13 +117,17 @@ class Trainer:
         self._fallback_views = None
         self._stop = False
         self._last_checkpoint: str | None = None
+        self.dist = distributed.current()
+        if self.dist.enabled:  # only rank 0 measures, snapshots and writes: the others train
+            if not self.dist.is_main:
+                self.t = dataclasses.replace(self.t, diagnostics_every=0, probe_every=0, snapshot_every=0)
 
     # ---- set-up -----------------------------------------------------------------------------------------
     def _setup(self) -> None:
         t = self.t
         if t.num_threads:
             torch.set_num_threads(t.num_threads)
-        self.device = resolve_device(t.device)
+        self.device = resolve_device(distributed.device_for(t.device, self.dist))
         seed_everything(t.seed)
         dataset = load_dataset(self.experiment)
         split = self.experiment.data.split
@@ -137,7 +143,16 @@ class Trainer:
             weights = ckpt.read_weights(t.init_weights)
             ckpt.restore_model(self.model.encoder, {k: v.to(self.device) for k, v in weights.items()},
                                Path(t.init_weights).name)
+        if self.dist.enabled:  # before the optimizer: the new layers hold new Parameter objects
+            distributed.convert_batch_norm(self.model)
         self.optimizer = make_optimizer(self.experiment, self.model)
+        self.step_model: torch.nn.Module = self.model  # what the training step calls
+        if self.dist.enabled:
+            from torch.nn.parallel import DistributedDataParallel
+
+            self.step_model = DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=True)  # e.g. BYOL's target network takes no gradient
 
         X = torch.from_numpy(self.data.X)
         y = torch.from_numpy(dataset.y) if dataset.y is not None else None
@@ -157,9 +172,16 @@ class Trainer:
         if t.batch_size < need:
             raise ConfigError("training.batch_size", f"{self.experiment.objective.name!r} needs batches of at least "
                               f"{need} samples", value=t.batch_size, allowed=f"value >= {need}")
-        tail = n_train % t.batch_size
-        drop_tail = t.drop_last or 0 < tail < need  # a last batch too small for the loss is skipped
-        self.steps_per_epoch = n_train // t.batch_size if drop_tail else math.ceil(n_train / t.batch_size)
+        self.global_batch = t.batch_size * self.dist.world  # one step consumes this many samples, in all
+        tail = n_train % self.global_batch
+        # a last batch too small for the loss is skipped; so is one that cannot give every process B rows
+        drop_tail = t.drop_last or 0 < tail < need or self.dist.enabled
+        if n_train < self.global_batch:
+            raise ConfigError("training.batch_size", f"{self.dist.world} processes × batch {t.batch_size} is more "
+                              f"than the {n_train} training samples", value=t.batch_size,
+                              allowed=f"1 <= value <= {n_train // self.dist.world}")
+        self.steps_per_epoch = (n_train // self.global_batch if drop_tail
+                                else math.ceil(n_train / self.global_batch))
         self.total_steps = self.steps_per_epoch * t.epochs
         self.warmup_steps = int(round(t.warmup_epochs * self.steps_per_epoch))
         self.base_lr = t.lr
@@ -279,20 +301,26 @@ class Trainer:
         last = epoch_start
         run_start = self._run_start
         self.model.train()
+        G, B, r = self.global_batch, t.batch_size, self.dist.rank
         for b in range(self.batch_in_epoch, self.steps_per_epoch):
-            idx = perm[b * t.batch_size:(b + 1) * t.batch_size]
+            global_idx = perm[b * G:(b + 1) * G]
+            idx = global_idx[r * B:(r + 1) * B] if self.dist.enabled else global_idx
             lr = self._lr_at(self.step)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             batch = Batch(x=self.X[idx], y=self.y[idx] if self.y is not None else None, index=idx)
+            if self.dist.enabled:
+                batch.global_x, batch.rows = self.X[global_idx], slice(r * B, (r + 1) * B)
             self.model.check_batch(batch)
-            out = self.model(batch)
+            with distributed.gathering():
+                out = self.step_model(batch)
             loss = float(out.loss.detach())
             terms = {k: float(v.detach()) for k, v in out.terms.items()}
             if not math.isfinite(loss):
                 raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
             self.optimizer.zero_grad(set_to_none=True)
-            out.loss.backward()
+            with distributed.gathering():
+                out.loss.backward()
             if t.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
             self.optimizer.step()
@@ -313,10 +341,12 @@ class Trainer:
                 metrics=metrics, lr=lr, samples_per_second=n / max(now - last, 1e-9), elapsed=now - run_start))
             last = time.perf_counter()
             yield from self._handle_commands()
+            self._stop = distributed.agree_to_stop(self._stop)  # a command reaches rank 0 only
             if self._stop:
                 return None
         self.epoch, self.batch_in_epoch = epoch, 0
-        val_loss, val_terms, val_metrics = self._evaluate(self.data.splits.val)
+        val_loss, val_terms, val_metrics = (self._evaluate(self.data.splits.val) if self.dist.is_main
+                                            else (None, {}, {}))
         due = t.diagnostics_every and epoch % t.diagnostics_every == 0
         probe = bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)
         diagnostics = self._diagnostics(probe=probe) if due else None
@@ -464,6 +494,8 @@ class Trainer:
         return SnapshotReady(run_id=self.run_id, epoch=self.epoch, step=self.step, path=str(path), embeddings=Z)
 
     def _checkpoint(self, reason: str) -> CheckpointSaved:
+        if not self.dist.is_main:  # rank 0 writes the checkpoint for everyone
+            return CheckpointSaved(run_id=self.run_id, epoch=self.epoch, step=self.step, path="", reason=reason)
         state = ckpt.TrainingState(epoch=self.epoch, step=self.step, batch_in_epoch=self.batch_in_epoch,
                                    base_lr=self.base_lr, seed=self.t.seed)
         try:
@@ -479,7 +511,7 @@ class Trainer:
         """Test-split loss and metrics, and a linear probe fitted on the training split's frozen embeddings."""
         splits = self.data.splits
         target = splits.test if len(splits.test) else splits.val
-        if len(target) == 0:
+        if len(target) == 0 or not self.dist.is_main:
             return {}
         loss, terms, metrics = self._evaluate(target)
         result = {"test_loss": loss, **{f"test_{k}": v for k, v in terms.items()},
@@ -537,8 +569,12 @@ def _run_name(experiment: Experiment) -> str:
 
 def train(experiment: Experiment, *, out: str | Path | None = None) -> Generator[Any, Any, TrainResult]:
     """Train ``experiment`` in a new run directory under ``out`` (default: ``experiment.output.root``)."""
-    run = RunDirectory.create(out if out is not None else experiment.output.root, _run_name(experiment))
-    run.write_config(experiment)
+    context = distributed.setup(experiment.training.device)
+    if context.is_main:
+        run = RunDirectory.create(out if out is not None else experiment.output.root, _run_name(experiment))
+        run.write_config(experiment)
+    else:  # data-parallel: rank 0 alone writes
+        run = ReplicaRunDirectory(Path(out if out is not None else experiment.output.root) / "(rank-0-writes)")
     return (yield from Trainer(experiment, run).run())
 
 
@@ -551,6 +587,8 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, device: str | None
     """
     run = RunDirectory.open(run_dir)
     experiment = run.read_config()
+    if not distributed.setup(experiment.training.device).is_main:
+        run = ReplicaRunDirectory(run.path)  # reads the checkpoint like rank 0, writes nothing
     changes: dict[str, Any] = {}
     if epochs is not None:
         changes["epochs"] = epochs

@@ -162,3 +162,23 @@ class RunDirectory:
 
     def load_array(self, relative: str) -> np.ndarray:
         return np.load(self.path / relative, allow_pickle=False)
+
+
+class ReplicaRunDirectory(RunDirectory):
+    """What a process other than rank 0 sees of the run directory in data-parallel training: it may read (a
+    checkpoint to resume from) but never writes — rank 0 alone writes, so nothing is written twice."""
+
+    def write_config(self, experiment: Experiment) -> None:
+        pass
+
+    def write_status(self, **fields: Any) -> None:
+        pass
+
+    def append_metric(self, record: dict[str, Any]) -> None:
+        pass
+
+    def save_array(self, relative: str, array: np.ndarray) -> Path:
+        return self.path / relative
+
+    def save_matrices(self, relative: str, **arrays: np.ndarray) -> Path:
+        return self.path / relative
