@@ -93,6 +93,13 @@ class TrainingConfig(Params):
                                  help="Size of the fixed subset whose embeddings are saved at each snapshot.")
     eval_points: int = param(1024, label="Diagnostics batch", min=8, max=1_000_000,
                              help="Size of the fixed validation batch the diagnostics are computed on.")
+    precision: Literal["fp32", "bf16", "fp16"] = param(
+        "fp32", label="Precision",
+        help="Mixed precision for the training step: bf16 or fp16 autocast (fp16 with a gradient scaler). "
+             "Measurements and evaluation stay in fp32.")
+    compile: Literal["off", "default", "reduce-overhead", "max-autotune"] = param(
+        "off", label="torch.compile", help="Compile the training step with torch.compile in this mode (the first "
+                                           "steps are slower while it compiles).")
     init_weights: str = param("", label="Initial encoder weights",
                               help="A .safetensors or PyTorch .pt/.pth file with the encoder's weights to start "
                                    "from (e.g. pretrained elsewhere); empty = random initialisation. .pt files are "

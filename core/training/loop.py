@@ -153,6 +153,11 @@ class Trainer:
             self.step_model = DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=True)  # e.g. BYOL's target network takes no gradient
+        if t.compile != "off":
+            self.step_model = torch.compile(self.step_model, mode=t.compile)
+        # mixed precision: autocast around the step; fp16 also scales the loss so small gradients survive
+        self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
 
         X = torch.from_numpy(self.data.X)
         y = torch.from_numpy(dataset.y) if dataset.y is not None else None
@@ -312,7 +317,8 @@ class Trainer:
             if self.dist.enabled:
                 batch.global_x, batch.rows = self.X[global_idx], slice(r * B, (r + 1) * B)
             self.model.check_batch(batch)
-            with distributed.gathering():
+            with distributed.gathering(), torch.autocast(self.device.type, dtype=self.autocast_dtype,
+                                                         enabled=self.autocast_dtype is not None):
                 out = self.step_model(batch)
             loss = float(out.loss.detach())
             terms = {k: float(v.detach()) for k, v in out.terms.items()}
@@ -320,10 +326,12 @@ class Trainer:
                 raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
             self.optimizer.zero_grad(set_to_none=True)
             with distributed.gathering():
-                out.loss.backward()
+                self.scaler.scale(out.loss).backward()
             if t.grad_clip is not None:
+                self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
-            self.optimizer.step()
+            self.scaler.step(self.optimizer)  # skips the step if fp16 gradients overflowed
+            self.scaler.update()
             self.step += 1
             self.model.on_step_end(self.step / self.total_steps)
             self.batch_in_epoch = b + 1

@@ -342,3 +342,28 @@ def test_several_commands_sent_at_once_are_all_carried_out(tiny_experiment):
     i = kinds.index("StepEnded", kinds.index("StepEnded") + 1)
     assert kinds[i + 1:i + 3] == ["SnapshotReady", "CheckpointSaved"]
     assert events[-1].status == "stopped"
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_trains_and_keeps_fp32_weights(tiny_experiment, precision):
+    result = core.run_to_end(core.train(tiny_experiment.with_training(precision=precision, epochs=3)))
+    losses = [r["train_loss"] for r in core.RunDirectory.open(result.run_dir).read_metrics() if r["event"] == "epoch"]
+    assert all(np.isfinite(losses)) and losses[-1] < losses[0]
+    weights = core.load_checkpoint(core.RunDirectory.open(result.run_dir).checkpoints).model
+    assert all(v.dtype == torch.float32 for k, v in weights.items() if v.is_floating_point())
+    full = core.run_to_end(core.train(tiny_experiment.with_training(epochs=3)))
+    assert abs(result.test["test_accuracy"] - full.test["test_accuracy"]) < 0.08  # learns what fp32 learns
+
+
+def test_compile_option_compiles_the_training_step(tiny_experiment, monkeypatch):
+    modes = []
+
+    def fake_compile(module, mode=None):
+        modes.append(mode)
+        return module
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    core.run_to_end(core.train(tiny_experiment.with_training(compile="reduce-overhead", epochs=1)))
+    assert modes == ["reduce-overhead"]
+    with pytest.raises(core.ConfigError, match="compile: .fastest. is not a valid choice"):
+        tiny_experiment.with_training(compile="fastest")
