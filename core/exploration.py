@@ -63,11 +63,30 @@ class SnapshotSeries:
 
 
 def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> EmbeddingSpace:
-    """Every sample of the run's dataset embedded by its newest valid checkpoint (or ``checkpoint``)."""
+    """Every sample of the run's dataset embedded by its newest valid checkpoint (or ``checkpoint``).
+
+    The embeddings are written batch-wise to ``embeddings/<checkpoint>.npy`` in the run and memory-mapped from
+    there: large spaces never need to fit in memory twice, and reopening the run reuses the file."""
+    from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
 
     trained = load_trained(run_dir, checkpoint, device)
-    Z = trained.embed()
+    run = RunDirectory.open(run_dir)
+    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
+    cached = run.path / "embeddings" / f"{loaded.path.stem}.npy"
+    Z = None
+    if cached.is_file():
+        try:
+            Z = np.load(cached, mmap_mode="r", allow_pickle=False)
+        except (OSError, ValueError):
+            Z = None
+        if Z is not None and (Z.ndim != 2 or len(Z) != trained.data.dataset.n):
+            Z = None  # written for other data: embed again
+    if Z is None:
+        try:
+            Z = trained.embed_to_file(cached)
+        except OSError:  # a read-only run (e.g. someone else's): keep them in memory instead
+            Z = trained.embed()
     return EmbeddingSpace(f"{trained.experiment.name} · trained", trained.data.dataset, np.arange(len(Z)), Z)
 
 

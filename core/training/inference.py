@@ -30,6 +30,27 @@ class ModelOnData:
         return self.embed_inputs(self.data.X[indices], batch_size, space)
 
     @torch.no_grad()
+    def embed_to_file(self, path: str | Path, indices: np.ndarray | None = None, batch_size: int = 4096,
+                      space: str = "representation") -> np.ndarray:
+        """Embeddings written batch by batch into a ``.npy`` file and returned memory-mapped: 1M × 128 never sits
+        in memory twice (nor once, beyond the pages in use). The file appears complete or not at all."""
+        import os
+
+        indices = np.arange(self.data.dataset.n) if indices is None else np.asarray(indices)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        part = path.with_name(path.name + ".part")
+        first = self.embed_inputs(self.data.X[indices[:1]], 1, space)
+        out = np.lib.format.open_memmap(part, mode="w+", dtype=np.float32, shape=(len(indices), first.shape[1]))
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start:start + batch_size]
+            out[start:start + len(chunk)] = self.embed_inputs(self.data.X[chunk], batch_size, space)
+        out.flush()
+        del out
+        os.replace(part, path)
+        return np.load(path, mmap_mode="r")
+
+    @torch.no_grad()
     def embed_inputs(self, X: np.ndarray, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
         """Embeddings of arbitrary (normalised) inputs of the data's sample shape, e.g. corrupted copies."""
         fn = self.model.embed if space == "representation" else self.model.project

@@ -88,3 +88,17 @@ def test_label_agreement_is_the_share_of_neighbours_with_the_query_label():
     space = make_space([0, 0, 1, 0, 2])
     assert core.label_agreement(space, 0, np.array([1, 2, 3, 4])) == pytest.approx(0.5)
     assert core.label_agreement(space, 0, np.array([], dtype=int)) is None
+
+
+def test_embeddings_are_written_batch_wise_and_reused(finished_run):
+    trained = core.load_trained(finished_run)
+    space = core.run_space(finished_run)
+    (cached,) = (core.RunDirectory.open(finished_run).path / "embeddings").glob("*.npy")
+    assert isinstance(space.embeddings, np.memmap)
+    np.testing.assert_allclose(space.embeddings, trained.embed(), rtol=1e-5, atol=1e-6)
+    stamp = cached.stat().st_mtime_ns
+    again = core.run_space(finished_run)
+    assert cached.stat().st_mtime_ns == stamp and np.array_equal(again.embeddings, space.embeddings)
+    small = trained.embed_to_file(cached.parent / "part.npy", np.arange(10, 20), batch_size=3)
+    np.testing.assert_allclose(small, trained.embed(np.arange(10, 20)), rtol=1e-5, atol=1e-6)
+    assert not list(cached.parent.glob("*.part"))  # nothing half-written left behind
