@@ -210,3 +210,31 @@ def test_loss_terms_log_scale_and_learning_rate_control(window, qtbot, tiny_expe
     assert not plot.lr_button.isEnabled()
     # VICReg's variance term keeps the representation spread: no collapse banner (the naive Siamese run has one)
     assert not window.cockpit.collapsed_once and "collapse" not in window.cockpit.banner.text().lower()
+
+
+def test_follow_a_run_that_another_process_is_writing(window, qtbot, tiny_experiment, tmp_path):
+    """The CLI trains in a subprocess (as on a server writing to a shared folder); the window follows it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    exp = tiny_experiment.with_training(epochs=12).with_output(root=str(tmp_path / "remote"))
+    core.save_experiment(exp, tmp_path / "remote.toml")
+    proc = subprocess.Popen([sys.executable, "-m", "core.cli", "train", str(tmp_path / "remote.toml"), "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        root = Path(tmp_path / "remote")
+        qtbot.waitUntil(lambda: root.is_dir() and any((p / "metrics.jsonl").is_file() for p in root.iterdir()),
+                        timeout=60000)
+        (run_dir,) = list(root.iterdir())
+        window.open_run(str(run_dir))
+        updates = []
+        window.follower.records.connect(updates.append)
+        qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=120000)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    steps = [r for r in core.RunDirectory.open(run_dir).read_metrics() if r["event"] == "step"]
+    assert len(window.loss_plot.steps) == len(steps) and len(updates) >= 1
+    assert window.cockpit.epochs == list(range(1, 13))
