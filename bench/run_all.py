@@ -41,6 +41,12 @@ BENCHES = [
     ("load", [], [
         ("load 500 MB .npy (memory-mapped)", r"ours-npy\s+([\d.]+)", "s", ""),
         ("load 200k-row CSV", r"ours-csv\s+([\d.]+)", "s", "")]),
+    ("scale", [], [
+        ("1M x 128 embeddings in memory: growth", r"all in memory \(embed\)\s+[\d.]+ s\s+peak\s+[\d,]+ MB\s+\(\+([\d,]+) MB",
+         "MB", ""),
+        ("1M x 128 embeddings to a file: growth", r"embed_to_file\)\s+[\d.]+ s\s+peak\s+[\d,]+ MB\s+\(\+([\d,]+) MB",
+         "MB", "far below"),
+        ("training throughput, 2 vs 1 processes", r"2 process\(es\):.*?\(([\d.]+)x\)", "x", "")]),
     ("quality", [], [
         ("quality: supervised, own classifier", r"digits-supervised\s*\|\s*\d+\s*\|\s*([\d.]+)", "acc", ">= 0.97"),
         ("quality: SimCLR linear probe", r"digits-simclr\s*\|\s*\d+\s*\|\s*\S+\s*\|\s*([\d.]+)", "acc",

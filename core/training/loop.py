@@ -12,6 +12,7 @@ same weights as one that was never interrupted.
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import datetime as _dt
 import math
@@ -156,8 +157,9 @@ class Trainer:
         if t.compile != "off":
             self.step_model = torch.compile(self.step_model, mode=t.compile)
         # mixed precision: autocast around the step; fp16 also scales the loss so small gradients survive
-        self.autocast_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
-        self.scaler = torch.amp.GradScaler(self.device.type, enabled=t.precision == "fp16")
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
+        self._autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype else contextlib.nullcontext
+        self.scaler = torch.amp.GradScaler(self.device.type) if t.precision == "fp16" else None
 
         X = torch.from_numpy(self.data.X)
         y = torch.from_numpy(dataset.y) if dataset.y is not None else None
@@ -317,21 +319,25 @@ class Trainer:
             if self.dist.enabled:
                 batch.global_x, batch.rows = self.X[global_idx], slice(r * B, (r + 1) * B)
             self.model.check_batch(batch)
-            with distributed.gathering(), torch.autocast(self.device.type, dtype=self.autocast_dtype,
-                                                         enabled=self.autocast_dtype is not None):
+            with distributed.gathering(), self._autocast():
                 out = self.step_model(batch)
             loss = float(out.loss.detach())
             terms = {k: float(v.detach()) for k, v in out.terms.items()}
             if not math.isfinite(loss):
                 raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
             self.optimizer.zero_grad(set_to_none=True)
+            scaler = self.scaler
             with distributed.gathering():
-                self.scaler.scale(out.loss).backward()
+                (scaler.scale(out.loss) if scaler else out.loss).backward()
             if t.grad_clip is not None:
-                self.scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
+                if scaler:
+                    scaler.unscale_(self.optimizer)  # clip the true gradients, not the scaled ones
                 torch.nn.utils.clip_grad_norm_(self.model.parameters(), t.grad_clip)
-            self.scaler.step(self.optimizer)  # skips the step if fp16 gradients overflowed
-            self.scaler.update()
+            if scaler:
+                scaler.step(self.optimizer)  # skips the step if fp16 gradients overflowed
+                scaler.update()
+            else:
+                self.optimizer.step()
             self.step += 1
             self.model.on_step_end(self.step / self.total_steps)
             self.batch_in_epoch = b + 1
