@@ -93,6 +93,12 @@ class TrainingConfig(Params):
                                  help="Size of the fixed subset whose embeddings are saved at each snapshot.")
     eval_points: int = param(1024, label="Diagnostics batch", min=8, max=1_000_000,
                              help="Size of the fixed validation batch the diagnostics are computed on.")
+    data_loading: Literal["auto", "memory", "stream"] = param(
+        "auto", label="Data loading",
+        help="memory: normalise every sample up front. stream: read (and normalise) a memory-mapped file's rows "
+             "batch by batch, for data larger than memory. auto: stream memory-mapped files above 1 GiB.")
+    loader_workers: int = param(2, label="Loader threads", min=0, max=64,
+                                help="Threads reading the next batches of streamed data while one trains.")
     precision: Literal["fp32", "bf16", "fp16"] = param(
         "fp32", label="Precision",
         help="Mixed precision for the training step: bf16 or fp16 autocast (fp16 with a gradient scaler). "

@@ -79,10 +79,72 @@ class Normalizer:
         scale = np.where(scale > 1e-12, scale, 1.0)  # constant features stay constant instead of dividing by 0
         return cls(kind=kind, shift=shift.astype(np.float32), scale=scale.astype(np.float32))  # type: ignore[arg-type]
 
+    @classmethod
+    def fit_rows(cls, kind: str, X: np.ndarray, rows: np.ndarray, chunk: int = 65536) -> "Normalizer":
+        """The same fit over ``X[rows]`` read a chunk at a time: for memory-mapped data larger than memory."""
+        rows = np.sort(np.asarray(rows))
+        d = int(np.prod(X.shape[1:]))
+        total, total_sq = np.zeros(d), np.zeros(d)
+        low, high = np.full(d, np.inf), np.full(d, -np.inf)
+        for start in range(0, len(rows), chunk):
+            flat = np.asarray(X[rows[start:start + chunk]]).reshape(-1, d).astype(np.float64)
+            total += flat.sum(axis=0)
+            total_sq += (flat * flat).sum(axis=0)
+            low, high = np.minimum(low, flat.min(axis=0)), np.maximum(high, flat.max(axis=0))
+        n = max(len(rows), 1)
+        if kind == "none":
+            shift, scale = np.zeros(d), np.ones(d)
+        elif kind == "standardize":
+            shift = total / n
+            scale = np.sqrt(np.maximum(total_sq / n - shift * shift, 0.0))
+        elif kind == "minmax":
+            shift, scale = low, high - low
+        else:
+            raise ValueError(f"unknown normalisation {kind!r}")
+        scale = np.where(scale > 1e-12, scale, 1.0)
+        return cls(kind=kind, shift=shift.astype(np.float32), scale=scale.astype(np.float32))  # type: ignore[arg-type]
+
     def apply(self, X: np.ndarray) -> np.ndarray:
         shape = X.shape
         flat = X.reshape(len(X), -1)
         return ((flat - self.shift) / self.scale).astype(np.float32).reshape(shape)
+
+
+class NormalizedRows:
+    """The normalised features of a memory-mapped dataset, computed for the rows asked for, when asked: data larger
+    than memory is never normalised (nor read) as a whole. Indexing returns float32 arrays like the in-memory
+    version; ``np.asarray`` materialises everything (for code that needs it, on data that fits)."""
+
+    def __init__(self, raw: np.ndarray, normalizer: Normalizer):
+        self.raw = raw
+        self.normalizer = normalizer
+        self.shape = raw.shape
+        self.dtype = np.dtype(np.float32)
+        self.ndim = raw.ndim
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, (int, np.integer)):
+            return self.normalizer.apply(np.asarray(self.raw[int(key)])[None])[0]
+        if isinstance(key, slice):
+            return self.normalizer.apply(np.asarray(self.raw[key]))
+        rows = np.asarray(key)
+        order = np.argsort(rows, kind="stable")  # read the file front to back, then restore the order asked for
+        out = np.empty((len(rows),) + self.shape[1:], dtype=np.float32)
+        out[order] = self.normalizer.apply(np.asarray(self.raw[rows[order]]))
+        return out
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = self.normalizer.apply(np.asarray(self.raw))
+        return out if dtype is None else out.astype(dtype)
+
+    def reshape(self, *shape) -> np.ndarray:
+        return np.asarray(self).reshape(*shape)
+
+
+STREAM_ABOVE_BYTES = 1 << 30  # memory-mapped data above 1 GiB is streamed in "auto" mode
 
 
 @dataclass(frozen=True, eq=False)
@@ -105,10 +167,19 @@ class PreparedData:
 
 
 def prepare(dataset: Dataset, *, val_fraction: float, test_fraction: float, stratify: bool, normalization: str,
-            seed: int) -> PreparedData:
+            seed: int, loading: str = "auto") -> PreparedData:
+    """Splits and normalised features. ``loading``: ``"memory"`` normalises everything now; ``"stream"`` (for a
+    memory-mapped dataset) normalises rows as they are read; ``"auto"`` streams memory-mapped data above
+    :data:`STREAM_ABOVE_BYTES`."""
     splits = make_splits(dataset.n, dataset.y, val_fraction=val_fraction, test_fraction=test_fraction,
                          seed=seed, stratify=stratify)
     kind = dataset.recommended_normalization if normalization == "auto" else normalization
+    mapped = isinstance(dataset.X, np.memmap)
+    stream = mapped and (loading == "stream" or (loading == "auto" and dataset.X.nbytes > STREAM_ABOVE_BYTES))
+    if stream:
+        normalizer = Normalizer.fit_rows(kind, dataset.X, splits.train)
+        return PreparedData(dataset=dataset, splits=splits, normalizer=normalizer,
+                            X=NormalizedRows(dataset.X, normalizer))  # type: ignore[arg-type]
     normalizer = Normalizer.fit(kind, dataset.X[splits.train])
     return PreparedData(dataset=dataset, splits=splits, normalizer=normalizer, X=normalizer.apply(dataset.X))
 

@@ -65,6 +65,7 @@ class ModelOnData:
 def prepare_data(experiment: Experiment) -> PreparedData:
     split = experiment.data.split
     return prepare(load_dataset(experiment), val_fraction=split.val_fraction, test_fraction=split.test_fraction,
+                   loading=experiment.training.data_loading,
                    stratify=split.stratify, normalization=split.normalization, seed=experiment.training.seed)
 
 

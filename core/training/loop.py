@@ -40,6 +40,7 @@ from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChang
                                   RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
                                   to_record)
 from core.training import distributed
+from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
 
@@ -133,7 +134,8 @@ class Trainer:
         dataset = load_dataset(self.experiment)
         split = self.experiment.data.split
         self.data = prepare(dataset, val_fraction=split.val_fraction, test_fraction=split.test_fraction,
-                            stratify=split.stratify, normalization=split.normalization, seed=t.seed)
+                            stratify=split.stratify, normalization=split.normalization, seed=t.seed,
+                            loading=t.data_loading)
         n_train = len(self.data.splits.train)
         if t.batch_size > n_train:
             raise ConfigError("training.batch_size", f"{t.batch_size} is larger than the {n_train} training samples",
@@ -161,9 +163,9 @@ class Trainer:
         self._autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype else contextlib.nullcontext
         self.scaler = torch.amp.GradScaler(self.device.type) if t.precision == "fp16" else None
 
-        X = torch.from_numpy(self.data.X)
         y = torch.from_numpy(dataset.y) if dataset.y is not None else None
-        self.X = X.to(self.device)
+        self.X = rows_for(self.data.X, self.device, t.loader_workers)
+        self.streaming = isinstance(self.X, StreamedRows)
         self.y = y.to(self.device) if y is not None else None
         self.train_idx = torch.from_numpy(self.data.splits.train).to(self.device)
         n = dataset.n
@@ -268,6 +270,8 @@ class Trainer:
             raise
         finally:
             run.close()
+            if hasattr(self, "X"):
+                self.X.close()
 
     def _emit(self, event: Any) -> Generator[Any, Any, None]:
         """Record and yield one event; queue whatever command comes back."""
@@ -312,6 +316,12 @@ class Trainer:
         for b in range(self.batch_in_epoch, self.steps_per_epoch):
             global_idx = perm[b * G:(b + 1) * G]
             idx = global_idx[r * B:(r + 1) * B] if self.dist.enabled else global_idx
+            for ahead in (1, 2) if self.streaming else ():  # loader threads read the next batches meanwhile
+                if b + ahead < self.steps_per_epoch:
+                    nxt = perm[(b + ahead) * G:(b + ahead + 1) * G]
+                    self.X.prefetch(nxt)  # the whole global batch: one process, or the views' source
+                    if self.dist.enabled:
+                        self.X.prefetch(nxt[r * B:(r + 1) * B])
             lr = self._lr_at(self.step)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr

@@ -367,3 +367,39 @@ def test_compile_option_compiles_the_training_step(tiny_experiment, monkeypatch)
     assert modes == ["reduce-overhead"]
     with pytest.raises(core.ConfigError, match="compile: .fastest. is not a valid choice"):
         tiny_experiment.with_training(compile="fastest")
+
+
+def test_streaming_a_memory_mapped_file_trains_like_loading_it(tmp_path):
+    rng = np.random.default_rng(0)
+    X = (rng.normal(size=(3000, 12)) * np.arange(1, 13) + 5).astype(np.float32)
+    y = (X[:, 0] + X[:, 1] > 10).astype(np.int64)
+    np.save(tmp_path / "x.npy", X)
+    np.save(tmp_path / "y.npy", y)
+
+    def run(loading: str, workers: int = 2):
+        exp = core.Experiment(
+            name=f"stream-{loading}", data=core.DataConfig(name="npy", params={"path": str(tmp_path / "x.npy"),
+                                                                                 "labels_path": str(tmp_path / "y.npy")}),
+            encoder=core.EncoderConfig(name="mlp", params={"hidden": [16], "out_dim": 4}),
+            training=core.TrainingConfig(epochs=2, batch_size=100, device="cpu", data_loading=loading,
+                                         loader_workers=workers, snapshot_points=50),
+            output=core.OutputConfig(root=str(tmp_path / "runs")))
+        result = core.run_to_end(core.train(exp))
+        return result, [r["loss"] for r in core.RunDirectory.open(result.run_dir).read_metrics() if r["event"] == "step"]
+
+    prepared = core.prepare_data(core.Experiment(
+        name="p", data=core.DataConfig(name="npy", params={"path": str(tmp_path / "x.npy")}),
+        training=core.TrainingConfig(data_loading="stream")))
+    from core.data.splits import NormalizedRows
+
+    assert isinstance(prepared.X, NormalizedRows) and isinstance(prepared.dataset.X, np.memmap)
+    rows = np.array([2999, 5, 17, 5])
+    expected = (X[rows] - prepared.normalizer.shift) / prepared.normalizer.scale
+    np.testing.assert_allclose(prepared.X[rows], expected, rtol=1e-5, atol=1e-5)  # any order, repeats too
+    np.testing.assert_allclose(prepared.normalizer.shift, X[prepared.splits.train].mean(0), rtol=1e-5)
+    memory, memory_losses = run("memory")
+    streamed, streamed_losses = run("stream")
+    unthreaded, unthreaded_losses = run("stream", workers=0)
+    np.testing.assert_allclose(streamed_losses, memory_losses, rtol=1e-4, atol=1e-6)
+    assert streamed_losses == unthreaded_losses  # the loader threads change nothing but the timing
+    assert streamed.test["test_accuracy"] == pytest.approx(memory.test["test_accuracy"], abs=0.02)
