@@ -127,12 +127,12 @@ def test_fifty_start_stop_cycles_leak_no_threads_or_memory(qtbot, tmp_path):
                           output=core.OutputConfig(root=str(tmp_path)))
     controller = RunController()
     threads, memory = [], []
-    for cycle in range(50):
+    for _ in range(50):
         steps = []
         controller.event.connect(steps.append)
         with qtbot.waitSignal(controller.finished, timeout=60000):
             controller.start(exp, str(tmp_path))
-            qtbot.waitUntil(lambda: len(steps) >= 3, timeout=60000)
+            qtbot.waitUntil(lambda steps=steps: len(steps) >= 3, timeout=60000)
             controller.stop()
         controller.event.disconnect(steps.append)
         qtbot.waitUntil(lambda: controller.state == "idle", timeout=10000)
