@@ -186,7 +186,7 @@ def dims_for_variance(Z: np.ndarray, share: float = 0.95) -> int:
     return int(np.searchsorted(np.cumsum(s) / s.sum(), share) + 1)
 
 
-def property_card(metrics: dict[str, Metric], inv: dict, smooth: float, factors: dict, Z: np.ndarray) -> dict[str, dict]:
+def property_card(metrics: dict[str, Metric], inv: dict | None, smooth: float, factors: dict, Z: np.ndarray) -> dict[str, dict]:
     """One score per property, with how it was measured (None where it could not be)."""
     from core.diagnostics.collapse import effective_rank
 
@@ -206,6 +206,9 @@ def property_card(metrics: dict[str, Metric], inv: dict, smooth: float, factors:
                               "how": "1 − mean relative movement of z under " + ", ".join(inv)}
         card["equivariance"] = {"score": float(np.mean([max(v["equivariance_r2"], 0.0) for v in inv.values()])),
                                 "how": "mean R² of the transform parameter read linearly from z(Tx) − z(x)"}
+    elif inv is None:
+        card["invariance"] = card["equivariance"] = {"score": None, "how": "not evaluated (add the invariance "
+                                                                           "evaluation)"}
     else:
         card["invariance"] = card["equivariance"] = {"score": None, "how": "no transforms for this data kind"}
     if "compositionality_r2" in factors:

@@ -177,7 +177,8 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
 
                 sub = test[:2000]
                 r.factors = factor_scores(Z, {k: np.asarray(v) for k, v in ds.metadata.items()}, seed)
-                r.card = property_card(r.metrics, r.invariance, smoothness(Z[sub], data.X[sub], seed), r.factors, Z[test])
+                invariance = r.invariance if "invariance" in evaluations else None
+                r.card = property_card(r.metrics, invariance, smoothness(Z[sub], data.X[sub], seed), r.factors, Z[test])
     yield EvaluationProgress(1.0, "done")
     return Evaluation(model.experiment.name, ds.name, len(splits.train), len(test), ds.label_names, results,
                       time.perf_counter() - started, tuple(evaluations), per_point)

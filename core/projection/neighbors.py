@@ -30,7 +30,11 @@ class Neighbours:
 
 
 def _prepare(X: np.ndarray, metric: Metric, device: str) -> torch.Tensor:
-    t = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
+    import warnings
+
+    with warnings.catch_warnings():  # read-only memory-mapped embeddings: the index never writes to them
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        t = torch.as_tensor(np.ascontiguousarray(X), dtype=torch.float32, device=device)
     return torch.nn.functional.normalize(t, dim=1) if metric == "cosine" else t
 
 

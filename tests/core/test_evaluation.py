@@ -204,3 +204,11 @@ def test_comparison_rows_and_stored_evaluations_round_trip(tmp_path):
     assert back["results"]["learned"]["metrics"]["ece"]["value"] is None  # NaN is stored as null, valid JSON
     (tmp_path / "evaluation.json").write_text("{broken")
     assert load_evaluation(tmp_path) is None
+
+
+def test_property_card_says_when_invariance_was_not_evaluated(tmp_path):
+    model = core.load_trained(tiny_run(tmp_path).run_dir)
+    without = core.run_to_end(evaluate(model, ("linear_probe", "properties"), baselines=()))
+    assert without.learned.card["invariance"]["how"].startswith("not evaluated")
+    with_it = core.run_to_end(evaluate(model, ("linear_probe", "invariance", "properties"), baselines=()))
+    assert with_it.learned.card["invariance"]["score"] is not None  # digits have rotations, shifts, brightness
