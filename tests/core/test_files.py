@@ -221,6 +221,22 @@ def test_image_folder_round_trip(tmp_path):
     assert 0 <= ds.X.min() and ds.X.max() <= 1 and ds.metadata["file"][0] == "cats/img0.png"
 
 
+def test_image_folder_decoded_by_threads_into_a_memory_mapped_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("REPLEARN_CACHE_DIR", str(tmp_path / "cache"))
+    folder = make_image_folder(tmp_path / "imgs", modes=("L", "RGB"))
+    in_memory = load("image_folder", path=folder, size=8, workers=1, memory_map="never")
+    mapped = load("image_folder", path=folder, size=8, workers=4, memory_map="always")
+    assert isinstance(mapped.X, np.memmap) and not isinstance(in_memory.X, np.memmap)
+    np.testing.assert_array_equal(mapped.X, in_memory.X)  # several threads decode the same images
+    assert any("memory-mapped cache" in n for n in mapped.notes)
+    (cached,) = (tmp_path / "cache" / "image-folders").glob("*.npy")
+    stamp = cached.stat().st_mtime_ns
+    again = load("image_folder", path=folder, size=8, memory_map="always")
+    assert cached.stat().st_mtime_ns == stamp and np.array_equal(again.X, mapped.X)  # decoded once
+    load("image_folder", path=folder, size=12, memory_map="always")  # another size: another entry
+    assert len(list(cached.parent.glob("*.npy"))) == 2 and not list(cached.parent.glob("*.part"))
+
+
 def test_image_folder_mixed_modes_become_rgb(tmp_path):
     ds = load("image_folder", path=make_image_folder(tmp_path / "imgs", modes=("L", "RGB")), size=8)
     assert ds.X.shape == (6, 3, 8, 8) and any("mix modes" in n for n in ds.notes)
