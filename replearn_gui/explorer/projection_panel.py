@@ -70,6 +70,7 @@ class ProjectionPanel(QWidget):
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
+        layout.addStretch(1)  # the form and the progress stay together at the top
         self.form: ParamsForm | None = None
         self.method.currentIndexChanged.connect(self._method_changed)
         self._method_changed()
