@@ -420,3 +420,12 @@ def test_the_cli_trains_from_every_kind_of_file(tmp_path, monkeypatch):
         run_dir = out.getvalue().strip().splitlines()[-1].removeprefix("run: ")
         saved = core.RunDirectory.open(run_dir).read_config()
         assert os.path.isabs(saved.data.params.path)  # the run's config finds the data from anywhere
+
+
+def test_csv_spaces_after_delimiters_are_dropped_like_csv_reader_does(tmp_path):
+    plain = write(tmp_path / "p.csv", "x, y, site, label\n1, 2, north, a\n3, 4, south, b\n5, 6, north, a\n")
+    quoted = write(tmp_path / "q.csv", 'x, y, site, label\n1, 2, "north", a\n3, 4, "south", b\n5, 6, "north", a\n')
+    for path in (plain, quoted):  # the fast split and csv.reader read the same table
+        ds = load("csv", path=path, label_column="label", metadata_columns=["site"])
+        assert ds.metadata["site"].tolist() == ["north", "south", "north"] and ds.label_names == ("a", "b")
+        np.testing.assert_array_equal(ds.X, [[1, 2], [3, 4], [5, 6]])
