@@ -87,7 +87,22 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
             Z = trained.embed_to_file(cached)
         except OSError:  # a read-only run (e.g. someone else's): keep them in memory instead
             Z = trained.embed()
+        _forget_pruned(run, cached)
     return EmbeddingSpace(f"{trained.experiment.name} · trained", trained.data.dataset, np.arange(len(Z)), Z)
+
+
+def _forget_pruned(run: RunDirectory, keep: Path) -> None:
+    """Delete cached embeddings of checkpoints the run no longer has (``keep_checkpoints`` pruned them): each
+    can be as large as the dataset."""
+    from core.training import checkpoint as ckpt
+
+    try:
+        listed = {Path(e["file"]).stem for e in ckpt.read_manifest(run.checkpoints)["checkpoints"]}
+        for old in keep.parent.glob("*.npy"):
+            if old != keep and old.stem not in listed:
+                old.unlink(missing_ok=True)
+    except (OSError, ValueError, KeyError):
+        pass  # tidying is a courtesy; never a reason to fail
 
 
 def baseline_space(run_dir: str | Path, device: str | None = None) -> EmbeddingSpace:

@@ -102,3 +102,19 @@ def test_embeddings_are_written_batch_wise_and_reused(finished_run):
     small = trained.embed_to_file(cached.parent / "part.npy", np.arange(10, 20), batch_size=3)
     np.testing.assert_allclose(small, trained.embed(np.arange(10, 20)), rtol=1e-5, atol=1e-6)
     assert not list(cached.parent.glob("*.part"))  # nothing half-written left behind
+
+
+def test_cached_embeddings_of_pruned_checkpoints_are_deleted(finished_run, tmp_path):
+    import shutil
+
+    copy = shutil.copytree(finished_run, tmp_path / "copy")
+    folder = copy / "embeddings"
+    folder.mkdir(exist_ok=True)
+    (folder / "step_0000001.npy").write_bytes(b"stale")  # a checkpoint the manifest no longer lists
+    for f in folder.glob("step_*.npy"):
+        if f.name != "step_0000001.npy":
+            f.unlink()
+    core.run_space(copy)
+    names = sorted(f.name for f in folder.glob("*.npy"))
+    newest = core.load_checkpoint(core.RunDirectory.open(copy).checkpoints).path.stem
+    assert names == [f"{newest}.npy"]
