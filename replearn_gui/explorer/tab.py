@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpli
 
 from replearn_gui.explorer.view import ExplorerView
 from replearn_gui.workers import alive, make_worker
-from replearn_gui.widgets.error_dialog import show_worker_error
+from replearn_gui.widgets.error_dialog import is_user_error, show_worker_error
 
 TRAINED, SNAPSHOTS = "trained", "snapshots"
 NOTHING, BASELINE, SAME_SNAPSHOTS = "nothing", "baseline", "snapshots"
@@ -134,11 +134,17 @@ class EmbeddingsTab(QWidget):
     def _start(self, job_args: tuple, on_done) -> None:
         worker = make_worker(load_space_job, *job_args)
         worker.returned.connect(on_done)
-        worker.errored.connect(alive(self, lambda exc: (self.message.setText(f"Cannot show this space: {exc}"),
-                                                        show_worker_error(self, "Cannot show this space", exc))))
+        worker.errored.connect(alive(self, self._load_failed))
         worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
         self._loaders.append(worker)
         worker.start()
+
+    def _load_failed(self, exc: BaseException) -> None:
+        """Our own errors (no checkpoint yet, no snapshots) are said in place; anything else opens the dialog."""
+        self.message.setText(f"Cannot show this space: {exc}")
+        self._loaded_key = None  # try again next time the tab is shown
+        if not is_user_error(exc):
+            show_worker_error(self, "Cannot show this space", exc)
 
     def load(self, force: bool = False) -> None:
         if self.run_dir is None or self.primary is None:

@@ -260,3 +260,18 @@ def test_a_projection_error_reaches_the_error_dialog(tab, qtbot, monkeypatch):
     assert box is not None and "the projection broke" in box.text() and "Traceback" in box.detailedText()
     assert view.coords is not None  # the previous picture stays
     box.close()
+
+
+def test_a_run_without_a_checkpoint_yet_is_explained_in_place(qtbot, tmp_path, tiny_experiment):
+    from PySide6.QtWidgets import QMessageBox
+
+    from replearn_gui.explorer.tab import EmbeddingsTab
+
+    run = core.RunDirectory.create(tmp_path, "just-started")
+    run.write_config(tiny_experiment)
+    t = EmbeddingsTab()
+    qtbot.addWidget(t)
+    t.show()
+    t.set_run(str(run.path))
+    qtbot.waitUntil(lambda: "Cannot show this space" in t.message.text() and not t.busy, timeout=30000)
+    assert "no checkpoint" in t.message.text() and t.findChild(QMessageBox, "errorDialog") is None
