@@ -13,117 +13,24 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QCursor, QIcon, QPainter, QPainterPath, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, QGraphicsPathItem, QHBoxLayout,
+from PySide6.QtGui import QColor, QCursor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, QHBoxLayout,
                                QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu, QPushButton, QSlider,
                                QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from replearn_gui.explorer import colouring
 from replearn_gui.explorer.neighbours_panel import NeighboursPanel
+from replearn_gui.explorer.jobs import aligned_job, export_job, faithfulness_job, projection_job
 from replearn_gui.explorer.point_cloud import PointCloud
 from replearn_gui.explorer.previews import HoverCard
 from replearn_gui.explorer.projection_panel import ProjectionPanel
-from replearn_gui.workers import alive, make_worker
+from replearn_gui.explorer.viewbox import ExplorerViewBox, rotate
 from replearn_gui.widgets.error_dialog import show_worker_error
+from replearn_gui.workers import alive, make_worker
 
 LABEL_MODE, SINGLE_MODE, FAITHFUL_MODE = "label", "(one colour)", "faithfulness (neighbours kept)"
 FRAME_MS = 33  # epoch animation: 30 frames a second
 FRAMES_PER_EPOCH = 12  # interpolated frames between two snapshots
-
-
-def projection_job(X: np.ndarray, method: str, params: dict, cache_dir: str | None):
-    import core
-
-    cache = core.ProjectionCache(cache_dir) if cache_dir else None
-    return (yield from core.project(X, method, params, cache=cache))
-
-
-def aligned_job(arrays: list, method: str, params: dict, cache_dir: str | None):
-    import core
-
-    cache = core.ProjectionCache(cache_dir) if cache_dir else None
-    snapshots = [np.asarray(a, dtype=np.float32) for a in arrays]
-    return (yield from core.aligned_sequence(snapshots, method, params, cache=cache))
-
-
-def faithfulness_job(Z: np.ndarray, coords: np.ndarray):
-    import core
-
-    yield core.ProjectionProgress("faithfulness", 0.1, "finding the true and the pictured neighbours of every point")
-    metrics, kept = core.faithfulness(Z, coords)
-    return metrics, kept
-
-
-def export_job(kind: str, path: str, space: Any, embeddings: np.ndarray, coords: np.ndarray | None,
-               positions: np.ndarray | None = None):
-    import core
-
-    rows = space.indices if positions is None else space.indices[positions]
-    if kind == "projector":
-        return core.write_projector(path, space.dataset, rows, embeddings)
-    if kind == "embeddings":
-        return core.write_embeddings_csv(path, space.dataset, rows, embeddings, coords)
-    return core.write_selection_csv(path, space.dataset, rows)
-
-
-def rotate(coords: np.ndarray, yaw_deg: float, pitch_deg: float) -> np.ndarray:
-    """3-D coordinates turned about the vertical axis (yaw), then tilted (pitch), looked at along z."""
-    a, b = np.radians(yaw_deg), np.radians(pitch_deg)
-    ry = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
-    rx = np.array([[1, 0, 0], [0, np.cos(b), -np.sin(b)], [0, np.sin(b), np.cos(b)]])
-    centred = coords - coords.mean(axis=0)
-    return (centred @ ry.T @ rx.T)[:, :2]
-
-
-class ExplorerViewBox(pg.ViewBox):
-    """Pan and zoom as usual; in lasso or rectangle mode a left drag selects instead; a left click picks."""
-
-    clicked = Signal(float, float)
-    region = Signal(object)  # (k, 2) polygon in data coordinates
-
-    def __init__(self):
-        super().__init__()
-        self.tool = "pan"
-        self._path: list[tuple[float, float]] = []
-        self.outline = QGraphicsPathItem()
-        self.outline.setPen(pg.mkPen((30, 30, 30), width=1.5, style=Qt.PenStyle.DashLine, cosmetic=True))
-        self.outline.setZValue(100)
-        self.addItem(self.outline, ignoreBounds=True)
-
-    def mouseClickEvent(self, ev):  # noqa: N802 (Qt)
-        if ev.button() == Qt.MouseButton.LeftButton:
-            ev.accept()
-            p = self.mapSceneToView(ev.scenePos())
-            self.clicked.emit(p.x(), p.y())
-        else:
-            super().mouseClickEvent(ev)
-
-    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (Qt)
-        if self.tool == "pan" or ev.button() != Qt.MouseButton.LeftButton:
-            return super().mouseDragEvent(ev, axis)
-        ev.accept()
-        p = self.mapSceneToView(ev.scenePos())
-        if ev.isStart():
-            start = self.mapSceneToView(ev.buttonDownScenePos())
-            self._path = [(start.x(), start.y())]
-        self._path.append((p.x(), p.y()))
-        polygon = self.polygon()
-        path = QPainterPath()
-        path.moveTo(*polygon[0])
-        for x, y in polygon[1:]:
-            path.lineTo(x, y)
-        path.closeSubpath()
-        self.outline.setPath(path)
-        if ev.isFinish():
-            self.outline.setPath(QPainterPath())
-            self.region.emit(np.array(polygon))
-            self._path = []
-
-    def polygon(self) -> list[tuple[float, float]]:
-        if self.tool == "rect":
-            (x0, y0), (x1, y1) = self._path[0], self._path[-1]
-            return [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-        return list(self._path)
 
 
 class ExplorerView(QWidget):
