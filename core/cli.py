@@ -289,18 +289,9 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-    from core.evaluation.transfer import METHODS, transfer
+    from core.evaluation.transfer import METHODS, parse_budgets, transfer
 
-    budgets = []
-    for b in args.budgets.split(","):
-        b = b.strip()
-        if b == "all":
-            budgets.append(None)
-        elif b.isdigit() and int(b) > 0:
-            budgets.append(int(b))
-        else:
-            raise core.ConfigError("--budgets", f"{b!r} is not a number of labels per class", allowed="positive integers or 'all'")
+    budgets = parse_budgets(args.budgets, "--budgets")
     result = _with_status_line(transfer(args.run_dir, args.dataset, budgets, epochs=args.epochs), err)
     print(f"transfer of {result.source_run} to {result.target} ({result.n_test} test samples)", file=out)
     print(f"{'labels per class':<18}" + "".join(f"{m:>14}" for m in METHODS), file=out)

@@ -22,3 +22,18 @@ def tiny_experiment(tmp_path):
                                      eval_points=128),
         output=core.OutputConfig(root=str(tmp_path / "runs")),
     )
+
+
+@pytest.fixture(scope="session")
+def explored_run(tmp_path_factory):
+    """One finished digits run with epoch snapshots, shared by the explorer's core and GUI tests (they may add
+    caches to it, embeddings and projections, but never change what training wrote)."""
+    import core
+
+    exp = core.Experiment(
+        name="explore", data=core.DataConfig(name="digits"),
+        encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8}),
+        objective=core.ObjectiveConfig(name="supervised"),
+        training=core.TrainingConfig(epochs=3, batch_size=128, device="cpu", snapshot_points=150, eval_points=128),
+        output=core.OutputConfig(root=str(tmp_path_factory.mktemp("explore"))))
+    return core.run_to_end(core.train(exp)).run_dir

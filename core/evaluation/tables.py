@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from core.fileio import atomic_write_text
+from core.fileio import atomic_write_text, json_ready
 
 EVALUATION_FILE = "evaluation.json"
 
@@ -54,30 +54,11 @@ def comparison_rows(records: Mapping[str, Mapping[str, Any]]) -> tuple[list[str]
     return names, [(m, [records[n]["results"]["learned"]["metrics"].get(m) for n in names]) for m in metrics]
 
 
-def plain(value: Any) -> Any:
-    """JSON-ready: numpy scalars and arrays become Python values, NaN and infinity become None."""
-    import math
-
-    import numpy as np
-
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return plain(value.tolist())
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
-
-
 def save_evaluation(record: Mapping[str, Any], reports_dir: str | Path) -> Path:
     path = Path(reports_dir) / EVALUATION_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     # not sorted: the metrics keep the suite's order, which is the order the table shows
-    atomic_write_text(path, json.dumps(plain(record), indent=2, allow_nan=False) + "\n")
+    atomic_write_text(path, json.dumps(json_ready(record), indent=2, allow_nan=False) + "\n")
     return path
 
 

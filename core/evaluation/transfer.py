@@ -31,6 +31,26 @@ class TransferResult:
     n_test: int
 
 
+def parse_budgets(text: str, field: str = "budgets") -> list[int | None]:
+    """"1, 5, 10, all" → [1, 5, 10, None] (labels per class; ``all`` = every training label); errors name
+    ``field`` (the CLI's ``--budgets``, the wizard's box)."""
+    budgets: list[int | None] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if part.lower() in ("all", "*"):
+            budgets.append(None)
+        elif part.isdigit() and int(part) > 0:
+            budgets.append(int(part))
+        else:
+            raise ConfigError(field, f"{part!r} is not a number of labels per class", value=part,
+                              allowed="positive integers or 'all'")
+    if not budgets:
+        raise ConfigError(field, "give at least one budget, e.g. 1, 5, 10, all", value=text,
+                          allowed="positive integers or 'all'")
+    return budgets
+
+
 def labelled_subset(y: np.ndarray, pool: np.ndarray, per_class: int | None, seed: int) -> np.ndarray:
     """``per_class`` samples of each class from ``pool`` (all of them when None), seeded."""
     if per_class is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generator, Sequence
@@ -13,6 +12,7 @@ from typing import Any, Generator, Sequence
 import numpy as np
 
 from core.config.io import experiment_to_dict
+from core.fileio import json_ready
 from core.evaluation.suite import BASELINES, EVALUATIONS, Evaluation, EvaluationProgress, evaluate
 from core.report import figures
 
@@ -32,23 +32,9 @@ class ReportData:
     sections: tuple[str, ...] = SECTIONS
 
     def to_record(self) -> dict[str, Any]:
-        return _plain({"schema_version": SCHEMA_VERSION, "title": self.title, "created": self.created,
+        return json_ready({"schema_version": SCHEMA_VERSION, "title": self.title, "created": self.created,
                        "sections": list(self.sections), "provenance": self.provenance, "history": self.history,
                        "evaluation": self.evaluation.to_record()})
-
-
-def _plain(v: Any) -> Any:
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, np.ndarray):
-        return _plain(v.tolist())
-    if isinstance(v, (np.floating, float)):
-        return float(v) if math.isfinite(v) else None
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
 
 
 def _history(run) -> dict[str, list[float]]:

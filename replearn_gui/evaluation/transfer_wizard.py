@@ -13,23 +13,6 @@ from replearn_gui.workers import alive, make_worker
 from replearn_gui.widgets.error_dialog import show_worker_error
 
 
-def parse_budgets(text: str) -> list[int | None]:
-    """"1, 5, 10, all" → [1, 5, 10, None]; raises ValueError with a sentence for anything else."""
-    out: list[int | None] = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        if part.lower() in ("all", "*"):
-            out.append(None)
-        elif part.isdigit() and int(part) > 0:
-            out.append(int(part))
-        else:
-            raise ValueError(f"{part!r} is not a number of labels per class (use whole numbers and 'all')")
-    if not out:
-        raise ValueError("give at least one budget, e.g. 1, 5, 10, all")
-    return out
-
-
 class TargetPage(QWizardPage):
     def __init__(self, source_dataset: str):
         super().__init__()
@@ -66,9 +49,11 @@ class TargetPage(QWizardPage):
         self.budgets.textChanged.connect(lambda _: self.completeChanged.emit())
 
     def isComplete(self) -> bool:  # noqa: N802 (Qt)
+        from core.evaluation.transfer import parse_budgets
+
         try:
             parse_budgets(self.budgets.text())
-        except ValueError as err:
+        except ValueError as err:  # core's ConfigError is a ValueError
             self.error.setText(str(err))
             return False
         self.error.setText("")
@@ -125,6 +110,8 @@ class TransferWizard(QWizard):
             self.start()
 
     def start(self) -> None:
+        from core.evaluation.transfer import parse_budgets
+
         page = self.target_page
         budgets = parse_budgets(page.budgets.text())
         self.run_page.done = False

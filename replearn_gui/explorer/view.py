@@ -61,7 +61,6 @@ class ExplorerView(QWidget):
         self._export_worker = None
         self._cancelled = False
         self._memory: dict[str, np.ndarray] = {}  # (space, method, params) -> layout: switching back is instant
-        self.last_result: Any = None
         self._build(side_panel)
 
     # ---- construction -----------------------------------------------------------------------------------
@@ -118,7 +117,6 @@ class ExplorerView(QWidget):
         self.colour_by.currentTextChanged.connect(self._colour_mode_changed)
         tools.addWidget(self.colour_by)
         tools.addStretch(1)
-        self.export_button = QToolButton()
         look = QHBoxLayout()  # a second row: how points look, and search (the second view of a pair hides it)
         look.addWidget(QLabel("Size"))
         self.size_slider = QSlider(Qt.Orientation.Horizontal)
@@ -149,6 +147,7 @@ class ExplorerView(QWidget):
         self.regex = QCheckBox("regex")
         self.regex.setObjectName("searchRegex")
         look.addWidget(self.regex)
+        self.export_button = QToolButton()
         self.export_button.setText("Export")
         self.export_button.setObjectName("explorerExport")
         self.export_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -386,7 +385,6 @@ class ExplorerView(QWidget):
 
     def _projection_returned(self, key: str, result: Any) -> None:
         self._memory[key] = result.coords
-        self.last_result = result
         self.set_layout(result.coords)
         how = "from the cache" if result.cached else f"in {result.seconds:.1f} s"
         self.projection_panel.show_progress(1.0, f"{result.method.upper()} of {self.space.n:,} points, {how}.")

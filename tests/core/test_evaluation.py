@@ -168,6 +168,7 @@ def test_transfer_curve_and_shape_mismatch(tmp_path):
     assert cli_main(["transfer", result.run_dir, "digits", "--budgets", "1,all", "--epochs", "1"], out, err) == 0
     assert "from_scratch" in out.getvalue()
     assert cli_main(["transfer", result.run_dir, "digits", "--budgets", "zero"], io.StringIO(), err) == 2
+    assert "--budgets: 'zero' is not a number of labels per class" in err.getvalue()
 
 
 def _record(learned: dict, **baselines: dict) -> dict:

@@ -7,35 +7,23 @@ import pytest
 import core
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("explore")
-    exp = core.Experiment(
-        name="explore", data=core.DataConfig(name="digits"),
-        encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8}),
-        objective=core.ObjectiveConfig(name="supervised"),
-        training=core.TrainingConfig(epochs=3, batch_size=128, device="cpu", snapshot_points=150, eval_points=128),
-        output=core.OutputConfig(root=str(root)))
-    return core.run_to_end(core.train(exp)).run_dir
-
-
-def test_run_space_embeds_every_sample_with_the_trained_model(finished_run):
-    space = core.run_space(finished_run)
+def test_run_space_embeds_every_sample_with_the_trained_model(explored_run):
+    space = core.run_space(explored_run)
     assert space.n == 1797 and space.embeddings.shape == (1797, 8)
-    expected = core.load_trained(finished_run).embed(np.array([0, 5, 1796]))
+    expected = core.load_trained(explored_run).embed(np.array([0, 5, 1796]))
     np.testing.assert_allclose(space.embeddings[[0, 5, 1796]], expected, rtol=1e-5, atol=1e-6)
-    baseline = core.baseline_space(finished_run)
+    baseline = core.baseline_space(explored_run)
     assert baseline.n == space.n and not np.allclose(baseline.embeddings, space.embeddings)
-    np.testing.assert_allclose(baseline.embeddings[:3], core.initialised(core.RunDirectory.open(finished_run)
+    np.testing.assert_allclose(baseline.embeddings[:3], core.initialised(core.RunDirectory.open(explored_run)
                                                                           .read_config()).embed(np.arange(3)),
                                rtol=1e-5, atol=1e-6)
 
 
-def test_snapshot_series_is_in_training_order_on_the_saved_subset(finished_run):
-    series = core.snapshot_series(finished_run)
+def test_snapshot_series_is_in_training_order_on_the_saved_subset(explored_run):
+    series = core.snapshot_series(explored_run)
     assert series.names == ("epoch 0", "epoch 1", "epoch 2", "epoch 3") and series.epochs == (0, 1, 2, 3)
     assert len(series.indices) == 150 and all(a.shape == (150, 8) for a in series.arrays)
-    final = core.run_space(finished_run)
+    final = core.run_space(explored_run)
     np.testing.assert_allclose(series.arrays[-1], final.embeddings[series.indices], rtol=1e-4, atol=1e-5)
 
 
@@ -90,24 +78,24 @@ def test_label_agreement_is_the_share_of_neighbours_with_the_query_label():
     assert core.label_agreement(space, 0, np.array([], dtype=int)) is None
 
 
-def test_embeddings_are_written_batch_wise_and_reused(finished_run):
-    trained = core.load_trained(finished_run)
-    space = core.run_space(finished_run)
-    (cached,) = (core.RunDirectory.open(finished_run).path / "embeddings").glob("*.npy")
+def test_embeddings_are_written_batch_wise_and_reused(explored_run, tmp_path):
+    trained = core.load_trained(explored_run)
+    space = core.run_space(explored_run)
+    (cached,) = (core.RunDirectory.open(explored_run).path / "embeddings").glob("*.npy")
     assert isinstance(space.embeddings, np.memmap)
     np.testing.assert_allclose(space.embeddings, trained.embed(), rtol=1e-5, atol=1e-6)
     stamp = cached.stat().st_mtime_ns
-    again = core.run_space(finished_run)
+    again = core.run_space(explored_run)
     assert cached.stat().st_mtime_ns == stamp and np.array_equal(again.embeddings, space.embeddings)
-    small = trained.embed_to_file(cached.parent / "part.npy", np.arange(10, 20), batch_size=3)
+    small = trained.embed_to_file(tmp_path / "part.npy", np.arange(10, 20), batch_size=3)
     np.testing.assert_allclose(small, trained.embed(np.arange(10, 20)), rtol=1e-5, atol=1e-6)
-    assert not list(cached.parent.glob("*.part"))  # nothing half-written left behind
+    assert [p.name for p in tmp_path.iterdir()] == ["part.npy"]  # nothing half-written left behind
 
 
-def test_cached_embeddings_of_pruned_checkpoints_are_deleted(finished_run, tmp_path):
+def test_cached_embeddings_of_pruned_checkpoints_are_deleted(explored_run, tmp_path):
     import shutil
 
-    copy = shutil.copytree(finished_run, tmp_path / "copy")
+    copy = shutil.copytree(explored_run, tmp_path / "copy")
     folder = copy / "embeddings"
     folder.mkdir(exist_ok=True)
     (folder / "step_0000001.npy").write_bytes(b"stale")  # a checkpoint the manifest no longer lists

@@ -11,18 +11,6 @@ from PySide6.QtCore import QPointF, Qt
 import core
 
 
-@pytest.fixture(scope="module")
-def explored_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("explorer")
-    exp = core.Experiment(
-        name="explore", data=core.DataConfig(name="digits"),
-        encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8}),
-        objective=core.ObjectiveConfig(name="supervised"),
-        training=core.TrainingConfig(epochs=3, batch_size=128, device="cpu", snapshot_points=150, eval_points=128),
-        output=core.OutputConfig(root=str(root)))
-    return core.run_to_end(core.train(exp)).run_dir
-
-
 @pytest.fixture
 def tab(qtbot, explored_run):
     from replearn_gui.explorer.tab import EmbeddingsTab
