@@ -60,17 +60,17 @@ def read_run_curves(run_dir: str) -> dict[str, Any]:
 
     run = core.RunDirectory.open(run_dir)
     steps, losses, epochs, ranks, probe, cosines = [], [], [], [], [], []
-    for r in run.read_metrics():
-        if r.get("event") == "step":
-            steps.append(r["step"])
-            losses.append(r["loss"])
-        elif r.get("event") == "epoch" and r.get("diagnostics"):
-            d = r["diagnostics"]
-            epochs.append(r["epoch"])
-            ranks.append(d["effective_rank"])
-            cosines.append(d["mean_cosine"])
-            if d.get("probe_accuracy") is not None:
-                probe.append((r["epoch"], d["probe_accuracy"]))
+    for e in run.read_events():
+        if isinstance(e, core.StepEnded):
+            steps.append(e.step)
+            losses.append(e.loss)
+        elif isinstance(e, core.EpochEnded) and e.diagnostics is not None:
+            d = e.diagnostics
+            epochs.append(e.epoch)
+            ranks.append(d.effective_rank)
+            cosines.append(d.mean_cosine)
+            if d.probe_accuracy is not None:
+                probe.append((e.epoch, d.probe_accuracy))
     if not steps:
         raise core.RunDirectoryError(f"{run_dir} has no recorded training steps yet")
     return {"name": run.path.name, "steps": np.array(steps), "losses": np.array(losses), "epochs": epochs,
