@@ -47,6 +47,8 @@ from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChang
 from core.training.loop import (TrainResult, build_model, data_spec, load_dataset, resume, run_to_end, train,
                                 warm_up_engine)
 from core.training.inference import ModelOnData, initialised, load_trained, prepare_data
+from core.training.outcome import collapse_advice
+from core.user_settings import runs_folder, set_runs_folder
 from core.training.rundir import RunDirectory
 
 REGISTRIES: dict[str, Registry] = {"datasets": DATASETS, "encoders": ENCODERS, "objectives": OBJECTIVES,
@@ -65,7 +67,7 @@ __all__ = [
     "preset_names", "preset_path", "Entry", "Registry", "load_checkpoint", "CheckpointSaved", "EpochEnded",
     "LearningRateChanged", "RequestSnapshot", "RunFinished", "RunStarted", "SaveCheckpoint", "SetLearningRate",
     "SnapshotReady", "StepEnded", "Stop", "to_record", "TrainResult", "build_model", "data_spec", "load_dataset", "resume",
-    "run_to_end", "train", "RunDirectory", "REGISTRIES",
+    "run_to_end", "train", "RunDirectory", "collapse_advice", "runs_folder", "set_runs_folder", "REGISTRIES",
     "PROJECTIONS", "Projection", "ProjectionProgress", "warm_up_umap", "ExactIndex", "Neighbours", "knn",
     "layout_neighbours", "neighbour_churn", "ProjectionCache", "ProjectionResult", "aligned_sequence",
     "embedding_hash", "procrustes", "project", "write_csv", "write_embeddings_csv", "write_npy", "write_projector",

@@ -21,7 +21,21 @@ def load_experiment_job(source: str | None) -> Any:
 
 def training_job(experiment: Any, runs_root: str, num_threads: int,
                  commands: queue.SimpleQueue | None = None) -> Generator[Any, Any, Any]:
-    """The engine's generator, with torch limited to ``num_threads`` so the GUI stays smooth.
+    """The engine's generator for a new run of ``experiment`` under ``runs_root``."""
+    import core
+
+    return (yield from engine_job(lambda: core.train(experiment, out=runs_root), num_threads, commands))
+
+
+def resume_job(run_dir: str, num_threads: int, commands: queue.SimpleQueue | None = None) -> Generator[Any, Any, Any]:
+    """The engine's generator continuing a stopped run from its newest valid checkpoint (``replearn resume``)."""
+    import core
+
+    return (yield from engine_job(lambda: core.resume(run_dir), num_threads, commands))
+
+
+def engine_job(make_generator, num_threads: int, commands: queue.SimpleQueue | None) -> Generator[Any, Any, Any]:
+    """Drive one of the engine's generators, with torch limited to ``num_threads`` so the GUI stays smooth.
 
     Commands come through a thread-safe queue and are handed to the engine after each event, all of them:
     superqt's own ``send`` keeps only the latest value, so "save a checkpoint" followed by "stop" before the
@@ -29,11 +43,9 @@ def training_job(experiment: Any, runs_root: str, num_threads: int,
     """
     import torch
 
-    import core
-
     if num_threads:
         torch.set_num_threads(num_threads)
-    gen = core.train(experiment, out=runs_root)
+    gen = make_generator()
     reply: Any = None
     while True:
         try:

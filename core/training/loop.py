@@ -40,6 +40,7 @@ from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChang
                                   RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
                                   to_record)
 from core.training import distributed, outcome
+from core.user_settings import resolve_root
 from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
@@ -606,10 +607,12 @@ def train(experiment: Experiment, *, out: str | Path | None = None) -> Generator
     """Train ``experiment`` in a new run directory under ``out`` (default: ``experiment.output.root``)."""
     context = distributed.setup(experiment.training.device)
     if context.is_main:
-        run = RunDirectory.create(out if out is not None else experiment.output.root, _run_name(experiment))
+        run = RunDirectory.create(out if out is not None else resolve_root(experiment.output.root),
+                                  _run_name(experiment))
         run.write_config(experiment)
     else:  # data-parallel: rank 0 alone writes
-        run = ReplicaRunDirectory(Path(out if out is not None else experiment.output.root) / "(rank-0-writes)")
+        run = ReplicaRunDirectory(Path(out if out is not None else resolve_root(experiment.output.root))
+                                  / "(rank-0-writes)")
     return (yield from Trainer(experiment, run).run())
 
 
