@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QTabWidget, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 from replearn_gui.evaluation.tab import EvaluationTab
 from replearn_gui.experiment_panel import ExperimentPanel
@@ -58,8 +59,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle("RepLearn Studio")
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
-        self.resize(1320, 820)
         self.setMinimumSize(1024, 700)
+        screen = QGuiApplication.primaryScreen()
+        room = screen.availableGeometry().size() if screen is not None else None
+        # 1320 × 820 where it fits; on a small screen the whole window stays on it (nothing clipped at 1024 × 700)
+        self.resize(max(1024, min(1320, room.width() if room else 1320)),
+                    max(700, min(820, room.height() if room else 820)))
         self.settings = QSettings()
         # --runs, else the runs folder the CLI shares (core.runs_folder: Preferences), known once core is loaded
         self.runs_root: str | None = runs_root
@@ -94,7 +99,7 @@ class MainWindow(QMainWindow):
         self.actions = WindowActions(self)
         for name in WindowActions.NAMES:  # the window's commands, reachable as window.start_action etc.
             setattr(self, name, getattr(self.actions, name))
-        self.recent_menu = self.actions.recent_menu
+        self.recent_menu, self.run_menu = self.actions.recent_menu, self.actions.run_menu
         self.dark_action.setChecked(self.settings.value("view/dark", False, type=bool))
         self._build_ui()
         self.refresh_timer = QTimer(self)
@@ -135,10 +140,16 @@ class MainWindow(QMainWindow):
         self.run_list.run_removed.connect(self._on_run_removed)
         left = QWidget()
         left_layout = QVBoxLayout(left)
-        left_layout.addWidget(self.experiment_panel)
+        summary = QScrollArea()  # a long description scrolls instead of being cut off on a small screen
+        summary.setWidget(self.experiment_panel)
+        summary.setWidgetResizable(True)
+        summary.setFrameShape(QScrollArea.Shape.NoFrame)
+        summary.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left_layout.addWidget(summary, 1)
         left_layout.addWidget(self.result_label)
         left_layout.addWidget(self.run_queue)
         left_layout.addWidget(self.run_list, 1)
+        left.setMinimumWidth(220)
 
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")

@@ -83,16 +83,18 @@ class CollapsePanel(QWidget):
         self.heat_plot.addItem(self.heat)
         self.cov = pg.ImageItem()
         self.cov_plot.addItem(self.cov)
-        self.probe_legend = self.probe_plot.addLegend(offset=(-4, -4), labelTextSize="8pt")
+        # the legend is the title's coloured key: a legend box would cover most of so small a plot
+        self.probe_key = {"linear probe": "#4a7bd0", "kNN": "#e08a2a", "raw features": "#2a9d3a"}
+        self.probe_plot.setTitle("Online probe: " + " ".join(
+            f"<span style='color:{c}'>{'- -' if name == 'raw features' else '●'} {name}</span>"
+            for name, c in self.probe_key.items()), size="9pt")
         self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4,
                                                 symbolBrush="#4a7bd0", name="linear probe")
         self.knn_curve = self.probe_plot.plot(pen=pg.mkPen("#e08a2a", width=2), symbol="t", symbolSize=4,
                                               symbolBrush="#e08a2a", name="kNN")
-        self.baseline_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2a9d3a", style=Qt.PenStyle.DashLine),
-                                             label="raw features", labelOpts={"position": 0.3})
+        self.baseline_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2a9d3a", style=Qt.PenStyle.DashLine))
         self.baseline_line.hide()
         self.probe_plot.addItem(self.baseline_line)
-        self.probe_legend.addItem(pg.PlotDataItem(pen=pg.mkPen("#2a9d3a", style=Qt.PenStyle.DashLine)), "raw features")
         self.probe_plot.setLabel("left", "accuracy")
         self.probe_plot.setYRange(0, 1)
         self.au_path = self.au_plot.plot(pen=pg.mkPen("#777777"), symbol="o", symbolSize=5, symbolBrush="#4a7bd0")

@@ -84,6 +84,9 @@ class RunList(QWidget):
         self.list = QListWidget()
         self.list.setObjectName("runList")
         self.list.setMinimumHeight(80)
+        self.list.setWordWrap(True)  # long run names wrap instead of hiding their status behind a scroll bar
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.list.itemDoubleClicked.connect(lambda item: self.open_run.emit(item.data(Qt.ItemDataRole.UserRole)))
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
