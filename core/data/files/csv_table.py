@@ -59,7 +59,7 @@ def looks_like_header(rows: list[list[str]]) -> bool:
     return all(not is_number(c) for c in first) and any(is_number(c) for r in rest for c in r)
 
 
-@DATASETS.register("csv", kind="tabular", file=True)
+@DATASETS.register("csv", kind="tabular", file=True, patterns=("*.csv", "*.tsv"))
 class CsvTable(DatasetSource):
     """A CSV or TSV table: one sample per row, numeric feature columns, optionally a label column and
     metadata columns (kept for colouring and search). The delimiter and the header are detected unless set;
