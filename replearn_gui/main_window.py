@@ -16,6 +16,7 @@ from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
+import core
 from replearn_gui.evaluation.tab import EvaluationTab
 from replearn_gui.experiment_panel import ExperimentPanel
 from replearn_gui.explorer.tab import EmbeddingsTab
@@ -37,18 +38,16 @@ LABEL_NAMES = ("label", "labels", "class", "target", "y", "species", "category")
 
 def guess_label_column(path: str) -> dict:
     """A table's label column when its header names one the usual way (the user can change it in the wizard)."""
-    from core.data.files.csv_table import decode, sniff_delimiter
-
     try:
         with open(path, "rb") as fh:
             head = fh.read(65536)
-        text, _ = decode(head, "auto", path)
+        text, _ = core.decode_text(head, "auto", path)
     except Exception:  # noqa: BLE001 - a guess only; the reader reports the real problems
         return {}
     lines = [line for line in text.splitlines() if line.strip()][:20]
     if not lines:
         return {}
-    header = [c.strip() for c in lines[0].split(sniff_delimiter(lines))]
+    header = [c.strip() for c in lines[0].split(core.sniff_delimiter(lines))]
     found = next((c for c in header if c.lower() in LABEL_NAMES), None)
     return {"label_column": found} if found else {}
 
@@ -192,8 +191,6 @@ class MainWindow(QMainWindow):
 
     def _resolve_runs_root(self) -> None:
         if self.runs_root is None:
-            import core
-
             self.set_runs_root(str(core.runs_folder()))
 
     def set_runs_root(self, path: str) -> None:
@@ -236,8 +233,6 @@ class MainWindow(QMainWindow):
         self.wizard = ExperimentWizard(self.experiment, self)
         self.wizard.accepted.connect(self._wizard_accepted)
         if data_path:
-            import core
-
             reader = core.reader_for(data_path)
             if reader is None:
                 self.statusBar().showMessage(f"{data_path}: no reader for this kind of file", 8000)
@@ -251,8 +246,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_data(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open data", "", "Data (*.csv *.tsv *.txt *.npy *.npz *.gz "
-                                              "*-ubyte *.tsv);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open data", "", f"Data ({' '.join(core.file_patterns())});;"
+                                              "All files (*)")
         if path:
             self.new_experiment(path)
 
@@ -300,8 +295,6 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def open_run(self, path: str) -> None:
         """Show a run from disk — finished, or still being written (by this app, the CLI or another machine)."""
-        import core
-
         if self.controller.busy:
             self.statusBar().showMessage("Stop the current run before opening another one.", 6000)
             return
@@ -336,12 +329,8 @@ class MainWindow(QMainWindow):
             self.follower = None
 
     def _resumable(self, run_dir: str | None) -> bool:
-        import sys
-
-        if not run_dir or "core" not in sys.modules:
+        if not run_dir:
             return False
-        import core
-
         status = core.RunDirectory(run_dir).read_status()
         return status.get("status") in ("stopped", "failed") and bool(status.get("last_checkpoint"))
 
@@ -357,8 +346,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"{Path(path).name} has no checkpoint to resume from, or it is not "
                                          "stopped.", 8000)
             return
-        import core
-
         self._stop_following()
         exp = core.RunDirectory.open(path).read_config()
         self.experiment = exp
@@ -396,8 +383,6 @@ class MainWindow(QMainWindow):
     def open_transfer_wizard(self, run_dir: str) -> None:
         from replearn_gui.evaluation.transfer_wizard import TransferWizard
 
-        import core
-
         dataset = core.RunDirectory.open(run_dir).read_config().data.name
         self.transfer_wizard = TransferWizard(run_dir, dataset, self)
         self.transfer_wizard.finished_result.connect(self.evaluation.figures.show_transfer)
@@ -428,8 +413,6 @@ class MainWindow(QMainWindow):
 
     @Slot(float)
     def change_learning_rate(self, lr: float) -> None:
-        import core
-
         try:
             command = core.SetLearningRate(lr)
         except core.ConfigError as err:
@@ -461,8 +444,6 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def save_checkpoint(self) -> None:
-        import core
-
         if self.controller.busy:
             self.controller.send(core.SaveCheckpoint())
             self.statusBar().showMessage("A checkpoint will be saved after the current step.", 4000)
@@ -616,8 +597,6 @@ class MainWindow(QMainWindow):
         dialog = self.preferences
         runs_root, threads, dark = dialog.values()
         if runs_root != self.runs_root:
-            import core
-
             try:
                 core.set_runs_folder(runs_root)  # shared with the CLI
             except OSError as err:

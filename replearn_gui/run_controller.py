@@ -8,6 +8,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from superqt.utils import GeneratorWorker
 
+import core
+from core import CheckpointSaved, RunStarted
 from replearn_gui.workers import make_worker, resume_job, training_job
 
 
@@ -80,8 +82,6 @@ class RunController(QObject):
         alone would hold the request back until the run resumes."""
         if self._worker is None or self._state != "running":
             return
-        import core  # already loaded: a run is active
-
         self._pause_after_checkpoint = True
         self._commands.put(core.SaveCheckpoint())
 
@@ -103,8 +103,6 @@ class RunController(QObject):
         """Graceful stop: the engine finishes its step, saves a checkpoint and returns."""
         if self._worker is None or self._state == "stopping":
             return
-        import core  # already loaded: a run is active
-
         self._commands.put(core.Stop())
         was_paused = self._state == "paused"
         self._set_state("stopping")
@@ -113,15 +111,13 @@ class RunController(QObject):
 
     @Slot(object)
     def _on_yielded(self, event: Any) -> None:
-        import core  # loaded: the events come from it
-
         run_id = getattr(event, "run_id", None)
-        if self._run_id is None and isinstance(event, core.RunStarted):
+        if self._run_id is None and isinstance(event, RunStarted):
             self._run_id = run_id
         if run_id != self._run_id:
             return  # stale: from a run that is no longer current
         self.event.emit(event)
-        if self._pause_after_checkpoint and isinstance(event, core.CheckpointSaved) and event.reason == "requested":
+        if self._pause_after_checkpoint and isinstance(event, CheckpointSaved) and event.reason == "requested":
             self._pause_after_checkpoint = False
             self.pause()
             self.paused_after_checkpoint.emit(event)

@@ -11,12 +11,12 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+import core
+
 from replearn_gui.jobs import BackgroundJob
 
 
 def read_new_events(run_dir: str, offset: int) -> tuple[list, int]:
-    import core
-
     return core.RunDirectory(run_dir).read_events_from(offset)
 
 
@@ -79,6 +79,4 @@ class RunFollower(QObject):
         self.failed.emit(exc)
 
     def _running(self) -> bool:
-        import core
-
         return core.RunDirectory(self.run_dir).read_status().get("status") == "running"

@@ -12,6 +12,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
+import core
+
 from replearn_gui.widgets.collapse_panel import CollapsePanel
 from replearn_gui.widgets.loss_plot import LossPlot
 from replearn_gui.widgets.snapshot_map import SnapshotMap
@@ -138,8 +140,6 @@ class TrainingTab(QWidget):
     # ---- the one path for events --------------------------------------------------------------------------
     def show(self, event: Any) -> None:
         """Show one core event, live, replayed or followed alike."""
-        import core  # loaded: events come from it
-
         if isinstance(event, core.StepEnded):
             self._show_step(event)
         elif isinstance(event, core.EpochEnded):

@@ -4,11 +4,11 @@ from __future__ import annotations
 import queue
 from typing import Any, Generator
 
+import core
+
 
 def load_experiment_job(source: str | None) -> Any:
     """Import core (slow: torch, scikit-learn) and load an experiment file or preset, in a worker thread."""
-    import core
-
     if source is None:
         experiment = core.load_preset(core.DEFAULT_PRESET)
     elif source in core.preset_names():
@@ -22,15 +22,11 @@ def load_experiment_job(source: str | None) -> Any:
 def training_job(experiment: Any, runs_root: str, num_threads: int,
                  commands: queue.SimpleQueue | None = None) -> Generator[Any, Any, Any]:
     """The engine's generator for a new run of ``experiment`` under ``runs_root``."""
-    import core
-
     return (yield from engine_job(lambda: core.train(experiment, out=runs_root), num_threads, commands))
 
 
 def resume_job(run_dir: str, num_threads: int, commands: queue.SimpleQueue | None = None) -> Generator[Any, Any, Any]:
     """The engine's generator continuing a stopped run from its newest valid checkpoint (``replearn resume``)."""
-    import core
-
     return (yield from engine_job(lambda: core.resume(run_dir), num_threads, commands))
 
 
@@ -67,8 +63,6 @@ def read_run_curves(run_dir: str) -> dict[str, Any]:
     """A run's recorded curves (for overlaying it on the training view): steps and losses, and per epoch the
     effective rank, the online probe and the mean cosine."""
     import numpy as np
-
-    import core
 
     run = core.RunDirectory.open(run_dir)
     steps, losses, epochs, ranks, probe, cosines = [], [], [], [], [], []

@@ -14,6 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+import core
+
 VERDICT_STYLE = {
     "healthy": "background:#e3f4e1; color:#1d5e20;",
     "dimensional collapse": "background:#fff1d6; color:#7a4b00;",
@@ -206,8 +208,6 @@ class CollapsePanel(QWidget):
     def show_verdict(self, verdict: Any) -> None:
         text = verdict.sentence
         if verdict.collapsed and self.objective:
-            import core  # loaded: a verdict came from it
-
             advice = core.collapse_advice(self.objective, verdict.status)
             text = f"{text} {advice}" if advice else text
         self.banner.setText(text)

@@ -16,6 +16,8 @@ from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (QInputDialog, QLabel, QListWidget, QListWidgetItem, QMenu, QMessageBox, QVBoxLayout,
                                QWidget)
 
+import core
+
 from replearn_gui.jobs import BackgroundJob
 
 STATUS_MARK = {"running": "▶", "finished": "✓", "stopped": "■", "failed": "✗", "diverged": "⚠"}
@@ -24,8 +26,6 @@ RUN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9 _.\-]{0,120}$")
 
 def describe_run(path: Path) -> tuple[str, str]:
     """(one-line label, tooltip) of a run directory, from its status and, while it runs, its latest epoch."""
-    import core
-
     run = core.RunDirectory(path)
     status = run.read_status()
     state = status.get("status", "unknown")
@@ -52,8 +52,6 @@ def describe_run(path: Path) -> tuple[str, str]:
 
 def list_runs(root: str) -> list[tuple[str, str, str, str]]:
     """(path, label, tooltip, status) of every run under ``root``, newest first (in a worker)."""
-    import core
-
     base = Path(root)
     if not base.is_dir():
         return []
