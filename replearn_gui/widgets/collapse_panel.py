@@ -24,6 +24,9 @@ VERDICT_STYLE = {
 }
 
 
+PROBE_MARKS = {"linear probe": "●", "kNN": "▲", "raw features": "- -"}  # as the curves are drawn
+
+
 class CollapsePanel(QWidget):
     collapse_detected = Signal(object)  # the Verdict, the first time a run collapses
 
@@ -88,7 +91,7 @@ class CollapsePanel(QWidget):
         # the legend is the title's coloured key: a legend box would cover most of so small a plot
         self.probe_key = {"linear probe": "#4a7bd0", "kNN": "#e08a2a", "raw features": "#2a9d3a"}
         self.probe_plot.setTitle("Online probe: " + " ".join(
-            f"<span style='color:{c}'>{'- -' if name == 'raw features' else '●'} {name}</span>"
+            f"<span style='color:{c}'>{PROBE_MARKS[name]} {name}</span>"
             for name, c in self.probe_key.items()), size="9pt")
         self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4,
                                                 symbolBrush="#4a7bd0", name="linear probe")

@@ -48,10 +48,13 @@ def test_overrides_and_resume(tmp_path):
 
 
 def test_train_a_preset_by_name(tmp_path, monkeypatch):
+    """A preset's default output root is the runs folder the app shows (REPLEARN_RUNS / Preferences)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REPLEARN_RUNS", str(tmp_path / "shared"))
     code, out, err = run("train", "digits-autoencoder", "--epochs", "1", "--quiet")
     assert code == 0, err
-    assert (tmp_path / "runs").is_dir()
+    assert [p.name.split("-2")[0] for p in (tmp_path / "shared").iterdir()] == ["digits-autoencoder"]
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize(
