@@ -101,6 +101,7 @@ class CollapsePanel(QWidget):
         self.baseline_line.hide()
         self.probe_plot.addItem(self.baseline_line)
         self.probe_plot.setLabel("left", "accuracy")
+        self.probe_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.95, not "950 (x0.001)"
         self.probe_plot.setYRange(0, 1)
         self.au_path = self.au_plot.plot(pen=pg.mkPen("#777777"), symbol="o", symbolSize=5, symbolBrush="#4a7bd0")
         self.au_plot.setLabel("bottom", "uniformity")
