@@ -241,3 +241,22 @@ def test_tsne_falls_back_to_scikit_learn_without_opentsne(blobs, monkeypatch):
     # it still separates the blobs: each point's nearest layout neighbour shares its blob
     nb = core.layout_neighbours(coords, 1).indices[:, 0]
     assert (y[nb] == y).mean() > 0.95
+
+
+def test_tsne_above_the_exact_graph_size_uses_nn_descent_and_still_keeps_neighbours(blobs, monkeypatch):
+    # large inputs get an approximate neighbour graph (as openTSNE and umap-learn do on their own); the layout
+    # must stay as faithful as the exact graph's
+    from sklearn.manifold import trustworthiness
+
+    from core.projection import methods
+
+    X, _ = blobs
+    params = {"n_iter": 150, "early_exaggeration_iter": 50, "random_state": 0}
+    exact = core.PROJECTIONS.get("tsne").cls(**params).fit_transform(X)
+    calls = []
+    real_knn = methods.knn
+    monkeypatch.setattr(methods, "knn", lambda *a, **kw: calls.append(kw.get("approximate")) or real_knn(*a, **kw))
+    monkeypatch.setattr(methods, "GRAPH_EXACT_UP_TO", 100)
+    approx = core.PROJECTIONS.get("tsne").cls(**params).fit_transform(X)
+    assert calls == [True]
+    assert trustworthiness(X, approx, n_neighbors=10) > trustworthiness(X, exact, n_neighbors=10) - 0.02
