@@ -1,6 +1,6 @@
 """``replearn``: the command line front end of the training engine.
 
-Exit codes: 0 success, 1 failure while running, 2 bad usage or configuration, 130 interrupted.
+Exit codes: 0 success, 1 failure while running, 2 bad usage, configuration or input data, 130 interrupted.
 Errors print as one sentence; ``--debug`` shows the traceback.
 """
 from __future__ import annotations
@@ -246,7 +246,8 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     result = _with_status_line(evaluate(model, chosen, () if args.no_baselines else BASELINES), err)
     names = list(result.results)
     metric_names = list(dict.fromkeys(m for r in result.results.values() for m in r.metrics))
-    print(f"{result.experiment} on {result.dataset}: {result.n_train} training / {result.n_test} test samples "
+    where = result.split.get("description") or f"{result.n_test} test samples"
+    print(f"{result.experiment} on {result.dataset}: {result.n_train} training samples, scored on the {where} "
           f"({result.seconds:.1f} s)", file=out)
     print(f"{'metric':<28}" + "".join(f"{n:>24}" for n in names), file=out)
     for m in metric_names:
@@ -293,7 +294,8 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     budgets = parse_budgets(args.budgets, "--budgets")
     result = _with_status_line(transfer(args.run_dir, args.dataset, budgets, epochs=args.epochs), err)
-    print(f"transfer of {result.source_run} to {result.target} ({result.n_test} test samples)", file=out)
+    where = result.split.get("description") or f"{result.n_test} test samples"
+    print(f"transfer of {result.source_run} to {result.target} (scored on the {where})", file=out)
     print(f"{'labels per class':<18}" + "".join(f"{m:>14}" for m in METHODS), file=out)
     for i, b in enumerate(result.budgets):
         print(f"{'all' if b is None else b:<18}" + "".join(f"{result.accuracy[m][i]:>14.3f}" for m in METHODS), file=out)
@@ -361,11 +363,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    from core.errors import ConfigError, ReplearnError
+    from core.errors import ConfigError, DataError, ReplearnError
 
     try:
         return COMMANDS[args.command](args, out, err)
-    except ConfigError as e:
+    except (ConfigError, DataError) as e:  # bad input (a setting, a file): exit 2
         print(f"replearn: error: {e}", file=err)
         if args.debug:
             traceback.print_exc(file=err)

@@ -43,10 +43,18 @@ class ComponentConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class SplitConfig(Params):
+    mode: Literal["auto", "random", "predefined"] = param(
+        "auto", label="Split",
+        help="predefined: the data set's own train / test (/ val) split (an .npz with x_train / x_test, a split "
+             "column, train/ and test/ folders, IDX train and t10k files); validation is carved from train when "
+             "it has none. random: a fresh seeded draw over all samples. auto: predefined when the data set ships "
+             "a split, random otherwise.")
     val_fraction: float = param(0.1, label="Validation fraction", min=0.0, max=0.5,
-                                help="Share of the samples held out to choose hyper-parameters and watch overfitting.")
+                                help="Share of the samples held out to choose hyper-parameters and watch overfitting (of the "
+                                     "training split, when a predefined split has no validation set).")
     test_fraction: float = param(0.2, label="Test fraction", min=0.0, max=0.5,
-                                 help="Share of the samples held out for the final, honest evaluation.")
+                                 help="Share of the samples held out for the final, honest evaluation (random split only: a "
+                                      "predefined split keeps its own test set).")
     stratify: bool = param(True, label="Stratify", help="Keep class proportions equal across splits (needs labels).")
     normalization: Literal["auto", "none", "standardize", "minmax"] = param(
         "auto", label="Normalisation",

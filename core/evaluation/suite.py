@@ -59,6 +59,8 @@ class Evaluation:
     seconds: float
     evaluations: tuple[str, ...]
     per_point_faithfulness: np.ndarray | None = None
+    #: which split the scores are on (:meth:`core.data.splits.Splits.record`): official or random test split, ...
+    split: dict[str, Any] = field(default_factory=dict)
 
     @property
     def learned(self) -> RepresentationResult:
@@ -67,7 +69,7 @@ class Evaluation:
     def to_record(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment, "dataset": self.dataset, "n_train": self.n_train, "n_test": self.n_test,
-            "label_names": list(self.label_names),
+            "label_names": list(self.label_names), "split": self.split,
             "evaluations": list(self.evaluations), "seconds": self.seconds,
             "results": {
                 name: {"dim": r.dim, "metrics": {k: m.to_record() for k, m in r.metrics.items()},
@@ -95,7 +97,7 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
     data = model.data
     ds = data.dataset
     splits = data.splits
-    test = splits.test if len(splits.test) else splits.val
+    test = splits.held_out()
     y = ds.y
     yield EvaluationProgress(0.0, "embedding the data")
 
@@ -181,7 +183,7 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
                 r.card = property_card(r.metrics, invariance, smoothness(Z[sub], data.X[sub], seed), r.factors, Z[test])
     yield EvaluationProgress(1.0, "done")
     return Evaluation(model.experiment.name, ds.name, len(splits.train), len(test), ds.label_names, results,
-                      time.perf_counter() - started, tuple(evaluations), per_point)
+                      time.perf_counter() - started, tuple(evaluations), per_point, split=splits.record())
 
 
 def _full_proba(probe: LinearProbe, Z: np.ndarray, n_classes: int) -> np.ndarray:

@@ -28,10 +28,10 @@ import torch
 from core.compatibility import check_compatible
 from core.config.schema import Experiment
 from core.data.base import DATASETS, Dataset, DataSpec
-from core.data.splits import PreparedData, prepare, split_edges
+from core.data.splits import PreparedData, prepare_from_config, split_edges
 from core.data.views import make_views
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics
-from core.errors import ConfigError, NonFiniteLossError
+from core.errors import ConfigError, DataError, NonFiniteLossError
 from core.evaluation.probes import KNNProbe, LinearProbe
 from core.models.encoders import ENCODERS
 from core.objectives.base import OBJECTIVES, Batch, Objective
@@ -73,7 +73,13 @@ def build_model(experiment: Experiment, data: PreparedData) -> Objective:
     """Encoder + objective for this data, with the compatibility checks that need the data."""
     enc_entry = ENCODERS.get(experiment.encoder.name, field="encoder.name")
     obj_entry = OBJECTIVES.get(experiment.objective.name, field="objective.name")
-    check_compatible(data.dataset.kind, enc_entry.name, obj_entry.name, data.dataset.has_labels)
+    try:
+        check_compatible(data.dataset.kind, enc_entry.name, obj_entry.name, data.dataset.has_labels)
+    except ConfigError as err:  # "needs labels": say which member or column holds them, when the reader saw one
+        hint = next((n for n in data.dataset.notes if "labels_array" in n or "label_column" in n), None)
+        if hint is None or data.dataset.has_labels:
+            raise
+        raise ConfigError(err.field, f"{err.problem}; {hint}", value=err.value, allowed=err.allowed) from None
     spec = data_spec(data, seed=experiment.training.seed)
     encoder = enc_entry.cls(experiment.encoder.params, spec)
     views = None
@@ -133,9 +139,7 @@ class Trainer:
         seed_everything(t.seed)
         dataset = load_dataset(self.experiment)
         split = self.experiment.data.split
-        self.data = prepare(dataset, val_fraction=split.val_fraction, test_fraction=split.test_fraction,
-                            stratify=split.stratify, normalization=split.normalization, seed=t.seed,
-                            loading=t.data_loading)
+        self.data = prepare_from_config(dataset, split, seed=t.seed, loading=t.data_loading)
         n_train = len(self.data.splits.train)
         if t.batch_size > n_train:
             raise ConfigError("training.batch_size", f"{t.batch_size} is larger than the {n_train} training samples",
@@ -217,7 +221,14 @@ class Trainer:
         run = self.run_dir
         started = self._run_start = time.perf_counter()
         try:
-            self._setup()
+            try:
+                self._setup()
+            except (ConfigError, DataError):
+                # bad input found before anything was trained: a fresh run leaves no directory behind
+                if self.resume_from is None and isinstance(run, RunDirectory) and not run.checkpoint_files():
+                    run.close()
+                    run.remove()
+                raise
             run.write_status(status="running", run_id=self.run_id, experiment=self.experiment.name,
                              started=_now(), device=str(self.device), versions=ckpt.versions(),
                              seed=self.t.seed, message="")

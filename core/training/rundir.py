@@ -142,6 +142,15 @@ class RunDirectory:
             raise explain_os_error(err, path) from None
         return path
 
+    def checkpoint_files(self) -> list[Path]:
+        return sorted(self.checkpoints.glob("*.safetensors")) if self.checkpoints.is_dir() else []
+
+    def remove(self) -> None:
+        """Delete this run directory (a fresh one whose experiment could not start)."""
+        import shutil
+
+        shutil.rmtree(self.path, ignore_errors=True)
+
     def close(self) -> None:
         if self._metrics is not None:
             self._metrics.close()
@@ -182,3 +191,6 @@ class ReplicaRunDirectory(RunDirectory):
 
     def save_matrices(self, relative: str, **arrays: np.ndarray) -> Path:
         return self.path / relative
+
+    def remove(self) -> None:
+        pass

@@ -10,7 +10,13 @@ def reader_for(path: str) -> str | None:
     p = Path(path)
     name = p.name.lower()
     if p.is_dir():
-        subdirs = [d for d in p.iterdir() if d.is_dir()]
+        from core.data.files.common import split_folders
+
+        if (p / "dataset_info.json").is_file() or any(p.glob("data-*.arrow")):
+            return "hf_arrow"
+        splits = split_folders(p)
+        top = list(splits.values()) if splits else [p]
+        subdirs = [d for t in top for d in t.iterdir() if d.is_dir()]
         files = [f for d in subdirs for f in d.iterdir() if f.is_file()]
         if any(f.suffix.lower() == ".wav" for f in files):
             return "wav_folder"
