@@ -76,6 +76,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budgets", default="1,5,10,50,all", help="labels per class, comma-separated; 'all' = every label")
     p.add_argument("--epochs", type=int, default=30, help="epochs of fine-tuning / training from scratch")
 
+    p = sub.add_parser("export", help="write a run's encoder as safetensors, TorchScript or ONNX, with its preprocessing",
+                       description="Write the encoder of RUN_DIR (newest checkpoint, or --checkpoint) with its "
+                                   "preprocessing (normaliser mean and scale, input shape, data kind) and a JSON card "
+                                   "(objective, data set, metrics, versions) into RUN_DIR/export (or --out). "
+                                   "TorchScript and ONNX graphs take raw samples and apply the normaliser themselves; "
+                                   "each is loaded back and compared with the encoder before it is written.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--format", default="safetensors", choices=["safetensors", "torchscript", "onnx"])
+    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--out", metavar="DIR", help="folder for the files (default: RUN_DIR/export)")
+
+    p = sub.add_parser("embed", help="embed new data with a run's encoder and its saved preprocessing",
+                       description="Read DATA (a file or folder; the reader is guessed from its name, or --reader), "
+                                   "normalise it with the run's saved preprocessing and write its embeddings to "
+                                   "--out: .npy (vectors), .parquet (a vector column 'embedding' plus label and "
+                                   "metadata columns) or .csv.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("data", metavar="DATA")
+    p.add_argument("--out", required=True, metavar="FILE", help="FILE.npy, FILE.parquet or FILE.csv")
+    p.add_argument("--reader", help="the dataset reader to use (see `replearn list datasets`)")
+    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+
     p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations or presets",
                        description="List what can be named in an experiment file.")
     p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "presets"])
@@ -302,6 +324,27 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from core.training.export import export_encoder
+
+    result = export_encoder(args.run_dir, args.format, out=args.out, checkpoint=args.checkpoint)
+    check = result.card.get("check", {})
+    if "max_abs_difference" in check:
+        print(f"checked on {check['samples']} samples with {check['runtime']}: largest difference "
+              f"{check['max_abs_difference']:.2g} (allowed {check['atol']:g} + {check['rtol']:g}*|z|)", file=out)
+    for role, path in result.files.items():
+        print(f"{role:<14} {path}", file=out)
+    return EXIT_OK
+
+
+def cmd_embed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from core.report.embed import embed_data
+
+    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, checkpoint=args.checkpoint)
+    print(f"{result.n} samples of {result.dataset} -> {result.dim}-dimensional embeddings: {result.path}", file=out)
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import core
 
@@ -350,6 +393,7 @@ def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "report": cmd_report, "transfer": cmd_transfer,
+            "export": cmd_export, "embed": cmd_embed,
             "list": cmd_list,
             "describe": cmd_describe}
 
@@ -363,11 +407,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    from core.errors import ConfigError, DataError, ReplearnError
+    from core.errors import ConfigError, DataError, ExportError, PluginError, ReplearnError
 
     try:
         return COMMANDS[args.command](args, out, err)
-    except (ConfigError, DataError) as e:  # bad input (a setting, a file): exit 2
+    except (ConfigError, DataError, ExportError, PluginError) as e:  # bad input (a setting, a file, a plugin): exit 2
         print(f"replearn: error: {e}", file=err)
         if args.debug:
             traceback.print_exc(file=err)

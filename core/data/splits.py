@@ -135,6 +135,15 @@ class Normalizer:
         scale = np.where(scale > 1e-12, scale, 1.0)
         return cls(kind=kind, shift=shift.astype(np.float32), scale=scale.astype(np.float32))  # type: ignore[arg-type]
 
+    def to_record(self) -> dict:
+        """Plain JSON: the kind, and the per-feature ``shift`` (mean or minimum) and ``scale`` (std or range)."""
+        return {"kind": self.kind, "shift": self.shift.astype(float).tolist(), "scale": self.scale.astype(float).tolist()}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Normalizer":
+        return cls(kind=record["kind"], shift=np.asarray(record["shift"], np.float32),
+                   scale=np.asarray(record["scale"], np.float32))
+
     def apply(self, X: np.ndarray) -> np.ndarray:
         shape = X.shape
         flat = X.reshape(len(X), -1)
@@ -186,6 +195,15 @@ class PreparedData:
     splits: Splits
     normalizer: Normalizer
     X: np.ndarray
+
+    def preprocessing(self) -> dict:
+        """What a model trained on this data expects, for whoever feeds it new samples (saved with the run)."""
+        ds = self.dataset
+        return {"format": 1, "data_kind": ds.kind, "input_shape": list(ds.sample_shape), "dtype": "float32",
+                "normalization": self.normalizer.to_record(),
+                "value_range": None if ds.value_range is None else list(ds.value_range),
+                "label_names": list(ds.label_names), "feature_names": list(ds.feature_names),
+                "formula": "x_model = (x - shift) / scale, per feature of the flattened sample"}
 
     @property
     def value_range(self) -> tuple[float, float] | None:

@@ -73,6 +73,56 @@ def write_embeddings_csv(path: str | Path, dataset: Dataset, indices: np.ndarray
     return write_csv(path, cols)
 
 
+def write_embeddings_parquet(path: str | Path, columns: Mapping[str, Sequence[Any]], embeddings: np.ndarray,
+                             coords: np.ndarray | None = None, vector_column: str = "embedding") -> Path:
+    """One row per sample: ``columns`` (index, label, metadata), the vector as one fixed-size-list column of
+    float32 (``embedding``) and, when given, the 2-D layout as ``x`` and ``y`` (``z`` for 3-D) — what pandas
+    (``read_parquet``) and Embedding Atlas (``embedding-atlas FILE --x x --y y --vector embedding``) read as is."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
+    n, d = embeddings.shape
+    arrays, names = [], []
+    for name, values in columns.items():
+        arrays.append(pa.array(np.asarray(values).tolist() if isinstance(values, np.ndarray) else list(values)))
+        names.append(str(name))
+    arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(embeddings.reshape(-1)), d))
+    names.append(vector_column)
+    if coords is not None:
+        for j, axis in enumerate("xyz"[: coords.shape[1]]):
+            arrays.append(pa.array(np.asarray(coords[:, j], dtype=np.float32)))
+            names.append(axis)
+    table = pa.Table.from_arrays(arrays, names=names)
+    with atomic_writer(path, "wb") as fh:
+        pq.write_table(table, fh)
+    return Path(path)
+
+
+def write_embeddings_file(path: str | Path, columns: Mapping[str, Sequence[Any]], embeddings: np.ndarray,
+                          coords: np.ndarray | None = None) -> Path:
+    """Embeddings by the file's suffix: ``.npy`` (the vectors only), ``.parquet`` (vector column, columns,
+    layout), ``.csv`` (``z0..zN`` columns after the others)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        return write_npy(path, np.asarray(embeddings, dtype=np.float32))
+    if suffix == ".parquet":
+        return write_embeddings_parquet(path, columns, embeddings, coords)
+    if suffix == ".csv":
+        cols = dict(columns)
+        for j in range(embeddings.shape[1]):
+            cols[f"z{j}"] = embeddings[:, j].tolist()
+        if coords is not None:
+            for j, axis in enumerate("xyz"[: coords.shape[1]]):
+                cols[axis] = coords[:, j].tolist()
+        return write_csv(path, cols)
+    from core.errors import ConfigError
+
+    raise ConfigError("--out", f"{path.name}: unknown embeddings format {suffix or '(no suffix)'!r}", value=str(path),
+                      allowed=".npy, .parquet, .csv")
+
+
 def write_selection_csv(path: str | Path, dataset: Dataset, indices: np.ndarray) -> Path:
     return write_csv(path, sample_columns(dataset, np.asarray(indices)))
 

@@ -242,6 +242,7 @@ class Trainer:
                 n_test=len(self.data.splits.test), resumed=resumed, initial_diagnostics=initial,
                 baseline_probe_accuracy=baseline))
             if not resumed:
+                run.write_preprocessing(self.data.preprocessing())
                 run.save_array("snapshots/subset.npy", self.subset)
                 if self.data.dataset.y is not None:
                     run.save_array("snapshots/labels.npy", self.data.dataset.y[self.subset])

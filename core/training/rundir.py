@@ -10,6 +10,8 @@
       snapshots/           subset.npy (dataset indices), labels.npy, epoch_NNN.npy / step_NNNNNNN.npy
       diagnostics/         epoch_NNN.npz: covariance and cross-correlation matrices of that epoch
       reports/
+      preprocessing.json   the normaliser fitted on the training split, input shape, data kind
+      export/              what `replearn export` writes (encoder, preprocessing, card)
 
 Another process (the GUI on a laptop) can follow a run that is still being written: every file but
 ``metrics.jsonl`` is replaced atomically, and ``metrics.jsonl`` only grows by whole lines.
@@ -56,6 +58,8 @@ class RunDirectory:
     snapshots = property(lambda self: self.path / "snapshots")
     diagnostics = property(lambda self: self.path / "diagnostics")
     reports = property(lambda self: self.path / "reports")
+    preprocessing_path = property(lambda self: self.path / "preprocessing.json")
+    exports = property(lambda self: self.path / "export")
 
     @classmethod
     def create(cls, root: str | os.PathLike, name: str) -> "RunDirectory":
@@ -105,6 +109,19 @@ class RunDirectory:
             atomic_write_json(self.status_path, status)
         except OSError as err:
             raise explain_os_error(err, self.status_path) from None
+
+    def write_preprocessing(self, record: dict[str, Any]) -> None:
+        """The fitted normaliser, input shape and data kind (what ``replearn export`` / ``embed`` reuse)."""
+        try:
+            atomic_write_json(self.preprocessing_path, record)
+        except OSError as err:
+            raise explain_os_error(err, self.preprocessing_path) from None
+
+    def read_preprocessing(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.preprocessing_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
 
     def read_status(self) -> dict[str, Any]:
         try:
@@ -181,6 +198,9 @@ class ReplicaRunDirectory(RunDirectory):
         pass
 
     def write_status(self, **fields: Any) -> None:
+        pass
+
+    def write_preprocessing(self, record: dict[str, Any]) -> None:
         pass
 
     def append_metric(self, record: dict[str, Any]) -> None:
