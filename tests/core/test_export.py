@@ -26,7 +26,7 @@ def tabular_run(tmp_path_factory):
     rng = np.random.default_rng(0)
     X = rng.normal(loc=5.0, scale=3.0, size=(120, 6))
     y = (X[:, 0] > 5).astype(int)
-    lines = ["a,b,c,d,e,f,label"] + [",".join(f"{v:.5f}" for v in row) + f",{c}" for row, c in zip(X, y)]
+    lines = ["a,b,c,d,e,f,label"] + [",".join(f"{v:.5f}" for v in row) + f",{c}" for row, c in zip(X, y, strict=True)]
     (root / "table.csv").write_text("\n".join(lines) + "\n")
     exp = core.Experiment(
         name="exportable", data=core.DataConfig(name="csv", params={"path": str(root / "table.csv"), "label_column": "label"}),
