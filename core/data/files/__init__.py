@@ -1,6 +1,6 @@
 """Readers for the user's own files. Each is a registered dataset source whose ``path`` parameters point at the
 files; every failure is a :class:`~core.errors.DataError` that names the file, the place and what to do."""
-from core.data.files import arrays, audio, csv_table, graph, idx, images, projector, text  # noqa: F401
+from core.data.files import arrays, audio, csv_table, graph, idx, images, parquet, projector, text  # noqa: F401
 
 
 def reader_for(path: str) -> str | None:
@@ -21,6 +21,8 @@ def reader_for(path: str) -> str | None:
         if any(f.suffix.lower() == ".wav" for f in files):
             return "wav_folder"
         return "image_folder" if subdirs else None
+    if name.endswith((".parquet", ".pq")):
+        return "parquet"
     if name.endswith((".npy", ".npz")):
         return "npy"
     if "ubyte" in name or name.endswith(".idx") or (name.endswith(".gz") and "idx" in name):
