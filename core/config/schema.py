@@ -207,6 +207,8 @@ class Experiment:
     output: OutputConfig = field(default_factory=OutputConfig)
     #: augmentations for multi-view objectives, in order; empty = the default pipeline for the data kind
     views: tuple[AugmentationConfig, ...] = ()
+    #: modules or entry points to import before the components are looked up (see :mod:`core.plugins`)
+    plugins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _RUN_NAME.match(self.name):
@@ -221,10 +223,29 @@ class Experiment:
             if not isinstance(v, AugmentationConfig):
                 raise ConfigError(f"views[{i}]", f"expected AugmentationConfig, got {type(v).__name__}")
         object.__setattr__(self, "views", views)
+        object.__setattr__(self, "plugins", tuple(self.plugins))
 
     def with_training(self, **changes: Any) -> "Experiment":
-        """A copy with some training settings changed (validated like the original)."""
-        return replace(self, training=replace(self.training, **changes))
+        """A copy with some training settings changed (validated like the original; errors name ``training.*``)."""
+        try:
+            return replace(self, training=replace(self.training, **changes))
+        except ConfigError as err:
+            raise err.with_prefix("training") from None
 
     def with_output(self, **changes: Any) -> "Experiment":
-        return replace(self, output=replace(self.output, **changes))
+        try:
+            return replace(self, output=replace(self.output, **changes))
+        except ConfigError as err:
+            raise err.with_prefix("output") from None
+
+    def with_epochs(self, epochs: int) -> tuple["Experiment", str | None]:
+        """A copy that trains ``epochs`` epochs, and a note when the warm-up had to change: a warm-up as long as
+        the new run or longer keeps its share of the run (``warmup * epochs / old epochs``), so a one-epoch smoke
+        run of any preset works."""
+        t = self.training
+        if t.warmup_epochs < epochs:
+            return self.with_training(epochs=epochs), None
+        warmup = round(t.warmup_epochs * epochs / t.epochs, 3)
+        note = (f"warm-up shortened from {t.warmup_epochs:g} to {warmup:g} epoch(s) to keep its share of the "
+                f"{epochs}-epoch run")
+        return self.with_training(epochs=epochs, warmup_epochs=warmup), note
