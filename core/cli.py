@@ -14,6 +14,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
+import core
+
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -24,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core import __version__
+    from core._version import __version__
 
     parser = _Parser(prog="replearn", description="Train and inspect representation-learning runs.")
     parser.add_argument("--version", action="version", version=f"replearn {__version__}")
@@ -155,8 +157,6 @@ class Progress:
         self._t0 = time.perf_counter()
 
     def handle(self, event: Any) -> None:
-        import core
-
         if isinstance(event, core.RunStarted):
             self.total, self.start_step, self.epochs = event.total_steps, event.start_step, event.epochs
             self._t0 = time.perf_counter()
@@ -231,7 +231,7 @@ def _with_status_line(generator: Any, err: TextIO) -> Any:
 def _process_group():
     """Under torchrun: leave the process group together at the end (not when a process fails: the others
     would wait for it forever; torchrun ends them)."""
-    from core.training import distributed
+    from core import distributed
 
     yield
     distributed.shutdown()
@@ -298,7 +298,7 @@ def apply_overrides(experiment: Any, pairs: Sequence[str]) -> Any:
 def _field_spec(doc: dict, parts: list[str]) -> Any:
     """The schema's description of the setting at a dotted key, or None when there is no such setting (the
     validation that follows names it)."""
-    from core.config.params import field_specs
+    from core.params import field_specs
     from core.config.schema import OutputConfig, SplitConfig, TrainingConfig
 
     cls = None
@@ -326,8 +326,6 @@ def _print_json(obj: Any, out: TextIO) -> None:
 
 
 def _load_experiment_arg(text: str):
-    import core
-
     path = Path(text)
     if path.suffix == ".toml" or path.exists() or "/" in text:
         return core.load_experiment(path)
@@ -338,8 +336,6 @@ def _load_experiment_arg(text: str):
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     experiment = _load_experiment_arg(args.experiment)
     if args.overrides:
         experiment = apply_overrides(experiment, args.overrides)
@@ -359,8 +355,6 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     generator = core.resume(args.run_dir, epochs=args.epochs, device=args.device, checkpoint=args.checkpoint)
     quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0
     with _process_group():
@@ -373,7 +367,6 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import json
 
-    import core
     from core.evaluation.suite import BASELINES, EVALUATIONS, evaluate
     from core.fileio import atomic_write_text
 
@@ -412,7 +405,6 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
     from core.evaluation.suite import EVALUATIONS
     from core.report.build import FORMATS, build_report, write_report
 
@@ -468,8 +460,6 @@ def cmd_embed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     if args.what == "presets":
         presets = [(name, core.load_preset(name)) for name in core.preset_names()]
         if args.json:
@@ -513,8 +503,6 @@ def describe_entry(entry: Any) -> str:
 
 
 def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     registries = {"dataset": core.DATASETS, "encoder": core.ENCODERS, "objective": core.OBJECTIVES,
                   "augmentation": core.AUGMENTATIONS}
     if args.kind:

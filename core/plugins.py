@@ -134,3 +134,8 @@ def offer(kind: str, name: str) -> str:
         return ""
     return (f" The installed plugin {points[0][2]!r} provides it: add plugins = [\"{name}\"] to the experiment "
             f"or pass --plugin {name}.")
+
+
+# the names the package face exports
+loaded_plugins = loaded
+plugin_entry_points = entry_points

@@ -167,7 +167,7 @@ def _onnx(wrapped: nn.Module, x: torch.Tensor, expected: np.ndarray, check: dict
 
 def _card(run, model, fmt: str, model_file: Path, pre: dict[str, Any], dim: int, check: dict[str, Any],
           checkpoint: str | None) -> dict:
-    from core.config.params import to_mapping
+    from core.params import to_mapping
     from core.training.checkpoint import load_checkpoint, versions
     from core.fileio import json_ready
 

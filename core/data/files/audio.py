@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config.params import Params, param
+from core.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import class_folders, existing_folder, fail, split_class_files
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 import numpy as np
 
-from core.config.params import Params, param
+from core.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, class_folders, existing_folder, fail, split_class_files
 

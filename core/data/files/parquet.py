@@ -20,7 +20,7 @@ from typing import Any, Iterable, Literal
 
 import numpy as np
 
-from core.config.params import Params, param
+from core.params import Params, param
 from core.data.base import DATASETS, SPLIT_ALIASES, Dataset, DatasetSource, split_codes
 from core.data.files.common import check_fits_in_memory, existing_file, existing_folder, fail
 
