@@ -340,7 +340,9 @@ def test_text_file_round_trip_labelled(tmp_path):
     path = write(tmp_path / "s.txt", "pos\tThe cat sat.\nneg\tA dog ran away!\n\npos\tthe cat ran\n")
     ds = load("text", path=path, labelled=True, max_length=4)
     assert ds.kind == "tokens" and ds.X.shape == (3, 4) and ds.label_names == ("neg", "pos")
-    words = [core.data.preview.tokens_text(ds.X[i], ds.vocab) for i in range(3)]
+    from core.data.preview import tokens_text
+
+    words = [tokens_text(ds.X[i], ds.vocab) for i in range(3)]
     assert words == ["the cat sat", "a dog ran away", "the cat ran"]
     assert "line 1 has no TAB" in error("text", path=write(tmp_path / "u.txt", "just words\n"), labelled=True)
 
