@@ -75,6 +75,10 @@ class PluginError(ReplearnError):
     """A plugin named by the user cannot be found or fails while it is imported."""
 
 
+class InitWeightsError(ConfigError, CheckpointError):
+    """``training.init_weights`` names weights that cannot start this encoder (a setting, and a checkpoint)."""
+
+
 class RunDirectoryError(ReplearnError):
     """A run directory is missing, unreadable, or not writable."""
 

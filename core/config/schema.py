@@ -119,14 +119,26 @@ class TrainingConfig(Params):
         "off", label="torch.compile", help="Compile the training step with torch.compile in this mode (the first "
                                            "steps are slower while it compiles).")
     init_weights: str = param("", label="Initial encoder weights",
-                              help="A .safetensors or PyTorch .pt/.pth file with the encoder's weights to start "
-                                   "from (e.g. pretrained elsewhere); empty = random initialisation. .pt files are "
-                                   "read as weights only: a file cannot run code.")
+                              help="Where the encoder's starting weights come from: a run directory (its newest "
+                                   "checkpoint) or one of its checkpoints, a .safetensors file, or a PyTorch "
+                                   ".pt/.pth file (read as weights only: a file cannot run code); empty = random "
+                                   "initialisation.")
+    init_strip_prefix: str = param("", label="Strip key prefix",
+                                   help="Removed from the weights' key names before they are matched, e.g. "
+                                        "'module.' or 'backbone.'; keys without it are ignored. Empty: found by "
+                                        "itself when one prefix makes every key fit.")
+    init_key_map: tuple[str, ...] = param((), label="Rename keys",
+                                          help="'old=new' prefix renames applied to the weights' keys, e.g. "
+                                               "'fc.=head.'.")
 
     def check(self) -> None:
         if not _DEVICE.match(self.device):
             raise ConfigError("device", f"{self.device!r} is not a device", value=self.device,
                               allowed="auto, cpu, cuda, cuda:N, mps")
+        for i, rule in enumerate(self.init_key_map):
+            if "=" not in rule or not rule.split("=", 1)[0]:
+                raise ConfigError("init_key_map", f"rule {i + 1} ({rule!r}) is not 'old=new'", value=rule,
+                                  allowed="'old_prefix=new_prefix', e.g. 'fc.=head.'")
         if self.warmup_epochs >= self.epochs:
             raise ConfigError("warmup_epochs", f"{self.warmup_epochs:g} must be shorter than the run",
                               value=self.warmup_epochs, allowed=f"0 <= value < epochs ({self.epochs})")

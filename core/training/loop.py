@@ -158,9 +158,8 @@ class Trainer:
         torch.manual_seed(t.seed)  # initial weights depend on the seed alone, not on what loading consumed
         self.model = build_model(self.experiment, self.data).to(self.device)
         if t.init_weights:  # pretrained encoder weights (a resumed run then restores its own checkpoint)
-            weights = ckpt.read_weights(t.init_weights)
-            ckpt.restore_model(self.model.encoder, {k: v.to(self.device) for k, v in weights.items()},
-                               Path(t.init_weights).name)
+            ckpt.load_encoder_weights(self.model.encoder, t.init_weights, strip=t.init_strip_prefix,
+                                      key_map=t.init_key_map)
         if self.dist.enabled:  # before the optimizer: the new layers hold new Parameter objects
             distributed.convert_batch_norm(self.model)
         self.optimizer = make_optimizer(self.experiment, self.model)
