@@ -133,8 +133,10 @@ def _tsv_cell(value: Any) -> str:
 
 def write_projector(directory: str | Path, dataset: Dataset, indices: np.ndarray, embeddings: np.ndarray,
                     name: str = "embeddings") -> dict[str, Path]:
-    """Files the TF Embedding Projector opens: ``tensor.tsv``, ``metadata.tsv`` (with a header), a sprite for
-    images, ``projector_config.json`` (standalone Projector) and ``projector_config.pbtxt`` (TensorBoard)."""
+    """Files the TF Embedding Projector opens: ``tensor.tsv``, ``metadata.tsv`` (a header line only with two or
+    more columns, as the Projector requires; text cells defused like CSV cells), a sprite for images,
+    ``projector_config.json`` (standalone Projector) and ``projector_config.pbtxt`` (TensorBoard). Unlabelled data
+    without metadata gets no ``metadata.tsv``."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     indices = np.asarray(indices)
@@ -142,21 +144,30 @@ def write_projector(directory: str | Path, dataset: Dataset, indices: np.ndarray
     out["tensor"] = directory / "tensor.tsv"
     atomic_write_text(out["tensor"], "".join("\t".join(f"{v:.6g}" for v in row) + "\n" for row in embeddings))
     cols = sample_columns(dataset, indices)
+    if np.array_equal(indices, np.arange(dataset.n)):
+        cols.pop("index")  # every sample in order: the Projector's own point numbers say it
+    elif len(cols) == 1:
+        cols = {}  # the row numbers alone: a one-column metadata.tsv would be read as labels; leave it out
     header = list(cols)
-    lines = ["\t".join(header)] + ["\t".join(_tsv_cell(cols[c][i]) for c in header) for i in range(len(indices))]
-    out["metadata"] = directory / "metadata.tsv"
-    atomic_write_text(out["metadata"], "\n".join(lines) + "\n")
+    if cols:
+        # The Projector's rule: a header line only when there are two or more columns
+        body = ["\t".join(_tsv_cell(safe_cell(cols[c][i])) for c in header) for i in range(len(indices))]
+        lines = (["\t".join(_tsv_cell(safe_cell(c)) for c in header)] if len(header) > 1 else []) + body
+        out["metadata"] = directory / "metadata.tsv"
+        atomic_write_text(out["metadata"], "\n".join(lines) + "\n")
     sprite = None
     if dataset.kind == "image":
         out["sprite"], thumb = _sprite(directory / "sprite.png", dataset, indices)
         sprite = {"imagePath": "sprite.png", "singleImageDim": [thumb, thumb]}
-    entry: dict[str, Any] = {"tensorName": name, "tensorShape": list(embeddings.shape), "tensorPath": "tensor.tsv",
-                             "metadataPath": "metadata.tsv"}
+    entry: dict[str, Any] = {"tensorName": name, "tensorShape": list(embeddings.shape), "tensorPath": "tensor.tsv"}
+    if cols:
+        entry["metadataPath"] = "metadata.tsv"
     if sprite:
         entry["sprite"] = sprite
     out["config"] = directory / "projector_config.json"
     atomic_write_text(out["config"], json.dumps({"embeddings": [entry]}, indent=2) + "\n")
-    pbtxt = [f'embeddings {{\n  tensor_name: "{name}"\n  tensor_path: "tensor.tsv"\n  metadata_path: "metadata.tsv"']
+    pbtxt = [f'embeddings {{\n  tensor_name: "{name}"\n  tensor_path: "tensor.tsv"'
+             + ('\n  metadata_path: "metadata.tsv"' if cols else "")]
     if sprite:
         pbtxt.append(f'  sprite {{\n    image_path: "sprite.png"\n    single_image_dim: {thumb}\n    single_image_dim: {thumb}\n  }}')
     pbtxt.append("}\n")

@@ -27,7 +27,7 @@ def reader_for(path: str) -> str | None:
         return "npy"
     if "ubyte" in name or name.endswith(".idx") or (name.endswith(".gz") and "idx" in name):
         return "idx"
-    if name == "vectors.tsv" or name.endswith("_vectors.tsv"):
+    if name in ("vectors.tsv", "tensor.tsv", "tensors.tsv") or name.endswith(("_vectors.tsv", "_tensor.tsv")):
         return "projector"
     if name.endswith((".csv", ".tsv")):
         return "csv"
