@@ -123,6 +123,9 @@ class TrainingConfig(Params):
                                    "checkpoint) or one of its checkpoints, a .safetensors file, or a PyTorch "
                                    ".pt/.pth file (read as weights only: a file cannot run code); empty = random "
                                    "initialisation.")
+    log_to: tuple[str, ...] = param((), label="Also log to",
+                                    help="Trackers that get the same scalars as metrics.jsonl: tensorboard (event "
+                                         "files in RUN/tensorboard, for `tensorboard --logdir`).")
     init_strip_prefix: str = param("", label="Strip key prefix",
                                    help="Removed from the weights' key names before they are matched, e.g. "
                                         "'module.' or 'backbone.'; keys without it are ignored. Empty: found by "
@@ -135,6 +138,9 @@ class TrainingConfig(Params):
         if not _DEVICE.match(self.device):
             raise ConfigError("device", f"{self.device!r} is not a device", value=self.device,
                               allowed="auto, cpu, cuda, cuda:N, mps")
+        for name in self.log_to:
+            if name not in ("tensorboard",):
+                raise ConfigError("log_to", f"unknown tracker {name!r}", value=name, allowed="tensorboard")
         for i, rule in enumerate(self.init_key_map):
             if "=" not in rule or not rule.split("=", 1)[0]:
                 raise ConfigError("init_key_map", f"rule {i + 1} ({rule!r}) is not 'old=new'", value=rule,

@@ -54,6 +54,7 @@ from core.training.events import (
 from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
+from core.training.trackers import make_trackers
 
 _EVAL_SEED_OFFSET = 7_919
 
@@ -136,6 +137,7 @@ class Trainer:
         self._fallback_views = None
         self._stop = False
         self._last_checkpoint: str | None = None
+        self._trackers: list[Any] = []
         self.dist = distributed.current()
         if self.dist.enabled:  # only rank 0 measures, snapshots and writes: the others train
             if not self.dist.is_main:
@@ -147,6 +149,8 @@ class Trainer:
         if t.num_threads:
             torch.set_num_threads(t.num_threads)
         self.device = resolve_device(distributed.device_for(t.device, self.dist))
+        if t.log_to and self.dist.is_main and not isinstance(self.run_dir, ReplicaRunDirectory):
+            self._trackers = make_trackers(t.log_to, self.run_dir)
         seed_everything(t.seed)
         dataset = load_dataset(self.experiment)
         split = self.experiment.data.split
@@ -292,12 +296,17 @@ class Trainer:
             raise
         finally:
             run.close()
+            for tracker in self._trackers:
+                tracker.close()
             if hasattr(self, "X"):
                 self.X.close()
 
     def _emit(self, event: Any) -> Generator[Any, Any, None]:
         """Record and yield one event; queue whatever command comes back."""
-        self.run_dir.append_metric(to_record(event))
+        record = to_record(event)
+        self.run_dir.append_metric(record)
+        for tracker in self._trackers:
+            tracker.log(record)
         command = yield event
         if isinstance(command, (list, tuple)):  # several commands arrived between two events
             self._pending.extend(command)

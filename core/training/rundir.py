@@ -12,6 +12,7 @@
       reports/
       preprocessing.json   the normaliser fitted on the training split, input shape, data kind
       export/              what `replearn export` writes (encoder, preprocessing, card)
+      tensorboard/         event files, when training.log_to names tensorboard
 
 Another process (the GUI on a laptop) can follow a run that is still being written: every file but
 ``metrics.jsonl`` is replaced atomically, and ``metrics.jsonl`` only grows by whole lines.
@@ -60,6 +61,7 @@ class RunDirectory:
     reports = property(lambda self: self.path / "reports")
     preprocessing_path = property(lambda self: self.path / "preprocessing.json")
     exports = property(lambda self: self.path / "export")
+    tensorboard = property(lambda self: self.path / "tensorboard")
 
     @classmethod
     def create(cls, root: str | os.PathLike, name: str) -> "RunDirectory":
