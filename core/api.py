@@ -22,9 +22,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.fileio": ("atomic_write_bytes",),
     "core.registry": ("Entry", "Registry"),
     "core.data.base": ("DATA_KINDS", "DATASETS", "MASK_ID", "PAD_ID", "Dataset", "DatasetSource", "DataSpec"),
-    "core.data.files": ("reader_for",),
+    "core.data.files": ("file_patterns", "reader_for"),
     "core.data.files.csv_table": ("sniff_delimiter",),
-    "core.data.preview": ("Preview", "preview"),
+    "core.data.preview": ("Preview", "preview", "to_uint8"),
     "core.data.splits": ("Normalizer", "PreparedData", "Splits", "make_splits", "prepare"),
     "core.data.views": ("AUGMENTATIONS", "DEFAULT_VIEWS", "Augmentation", "ViewPipeline", "make_views"),
     "core.projection.methods": ("PROJECTIONS", "Projection", "ProjectionProgress", "warm_up_umap"),
@@ -56,8 +56,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "TrainResult", "build_model", "data_spec", "load_dataset", "resume", "run_to_end", "train", "warm_up_engine",
     ),
     "core.training.inference": ("ModelOnData", "initialised", "load_trained", "prepare_data"),
-    "core.evaluation.metrics": ("faithfulness",),
-    "core.evaluation.suite": ("BASELINES", "EVALUATIONS", "Evaluation", "EvaluationProgress", "evaluate"),
+    "core.evaluation.metrics": ("Metric", "faithfulness", "mean_metric"),
+    "core.evaluation.results": ("Evaluation", "EvaluationProgress", "RepresentationResult"),
+    "core.evaluation.methods.base": ("EVALUATIONS", "EvaluationContext", "EvaluationMethod", "evaluation_names"),
+    "core.evaluation.suite": ("BASELINES", "BASELINE_HELP", "evaluate"),
     "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation"),
     "core.evaluation.transfer": ("TransferResult", "parse_budgets", "transfer"),
     "core.exploration": (
@@ -86,7 +88,7 @@ __all__ = sorted([*_WHERE, "REGISTRIES"])
 
 def _registries() -> dict[str, Any]:
     names = {"datasets": "DATASETS", "encoders": "ENCODERS", "objectives": "OBJECTIVES",
-             "augmentations": "AUGMENTATIONS", "projections": "PROJECTIONS"}
+             "augmentations": "AUGMENTATIONS", "projections": "PROJECTIONS", "evaluations": "EVALUATIONS"}
     return {key: __getattr__(name) for key, name in names.items()}
 
 

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "layer-wise probes and reconstruction, on the run's representation and on three "
                                    "baselines (raw features, PCA, random-init encoder). Writes reports/evaluation.json.")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--evaluations", help="comma-separated subset (default: all)")
+    p.add_argument("--evaluations", help="comma-separated subset (default: all; see `replearn list evaluations`)")
     p.add_argument("--no-baselines", action="store_true", help="evaluate the learned representation only")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
     p.add_argument("--json", action="store_true", help="print the evaluation record as JSON")
@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--formats", default="html,pdf,json,md,csv", help="comma-separated: html, pdf, json, md, csv")
     p.add_argument("--out", metavar="DIR", help="folder for the report files (default: RUN_DIR/reports)")
-    p.add_argument("--evaluations", help="comma-separated subset (default: all)")
+    p.add_argument("--evaluations", help="comma-separated subset (default: all; see `replearn list evaluations`)")
 
     p = sub.add_parser("transfer", help="frozen vs fine-tuned vs from-scratch on a new dataset, over label budgets",
                        description="Take a run's encoder to DATASET (same sample shape) and print test accuracy per "
@@ -114,15 +114,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reader", help="the dataset reader to use (see `replearn list datasets`)")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
 
-    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations or presets",
-                       description="List what can be named in an experiment file.")
-    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "presets"])
+    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations, evaluations "
+                                    "or presets",
+                       description="List what can be named in an experiment file (and `--evaluations`).")
+    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "evaluations", "presets"])
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
-    p = sub.add_parser("describe", help="explain one dataset, encoder, objective or augmentation and its parameters",
+    p = sub.add_parser("describe", help="explain one dataset, encoder, objective, augmentation or evaluation and its "
+                                        "parameters",
                        description="Show the documentation and every parameter (default, allowed values, help).")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--kind", choices=["dataset", "encoder", "objective", "augmentation"],
+    p.add_argument("--kind", choices=["dataset", "encoder", "objective", "augmentation", "evaluation"],
                    help="when NAME exists in several registries")
     p.add_argument("--json", action="store_true", help="print the entries as JSON")
 
@@ -335,6 +337,11 @@ def _load_experiment_arg(text: str):
                            f"(presets: {', '.join(core.preset_names())})")
 
 
+def _evaluations_arg(text: str | None) -> tuple[str, ...] | None:
+    """``--evaluations a,b``: those (the suite names an unknown one); none given: every registered evaluation."""
+    return tuple(e.strip() for e in text.split(",") if e.strip()) if text else None
+
+
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     experiment = _load_experiment_arg(args.experiment)
     if args.overrides:
@@ -367,12 +374,11 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import json
 
-    from core.evaluation.suite import BASELINES, EVALUATIONS, evaluate
     from core.fileio import atomic_write_text
 
-    chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
+    chosen = _evaluations_arg(args.evaluations)
     model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
-    result = _with_status_line(evaluate(model, chosen, () if args.no_baselines else BASELINES), err)
+    result = _with_status_line(core.evaluate(model, chosen, () if args.no_baselines else core.BASELINES), err)
     run = core.RunDirectory.open(args.run_dir)
     path = run.reports / "evaluation.json"
     path.parent.mkdir(exist_ok=True)
@@ -405,14 +411,13 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from core.evaluation.suite import EVALUATIONS
     from core.report.build import FORMATS, build_report, write_report
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise core.ConfigError("--formats", f"unknown format(s) {', '.join(unknown)}", allowed=", ".join(FORMATS))
-    chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
+    chosen = _evaluations_arg(args.evaluations)
     data = _with_status_line(build_report(args.run_dir, evaluations=chosen), err)
     directory = args.out or core.RunDirectory.open(args.run_dir).reports
     for fmt, path in write_report(data, directory, formats).items():
@@ -469,6 +474,10 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         for name, exp in presets:
             print(f"{name:<24} {exp.description}", file=out)
         return EXIT_OK
+    if args.what == "evaluations":
+        for name in core.evaluation_names():  # in the order they run, with the help the GUI shows
+            print(f"{name:<24} {core.EVALUATIONS.get(name).info['help']}", file=out)
+        return EXIT_OK
     registry = core.REGISTRIES[args.what]
     if args.json:
         _print_json([entry_record(e) for e in registry], out)
@@ -504,7 +513,7 @@ def describe_entry(entry: Any) -> str:
 
 def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     registries = {"dataset": core.DATASETS, "encoder": core.ENCODERS, "objective": core.OBJECTIVES,
-                  "augmentation": core.AUGMENTATIONS}
+                  "augmentation": core.AUGMENTATIONS, "evaluation": core.EVALUATIONS}
     if args.kind:
         registries = {args.kind: registries[args.kind]}
     found = [reg.get(args.name) for reg in registries.values() if args.name in reg]
@@ -512,7 +521,7 @@ def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         import difflib
 
         names = sorted({n for reg in registries.values() for n in reg.names()})
-        kind = args.kind or "dataset, encoder, objective or augmentation"
+        kind = args.kind or "dataset, encoder, objective, augmentation or evaluation"
         raise core.UnknownNameError(kind, args.name, names, difflib.get_close_matches(args.name, names, n=2))
     if args.json:
         _print_json([entry_record(e) for e in found], out)

@@ -125,7 +125,7 @@ def _guarded(name: str, target: str, where: str, action):
 def offer(kind: str, name: str) -> str:
     """A hint for an unknown registry name that an installed, not loaded entry point provides."""
     group = {"encoder": "replearn.encoders", "objective": "replearn.objectives",
-             "dataset": "replearn.datasets"}.get(kind)
+             "dataset": "replearn.datasets", "evaluation": "replearn.evaluations"}.get(kind)
     try:
         points = [(g, n, v) for g, n, v in entry_points() if g == group and n == name and n not in _LOADED]
     except Exception:  # noqa: BLE001 - broken package metadata must not hide the real message

@@ -374,8 +374,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_data(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open data", "", "Data (*.csv *.tsv *.txt *.npy *.npz *.gz "
-                                              "*-ubyte *.tsv);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open data", "", f"Data ({' '.join(core.file_patterns())});;"
+                                              "All files (*)")
         if path:
             self.new_experiment(path)
 

@@ -12,7 +12,8 @@ from typing import Any, Generator, Sequence
 import numpy as np
 
 from core.config.io import experiment_to_dict
-from core.evaluation.suite import BASELINES, EVALUATIONS, Evaluation, EvaluationProgress, evaluate
+from core.evaluation.results import Evaluation, EvaluationProgress
+from core.evaluation.suite import BASELINES, evaluate
 from core.fileio import json_ready
 from core.report import figures
 
@@ -53,7 +54,7 @@ def _history(run) -> dict[str, list[float]]:
     return h
 
 
-def build_report(run_dir: str | Path, *, evaluations: Sequence[str] = EVALUATIONS,
+def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = None,
                  baselines: Sequence[str] = BASELINES, sections: Sequence[str] = SECTIONS,
                  checkpoint: str | None = None) -> Generator[EvaluationProgress, None, ReportData]:
     """Evaluate a run and gather everything its report shows (a generator: progress, cancellable)."""

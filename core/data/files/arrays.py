@@ -143,7 +143,7 @@ def labels_from(path: Path, y: np.ndarray, n: int) -> tuple[np.ndarray, tuple[st
     raise fail(path, f"labels of dtype {y.dtype} are not class ids or names")
 
 
-@DATASETS.register("npy", kind="tabular", file=True)
+@DATASETS.register("npy", kind="tabular", file=True, patterns=("*.npy", "*.npz"))
 class NumpyArrays(DatasetSource):
     """A NumPy .npy or .npz file: 2-D features (tabular, signals or embeddings), 3-D or 4-D images. A float32
     .npy file is memory-mapped, so it need not fit in memory; nothing is ever unpickled."""

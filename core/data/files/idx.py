@@ -37,7 +37,7 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
-@DATASETS.register("idx", kind="image", file=True)
+@DATASETS.register("idx", kind="image", file=True, patterns=("*ubyte*", "*.idx", "*idx*.gz"))
 class IdxImages(DatasetSource):
     """MNIST-style IDX files: an images file (n × H × W bytes) and an optional labels file, plain or .gz."""
 

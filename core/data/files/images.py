@@ -18,7 +18,7 @@ from core.data.files.common import check_fits_in_memory, class_folders, existing
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-@DATASETS.register("image_folder", kind="image", file=True)
+@DATASETS.register("image_folder", kind="image", file=True, folder=True)
 class ImageFolder(DatasetSource):
     """A folder with one sub-folder per class (``cats/``, ``dogs/``...) of PNG, JPEG or BMP images, grey or RGB,
     resized to a square size and scaled to [0, 1]. Pillow's decompression-bomb limit is enforced."""

@@ -243,7 +243,7 @@ def _columns_params():
     )
 
 
-@DATASETS.register("parquet", kind="tabular", file=True)
+@DATASETS.register("parquet", kind="tabular", file=True, patterns=("*.parquet", "*.pq"))
 class ParquetTable(_ArrowReader):
     """A Parquet file: numeric feature columns or one vector column (list / fixed-size list), a label column,
     metadata columns and a split column. Read a row group at a time, into a memory-mapped float32 cache when the
@@ -296,7 +296,7 @@ class ParquetTable(_ArrowReader):
                           f"{pf.metadata.num_rows} rows x {plan.width} features from {path.name}")
 
 
-@DATASETS.register("hf_arrow", kind="tabular", file=True)
+@DATASETS.register("hf_arrow", kind="tabular", file=True, folder=True, folder_files=("data-*.arrow",))
 class HuggingFaceFolder(_ArrowReader):
     """A folder written by Hugging Face ``datasets``' ``save_to_disk`` (``dataset_info.json``, ``state.json`` and
     ``data-*.arrow`` files; a ``DatasetDict`` has a ``dataset_dict.json`` and one such folder per split), read

@@ -13,7 +13,7 @@ from core.data.files.csv_table import _encode_labels, decode
 from core.params import Params, param
 
 
-@DATASETS.register("projector", kind="embeddings", file=True)
+@DATASETS.register("projector", kind="embeddings", file=True, patterns=("vectors.tsv", "*_vectors.tsv", "tensor.tsv", "tensors.tsv", "*_tensor.tsv"))
 class ProjectorFiles(DatasetSource):
     """Embeddings in the TF Embedding Projector format: ``tensor.tsv`` or ``vectors.tsv`` (one tab-separated vector
     per line, no header) and an optional ``metadata.tsv`` (a header line when it has several columns; a single
