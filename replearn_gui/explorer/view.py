@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, 
                                QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
 
 from replearn_gui.explorer import colouring
+from replearn_gui.explorer.marks import Lines, Marks
 from replearn_gui.explorer.neighbours_panel import NeighboursPanel
 from replearn_gui.explorer.jobs import aligned_job, export_job, faithfulness_job, projection_job
 from replearn_gui.explorer.point_cloud import PointCloud
@@ -75,13 +76,13 @@ class ExplorerView(QWidget):
         self.cloud = PointCloud()
         self.vb.addItem(self.cloud)
         ring = dict(brush=None, pxMode=True)
-        self.search_marks = pg.ScatterPlotItem(size=11, pen=pg.mkPen((255, 140, 0), width=2), symbol="o", **ring)
-        self.neighbour_lines = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((20, 20, 20, 140), width=1))
-        self.neighbour_marks = pg.ScatterPlotItem(size=12, pen=pg.mkPen((20, 20, 20), width=2), symbol="o", **ring)
-        self.query_mark = pg.ScatterPlotItem(size=18, pen=pg.mkPen((200, 0, 0), width=2.5), symbol="star",
+        self.search_marks = Marks(size=11, pen=pg.mkPen((255, 140, 0), width=2), symbol="o", **ring)
+        self.neighbour_lines = Lines(connect="pairs", pen=pg.mkPen((20, 20, 20, 140), width=1))
+        self.neighbour_marks = Marks(size=12, pen=pg.mkPen((20, 20, 20), width=2), symbol="o", **ring)
+        self.query_mark = Marks(size=18, pen=pg.mkPen((200, 0, 0), width=2.5), symbol="star",
                                              brush=pg.mkBrush(255, 220, 0))
-        self.hover_mark = pg.ScatterPlotItem(size=16, pen=pg.mkPen((0, 0, 0), width=2), symbol="o", **ring)
-        self.trails = pg.PlotCurveItem(connect="finite", pen=pg.mkPen((80, 80, 80, 150), width=1))
+        self.hover_mark = Marks(size=16, pen=pg.mkPen((0, 0, 0), width=2), symbol="o", **ring)
+        self.trails = Lines(connect="finite", pen=pg.mkPen((80, 80, 80, 150), width=1))
         for z, item in enumerate((self.trails, self.search_marks, self.neighbour_lines, self.neighbour_marks,
                                   self.query_mark, self.hover_mark)):
             item.setZValue(10 + z)
@@ -738,7 +739,10 @@ class ExplorerView(QWidget):
             self.matches = core.search(self.space, text, self.regex.isChecked()) if text.strip() else None
         except core.ReplearnError as err:
             self.search_box.setStyleSheet("color: #b00020;")
-            self.status.setText(str(err))
+            self.status.setText(f"{err} The previous highlights are cleared.")
+            self.matches = None  # highlights of an earlier query would pass for this one's
+            self._apply_emphasis()
+            self._update_marks()
             return
         self.search_box.setStyleSheet("")
         if self.matches is not None:
