@@ -39,6 +39,7 @@ class ExplorerView(QWidget):
     selection_changed = Signal(object)  # np.ndarray of dataset rows
     projection_done = Signal(object)  # core.ProjectionResult
     busy_changed = Signal(bool)
+    layout_shown = Signal()  # the points moved: a new layout, a partial one, another frame or orbit angle
 
     def __init__(self, parent: QWidget | None = None, side_panel: bool = True):
         super().__init__(parent)
@@ -93,6 +94,8 @@ class ExplorerView(QWidget):
         self.title.setStyleSheet("font-weight: bold;")
         self.card = HoverCard(self)
         self.vb.clicked.connect(self._clicked)
+        self.user_moved_view = False  # the user zoomed or panned: a forming layout no longer re-frames the view
+        self.vb.sigRangeChangedManually.connect(lambda _: setattr(self, "user_moved_view", True))
         self.vb.region.connect(self._region)
         self._hover_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=60, slot=self._mouse_moved)
 
@@ -362,6 +365,7 @@ class ExplorerView(QWidget):
         worker.finished.connect(self._worker_finished)
         self._worker = worker
         self._cancelled = False
+        self.user_moved_view = False
         self.projection_panel.set_busy(True)
         self.projection_panel.show_progress(0.0, message)
         self.busy_changed.emit(True)
@@ -382,11 +386,13 @@ class ExplorerView(QWidget):
             return  # reports already on their way when the user cancelled
         self.projection_panel.show_progress(progress.fraction, progress.message)
         if progress.coords is not None and not self.frames and len(progress.coords) == self.space.n:
-            self.set_layout(progress.coords, keep_view=self.coords is not None)  # t-SNE forming, live
+            # t-SNE forming, live: the layout grows from PCA's ±1 to ±40, so the view follows it until the user
+            # takes over by zooming or panning
+            self.set_layout(progress.coords, keep_view=self.user_moved_view)
 
     def _projection_returned(self, key: str, result: Any) -> None:
         self._memory[key] = result.coords
-        self.set_layout(result.coords)
+        self.set_layout(result.coords, keep_view=self.user_moved_view and self.coords is not None)
         how = "from the cache" if result.cached else f"in {result.seconds:.1f} s"
         self.projection_panel.show_progress(1.0, f"{result.method.upper()} of {self.space.n:,} points, {how}.")
         self.projection_done.emit(result)
@@ -440,6 +446,7 @@ class ExplorerView(QWidget):
         self._update_marks()
         if not keep_view:
             self.vb.autoRange(items=[self.cloud])
+        self.layout_shown.emit()
 
     # ---- epochs ------------------------------------------------------------------------------------------
     def set_snapshots(self, embeddings: list[np.ndarray], names: list[str]) -> None:

@@ -7,8 +7,9 @@ import csv
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QToolButton
+from PySide6.QtWidgets import QApplication, QToolButton
 
 import core
 
@@ -346,3 +347,40 @@ def test_hover_then_click_lists_the_neighbours_every_time(tab, qtbot, dims):
     hover_then_click(qtbot, view, nb)
     assert view.query is not None and np.allclose(view.cloud.positions[view.query], view.cloud.positions[nb])
     assert view.neighbours_panel.positions[0] != nb
+
+
+def share_in_view(view):
+    (x0, x1), (y0, y1) = view.vb.viewRange()
+    xy = view.cloud.positions
+    return float(np.mean((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)))
+
+
+def test_tsne_can_be_watched_forming_and_a_users_zoom_is_kept(tab, qtbot):
+    view = tab.primary
+    shares = []
+    view.layout_shown.connect(lambda: shares.append(share_in_view(view)))
+    view.projection_panel.set_method("tsne", {"n_iter": 90, "early_exaggeration_iter": 20, "chunk": 10,
+                                              "perplexity": 10.0, "random_state": 3})
+    view.projection_panel.go.click()
+    qtbot.waitUntil(lambda: not view.busy, timeout=60000)
+    assert len(shares) >= 5
+    assert min(shares) > 0.95, f"share of the points in view while t-SNE formed: {np.round(shares, 3)}"
+    # a user who zooms in while the layout forms keeps the zoom
+    view.projection_panel.set_method("tsne", {"n_iter": 2000, "early_exaggeration_iter": 20, "chunk": 10,
+                                              "perplexity": 11.0, "random_state": 3})
+    before = len(shares)
+    view.projection_panel.go.click()
+    qtbot.waitUntil(lambda: len(shares) >= before + 2, timeout=60000)
+    centre = QPoint(view.plot.viewport().width() // 2, view.plot.viewport().height() // 2)
+    qtbot.wait(11)
+    QTest.mouseMove(view.plot.viewport(), centre)
+    wheel = QWheelEvent(QPointF(centre), QPointF(view.plot.viewport().mapToGlobal(centre)), QPoint(0, 0),
+                        QPoint(0, 480),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.plot.viewport(), wheel)  # the wheel turned four notches: zoom in
+    zoomed = view.vb.viewRange()
+    n = len(shares)
+    qtbot.waitUntil(lambda: len(shares) >= n + 2 or not view.busy, timeout=60000)
+    assert np.allclose(view.vb.viewRange(), zoomed)
+    view.cancel()
+    qtbot.waitUntil(lambda: not view.busy, timeout=30000)
