@@ -384,3 +384,16 @@ def test_tsne_can_be_watched_forming_and_a_users_zoom_is_kept(tab, qtbot):
     assert np.allclose(view.vb.viewRange(), zoomed)
     view.cancel()
     qtbot.waitUntil(lambda: not view.busy, timeout=30000)
+
+
+def test_numeric_categories_sort_as_numbers_and_text_naturally():
+    from replearn_gui.explorer import colouring
+
+    c = colouring.categorical(np.array([10, 2, 1, 2, 10]))
+    assert c.categories == ("1", "2", "10")
+    assert [c.categories[i] for i in c.index] == ["10", "2", "1", "2", "10"]
+    c = colouring.categorical(np.array(["run 10", "run 9", "10", "2", "b", "A"]))
+    assert c.categories == ("2", "10", "A", "b", "run 9", "run 10")
+    assert [c.categories[i] for i in c.index] == ["run 10", "run 9", "10", "2", "b", "A"]
+    c = colouring.categorical(np.array([0.5, 1.0, 0.25]))
+    assert c.categories == ("0.25", "0.5", "1")
