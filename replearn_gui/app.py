@@ -6,7 +6,11 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from PySide6.QtWidgets import QApplication
+try:
+    from PySide6.QtWidgets import QApplication
+except ImportError:  # a headless install (no [gui] extra): say how to get the app instead of a traceback
+    sys.exit("replearn-gui: the desktop app needs PySide6; install it with: pip install 'replearn-studio[gui]' "
+             "(the `replearn` command works without it)")
 
 from replearn_gui.main_window import MainWindow
 from replearn_gui.window_actions import version_text

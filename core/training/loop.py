@@ -29,11 +29,11 @@ from core import distributed
 from core.compatibility import check_compatible
 from core.config.schema import Experiment
 from core.data.base import DATASETS, Dataset, DataSpec
-from core.data.splits import PreparedData, prepare, split_edges
+from core.data.splits import PreparedData, prepare_from_config, split_edges
 from core.data.views import make_views
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics
 from core.diagnostics.probes import KNNProbe, LinearProbe
-from core.errors import ConfigError, NonFiniteLossError
+from core.errors import ConfigError, DataError, NonFiniteLossError
 from core.models.encoders import ENCODERS
 from core.objectives.base import OBJECTIVES, Batch, Objective
 from core.threads import blas_threads_for, limit_blas
@@ -57,6 +57,7 @@ from core.user_settings import resolve_root
 from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
+from core.training.trackers import make_trackers
 
 _EVAL_SEED_OFFSET = 7_919
 
@@ -89,7 +90,13 @@ def build_model(experiment: Experiment, data: PreparedData) -> Objective:
     """Encoder + objective for this data, with the compatibility checks that need the data."""
     enc_entry = ENCODERS.get(experiment.encoder.name, field="encoder.name")
     obj_entry = OBJECTIVES.get(experiment.objective.name, field="objective.name")
-    check_compatible(data.dataset.kind, enc_entry.name, obj_entry.name, data.dataset.has_labels)
+    try:
+        check_compatible(data.dataset.kind, enc_entry.name, obj_entry.name, data.dataset.has_labels)
+    except ConfigError as err:  # "needs labels": say which member or column holds them, when the reader saw one
+        hint = next((n for n in data.dataset.notes if "labels_array" in n or "label_column" in n), None)
+        if hint is None or data.dataset.has_labels:
+            raise
+        raise ConfigError(err.field, f"{err.problem}; {hint}", value=err.value, allowed=err.allowed) from None
     spec = data_spec(data, seed=experiment.training.seed)
     encoder = enc_entry.cls(experiment.encoder.params, spec)
     views = None
@@ -135,6 +142,7 @@ class Trainer:
         self._fallback_views = None
         self._stop = False
         self._last_checkpoint: str | None = None
+        self._trackers: list[Any] = []
         self.dist = distributed.current()
         if self.dist.enabled:  # only rank 0 measures, snapshots and writes: the others train
             if not self.dist.is_main:
@@ -146,12 +154,12 @@ class Trainer:
         if t.num_threads:
             torch.set_num_threads(t.num_threads)
         self.device = resolve_device(distributed.device_for(t.device, self.dist))
+        if t.log_to and self.dist.is_main and not isinstance(self.run_dir, ReplicaRunDirectory):
+            self._trackers = make_trackers(t.log_to, self.run_dir)
         seed_everything(t.seed)
         dataset = load_dataset(self.experiment)
         split = self.experiment.data.split
-        self.data = prepare(dataset, val_fraction=split.val_fraction, test_fraction=split.test_fraction,
-                            stratify=split.stratify, normalization=split.normalization, seed=t.seed,
-                            loading=t.data_loading)
+        self.data = prepare_from_config(dataset, split, seed=t.seed, loading=t.data_loading)
         n_train = len(self.data.splits.train)
         if t.batch_size > n_train:
             raise ConfigError("training.batch_size", f"{t.batch_size} is larger than the {n_train} training samples",
@@ -159,9 +167,8 @@ class Trainer:
         torch.manual_seed(t.seed)  # initial weights depend on the seed alone, not on what loading consumed
         self.model = build_model(self.experiment, self.data).to(self.device)
         if t.init_weights:  # pretrained encoder weights (a resumed run then restores its own checkpoint)
-            weights = ckpt.read_weights(t.init_weights)
-            ckpt.restore_model(self.model.encoder, {k: v.to(self.device) for k, v in weights.items()},
-                               Path(t.init_weights).name)
+            ckpt.load_encoder_weights(self.model.encoder, t.init_weights, strip=t.init_strip_prefix,
+                                      key_map=t.init_key_map)
         if self.dist.enabled:  # before the optimizer: the new layers hold new Parameter objects
             distributed.convert_batch_norm(self.model)
         self.optimizer = make_optimizer(self.experiment, self.model)
@@ -233,7 +240,14 @@ class Trainer:
         run = self.run_dir
         started = self._run_start = time.perf_counter()
         try:
-            self._setup()
+            try:
+                self._setup()
+            except (ConfigError, DataError):
+                # bad input found before anything was trained: a fresh run leaves no directory behind
+                if self.resume_from is None and isinstance(run, RunDirectory) and not run.checkpoint_files():
+                    run.close()
+                    run.remove()
+                raise
             run.write_status(status="running", run_id=self.run_id, experiment=self.experiment.name,
                              started=_now(), device=str(self.device), versions=ckpt.versions(),
                              seed=self.t.seed, message="")
@@ -250,6 +264,7 @@ class Trainer:
                 n_test=len(self.data.splits.test), resumed=resumed, initial_diagnostics=initial,
                 baseline_probe_accuracy=baseline))
             if not resumed:
+                run.write_preprocessing(self.data.preprocessing())
                 run.save_array("snapshots/subset.npy", self.subset)
                 if self.data.dataset.y is not None:
                     run.save_array("snapshots/labels.npy", self.data.dataset.y[self.subset])
@@ -294,12 +309,17 @@ class Trainer:
             raise
         finally:
             run.close()
+            for tracker in self._trackers:
+                tracker.close()
             if hasattr(self, "X"):
                 self.X.close()
 
     def _emit(self, event: Any) -> Generator[Any, Any, None]:
         """Record and yield one event; queue whatever command comes back."""
-        self.run_dir.append_metric(to_record(event))
+        record = to_record(event)
+        self.run_dir.append_metric(record)
+        for tracker in self._trackers:
+            tracker.log(record)
         command = yield event
         if isinstance(command, (list, tuple)):  # several commands arrived between two events
             self._pending.extend(command)

@@ -11,6 +11,9 @@
       snapshots/           subset.npy (dataset indices), labels.npy, epoch_NNN.npy / step_NNNNNNN.npy
       diagnostics/         epoch_NNN.npz: covariance and cross-correlation matrices of that epoch
       reports/
+      preprocessing.json   the normaliser fitted on the training split, input shape, data kind
+      export/              what `replearn export` writes (encoder, preprocessing, card)
+      tensorboard/         event files, when training.log_to names tensorboard
 
 Another process (the GUI on a laptop) can follow a run that is still being written: every file but
 ``metrics.jsonl`` is replaced atomically, and ``metrics.jsonl`` only grows by whole lines.
@@ -66,6 +69,9 @@ class RunDirectory:
     snapshots = property(lambda self: self.path / "snapshots")
     diagnostics = property(lambda self: self.path / "diagnostics")
     reports = property(lambda self: self.path / "reports")
+    preprocessing_path = property(lambda self: self.path / "preprocessing.json")
+    exports = property(lambda self: self.path / "export")
+    tensorboard = property(lambda self: self.path / "tensorboard")
 
     @classmethod
     def create(cls, root: str | os.PathLike, name: str) -> "RunDirectory":
@@ -116,6 +122,19 @@ class RunDirectory:
         except OSError as err:
             raise explain_os_error(err, self.status_path) from None
 
+    def write_preprocessing(self, record: dict[str, Any]) -> None:
+        """The fitted normaliser, input shape and data kind (what ``replearn export`` / ``embed`` reuse)."""
+        try:
+            atomic_write_json(self.preprocessing_path, record)
+        except OSError as err:
+            raise explain_os_error(err, self.preprocessing_path) from None
+
+    def read_preprocessing(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self.preprocessing_path.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            return None
+
     def read_status(self) -> dict[str, Any]:
         try:
             return json.loads(self.status_path.read_text(encoding="utf-8"))
@@ -153,6 +172,15 @@ class RunDirectory:
         except OSError as err:
             raise explain_os_error(err, path) from None
         return path
+
+    def checkpoint_files(self) -> list[Path]:
+        return sorted(self.checkpoints.glob("*.safetensors")) if self.checkpoints.is_dir() else []
+
+    def remove(self) -> None:
+        """Delete this run directory (a fresh one whose experiment could not start)."""
+        import shutil
+
+        shutil.rmtree(self.path, ignore_errors=True)
 
     def close(self) -> None:
         if self._metrics is not None:
@@ -242,6 +270,9 @@ class ReplicaRunDirectory(RunDirectory):
     def write_status(self, **fields: Any) -> None:
         pass
 
+    def write_preprocessing(self, record: dict[str, Any]) -> None:
+        pass
+
     def append_metric(self, record: dict[str, Any]) -> None:
         pass
 
@@ -250,3 +281,6 @@ class ReplicaRunDirectory(RunDirectory):
 
     def save_matrices(self, relative: str, **arrays: np.ndarray) -> Path:
         return self.path / relative
+
+    def remove(self) -> None:
+        pass
