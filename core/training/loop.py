@@ -252,8 +252,10 @@ class Trainer:
                              started=_now(), device=str(self.device), versions=ckpt.versions(),
                              seed=self.t.seed, message="")
             resumed = self.resume_from is not None
-            self._first_loss = (next((e.loss for e in run.read_events() if isinstance(e, StepEnded)), None)
-                                if resumed else None)  # where the loss started, to tell a diverged run
+            # where the loss started and how high it went, to tell a diverged run
+            history = [e.loss for e in run.read_events() if isinstance(e, StepEnded)] if resumed else []
+            self._first_loss = history[0] if history else None
+            self._peak_loss = max(history, default=None)
             with limit_blas(1):  # small problems: see core/threads.py
                 initial = self._diagnostics(probe=True) if self.t.diagnostics_every else None
                 baseline = self._raw_probe() if self.t.probe_every else None
@@ -287,8 +289,10 @@ class Trainer:
             seconds = time.perf_counter() - started
             final_loss = test.get("test_loss", getattr(last_epoch_event, "train_loss", None))
             verdict = advice = ""
-            if status == "finished" and outcome.diverged(self._first_loss, final_loss):
-                verdict, advice = "diverged", outcome.divergence_advice(self._first_loss, final_loss, self.base_lr)
+            peak = getattr(self, "_peak_loss", None)
+            if status == "finished" and outcome.diverged(self._first_loss, final_loss, peak):
+                verdict = "diverged"
+                advice = outcome.divergence_advice(self._first_loss, final_loss, self.base_lr, peak)
             yield from self._emit(RunFinished(run_id=self.run_id, status=status, epochs_completed=self.epoch,
                                               steps=self.step, seconds=seconds, test=test, verdict=verdict,
                                               advice=advice))
@@ -378,6 +382,7 @@ class Trainer:
             loss = float(out.loss.detach())
             if getattr(self, "_first_loss", None) is None:
                 self._first_loss = loss
+            self._peak_loss = max(loss, getattr(self, "_peak_loss", None) or loss)
             terms = {k: float(v.detach()) for k, v in out.terms.items()}
             if not math.isfinite(loss):
                 raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
