@@ -24,7 +24,7 @@ VERDICT_STYLE = {
 }
 
 
-PROBE_MARKS = {"linear probe": "●", "kNN": "▲", "raw features": "- -"}  # as the curves are drawn
+PROBE_MARKS = {"linear": "●", "kNN": "▲", "raw input": "- -"}  # as the curves are drawn
 
 
 class CollapsePanel(QWidget):
@@ -89,10 +89,10 @@ class CollapsePanel(QWidget):
         self.cov = pg.ImageItem()
         self.cov_plot.addItem(self.cov)
         # the legend is the title's coloured key: a legend box would cover most of so small a plot
-        self.probe_key = {"linear probe": "#4a7bd0", "kNN": "#e08a2a", "raw features": "#2a9d3a"}
-        self.probe_plot.setTitle("Online probe: " + " ".join(
+        self.probe_key = {"linear": "#4a7bd0", "kNN": "#e08a2a", "raw input": "#2a9d3a"}
+        self.probe_plot.setTitle("Online probe<br>" + " ".join(
             f"<span style='color:{c}'>{PROBE_MARKS[name]} {name}</span>"
-            for name, c in self.probe_key.items()), size="9pt")
+            for name, c in self.probe_key.items()), size="8pt")
         self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4,
                                                 symbolBrush="#4a7bd0", name="linear probe")
         self.knn_curve = self.probe_plot.plot(pen=pg.mkPen("#e08a2a", width=2), symbol="t", symbolSize=4,
