@@ -187,9 +187,12 @@ def _process_group():
 
 
 def _summary(result: Any) -> str:
+    from core.evaluation.probes import PROBE_PROTOCOL
+
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.test.items() if v is not None)
+    protocol = f"\n{PROBE_PROTOCOL}" if "linear_probe_accuracy" in result.test else ""
     return (f"{result.status}: {result.epochs_completed} epoch(s), {result.steps} steps in {result.seconds:.1f}s"
-            + (f"  {test}" if test else "") + f"\nrun: {result.run_dir}")
+            + (f"  {test}" if test else "") + protocol + f"\nrun: {result.run_dir}")
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
@@ -262,6 +265,8 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{m:<28}" + "".join(cells), file=out)
     for layer, metric in result.learned.layerwise:
         print(f"{'probe @ ' + layer:<28}{metric.value:>24.3f}", file=out)
+    for note in result.notes():
+        print(note, file=out)
     run = core.RunDirectory.open(args.run_dir)
     path = run.reports / "evaluation.json"
     path.parent.mkdir(exist_ok=True)

@@ -6,6 +6,9 @@ The formulas:
   Collapse in Contrastive Self-supervised Learning*, ICLR 2022), so a mean far below that signals collapse;
 - effective rank, RankMe (Garrido et al., ICML 2023): exp of the Shannon entropy of the normalised singular
   values, :math:`\\exp(-\\sum_k p_k\\log p_k)` with :math:`p_k = \\sigma_k / \\lVert\\sigma\\rVert_1 + \\varepsilon`;
+  the singular values are those of the embeddings as they are, *not centred*, as in the paper (so
+  RankMe(I₁₆) = 16; centring would remove one direction and give 15). The spectrum shown beside it
+  (``singular_values``) is the centred one: the PCA spectrum of the batch;
 - mean pairwise cosine similarity over distinct pairs.
 """
 from __future__ import annotations
@@ -39,7 +42,7 @@ class Diagnostics:
     std: np.ndarray  # per-dimension std of raw embeddings
     normalized_std: np.ndarray  # per-dimension std of L2-normalised embeddings
     singular_values: np.ndarray  # sorted, descending, of the centred embeddings
-    effective_rank: float
+    effective_rank: float  # RankMe of the uncentred embeddings (Garrido et al. 2023)
     mean_cosine: float
     uniformity: float = float("nan")
     alignment: float | None = None  # needs two views of each sample
@@ -103,6 +106,12 @@ def effective_rank(singular_values: np.ndarray) -> float:
     return float(np.exp(-(p * np.log(p)).sum()))
 
 
+def rankme(Z: np.ndarray) -> float:
+    """RankMe of embeddings ``Z`` (n, d) exactly as Garrido et al. (2023) define it: the effective rank of the
+    singular values of Z itself, uncentred."""
+    return effective_rank(np.linalg.svd(np.asarray(Z, dtype=np.float64), compute_uv=False))
+
+
 def mean_pairwise_cosine(Z: np.ndarray) -> float:
     """Mean cosine similarity over distinct pairs, in O(n·d) via the norm of the sum of unit vectors."""
     n = len(Z)
@@ -147,7 +156,7 @@ def compute_diagnostics(Z: np.ndarray, *, views: tuple[np.ndarray, np.ndarray] |
             cross = _frozen(an.T @ bn / len(a))
     return Diagnostics(
         n=len(Z), dim=d, std=_frozen(Z.std(axis=0)), normalized_std=_frozen(U.std(axis=0)),
-        singular_values=_frozen(sv), effective_rank=effective_rank(sv), mean_cosine=mean_pairwise_cosine(Z),
+        singular_values=_frozen(sv), effective_rank=rankme(Z), mean_cosine=mean_pairwise_cosine(Z),
         uniformity=uniformity(Z[:1024]), alignment=align, covariance=cov, cross_correlation=cross,
         probe_accuracy=probe_accuracy, knn_accuracy=knn_accuracy,
     )

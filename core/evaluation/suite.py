@@ -1,10 +1,12 @@
 """The evaluation suite: every evaluation on the learned representation and on three baselines.
 
 ``evaluate(model)`` is a generator (progress events; close it to cancel) that returns an :class:`Evaluation`.
-Baselines, on the same splits: the raw input features, PCA of the raw features to the representation's
-dimension (fitted on the training split), and the same encoder at its random initialisation — so every number
-says whether learning helped. Probes fit on the training split (C chosen on the validation split) and are
-scored on the test split.
+Baselines, on the same splits: the raw input features, PCA-k of the raw features with k = min(representation
+dimension, input dimension) (fitted on the training split; with k = the input dimension it is the raw features
+rotated, and the table says so), and the same encoder at its random initialisation — so every number says whether
+learning helped. Probes follow :data:`~core.evaluation.probes.PROBE_PROTOCOL` (fitted on the training split, C
+chosen on the validation split) and are scored on the test split (the validation split when there is no test
+split); :meth:`Evaluation.notes` says which, on how many samples, and what the intervals cover.
 """
 from __future__ import annotations
 
@@ -15,11 +17,13 @@ from typing import Any, Generator, Sequence
 import numpy as np
 
 from core.evaluation import metrics as M
-from core.evaluation.probes import KNNProbe, LinearProbe
+from core.evaluation.probes import PROBE_PROTOCOL, KNNProbe, LinearProbe
 
 EVALUATIONS = ("linear_probe", "knn", "clustering", "retrieval", "calibration", "faithfulness", "layerwise",
                "reconstruction", "robustness", "invariance", "properties")
 BASELINES = ("raw", "pca", "random_init")
+KNN_PROTOCOL = ("kNN: cosine similarity to the training split, the k = 20 nearest vote with weight exp(sim / 0.07) "
+                "(Wu et al. 2018); knn_majority_accuracy: the same 20, one vote each.")
 
 
 @dataclass(frozen=True)
@@ -59,6 +63,22 @@ class Evaluation:
     seconds: float
     evaluations: tuple[str, ...]
     per_point_faithfulness: np.ndarray | None = None
+    split: str = "test"  # the split every metric is scored on
+    n_val: int = 0
+    baseline_notes: dict[str, str] = field(default_factory=dict)
+
+    def notes(self) -> list[str]:
+        """What every table of this evaluation must say: the split and its size, the protocols, what the
+        intervals cover, and what each baseline is."""
+        out = [f"Scored on the {self.split} split ({self.n_test} samples); probes fitted on the training split "
+               f"({self.n_train} samples).",
+               PROBE_PROTOCOL[0].upper() + PROBE_PROTOCOL[1:] + f" ({self.n_val} validation samples).",
+               KNN_PROTOCOL,
+               f"95% intervals over the {self.n_test} {self.split} samples: Wilson score intervals for accuracies, "
+               f"{M.BOOTSTRAP_RESAMPLES} bootstrap resamples for other averages. They cover the sampling of the "
+               "scored set, not the variation between training seeds."]
+        out += [f"{name}: {text}" for name, text in self.baseline_notes.items()]
+        return out
 
     @property
     def learned(self) -> RepresentationResult:
@@ -68,7 +88,8 @@ class Evaluation:
         return {
             "experiment": self.experiment, "dataset": self.dataset, "n_train": self.n_train, "n_test": self.n_test,
             "label_names": list(self.label_names),
-            "evaluations": list(self.evaluations), "seconds": self.seconds,
+            "evaluations": list(self.evaluations), "seconds": self.seconds, "split": self.split, "n_val": self.n_val,
+            "baseline_notes": dict(self.baseline_notes), "notes": self.notes(),
             "results": {
                 name: {"dim": r.dim, "metrics": {k: m.to_record() for k, m in r.metrics.items()},
                        "layerwise": [{"layer": layer, **m.to_record()} for layer, m in r.layerwise],
@@ -107,11 +128,23 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
     if "raw" in baselines:
         embedders["raw"] = flat
     learned_dim = model.embed(np.arange(min(2, ds.n))).shape[1]
-    if "pca" in baselines and learned_dim < raw.shape[1]:
+    baseline_notes = {}
+    if "raw" in baselines:
+        baseline_notes["raw"] = f"the {raw.shape[1]} input features as the model sees them (normalised)"
+    if "pca" in baselines and ds.kind not in ("graph", "tokens"):  # ids are not features to rotate
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=learned_dim, random_state=seed).fit(raw[splits.train])
+        k = min(learned_dim, raw.shape[1], len(splits.train))
+        pca = PCA(n_components=k, random_state=seed).fit(raw[splits.train])
         embedders["pca"] = lambda X: pca.transform(flat(X)).astype(np.float32)
+        baseline_notes["pca"] = (f"PCA-{k} of the input features (fitted on the training split)"
+                                 + (": all input dimensions kept, so it is the raw features rotated"
+                                    if k == raw.shape[1] else f", k = the representation's {learned_dim} dimensions"
+                                    if k == learned_dim else f", k capped by the {len(splits.train)} training samples"))
+    elif "pca" in baselines:
+        baseline_notes["pca"] = f"not computed: {ds.kind} inputs are ids, not features to rotate"
+    if "random_init" in baselines:
+        baseline_notes["random_init"] = "the same encoder at its random initialisation (same seed), untrained"
     if "random_init" in baselines:
         from core.training.inference import initialised
 
@@ -135,7 +168,8 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
                 probe = LinearProbe(random_state=seed).fit(Z[splits.train], y[splits.train], Z[splits.val], y[splits.val])
             if ev == "linear_probe":
                 pred = probe.predict(Z[test])
-                r.metrics["probe_accuracy"] = M.mean_metric("probe_accuracy", pred == y[test], seed)
+                r.metrics["probe_accuracy"] = M.accuracy_metric("probe_accuracy", pred == y[test],
+                                                                note=f"C = {probe.C_:g}")
                 r.metrics["probe_train_accuracy"] = M.Metric(
                     "probe_train_accuracy", float((probe.predict(Z[splits.train]) == y[splits.train]).mean()))
                 r.confusion = _confusion(y[test], pred, len(ds.label_names))
@@ -145,7 +179,7 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
             elif ev == "knn":
                 for weighted, label in ((True, "knn_accuracy"), (False, "knn_majority_accuracy")):
                     pred = KNNProbe(weighted=weighted).fit(Z[splits.train], y[splits.train]).predict(Z[test])
-                    r.metrics[label] = M.mean_metric(label, pred == y[test], seed)
+                    r.metrics[label] = M.accuracy_metric(label, pred == y[test])
             elif ev == "clustering" and len(np.unique(y[test])) > 1:
                 r.metrics.update({m.name: m for m in M.clustering(Z[test], y[test], seed)})
             elif ev == "retrieval":
@@ -181,7 +215,9 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
                 r.card = property_card(r.metrics, invariance, smoothness(Z[sub], data.X[sub], seed), r.factors, Z[test])
     yield EvaluationProgress(1.0, "done")
     return Evaluation(model.experiment.name, ds.name, len(splits.train), len(test), ds.label_names, results,
-                      time.perf_counter() - started, tuple(evaluations), per_point)
+                      time.perf_counter() - started, tuple(evaluations), per_point,
+                      split="test" if len(splits.test) else "validation", n_val=len(splits.val),
+                      baseline_notes=baseline_notes)
 
 
 def _full_proba(probe: LinearProbe, Z: np.ndarray, n_classes: int) -> np.ndarray:
@@ -211,7 +247,7 @@ def _layerwise(model, splits, test, y, seed):
     for layer, parts in outputs.items():
         H = np.concatenate(parts)
         probe = LinearProbe(random_state=seed).fit(H[splits.train], y[splits.train], H[splits.val], y[splits.val])
-        yield layer, M.mean_metric(f"probe_accuracy[{layer}]", probe.predict(H[test]) == y[test], seed)
+        yield layer, M.accuracy_metric(f"probe_accuracy[{layer}]", probe.predict(H[test]) == y[test])
 
 
 def _reconstruction(model, test, seed) -> dict[str, M.Metric]:

@@ -498,9 +498,12 @@ class Trainer:
         Z_train = self.embed(self.probe_idx)
         if len(np.unique(y[self.probe_idx])) < 2:
             return float("nan"), float("nan")
-        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(Z_train, y[self.probe_idx])
+        # the probe protocol on subsets: C is chosen on the eval batch, so this live figure is a little
+        # optimistic; the test-split figure comes from the end-of-run probe (and `replearn evaluate`)
+        y_eval = y[self.eval_idx]
+        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(Z_train, y[self.probe_idx], Z_eval, y_eval)
         knn_probe = KNNProbe().fit(Z_train, y[self.probe_idx])
-        return probe.score(Z_eval, y[self.eval_idx]), knn_probe.score(Z_eval, y[self.eval_idx])
+        return probe.score(Z_eval, y_eval), knn_probe.score(Z_eval, y_eval)
 
     def _raw_probe(self) -> float | None:
         """The online probe on the raw (normalised) input features: the line a representation should beat."""
@@ -508,7 +511,8 @@ class Trainer:
         if y is None or len(np.unique(y[self.probe_idx])) < 2:
             return None
         raw = self.data.X.reshape(len(self.data.X), -1)
-        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(raw[self.probe_idx], y[self.probe_idx])
+        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(raw[self.probe_idx], y[self.probe_idx],
+                                                                         raw[self.eval_idx], y[self.eval_idx])
         return probe.score(raw[self.eval_idx], y[self.eval_idx])
 
     def _snapshot(self, relative: str) -> SnapshotReady:
@@ -532,7 +536,8 @@ class Trainer:
         return CheckpointSaved(run_id=self.run_id, epoch=self.epoch, step=self.step, path=str(path), reason=reason)
 
     def _final_evaluation(self) -> dict[str, float]:
-        """Test-split loss and metrics, and a linear probe fitted on the training split's frozen embeddings."""
+        """Test-split loss and metrics, and the linear probe (:data:`core.evaluation.probes.PROBE_PROTOCOL`,
+        the same as ``replearn evaluate``) and kNN on the frozen embeddings."""
         splits = self.data.splits
         target = splits.test if len(splits.test) else splits.val
         if len(target) == 0 or not self.dist.is_main:
@@ -543,7 +548,8 @@ class Trainer:
         y = self.data.dataset.y
         if y is not None and len(np.unique(y[splits.train])) >= 2:
             train_z, target_z = self.embed(splits.train), self.embed(target)
-            probe = LinearProbe(random_state=self.t.seed).fit(train_z, y[splits.train])
+            val_z = self.embed(splits.val) if len(splits.val) else None
+            probe = LinearProbe(random_state=0).fit(train_z, y[splits.train], val_z, y[splits.val])
             result["linear_probe_accuracy"] = probe.score(target_z, y[target])
             result["knn_accuracy"] = KNNProbe().fit(train_z, y[splits.train]).score(target_z, y[target])
         return result

@@ -20,10 +20,10 @@ from replearn_gui.workers import alive, make_worker
 from replearn_gui.widgets.error_dialog import show_worker_error
 
 EVALUATION_HELP = {
-    "linear_probe": "logistic regression on frozen embeddings (C chosen on validation)",
+    "linear_probe": "logistic regression on frozen embeddings, fitted on train, C chosen on validation",
     "knn": "k-nearest-neighbour classifier (weighted and majority vote)",
     "clustering": "k-means against the labels: ARI, NMI, silhouette",
-    "retrieval": "recall@10 and mAP@10 of same-label neighbours",
+    "retrieval": "hit rate, recall and mAP over the 10 nearest same-label neighbours",
     "calibration": "expected calibration error and Brier score of the probe",
     "faithfulness": "how honest a 2-D PCA picture of the space is",
     "layerwise": "a linear probe on every layer of the encoder",
@@ -229,8 +229,10 @@ class EvaluationTab(QWidget):
         self.records = records
         self.progress.setValue(1000)
         seconds = sum(r.get("seconds", 0.0) for r in records.values())
-        self.status.setText(f"Evaluated {len(records)} run(s) in {seconds:.1f} s. Intervals are bootstrap 95% "
-                            "intervals over the test samples.")
+        notes = next((r.get("notes") for r in records.values() if r.get("notes")), None)
+        self.status.setText(f"Evaluated {len(records)} run(s) in {seconds:.1f} s. "
+                            + (" ".join(notes[:4]) if notes else "Intervals: 95%, over the test samples."))
+        self.status.setWordWrap(True)
         self.show_records()
         self.evaluated.emit(records)
 

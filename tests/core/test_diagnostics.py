@@ -85,3 +85,11 @@ def test_covariance_and_cross_correlation():
 def test_rankme_of_the_identity_is_its_size():
     sv = np.linalg.svd(np.eye(16), compute_uv=False)
     assert effective_rank(sv) == pytest.approx(16.0, rel=1e-4)
+
+
+def test_live_effective_rank_is_rankme_of_the_uncentred_embeddings():
+    # the paper's definition: I₁₆ has rank 16 (centring it first would give 15)
+    assert compute_diagnostics(np.eye(16)).effective_rank == pytest.approx(16.0, rel=1e-4)
+    Z = np.random.default_rng(0).normal(size=(200, 8)) + 5.0  # a large shared offset is one strong direction
+    sv = np.linalg.svd(Z, compute_uv=False)
+    assert compute_diagnostics(Z).effective_rank == pytest.approx(effective_rank(sv), rel=1e-9)
