@@ -82,6 +82,10 @@ def corruption_levels(kind: str) -> dict[str, list[float]]:
     return levels
 
 
+CORRUPTION_UNITS = {"gaussian_noise": "noise std (normalised input units)", "occlusion": "share of the area hidden",
+                    "shift": "shift (pixels or samples)"}
+
+
 def corrupt(x: np.ndarray, kind: str, level: float, rng: np.random.Generator) -> np.ndarray:
     if level == 0:
         return x
