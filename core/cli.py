@@ -191,8 +191,24 @@ def _summary(result: Any) -> str:
 
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.test.items() if v is not None)
     protocol = f"\n{PROBE_PROTOCOL}" if "linear_probe_accuracy" in result.test else ""
+    status = core_status(result.run_dir)
+    best = status.get("best_checkpoint")
+    if best:
+        protocol += (f"\ntest figures of the best checkpoint by {best['metric']} ({best['value']:.4g}, epoch "
+                     f"{best['epoch']}); evaluate, report and the explorer use it too")
+    if status.get("message", "").startswith("early stopping"):
+        protocol += f"\n{status['message']}"
     return (f"{result.status}: {result.epochs_completed} epoch(s), {result.steps} steps in {result.seconds:.1f}s"
             + (f"  {test}" if test else "") + protocol + f"\nrun: {result.run_dir}")
+
+
+def core_status(run_dir: str) -> dict:
+    import core
+
+    try:
+        return core.RunDirectory.open(run_dir).read_status()
+    except Exception:  # noqa: BLE001 - the summary line is a courtesy
+        return {}
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
@@ -250,7 +266,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     names = list(result.results)
     metric_names = list(dict.fromkeys(m for r in result.results.values() for m in r.metrics))
     print(f"{result.experiment} on {result.dataset}: {result.n_train} training / {result.n_test} test samples "
-          f"({result.seconds:.1f} s)", file=out)
+          f"({result.seconds:.1f} s); checkpoint {model.checkpoint}", file=out)
     print(f"{'metric':<28}" + "".join(f"{n:>24}" for n in names), file=out)
     for m in metric_names:
         cells = []

@@ -64,6 +64,7 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] = EVALUATION
     from core.training.rundir import RunDirectory
 
     run = RunDirectory.open(run_dir)
+    checkpoint = ckpt.describe_choice(run.checkpoints, checkpoint)[0]  # the best one when training kept one
     model = load_trained(run_dir, checkpoint=checkpoint)
     loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
     manifest = ckpt.read_manifest(run.checkpoints)
@@ -75,7 +76,8 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] = EVALUATION
         "status": status.get("status"), "run_id": status.get("run_id"),
         "versions": {**status.get("versions", {}), "report": __version__},
         "data_fingerprint": hashlib.sha256(X.tobytes()).hexdigest()[:16] + f" ({X.shape[0]} samples)",
-        "checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry["epoch"], "step": entry["step"]},
+        "checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry["epoch"], "step": entry["step"],
+                       "why": model.checkpoint},
     }
     result = yield from evaluate(model, evaluations, baselines)
     data = ReportData(title=f"Probe report — {model.experiment.name}",
@@ -212,7 +214,7 @@ def write_markdown(data: ReportData, path: Path) -> Path:
     if "provenance" in data.sections:
         lines += ["## Provenance", "", "| | |", "|---|---|"]
         lines += [f"| run | {esc(p['run_dir'])} |", f"| seed | {p['seed']} |", f"| data | {esc(p['data_fingerprint'])} |",
-                  f"| checkpoint | {esc(p['checkpoint']['file'])} (sha256 {p['checkpoint']['sha256'][:16]}…) |",
+                  f"| checkpoint | {esc(p['checkpoint']['why'])}, epoch {p['checkpoint']['epoch']} (sha256 {p['checkpoint']['sha256'][:16]}…) |",
                   f"| versions | {esc(', '.join(f'{k} {v}' for k, v in p['versions'].items()))} |", ""]
     if "evaluation" in data.sections:
         header, body = metric_table(data)
@@ -259,7 +261,7 @@ def write_html(data: ReportData, path: Path) -> Path:
         parts.append("<h2>Provenance</h2><table>")
         for k, v in (("run", p["run_dir"]), ("experiment", p["experiment"]["name"]), ("seed", p["seed"]),
                      ("data fingerprint", p["data_fingerprint"]),
-                     ("checkpoint", f"{p['checkpoint']['file']} (sha256 {p['checkpoint']['sha256']})"),
+                     ("checkpoint", f"{p['checkpoint']['why']}, epoch {p['checkpoint']['epoch']} (sha256 {p['checkpoint']['sha256']})"),
                      ("versions", ", ".join(f"{a} {b}" for a, b in p["versions"].items()))):
             parts.append(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>")
         parts.append("</table>")
@@ -317,7 +319,7 @@ def write_pdf(data: ReportData, path: Path) -> Path:
         pdf.cell(0, 7, "Provenance", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 8)
         for k, v in (("run", p["run_dir"]), ("seed", p["seed"]), ("data", p["data_fingerprint"]),
-                     ("checkpoint", f"{p['checkpoint']['file']} sha256 {p['checkpoint']['sha256'][:32]}"),
+                     ("checkpoint", f"{p['checkpoint']['why']}, epoch {p['checkpoint']['epoch']}, sha256 {p['checkpoint']['sha256'][:32]}"),
                      ("versions", ", ".join(f"{a} {b}" for a, b in p["versions"].items()))):
             pdf.multi_cell(0, 4.5, _latin1(f"{k}: {v}"), new_x="LMARGIN", new_y="NEXT")
     if "evaluation" in data.sections:

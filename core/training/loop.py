@@ -118,6 +118,9 @@ class Trainer:
         self._pending: collections.deque = collections.deque()
         self._fallback_views = None
         self._stop = False
+        self._early_stop = False
+        self._best: tuple[float, int] | None = None  # (value, epoch) of training.keep_best's best so far
+        self._since_best = 0
         self._last_checkpoint: str | None = None
         self.dist = distributed.current()
         if self.dist.enabled:  # only rank 0 measures, snapshots and writes: the others train
@@ -211,6 +214,9 @@ class Trainer:
         s = loaded.state
         self.epoch, self.step, self.batch_in_epoch, self.base_lr = s.epoch, s.step, s.batch_in_epoch, s.base_lr
         self._last_checkpoint = str(loaded.path)
+        best = ckpt.best_checkpoint(self.run_dir.checkpoints)
+        if best is not None and best["metric"] == self.t.keep_best:  # patience restarts; the best stays
+            self._best = (best["value"], best["epoch"])
 
     # ---- the generator ----------------------------------------------------------------------------------
     def run(self) -> Generator[Any, Any, TrainResult]:
@@ -238,7 +244,7 @@ class Trainer:
                     yield from self._emit(self._snapshot(f"snapshots/epoch_{0:03d}.npy"))
             last_epoch_event = None
             self._run_start = time.perf_counter()  # StepEnded.elapsed counts training time, not set-up
-            while self.epoch < self.t.epochs and not self._stop:
+            while self.epoch < self.t.epochs and not self._stop and not self._early_stop:
                 last_epoch_event = (yield from self._train_epoch()) or last_epoch_event
             if self._stop:
                 status = "stopped"
@@ -246,15 +252,20 @@ class Trainer:
                     yield from self._emit(self._checkpoint("stop"))
                 test: dict[str, float] = {}
             else:
-                if self.t.checkpoint_every == 0 or self.epoch % self.t.checkpoint_every:
-                    yield from self._emit(self._checkpoint("final"))
+                if self.t.checkpoint_every == 0 or self.epoch % self.t.checkpoint_every or self._early_stop:
+                    if not (self._last_checkpoint or "").endswith(f"step_{self.step:07d}.safetensors"):
+                        yield from self._emit(self._checkpoint("final"))
+                self._restore_best()  # the end-of-run figures are the best checkpoint's, as evaluate's are
                 test = self._final_evaluation()
                 status = "finished"
             seconds = time.perf_counter() - started
             yield from self._emit(RunFinished(run_id=self.run_id, status=status, epochs_completed=self.epoch,
                                               steps=self.step, seconds=seconds, test=test))
+            best = ckpt.best_checkpoint(run.checkpoints) if self.dist.is_main else None
             run.write_status(status=status, finished=_now(), epochs_completed=self.epoch, steps=self.step,
-                             test=test, last_checkpoint=self._last_checkpoint)
+                             test=test, last_checkpoint=self._last_checkpoint, best_checkpoint=best,
+                             message=(f"early stopping: {self.t.keep_best} did not improve for "
+                                      f"{self.t.early_stopping} epochs" if self._early_stop else ""))
             return TrainResult(run_dir=str(run.path), run_id=self.run_id, status=status,
                                epochs_completed=self.epoch, steps=self.step, seconds=seconds,
                                final_epoch=last_epoch_event, test=test)
@@ -371,8 +382,9 @@ class Trainer:
         self.epoch, self.batch_in_epoch = epoch, 0
         val_loss, val_terms, val_metrics = (self._evaluate(self.data.splits.val) if self.dist.is_main
                                             else (None, {}, {}))
-        due = t.diagnostics_every and epoch % t.diagnostics_every == 0
-        probe = bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)
+        watch_probe = t.keep_best in ("probe_accuracy", "knn_accuracy") and self.y is not None
+        due = (t.diagnostics_every and epoch % t.diagnostics_every == 0) or watch_probe
+        probe = (bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)) or watch_probe
         diagnostics = self._diagnostics(probe=probe) if due else None
         projection = self._diagnostics(space="projection") if due else None
         event = EpochEnded(
@@ -386,8 +398,56 @@ class Trainer:
             yield from self._emit(self._snapshot(f"snapshots/epoch_{epoch:03d}.npy"))
         if t.checkpoint_every and epoch % t.checkpoint_every == 0:
             yield from self._emit(self._checkpoint("epoch"))
+        if t.keep_best:
+            yield from self._keep_best(event)
         yield from self._handle_commands()
         return event
+
+    # ---- the best checkpoint and early stopping ---------------------------------------------------------
+    def _watched(self, event: EpochEnded) -> float | None:
+        name = self.t.keep_best
+        if name == "val_loss":
+            return event.val_loss
+        if name in ("probe_accuracy", "knn_accuracy"):
+            value = getattr(event.diagnostics, name, None) if event.diagnostics is not None else None
+            return None if value is None or not math.isfinite(value) else value
+        key = name.removeprefix("val_")
+        return event.val_metrics.get(key, event.val_terms.get(key))
+
+    def _keep_best(self, event: EpochEnded) -> Generator[Any, Any, None]:
+        name = self.t.keep_best
+        if self.dist.is_main:
+            value = self._watched(event)
+            if value is None and name not in ("probe_accuracy", "knn_accuracy") and self._best is None:
+                known = ["val_loss"] * (event.val_loss is not None) + [f"val_{k}" for k in event.val_metrics]
+                if self.y is not None:
+                    known += ["probe_accuracy", "knn_accuracy"]
+                raise ConfigError("training.keep_best", f"this run records no {name!r}", value=name,
+                                  allowed=", ".join(known) or "nothing: the run has no validation split")
+            if value is not None:
+                lower = name.endswith(("loss", "error", "mse"))
+                better = self._best is None or (value < self._best[0] if lower else value > self._best[0])
+                if better:
+                    self._best, self._since_best = (value, event.epoch), 0
+                    if not (self._last_checkpoint or "").endswith(f"step_{self.step:07d}.safetensors"):
+                        yield from self._emit(self._checkpoint("best"))
+                    ckpt.mark_best(self.run_dir.checkpoints, Path(self._last_checkpoint).name, metric=name,
+                                   value=value, epoch=event.epoch)
+                else:
+                    self._since_best += 1
+            patience = self.t.early_stopping
+            self._early_stop = bool(patience) and self._since_best >= patience and event.epoch < self.t.epochs
+        self._early_stop = distributed.agree_to_stop(self._early_stop)
+
+    def _restore_best(self) -> None:
+        """Load the best checkpoint's weights into the model before the end-of-run evaluation."""
+        if not self.t.keep_best or not self.dist.is_main:
+            return
+        best = ckpt.best_checkpoint(self.run_dir.checkpoints)
+        if best is None or (self._last_checkpoint or "").endswith(best["file"]):
+            return
+        loaded = ckpt.load_checkpoint(self.run_dir.checkpoints, best["file"])
+        ckpt.restore_model(self.model, {k: v.to(self.device) for k, v in loaded.model.items()}, best["file"])
 
     # ---- measurements (never touch the training RNG stream) ---------------------------------------------
     def _forked_rng(self):
