@@ -9,8 +9,12 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
-from core.config.params import Params, from_mapping, param
+from core.data.base import DATASETS
+from core.data.views import AUGMENTATIONS
 from core.errors import ConfigError
+from core.models.encoders import ENCODERS
+from core.objectives.base import OBJECTIVES
+from core.params import Params, from_mapping, param
 from core.registry import Registry
 
 SCHEMA_VERSION = 1
@@ -160,7 +164,6 @@ class DataConfig(ComponentConfig):
 
     @classmethod
     def registry(cls) -> Registry:
-        from core.data.base import DATASETS
         return DATASETS
 
     def __post_init__(self) -> None:
@@ -176,7 +179,6 @@ class EncoderConfig(ComponentConfig):
 
     @classmethod
     def registry(cls) -> Registry:
-        from core.models.encoders import ENCODERS
         return ENCODERS
 
 
@@ -187,7 +189,6 @@ class ObjectiveConfig(ComponentConfig):
 
     @classmethod
     def registry(cls) -> Registry:
-        from core.objectives.base import OBJECTIVES
         return OBJECTIVES
 
 
@@ -199,7 +200,6 @@ class AugmentationConfig(ComponentConfig):
 
     @classmethod
     def registry(cls) -> Registry:
-        from core.data.views import AUGMENTATIONS
         return AUGMENTATIONS
 
 

@@ -4,7 +4,7 @@
 Baselines, on the same splits: the raw input features, PCA-k of the raw features with k = min(representation
 dimension, input dimension) (fitted on the training split; with k = the input dimension it is the raw features
 rotated, and the table says so), and the same encoder at its random initialisation — so every number says whether
-learning helped. Probes follow :data:`~core.evaluation.probes.PROBE_PROTOCOL` (fitted on the training split, C
+learning helped. Probes follow :data:`~core.diagnostics.probes.PROBE_PROTOCOL` (fitted on the training split, C
 chosen on the validation split) and are scored on the test split (the validation split when there is no test
 split); :meth:`Evaluation.notes` says which, on how many samples, and what the intervals cover.
 """
@@ -16,8 +16,8 @@ from typing import Any, Generator, Sequence
 
 import numpy as np
 
+from core.diagnostics.probes import PROBE_PROTOCOL, KNNProbe, LinearProbe
 from core.evaluation import metrics as M
-from core.evaluation.probes import PROBE_PROTOCOL, KNNProbe, LinearProbe
 
 EVALUATIONS = ("linear_probe", "knn", "clustering", "retrieval", "calibration", "faithfulness", "layerwise",
                "reconstruction", "robustness", "invariance", "properties")
