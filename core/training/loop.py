@@ -523,7 +523,8 @@ class Trainer:
         probe_acc = knn_acc = None
         if probe and self.y is not None and space == "representation":
             probe_acc, knn_acc = self._online_probe(Z)
-        return compute_diagnostics(Z, views=views, probe_accuracy=probe_acc, knn_accuracy=knn_acc)
+        return compute_diagnostics(Z, views=views, probe_accuracy=probe_acc, knn_accuracy=knn_acc,
+                                   view_group=self.t.batch_size)
 
     def _save_matrices(self, epoch: int, *diags: Diagnostics | None) -> None:
         arrays = {}

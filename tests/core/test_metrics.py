@@ -86,3 +86,16 @@ def test_bootstrap_in_chunks_is_bounded_and_brackets_the_mean(monkeypatch):
     assert low < value < high and value == pytest.approx(scores.mean())
     # the percentile interval of the mean ≈ ±1.96 standard errors
     assert high - low == pytest.approx(2 * 1.96 * scores.std() / np.sqrt(5000), rel=0.3)
+
+
+def test_majority_knn_equals_scikit_learn_cosine_neighbours():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    from core.diagnostics.probes import KNNProbe
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 3, 300)
+    X = rng.normal(size=(300, 6)) + np.eye(6)[y] * 1.2
+    ours = KNNProbe(k=5, weighted=False).fit(X[:200], y[:200]).predict(X[200:])
+    theirs = KNeighborsClassifier(5, metric="cosine", algorithm="brute").fit(X[:200], y[:200]).predict(X[200:])
+    assert (ours == theirs).mean() >= 0.98  # equal but for vote ties, which the two break differently
