@@ -145,7 +145,7 @@ def main() -> None:
     print(" | ".join(c.ljust(34) if c == "preset" else c.rjust(8) for c in COLS))
     notes = None
     with tempfile.TemporaryDirectory() as root:
-        for name, exp in experiments.items():
+        for exp in experiments.values():
             rows = [evaluate(exp, args.epochs, root, seed) for seed in range(args.seeds)]
             row = dict(rows[0])
             if args.seeds > 1:  # mean and the seeds' range (min, max) of each accuracy
