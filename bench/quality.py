@@ -39,20 +39,59 @@ OLD_DEFAULT_VIEWS = {
 }
 OLD_SIMCLR_TEMPERATURE = 0.5
 
-# generated signals: 8 kHz tones whose class is the pitch pattern; gain, phase, base frequency and noise are
-# nuisance factors. Harder than the preset's (more noise, more clips) so that raw features are not enough.
-SIGNAL_DATA = {"clips": 2000, "samples": 512, "noise": 0.5, "seed": 0}
-SIGNAL_EPOCHS = 30
+# generated signals (made here, not a benchmark's data): five event shapes whose class is the shape over time —
+# rising chirp, falling chirp, double pulse, damped ring, square burst — at a random onset and duration, with a
+# random gain and base frequency, over background noise, a slow drift and an interfering tone of random pitch.
+SIGNAL_CLASSES = ("rising chirp", "falling chirp", "double pulse", "damped ring", "square burst")
+SIGNAL_CLIPS, SIGNAL_LENGTH, SIGNAL_EPOCHS = 2000, 256, 30
 
 
-def signal_experiments() -> dict[str, core.Experiment]:
+def make_signals(path: str, n: int = SIGNAL_CLIPS, length: int = SIGNAL_LENGTH, seed: int = 0) -> str:
+    """Write the generated signal set as ``.npz`` (``X`` (n, length) float32, ``y``) and return its path."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, len(SIGNAL_CLASSES), n)
+    t = np.arange(length)
+    X = np.empty((n, length), dtype=np.float32)
+    for i in range(n):
+        dur = int(rng.uniform(0.3, 0.5) * length)  # nuisance: duration ...
+        onset = rng.integers(0, length - dur)  # ... onset
+        f0 = rng.uniform(0.04, 0.06)  # ... base frequency (cycles per sample)
+        u = np.linspace(0, 1, dur)
+        if y[i] == 0:
+            phase = 2 * np.pi * np.cumsum(f0 * (0.5 + 1.5 * u))
+            event = np.sin(phase)
+        elif y[i] == 1:
+            event = np.sin(2 * np.pi * np.cumsum(f0 * (2.0 - 1.5 * u)))
+        elif y[i] == 2:
+            event = np.sin(2 * np.pi * f0 * 1.5 * np.arange(dur)) * ((u < 0.3) | (u > 0.7))
+        elif y[i] == 3:
+            event = np.sin(2 * np.pi * f0 * 1.5 * np.arange(dur)) * np.exp(-5 * u)
+        else:
+            event = np.sign(np.sin(2 * np.pi * f0 * 0.5 * np.arange(dur))) * 0.7
+        x = np.zeros(length)
+        x[onset:onset + dur] = event * np.hanning(dur) ** 0.25 * rng.uniform(0.5, 1.5)  # ... gain
+        x += 0.3 * rng.standard_normal(length)  # background noise
+        x += rng.uniform(-0.5, 0.5) * np.sin(2 * np.pi * t / length * rng.uniform(0.5, 2) + rng.uniform(0, 6.3))  # drift
+        x += rng.uniform(0, 0.6) * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t + rng.uniform(0, 6.3))  # interferer
+        X[i] = x
+    np.savez(path, X=X, y=y)
+    return path
+
+
+def signal_experiments(root: str) -> dict[str, core.Experiment]:
+    """SimCLR / VICReg / BYOL with a 1-D CNN on the generated signals, with the default views (none named)."""
+    path = make_signals(f"{root}/signals.npz")
     base = core.load_preset("tones-vicreg-cnn1d")
-    data = dataclasses.replace(base.data, params=dataclasses.replace(base.data.params, **SIGNAL_DATA))
+    data = core.DataConfig(name="npy", params={"path": path, "labels_array": "y", "kind": "sequence"},
+                           split=base.data.split)
     out = {}
     for objective in ("simclr", "vicreg", "byol"):
         obj = base.objective if objective == "vicreg" else core.ObjectiveConfig(name=objective)
-        out[f"signals-{objective}"] = dataclasses.replace(base, name=f"signals-{objective}", data=data, objective=obj,
-                                                         views=()).with_training(epochs=SIGNAL_EPOCHS)
+        out[f"signals-{objective}"] = dataclasses.replace(
+            base, name=f"signals-{objective}", data=data, objective=obj, views=()).with_training(
+            epochs=SIGNAL_EPOCHS, diagnostics_every=SIGNAL_EPOCHS, probe_every=0)
     return out
 
 
@@ -81,6 +120,8 @@ def evaluate(exp: core.Experiment, epochs: int | None, root: str, seed: int = 0)
     seconds = time.perf_counter() - start
     model = core.load_trained(result.run_dir)
     row = {"preset": exp.name, "seconds": seconds, "own": result.test.get("test_accuracy")}
+    d = result.final_epoch.diagnostics if result.final_epoch is not None else None
+    row["views"] = d.view_accuracy if d is not None else None
     if model.data.dataset.y is None:
         return row
     ev = core.run_to_end(suite(model, ("linear_probe", "knn")))
@@ -107,7 +148,7 @@ def evaluate(exp: core.Experiment, epochs: int | None, root: str, seed: int = 0)
 
 
 COLS = ["preset", "dim", "own", "probe", "knn", "raw_probe", "raw_knn", "pca", "pca_probe", "pca_knn",
-        "random_probe", "random_knn", "margin", "knn_margin", "clear", "seconds"]
+        "random_probe", "random_knn", "margin", "knn_margin", "clear", "views", "seconds"]
 
 
 def fmt(c: str, v) -> str:
@@ -133,18 +174,19 @@ def main() -> None:
                         help="old: the default views (and SimCLR temperature) of before this round")
     parser.add_argument("--signals", action="store_true", help="SimCLR / VICReg / BYOL on the generated signals")
     args = parser.parse_args()
-    if args.signals:
-        experiments = signal_experiments()
-        experiments = {k: v for k, v in experiments.items() if not args.presets or k in args.presets}
-    else:
-        experiments = {name: core.load_preset(name) for name in (args.presets or core.preset_names())}
-    if args.views == "old":
-        experiments = {k: with_old_views(v) for k, v in experiments.items()}
-    print(f"test-split accuracy ({args.views} views); own = the objective's classifier; margin = probe − random-init "
-          "probe; clear = both learned intervals above random-init's")
-    print(" | ".join(c.ljust(34) if c == "preset" else c.rjust(8) for c in COLS))
-    notes = None
     with tempfile.TemporaryDirectory() as root:
+        if args.signals:
+            experiments = signal_experiments(root)
+            experiments = {k: v for k, v in experiments.items() if not args.presets or k in args.presets}
+        else:
+            experiments = {name: core.load_preset(name) for name in (args.presets or core.preset_names())}
+        if args.views == "old":
+            experiments = {k: with_old_views(v) for k, v in experiments.items()}
+        print(f"test-split accuracy ({args.views} views); own = the objective's classifier; margin = probe − "
+              "random-init probe; clear = both learned intervals above random-init's; views = contrastive accuracy "
+              "of two views at the end")
+        print(" | ".join(c.ljust(34) if c == "preset" else c.rjust(8) for c in COLS))
+        notes = None
         for exp in experiments.values():
             rows = [evaluate(exp, args.epochs, root, seed) for seed in range(args.seeds)]
             row = dict(rows[0])
