@@ -43,7 +43,7 @@ OLD_SIMCLR_TEMPERATURE = 0.5
 # rising chirp, falling chirp, double pulse, damped ring, square burst — at a random onset and duration, with a
 # random gain and base frequency, over background noise, a slow drift and an interfering tone of random pitch.
 SIGNAL_CLASSES = ("rising chirp", "falling chirp", "double pulse", "damped ring", "square burst")
-SIGNAL_CLIPS, SIGNAL_LENGTH, SIGNAL_EPOCHS = 2000, 256, 30
+SIGNAL_CLIPS, SIGNAL_LENGTH, SIGNAL_EPOCHS = 2000, 256, 20
 
 
 def make_signals(path: str, n: int = SIGNAL_CLIPS, length: int = SIGNAL_LENGTH, seed: int = 0) -> str:

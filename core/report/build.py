@@ -12,7 +12,8 @@ from typing import Any, Generator, Sequence
 import numpy as np
 
 from core.config.io import experiment_to_dict
-from core.evaluation.suite import BASELINES, EVALUATIONS, Evaluation, EvaluationProgress, evaluate
+from core.evaluation.results import Evaluation, EvaluationProgress
+from core.evaluation.suite import BASELINES, evaluate
 from core.fileio import json_ready
 from core.report import figures
 from core.report.figures import svg_size
@@ -39,22 +40,24 @@ class ReportData:
 
 
 def _history(run) -> dict[str, list[float]]:
+    from core.training.events import EpochEnded
+
     h: dict[str, list[float]] = {k: [] for k in ("epoch", "train_loss", "val_loss", "effective_rank",
                                                  "probe_accuracy", "uniformity")}
-    for r in run.read_metrics():
-        if r.get("event") != "epoch":
+    for e in run.read_events():
+        if not isinstance(e, EpochEnded):
             continue
-        d = r.get("diagnostics") or {}
-        h["epoch"].append(r["epoch"])
-        h["train_loss"].append(r["train_loss"])
-        h["val_loss"].append(r.get("val_loss"))
-        h["effective_rank"].append(d.get("effective_rank"))
-        h["probe_accuracy"].append(d.get("probe_accuracy"))
-        h["uniformity"].append(d.get("uniformity"))
+        d = e.diagnostics
+        h["epoch"].append(e.epoch)
+        h["train_loss"].append(e.train_loss)
+        h["val_loss"].append(e.val_loss)
+        h["effective_rank"].append(d.effective_rank if d else None)
+        h["probe_accuracy"].append(d.probe_accuracy if d else None)
+        h["uniformity"].append(None if d is None or not np.isfinite(d.uniformity) else d.uniformity)
     return h
 
 
-def build_report(run_dir: str | Path, *, evaluations: Sequence[str] = EVALUATIONS,
+def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = None,
                  baselines: Sequence[str] = BASELINES, sections: Sequence[str] = SECTIONS,
                  checkpoint: str | None = None) -> Generator[EvaluationProgress, None, ReportData]:
     """Evaluate a run and gather everything its report shows (a generator: progress, cancellable)."""
