@@ -193,6 +193,9 @@ class MainWindow(QMainWindow):
         self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
         self.report_action = action("&Report…", lambda: self.open_report_dialog(self.opened_run), "Ctrl+E",
                                     "Evaluate the open run and export its report (HTML, PDF, JSON, Markdown, CSV)")
+        self.export_encoder_action = action("&Encoder…", lambda: self.open_export_dialog(self.opened_run), None,
+                                            "Export the open run's encoder (safetensors, TorchScript, ONNX) with its "
+                                            "preprocessing and a card")
         self.start_action = action("&Start", self.start_training, "Ctrl+R", "Train the loaded experiment")
         self.queue_action = action("&Queue", self.queue_current, "Ctrl+Shift+R",
                                    "Train the loaded experiment after the runs already going (or now, if none)")
@@ -215,6 +218,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         export_menu = file_menu.addMenu("&Export")
         export_menu.addAction(self.report_action)
+        export_menu.addAction(self.export_encoder_action)
         for kind, text in (("png", "Embedding view as &PNG…"), ("svg", "Embedding view as &SVG…"),
                            ("projector", "TF Embedding &Projector files…"), ("embeddings", "Embeddings as &CSV…")):
             export_menu.addAction(text, lambda kind=kind: self.export_embeddings(kind))
@@ -313,6 +317,10 @@ class MainWindow(QMainWindow):
         self.progress.setMaximumWidth(260)
         self.progress.setTextVisible(True)
         self.eta_label = QLabel("")
+        self.plugins_label = QLabel("")
+        self.plugins_label.setObjectName("pluginsLabel")
+        self.plugins_label.setVisible(False)
+        self.statusBar().addPermanentWidget(self.plugins_label)
         self.statusBar().addPermanentWidget(self.eta_label)
         self.statusBar().addPermanentWidget(self.progress)
         self.apply_theme(self.dark_action.isChecked())
@@ -338,6 +346,7 @@ class MainWindow(QMainWindow):
             self.remember(str(Path(self._loading_source).resolve()))
         self.experiment_panel.show_experiment(experiment)
         self.statusBar().showMessage(f"Loaded {experiment.name}. Runs are written to {self.runs_root}", 8000)
+        self.show_plugins()
         self.on_state_changed(self.controller.state)
         if self._autostart:
             self._autostart = False
@@ -465,6 +474,7 @@ class MainWindow(QMainWindow):
             "No new data from this run for a minute: it may have stopped." if stale else "The run is writing again."))
         self.follower.start()
         self.statusBar().showMessage(f"Opened {run.path}")
+        self.show_plugins()
         self.on_state_changed(self.controller.state)
 
     @Slot(list)
@@ -507,6 +517,22 @@ class MainWindow(QMainWindow):
         chosen = [n for n, b in self.evaluation.eval_boxes.items() if b.isChecked()] or None
         self.report_dialog = ReportDialog(run_dir, chosen or list(self.evaluation.eval_boxes), self)
         self.report_dialog.open()
+
+    def open_export_dialog(self, run_dir: str | None) -> None:
+        if not run_dir:
+            self.statusBar().showMessage("Open or train a run first: its encoder is what is exported.", 6000)
+            return
+        from replearn_gui.export_dialog import ExportEncoderDialog
+
+        self.export_dialog = ExportEncoderDialog(run_dir, self)
+        self.export_dialog.open()
+
+    def show_plugins(self) -> None:
+        """Say which plugins (the user's own code) are loaded: a status-bar label, empty when none."""
+        names = [p.name for p in core.loaded_plugins()]
+        self.plugins_label.setText(f"Plugins: {', '.join(names)}" if names else "")
+        self.plugins_label.setToolTip("\n".join(f"{p.name}: {p.target} ({p.source})" for p in core.loaded_plugins()))
+        self.plugins_label.setVisible(bool(names))
 
     @Slot(str)
     def open_transfer_wizard(self, run_dir: str) -> None:

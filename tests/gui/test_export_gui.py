@@ -1,0 +1,51 @@
+"""File → Export → Encoder… in the app, and the status bar saying which plugins are loaded."""
+import numpy as np
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+import core
+
+
+def test_export_encoder_from_the_file_menu(window, qtbot, tiny_experiment, tmp_path):
+    result = core.run_to_end(core.train(tiny_experiment.with_output(root=window.runs_root).with_training(epochs=1)))
+    window.open_run(result.run_dir)
+    qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=10000)
+    export_menu = next(a.menu() for a in window.menuBar().actions()[0].menu().actions() if a.text() == "&Export")
+    assert window.export_encoder_action in export_menu.actions()
+    window.export_encoder_action.trigger()
+    dialog = window.export_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    dialog.folder.clear()
+    QTest.keyClicks(dialog.folder, str(tmp_path / "out"))
+    dialog.format.setFocus()
+    QTest.keyClick(dialog.format, Qt.Key.Key_Down)  # safetensors → TorchScript
+    assert dialog.format.currentData() == "torchscript"
+    QTest.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Written"), timeout=60000)
+    assert "encoder.pt" in dialog.status.text() and "largest difference" in dialog.status.text()
+    graph = torch.jit.load(str(tmp_path / "out" / "encoder.pt"))
+    model = core.load_trained(result.run_dir)
+    raw = np.asarray(model.data.dataset.X[:10], dtype=np.float32)
+    with torch.no_grad():
+        np.testing.assert_allclose(graph(torch.from_numpy(raw)).numpy(), model.embed(np.arange(10)), atol=1e-4, rtol=1e-4)
+    dialog.format.setCurrentIndex(dialog.format.findData("onnx"))
+    (tmp_path / "blocker").write_text("a file where the folder should be")
+    dialog.folder.setText(str(tmp_path / "blocker" / "inside"))
+    QTest.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.status.text().startswith("Not exported"), timeout=60000)
+    assert "cannot write the export into" in dialog.status.text() and "blocker" in dialog.status.text()
+    dialog.reject()
+
+
+def test_the_status_bar_names_the_loaded_plugins(window, qtbot, tmp_path, monkeypatch):
+    (tmp_path / "gui_plugin_e.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    core.load_plugins(["gui_plugin_e"])
+    window.show_plugins()
+    assert window.plugins_label.isVisible() and "gui_plugin_e" in window.plugins_label.text()
+    from core import plugins
+
+    plugins._LOADED.pop("gui_plugin_e")
+    window.show_plugins()
+    assert not window.plugins_label.isVisible()
