@@ -49,3 +49,24 @@ def test_the_status_bar_names_the_loaded_plugins(window, qtbot, tmp_path, monkey
     plugins._LOADED.pop("gui_plugin_e")
     window.show_plugins()
     assert not window.plugins_label.isVisible()
+
+
+def test_embeddings_made_elsewhere_open_in_the_embeddings_tab_with_their_layout(window, qtbot, tmp_path):
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(40, 6)).astype(np.float32)
+    xy = np.stack([np.arange(40, dtype=np.float32), np.zeros(40, np.float32)], axis=1)
+    core.write_embeddings_parquet(tmp_path / "atlas.parquet", {"label": ["a", "b"] * 20}, Z, xy)
+    window.tabs.setCurrentWidget(window.embeddings)
+    tab = window.embeddings
+    with qtbot.waitSignal(tab.loaded, timeout=30000):
+        tab.open_embeddings_file(str(tmp_path / "atlas.parquet"))
+    view = tab.primary
+    assert view.space.n == 40 and "its own 2-D layout" in tab.message.text()
+    np.testing.assert_allclose(view.coords, xy)
+    np.testing.assert_array_equal(view.space.embeddings, Z)
+    with qtbot.waitSignal(tab.loaded, timeout=30000):
+        tab.open_embeddings_file(str(tmp_path / "atlas.parquet"))  # again: the same, no error
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    tab.open_embeddings_file(str(tmp_path / "bad.parquet"))
+    qtbot.waitUntil(lambda: "Cannot show this space" in tab.message.text(), timeout=30000)
+    assert "bad.parquet: is not a Parquet file" in tab.message.text()
