@@ -166,6 +166,8 @@ class Progress:
                 verb = "Resuming" if event.resumed else "Training"
                 print(f"{verb} {event.experiment} on {event.device}: {event.n_train} training samples, "
                       f"{event.epochs} epochs x {event.steps_per_epoch} steps -> {event.run_dir}", file=self.out)
+                if event.split.startswith("official"):
+                    print(f"the final evaluation scores on the data set's {event.split}", file=self.out)
         elif isinstance(event, core.StepEnded) and self.tty:
             now = time.perf_counter()
             if now - self._last_draw > 0.1 or event.step == self.total:
