@@ -48,8 +48,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.presets": ("DEFAULT_PRESET", "load_preset", "preset_names", "preset_path"),
     "core.training.events": (
         "CheckpointSaved", "EpochEnded", "LearningRateChanged", "RequestSnapshot", "RunFinished", "RunStarted",
-        "SaveCheckpoint", "SetLearningRate", "SnapshotReady", "StepEnded", "Stop", "to_record",
+        "SaveCheckpoint", "SetLearningRate", "SnapshotReady", "StepEnded", "Stop", "event_from_record", "to_record",
     ),
+    "core.training.outcome": ("collapse_advice",),
+    "core.user_settings": ("runs_folder", "set_runs_folder"),
     "core.training.checkpoint": ("load_checkpoint",),
     "core.training.rundir": ("RunDirectory",),
     "core.training.loop": (

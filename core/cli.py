@@ -244,7 +244,8 @@ def _process_group():
 def _summary(result: Any) -> str:
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.test.items() if v is not None)
     return (f"{result.status}: {result.epochs_completed} epoch(s), {result.steps} steps in {result.seconds:.1f}s"
-            + (f"  {test}" if test else "") + f"\nrun: {result.run_dir}")
+            + (f"  {test}" if test else "") + f"\nrun: {result.run_dir}"
+            + (f"\n{result.advice}" if getattr(result, "advice", "") else ""))
 
 
 # ---- commands ---------------------------------------------------------------------------------------------

@@ -225,7 +225,7 @@ def search(space: EmbeddingSpace, query: str, regex: bool = False) -> np.ndarray
         try:
             pattern = re.compile(query, re.IGNORECASE)
         except re.error as err:
-            raise ConfigError("search", f"not a regular expression: {err}", value=query) from None
+            raise ConfigError("search", f"not a valid regular expression: {err}", value=query) from None
         match = pattern.search
     else:
         needle = query.lower()

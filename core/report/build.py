@@ -39,18 +39,20 @@ class ReportData:
 
 
 def _history(run) -> dict[str, list[float]]:
+    from core.training.events import EpochEnded
+
     h: dict[str, list[float]] = {k: [] for k in ("epoch", "train_loss", "val_loss", "effective_rank",
                                                  "probe_accuracy", "uniformity")}
-    for r in run.read_metrics():
-        if r.get("event") != "epoch":
+    for e in run.read_events():
+        if not isinstance(e, EpochEnded):
             continue
-        d = r.get("diagnostics") or {}
-        h["epoch"].append(r["epoch"])
-        h["train_loss"].append(r["train_loss"])
-        h["val_loss"].append(r.get("val_loss"))
-        h["effective_rank"].append(d.get("effective_rank"))
-        h["probe_accuracy"].append(d.get("probe_accuracy"))
-        h["uniformity"].append(d.get("uniformity"))
+        d = e.diagnostics
+        h["epoch"].append(e.epoch)
+        h["train_loss"].append(e.train_loss)
+        h["val_loss"].append(e.val_loss)
+        h["effective_rank"].append(d.effective_rank if d else None)
+        h["probe_accuracy"].append(d.probe_accuracy if d else None)
+        h["uniformity"].append(None if d is None or not np.isfinite(d.uniformity) else d.uniformity)
     return h
 
 

@@ -52,6 +52,8 @@ from core.training.events import (
     Stop,
     to_record,
 )
+from core.training import outcome
+from core.user_settings import resolve_root
 from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
@@ -70,6 +72,8 @@ class TrainResult:
     seconds: float
     final_epoch: EpochEnded | None
     test: Mapping[str, float]
+    verdict: str = ""  # "diverged" (see RunFinished)
+    advice: str = ""
 
 
 def load_dataset(experiment: Experiment) -> Dataset:
@@ -248,6 +252,8 @@ class Trainer:
                              started=_now(), device=str(self.device), versions=ckpt.versions(),
                              seed=self.t.seed, message="", split=self.data.splits.record())
             resumed = self.resume_from is not None
+            self._first_loss = (next((e.loss for e in run.read_events() if isinstance(e, StepEnded)), None)
+                                if resumed else None)  # where the loss started, to tell a diverged run
             with limit_blas(1):  # small problems: see core/threads.py
                 initial = self._diagnostics(probe=True) if self.t.diagnostics_every else None
                 baseline = self._raw_probe() if self.t.probe_every else None
@@ -279,13 +285,18 @@ class Trainer:
                 test = self._final_evaluation()
                 status = "finished"
             seconds = time.perf_counter() - started
+            final_loss = test.get("test_loss", getattr(last_epoch_event, "train_loss", None))
+            verdict = advice = ""
+            if status == "finished" and outcome.diverged(self._first_loss, final_loss):
+                verdict, advice = "diverged", outcome.divergence_advice(self._first_loss, final_loss, self.base_lr)
             yield from self._emit(RunFinished(run_id=self.run_id, status=status, epochs_completed=self.epoch,
-                                              steps=self.step, seconds=seconds, test=test))
+                                              steps=self.step, seconds=seconds, test=test, verdict=verdict,
+                                              advice=advice))
             run.write_status(status=status, finished=_now(), epochs_completed=self.epoch, steps=self.step,
-                             test=test, last_checkpoint=self._last_checkpoint)
+                             test=test, last_checkpoint=self._last_checkpoint, verdict=verdict, advice=advice)
             return TrainResult(run_dir=str(run.path), run_id=self.run_id, status=status,
                                epochs_completed=self.epoch, steps=self.step, seconds=seconds,
-                               final_epoch=last_epoch_event, test=test)
+                               final_epoch=last_epoch_event, test=test, verdict=verdict, advice=advice)
         except (GeneratorExit, KeyboardInterrupt) as err:
             why = "interrupted" if isinstance(err, KeyboardInterrupt) else "closed by the caller before the end"
             _quietly(run.write_status, status="stopped", finished=_now(), epochs_completed=self.epoch,
@@ -365,6 +376,8 @@ class Trainer:
             with distributed.gathering(), self._autocast():
                 out = self.step_model(batch)
             loss = float(out.loss.detach())
+            if getattr(self, "_first_loss", None) is None:
+                self._first_loss = loss
             terms = {k: float(v.detach()) for k, v in out.terms.items()}
             if not math.isfinite(loss):
                 raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
@@ -414,8 +427,8 @@ class Trainer:
             train_terms=_means(sums, seen), train_metrics=_means(metric_sums, seen), val_loss=val_loss,
             val_terms=val_terms, val_metrics=val_metrics, seconds=time.perf_counter() - epoch_start,
             lr=self._lr_at(self.step - 1), diagnostics=diagnostics, projection_diagnostics=projection)
+        self._save_matrices(epoch, diagnostics, projection)  # before the event: a follower reading it finds them
         yield from self._emit(event)
-        self._save_matrices(epoch, diagnostics, projection)
         if t.snapshot_every and epoch % t.snapshot_every == 0:
             yield from self._emit(self._snapshot(f"snapshots/epoch_{epoch:03d}.npy"))
         if t.checkpoint_every and epoch % t.checkpoint_every == 0:
@@ -630,10 +643,12 @@ def train(experiment: Experiment, *, out: str | Path | None = None) -> Generator
     """Train ``experiment`` in a new run directory under ``out`` (default: ``experiment.output.root``)."""
     context = distributed.setup(experiment.training.device)
     if context.is_main:
-        run = RunDirectory.create(out if out is not None else experiment.output.root, _run_name(experiment))
+        run = RunDirectory.create(out if out is not None else resolve_root(experiment.output.root),
+                                  _run_name(experiment))
         run.write_config(experiment)
     else:  # data-parallel: rank 0 alone writes
-        run = ReplicaRunDirectory(Path(out if out is not None else experiment.output.root) / "(rank-0-writes)")
+        run = ReplicaRunDirectory(Path(out if out is not None else resolve_root(experiment.output.root))
+                                  / "(rank-0-writes)")
     return (yield from Trainer(experiment, run).run())
 
 

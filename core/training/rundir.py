@@ -5,7 +5,8 @@
     RUN/
       config.toml          the experiment, exactly as trained
       run.json             status (running / finished / stopped / failed), ids, versions, final results
-      metrics.jsonl        one JSON object per event, appended and flushed as it happens
+      metrics.jsonl        one JSON object per event, appended and flushed as it happens (read back as the
+                           same events by read_events; schema in docs/run-directory.md)
       checkpoints/         step_NNNNNNN.safetensors + manifest.json (sha256, step, seed, versions)
       snapshots/           subset.npy (dataset indices), labels.npy, epoch_NNN.npy / step_NNNNNNN.npy
       diagnostics/         epoch_NNN.npz: covariance and cross-correlation matrices of that epoch
@@ -19,10 +20,12 @@ Another process (the GUI on a laptop) can follow a run that is still being writt
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import errno
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -32,6 +35,13 @@ from core.config.io import load_experiment, save_experiment
 from core.config.schema import Experiment
 from core.errors import RunDirectoryError
 from core.fileio import atomic_write_json, atomic_writer
+from core.training.events import EpochEnded, RecordError, event_from_record
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    a = np.array(a, copy=True)
+    a.setflags(write=False)
+    return a
 
 
 def explain_os_error(err: OSError, what: str) -> RunDirectoryError:
@@ -186,6 +196,62 @@ class RunDirectory:
             for line in fh:
                 if line.endswith("\n"):
                     yield json.loads(line)
+
+    def read_events(self) -> Iterator[Any]:
+        """The run's events (``core.training.events`` dataclasses), in order, as the engine yielded them.
+
+        The same path serves a finished run, a run replayed from disk and one still being written: a torn last
+        line (a writer killed mid-line, or one still writing) is left out, lines that are not JSON are skipped,
+        and an epoch's diagnostics get their covariance / cross-correlation back from ``diagnostics/``.
+        """
+        events, _ = self.read_events_from(0)
+        yield from events
+
+    def read_events_from(self, offset: int) -> tuple[list[Any], int]:
+        """The events of the complete lines from byte ``offset`` on, and the offset to read from next time (a
+        follower polls with it; an unfinished last line is read again once it is complete)."""
+        try:
+            with open(self.metrics_path, "rb") as fh:
+                fh.seek(offset)
+                chunk = fh.read()
+        except FileNotFoundError:
+            return [], offset
+        except OSError as err:
+            raise RunDirectoryError(f"cannot read {self.metrics_path}: {err.strerror or err}") from None
+        end = chunk.rfind(b"\n") + 1  # bytes after the last newline are a line still being written
+        events = []
+        for line in chunk[:end].split(b"\n"):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # a torn line in the middle (a writer killed mid-line, then resumed)
+            try:
+                event = event_from_record(record)
+            except RecordError as err:
+                raise RunDirectoryError(f"{self.metrics_path}: {err}") from None
+            if event is not None:
+                events.append(self._with_matrices(event))
+        return events, offset + end
+
+    def _with_matrices(self, event: Any) -> Any:
+        """An epoch's diagnostics with their matrices, which live in ``diagnostics/epoch_NNN.npz``."""
+        if not isinstance(event, EpochEnded) or event.diagnostics is None and event.projection_diagnostics is None:
+            return event
+        path = self.diagnostics / f"epoch_{event.epoch:03d}.npz"
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                arrays = {k: _read_only(npz[k]) for k in npz.files}
+        except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+            return event  # not written (yet), or torn: the panel shows the rest
+        changes = {}
+        for prefix, name in (("representation", "diagnostics"), ("projection", "projection_diagnostics")):
+            d = getattr(event, name)
+            if d is not None:
+                changes[name] = dataclasses.replace(d, covariance=arrays.get(f"{prefix}_covariance"),
+                                                    cross_correlation=arrays.get(f"{prefix}_cross_correlation"))
+        return dataclasses.replace(event, **changes)
 
     def snapshot_files(self) -> list[Path]:
         return sorted(p for p in self.snapshots.glob("*.npy") if p.name not in ("subset.npy", "labels.npy"))

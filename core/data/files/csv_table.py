@@ -306,7 +306,8 @@ def _arrow_table(path, p) -> Dataset | None:
         X[:, k] = table.column(fields[j]).to_numpy()
     if not np.isfinite(X).all():
         return None
-    notes = _constant_notes(X, names, feature_js)
+    constant = [names[feature_js[k]] for k in np.flatnonzero(X.min(axis=0) == X.max(axis=0))]  # finite: no nanstd
+    notes = [f"constant column(s) {', '.join(map(repr, constant[:5]))} carry no information"] if constant else []
     labels, label_names = None, ()
     if label_j is not None:
         cells = [c.strip() for c in table.column(fields[label_j]).to_pylist()]
