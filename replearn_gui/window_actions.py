@@ -115,7 +115,8 @@ class WindowActions(QObject):
         export_menu.addAction(self.report_action)
         export_menu.addAction(self.export_encoder_action)
         for kind, text in (("png", "Embedding view as &PNG…"), ("svg", "Embedding view as &SVG…"),
-                           ("projector", "TF Embedding &Projector files…"), ("embeddings", "Embeddings as &CSV…")):
+                           ("projector", "TF Embedding &Projector files…"), ("embeddings", "Embeddings as &CSV…"),
+                           ("parquet", "Embeddings as P&arquet…")):
             export_menu.addAction(text, lambda kind=kind: w.export_embeddings(kind))
         file_menu.addSeparator()
         file_menu.addAction(self.preferences_action)

@@ -70,3 +70,26 @@ def test_embeddings_made_elsewhere_open_in_the_embeddings_tab_with_their_layout(
     tab.open_embeddings_file(str(tmp_path / "bad.parquet"))
     qtbot.waitUntil(lambda: "Cannot show this space" in tab.message.text(), timeout=30000)
     assert "bad.parquet: is not a Parquet file" in tab.message.text()
+
+
+def test_explorer_parquet_export_reopens_with_the_same_layout(qtbot, explored_run, tmp_path):
+    import pyarrow.parquet as pq
+
+    from replearn_gui.explorer.tab import EmbeddingsTab
+
+    tab = EmbeddingsTab()
+    qtbot.addWidget(tab)
+    tab.resize(1200, 760)
+    tab.show()
+    tab.set_run(explored_run)
+    qtbot.waitUntil(lambda: tab.primary.coords is not None and not tab.busy, timeout=60000)
+    view = tab.primary
+    view.export("parquet", str(tmp_path / "space.parquet"))
+    qtbot.waitUntil(lambda: "Exported" in view.status.text(), timeout=30000)
+    table = pq.read_table(tmp_path / "space.parquet")
+    assert {"index", "label", "embedding", "x", "y"} <= set(table.column_names)
+    shown = view.shown_xy().copy()
+    with qtbot.waitSignal(tab.loaded, timeout=30000):
+        tab.open_embeddings_file(str(tmp_path / "space.parquet"))
+    np.testing.assert_allclose(tab.primary.coords, shown, rtol=1e-5, atol=1e-5)
+    qtbot.waitUntil(lambda: not tab.busy, timeout=30000)
