@@ -47,6 +47,15 @@ class CollapsePanel(QWidget):
         self.auto_pause.setToolTip("Pause the run and save a checkpoint at the first epoch judged collapsed.")
         top.addWidget(self.auto_pause)
         layout.addLayout(top)
+        self.views_label = QLabel("")  # how hard the two views make the contrastive task, each epoch
+        self.views_label.setObjectName("viewStrength")
+        self.views_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.views_label.setWordWrap(True)
+        self.views_label.setToolTip("Two augmented views of the diagnostics batch: the share of views whose most "
+                                    "similar other view (within batch-sized groups) is their pair, and the mean "
+                                    "cosine of the pairs. Near 1 the views are too easy to teach much.")
+        self.views_label.hide()
+        layout.addWidget(self.views_label)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("cockpit")
         layout.addWidget(self.view, 1)
@@ -136,6 +145,7 @@ class CollapsePanel(QWidget):
         self.baseline_line.hide()
         self.banner.setText("The representation's health appears after the first epoch.")
         self.banner.setStyleSheet("padding:6px; border-radius:4px; background:#eeeeee;")
+        self.views_label.hide()
 
     def set_overlay(self, epochs: list[int], ranks: list[float], probe: list[tuple[int, float]],
                     cosines: list[float]) -> None:
@@ -197,6 +207,19 @@ class CollapsePanel(QWidget):
             self.cov.setLookupTable(pg.colormap.get("CET-D1").getLookupTable())
             self.cov_plot.setTitle("Cross-correlation" if d.cross_correlation is not None else "Covariance")
         self.show_verdict(d.verdict)
+        self.show_view_strength(epoch, d)
+
+    def show_view_strength(self, epoch: int, d: Any) -> None:
+        if getattr(d, "view_accuracy", None) is None:
+            self.views_label.hide()
+            return
+        text = (f"Views, epoch {epoch}: contrastive accuracy {d.view_accuracy:.2f} · positive-pair cosine "
+                f"{d.positive_similarity:.2f}")
+        hint = d.view_hint
+        self.views_label.setText(text + (f" — {hint}" if hint else ""))
+        self.views_label.setStyleSheet("padding:3px 6px; border-radius:4px;"
+                                       + ("background:#fff3cd; color:#5c4400;" if hint else "color:#555;"))
+        self.views_label.show()
 
     def _fit_probe_range(self) -> None:
         """The accuracies and the baseline with a little room: a fixed 0–1 axis hides the differences."""
