@@ -482,7 +482,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_checkpoint_saved(self, event: Any) -> None:
-        if event.reason == "requested" and self.controller.busy and not self.controller._pause_after_checkpoint:
+        if event.reason == "requested" and self.controller.busy and not self.controller.pausing_after_checkpoint:
             self.statusBar().showMessage(f"Checkpoint saved: {Path(event.path).name}", 5000)
 
     @Slot()
