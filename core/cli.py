@@ -1,14 +1,19 @@
 """``replearn``: the command line front end of the training engine.
 
-Exit codes: 0 success, 1 failure while running, 2 bad usage or configuration, 130 interrupted.
-Errors print as one sentence; ``--debug`` shows the traceback.
+Exit codes: 0 success, 1 failure while running, 2 bad usage, configuration or data, 130 interrupted (Ctrl-C or
+SIGTERM: a training run first stops after the current step and saves a checkpoint; a second signal interrupts at
+once). Errors print as one sentence; ``--debug`` shows the traceback. Notes (a file read as Latin-1, rows
+dropped, the checkpoint used) print as ``replearn: note: ...`` on stderr.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -58,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluations", help="comma-separated subset (default: all)")
     p.add_argument("--no-baselines", action="store_true", help="evaluate the learned representation only")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--out", metavar="FILE", help="where to write the results (default: RUN_DIR/reports/evaluation.json)")
 
     p = sub.add_parser("report", help="build a run's probe report (HTML, PDF, JSON, Markdown, CSV)",
                        description="Evaluate a run against its baselines and write the probe report into RUN_DIR/reports "
@@ -76,9 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budgets", default="1,5,10,50,all", help="labels per class, comma-separated; 'all' = every label")
     p.add_argument("--epochs", type=int, default=30, help="epochs of fine-tuning / training from scratch")
 
-    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations or presets",
-                       description="List what can be named in an experiment file.")
-    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "presets"])
+    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations, presets, or runs",
+                       description="List what can be named in an experiment file, or the runs in a folder (with "
+                                   "their status: a run whose process vanished shows as interrupted).")
+    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "presets", "runs"])
+    p.add_argument("--root", metavar="DIR", default="runs", help="the runs folder (for `list runs`; default: runs)")
 
     p = sub.add_parser("describe", help="explain one dataset, encoder, objective or augmentation and its parameters",
                        description="Show the documentation and every parameter (default, allowed values, help).")
@@ -151,13 +159,56 @@ class Progress:
         return "  ".join(parts)
 
 
+class Interrupted(Exception):
+    """Training stopped because of Ctrl-C or SIGTERM, after saving a checkpoint."""
+
+    def __init__(self, signum: int, result: Any):
+        self.signum, self.result = signum, result
+
+
+class _StopOnSignal:
+    """Ctrl-C and SIGTERM while training: the first asks the run to stop after the current step, which saves a
+    checkpoint; before the run has started, or at a second signal, the process is interrupted at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.started = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopOnSignal":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if not self.started or self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+
 def _drive(generator: Any, progress: Progress) -> Any:
-    try:
-        while True:
-            progress.handle(next(generator))
-    except StopIteration as stop:
-        progress._clear()
-        return stop.value
+    import core
+
+    with _StopOnSignal() as stop_request:
+        command = None
+        try:
+            while True:
+                event = generator.send(command)
+                stop_request.started = True
+                progress.handle(event)
+                command = core.Stop() if stop_request.signum is not None else None
+        except StopIteration as stop:
+            progress._clear()
+            result = stop.value
+    if stop_request.signum is not None and getattr(result, "status", None) == "stopped":
+        raise Interrupted(stop_request.signum, result)
+    return result
 
 
 def _with_status_line(generator: Any, err: TextIO) -> Any:
@@ -262,13 +313,23 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{m:<28}" + "".join(cells), file=out)
     for layer, metric in result.learned.layerwise:
         print(f"{'probe @ ' + layer:<28}{metric.value:>24.3f}", file=out)
-    run = core.RunDirectory.open(args.run_dir)
-    path = run.reports / "evaluation.json"
-    path.parent.mkdir(exist_ok=True)
-    atomic_write_text(path, json.dumps({"schema_version": 1, **result.to_record()}, indent=1, allow_nan=False,
-                                       default=lambda v: None) + "\n")
+    path = Path(args.out) if args.out else core.RunDirectory.open(args.run_dir).reports / "evaluation.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps({"schema_version": 1, **result.to_record()}, indent=1, allow_nan=False,
+                                           default=lambda v: None) + "\n")
+    except OSError as e:
+        raise _not_writable(e, path) from None
     print(f"saved {path}", file=out)
     return EXIT_OK
+
+
+def _not_writable(err: OSError, path: Path) -> Exception:
+    """A results file that cannot be written (a read-only run directory): say so, and how to put it elsewhere."""
+    from core.training.rundir import explain_os_error
+
+    problem = explain_os_error(err, path)
+    return type(problem)(f"{problem}; pass --out with a writable place for the results")
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -281,9 +342,20 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if unknown:
         raise core.ConfigError("--formats", f"unknown format(s) {', '.join(unknown)}", allowed=", ".join(FORMATS))
     chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
+    directory = Path(args.out) if args.out else core.RunDirectory.open(args.run_dir).reports
+    try:  # before the evaluation: a read-only run directory should not cost minutes to find out
+        directory.mkdir(parents=True, exist_ok=True)
+        probe = directory / f".write-test-{os.getpid()}"
+        probe.touch()
+        probe.unlink()
+    except OSError as e:
+        raise _not_writable(e, directory) from None
     data = _with_status_line(build_report(args.run_dir, evaluations=chosen), err)
-    directory = args.out or core.RunDirectory.open(args.run_dir).reports
-    for fmt, path in write_report(data, directory, formats).items():
+    try:
+        written = write_report(data, directory, formats)
+    except OSError as e:
+        raise _not_writable(e, directory) from None
+    for fmt, path in written.items():
         print(f"{fmt:<5} {path}", file=out)
     return EXIT_OK
 
@@ -303,6 +375,16 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import core
 
+    if args.what == "runs":
+        root = Path(args.root)
+        if not root.is_dir():
+            raise core.ConfigError("--root", f"{str(root)!r} is not a folder")
+        for path in sorted(p for p in root.iterdir() if (p / "config.toml").is_file()):
+            run = core.RunDirectory(path)
+            status = run.read_status()
+            steps = f"{status['steps']} steps" if isinstance(status.get("steps"), int) else ""
+            print(f"{path.name:<40} {run.state():<12} {steps}", file=out)
+        return EXIT_OK
     if args.what == "presets":
         for name in core.preset_names():
             exp = core.load_preset(name)
@@ -361,11 +443,23 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    from core.errors import ConfigError, ReplearnError
+    from core.errors import ConfigError, DataError, ReplearnError
 
+    notes = _NoteHandler(err)
+    logging.getLogger("replearn").addHandler(notes)
+    logging.getLogger("replearn").setLevel(logging.INFO)
+    previous_term = None
+    if threading.current_thread() is threading.main_thread():  # SIGTERM ends a command like Ctrl-C does
+        previous_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         return COMMANDS[args.command](args, out, err)
-    except ConfigError as e:
+    except Interrupted as e:
+        name = signal.Signals(e.signum).name
+        saved = getattr(e.result, "run_dir", None)
+        print(f"replearn: interrupted ({name}); the run stopped at step {e.result.steps} with a checkpoint "
+              f"(`replearn resume {saved}` continues it)", file=err)
+        return EXIT_INTERRUPTED
+    except (ConfigError, DataError) as e:
         print(f"replearn: error: {e}", file=err)
         if args.debug:
             traceback.print_exc(file=err)
@@ -382,14 +476,36 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        print("\nreplearn: interrupted; the run is marked stopped (`replearn resume RUN_DIR` continues it "
-              "from its last checkpoint)", file=err)
+        if args.command in ("train", "resume"):
+            print("\nreplearn: interrupted; the run is marked stopped (`replearn resume RUN_DIR` continues it "
+                  "from its last checkpoint)", file=err)
+        else:
+            print("\nreplearn: interrupted", file=err)
         return EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 - a bug: one sentence unless --debug
         print(f"replearn: internal error: {type(e).__name__}: {e}. Run with --debug to see the traceback.", file=err)
         if args.debug:
             traceback.print_exc(file=err)
         return EXIT_FAILURE
+    finally:
+        logging.getLogger("replearn").removeHandler(notes)
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+class _NoteHandler(logging.Handler):
+    """Core's notes for the user (``logging.getLogger("replearn")``), one line each on stderr."""
+
+    def __init__(self, err: TextIO):
+        super().__init__(logging.INFO)
+        self.err = err
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"replearn: note: {record.getMessage()}", file=self.err)
 
 
 if __name__ == "__main__":
