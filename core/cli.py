@@ -293,6 +293,8 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.fileio import atomic_write_text
 
     chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
+    path = Path(args.out) if args.out else core.RunDirectory.open(args.run_dir).reports / "evaluation.json"
+    _check_writable(path.parent)  # before the evaluation: a read-only run should not cost minutes to find out
     model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
     result = _with_status_line(evaluate(model, chosen, () if args.no_baselines else BASELINES), err)
     names = list(result.results)
@@ -313,7 +315,6 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{m:<28}" + "".join(cells), file=out)
     for layer, metric in result.learned.layerwise:
         print(f"{'probe @ ' + layer:<28}{metric.value:>24.3f}", file=out)
-    path = Path(args.out) if args.out else core.RunDirectory.open(args.run_dir).reports / "evaluation.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps({"schema_version": 1, **result.to_record()}, indent=1, allow_nan=False,
@@ -322,6 +323,18 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise _not_writable(e, path) from None
     print(f"saved {path}", file=out)
     return EXIT_OK
+
+
+def _check_writable(directory: Path) -> None:
+    import tempfile
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise _not_writable(e, directory) from None
 
 
 def _not_writable(err: OSError, path: Path) -> Exception:
@@ -343,13 +356,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise core.ConfigError("--formats", f"unknown format(s) {', '.join(unknown)}", allowed=", ".join(FORMATS))
     chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
     directory = Path(args.out) if args.out else core.RunDirectory.open(args.run_dir).reports
-    try:  # before the evaluation: a read-only run directory should not cost minutes to find out
-        directory.mkdir(parents=True, exist_ok=True)
-        probe = directory / f".write-test-{os.getpid()}"
-        probe.touch()
-        probe.unlink()
-    except OSError as e:
-        raise _not_writable(e, directory) from None
+    _check_writable(directory)
     data = _with_status_line(build_report(args.run_dir, evaluations=chosen), err)
     try:
         written = write_report(data, directory, formats)

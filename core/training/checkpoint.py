@@ -11,6 +11,8 @@ import datetime as _dt
 import json
 import logging
 import platform
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -256,11 +258,14 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix not in FOREIGN_SUFFIXES:
         raise CheckpointError(f"{path}: weights must be a .safetensors or {', '.join(FOREIGN_SUFFIXES)} file")
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, OSError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path} holds more than plain weights, or is damaged; it was not loaded (only "
-                              f"tensors are read from PyTorch files): {first}") from None
+        with warnings.catch_warnings():  # torch's remarks on pickle protocols are not for our users
+            warnings.simplefilter("ignore")
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(_refusal(path, str(err))) from None
+    except (RuntimeError, EOFError, ValueError, AttributeError, KeyError, IndexError, OSError):
+        raise CheckpointError(f"{path} is not a readable PyTorch weights file (damaged, or another format); "
+                              "it was not loaded") from None
     for key in STATE_DICT_KEYS:
         if isinstance(loaded, dict) and isinstance(loaded.get(key), dict):
             loaded = loaded[key]
@@ -268,6 +273,16 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
         raise CheckpointError(f"{path} does not hold a state dict (a mapping of names to tensors)")
     return {str(k): v for k, v in loaded.items()}
+
+
+def _refusal(path: Path, torch_message: str) -> str:
+    """Why a PyTorch file was refused, in our words: torch's own message advises ``weights_only=False``, which
+    would run whatever the file holds."""
+    found = re.search(r"GLOBAL (\S+)", torch_message)
+    what = f" (it asks for {found.group(1)})" if found else ""
+    return (f"{path} was refused: besides tensors it holds Python objects{what}, and loading those could run "
+            "code, so only plain weights are read. Save just the weights: torch.save(model.state_dict(), path), "
+            "or a .safetensors file")
 
 
 def restore_model(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str) -> None:
