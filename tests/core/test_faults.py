@@ -20,7 +20,6 @@ import pytest
 
 import core
 from core.cli import main
-from core.training import checkpoint as ck
 from core.training import rundir as rundir_module
 
 

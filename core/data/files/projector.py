@@ -32,6 +32,8 @@ class ProjectorFiles(DatasetSource):
         check_fits_in_memory(path, len(raw) * 4, "the vectors")
         text, _ = decode(raw, "auto", path)
         rows = [line.split("\t") for line in text.splitlines() if line.strip()]
+        if not rows:
+            raise fail(path, "holds no vectors (only blank lines)", "One tab-separated vector per line")
         width = len(rows[0])
         for i, row in enumerate(rows, start=1):
             if len(row) != width:
@@ -47,7 +49,10 @@ class ProjectorFiles(DatasetSource):
             mp = existing_file(p.metadata_path, "metadata file")
             mtext, _ = decode(mp.read_bytes(), "auto", mp)
             mrows = list(csv.reader(io.StringIO(mtext), delimiter="\t"))
-            mrows = [r for r in mrows if r]
+            mrows = [r for r in mrows if r and any(c.strip() for c in r)]
+            if not mrows:
+                raise fail(mp, "holds no metadata (only blank lines)",
+                           "One row per vector, with a header line when there are several columns")
             columns = ["label"] if len(mrows[0]) == 1 else mrows[0]
             body = mrows if len(mrows[0]) == 1 else mrows[1:]
             if len(body) != len(X):
