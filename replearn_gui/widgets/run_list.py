@@ -1,24 +1,25 @@
 """The sidebar's list of runs in the runs folder: name, status and the key number."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QListWidget, QMenu, QListWidgetItem, QVBoxLayout, QWidget
 
+from replearn_gui.plain_text import plain_tooltip
 from replearn_gui.wizard import _plain_label
 
-STATUS_MARK = {"running": "▶", "finished": "✓", "stopped": "■", "failed": "✗"}
+STATUS_MARK = {"running": "▶", "finished": "✓", "stopped": "■", "failed": "✗", "interrupted": "⚠"}
 
 
 def describe_run(path: Path) -> tuple[str, str]:
-    """(one-line label, tooltip) of a run directory, from its run.json."""
-    try:
-        status = json.loads((path / "run.json").read_text())
-    except (OSError, ValueError):
-        status = {}
-    state = status.get("status", "unknown")
+    """(one-line label, tooltip) of a run directory, from its run.json; a run whose process vanished while it
+    said "running" is "interrupted" (core asks the run's lock, without taking it for long)."""
+    import core
+
+    run = core.RunDirectory(path)
+    status = run.read_status()
+    state = run.state()
     test = status.get("test") or {}
     key = next((f"{k.replace('test_', '')} {v:.3f}" for k in ("test_accuracy", "linear_probe_accuracy")
                 if isinstance((v := test.get(k)), (int, float))), "")
@@ -69,7 +70,7 @@ class RunList(QWidget):
         for p in runs:
             label, tip = describe_run(p)
             item = QListWidgetItem(label)
-            item.setToolTip(tip)
+            item.setToolTip(plain_tooltip(tip))
             item.setData(Qt.ItemDataRole.UserRole, str(p))
             self.list.addItem(item)
             if str(p) == selected:
