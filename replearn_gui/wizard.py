@@ -9,9 +9,22 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
 
+import core
 from replearn_gui.forms import ParamsForm
 from replearn_gui.plain_text import plain_tooltip
 from replearn_gui.workers import make_worker
@@ -52,8 +65,6 @@ def _plain_label(text: str = "", wrap: bool = True) -> QLabel:
 
 def load_data_job(name: str, params: Any) -> dict[str, Any]:
     """Load a dataset (in a worker) and summarise it for the data page."""
-    import core
-
     entry = core.DATASETS.get(name)
     ds = entry.cls(params).load()
     counts = np.bincount(ds.y, minlength=ds.n_classes).tolist() if ds.y is not None else []
@@ -66,8 +77,6 @@ class DataPage(QWizardPage):
 
     def __init__(self, wizard: "ExperimentWizard"):
         super().__init__()
-        import core
-
         self.wiz = wizard
         self.setTitle("Data")
         self.setSubTitle("A built-in dataset or your own file. Presets fill in the whole experiment.")
@@ -123,8 +132,6 @@ class DataPage(QWizardPage):
         self._build_form(name, params)
 
     def _build_form(self, name: str, params: Any = None) -> None:
-        import core
-
         if self.form is not None:
             self.form.deleteLater()
         entry = core.DATASETS.get(name)
@@ -142,8 +149,6 @@ class DataPage(QWizardPage):
     def _preset_chosen(self) -> None:
         name = self.presets.currentData()
         if name:
-            import core
-
             self.wiz.apply_experiment(core.load_preset(name))
 
     @Slot()
@@ -199,8 +204,6 @@ class DataPage(QWizardPage):
     @Slot(object)
     def _failed(self, exc: BaseException) -> None:
         self.dataset = None
-        import core
-
         message = str(exc) if isinstance(exc, core.ReplearnError) else (
             f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-800:])
         self.status.setText(message)
@@ -215,8 +218,6 @@ class DataPage(QWizardPage):
         return self.dataset is not None and self.form is not None and self.form.is_valid()
 
     def data_config(self):
-        import core
-
         return core.DataConfig(name=self.source.currentData(), params=self.form.params(), split=self.wiz.start.data.split)
 
 
@@ -288,14 +289,10 @@ class EncoderPage(ChoicePage):
         super().__init__(wizard, "Encoder", "The network that turns a sample into its representation.")
 
     def registry(self):
-        import core
-
         return core.ENCODERS
 
     def names(self) -> list[str]:
-        from core.compatibility import encoders_for
-
-        return encoders_for(self.wiz.kind())
+        return core.encoders_for(self.wiz.kind())
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
         start = self.wiz.start.encoder
@@ -312,15 +309,11 @@ class ObjectivePage(ChoicePage):
         self.extra.addWidget(self.views)
 
     def registry(self):
-        import core
-
         return core.OBJECTIVES
 
     def names(self) -> list[str]:
-        from core.compatibility import objectives_for
-
         ds = self.wiz.data_page.dataset
-        return objectives_for(self.wiz.kind(), self.wiz.encoder_page.combo.currentData(), ds is not None and ds.has_labels)
+        return core.objectives_for(self.wiz.kind(), self.wiz.encoder_page.combo.currentData(), ds is not None and ds.has_labels)
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
         start = self.wiz.start.objective
@@ -334,8 +327,6 @@ class ObjectivePage(ChoicePage):
     def _show_views(self) -> None:
         """Four augmented views of one real sample, for objectives that learn from views (images only)."""
         import torch
-
-        import core
 
         name = self.combo.currentData()
         ds = self.wiz.data_page.dataset
@@ -369,8 +360,6 @@ def available_devices() -> list[str]:
 class TrainingPage(QWizardPage):
     def __init__(self, wizard):
         super().__init__()
-        import core
-
         self.wiz = wizard
         self.setTitle("Training")
         self.setSubTitle("How long and how fast to train. Hover a field for its meaning and allowed values.")
@@ -409,8 +398,6 @@ class ReviewPage(QWizardPage):
         layout.addWidget(self.error)
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
-        import core
-
         try:
             exp = self.wiz.experiment()
             self.error.setText("")
@@ -426,8 +413,6 @@ class ReviewPage(QWizardPage):
 
     @Slot()
     def _save(self) -> None:
-        import core
-
         path, _ = QFileDialog.getSaveFileName(self, "Save experiment", f"{self.wiz.experiment().name}.toml",
                                               "Experiments (*.toml)")
         if path:
@@ -475,8 +460,6 @@ class ExperimentWizard(QWizard):
             self.training_page.form.set_value("grad_clip", None)
 
     def experiment(self):
-        import core
-
         data, objective = self.data_page.source.currentData(), self.objective_page.combo.currentData()
         same = data == self.start.data.name and objective == self.start.objective.name
         name = self.start.name if same else f"{data}-{objective}"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import core
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import QListWidget, QMenu, QListWidgetItem, QVBoxLayout, QWidget
 
@@ -15,8 +16,6 @@ STATUS_MARK = {"running": "▶", "finished": "✓", "stopped": "■", "failed": 
 def describe_run(path: Path) -> tuple[str, str]:
     """(one-line label, tooltip) of a run directory, from its run.json; a run whose process vanished while it
     said "running" is "interrupted" (core asks the run's lock, without taking it for long)."""
-    import core
-
     run = core.RunDirectory(path)
     status = run.read_status()
     state = run.state()
