@@ -58,6 +58,9 @@ def read_run_curves(run_dir: str) -> dict[str, Any]:
     steps, losses, epochs, ranks, probe, cosines = [], [], [], [], [], []
     for r in run.read_metrics():
         if r.get("event") == "step":
+            while steps and steps[-1] >= r["step"]:  # redone after a resume from an earlier checkpoint
+                steps.pop()
+                losses.pop()
             steps.append(r["step"])
             losses.append(r["loss"])
         elif r.get("event") == "epoch" and r.get("diagnostics"):

@@ -94,3 +94,29 @@ def test_a_graph_of_only_self_loops_is_refused_naming_the_file(tmp_path):
     path.write_text("source,target\na,a\nb,b\n")
     with pytest.raises(core.DataError, match=r"loops.csv: holds only self-loops \(2 edge\(s\)"):
         load("edge_list", path=str(path))
+
+
+def test_an_idx_gzip_bomb_is_refused_before_it_is_inflated(tmp_path):
+    import gzip
+    import resource
+    import time
+
+    small = tmp_path / "small-header.gz"  # declares 10 images of 28x28, then inflates to 200 MB
+    with gzip.open(small, "wb", compresslevel=9) as fh:
+        fh.write(b"\x00\x00\x08\x03" + b"".join(n.to_bytes(4, "big") for n in (10, 28, 28)))
+        block = bytes(1 << 20)
+        for _ in range(200):
+            fh.write(block)
+    assert small.stat().st_size < 1_000_000
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    with pytest.raises(core.DataError, match=r"small-header.gz: has trailing bytes: its header announces \(10, 28, 28\)"):
+        load("idx", path=str(small))
+    assert time.perf_counter() - start < 2.0
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 50_000  # KiB: nothing like 200 MB
+    huge = tmp_path / "huge-header.gz"  # declares 2**31 images of 1000x1000: refused from its header
+    with gzip.open(huge, "wb") as fh:
+        fh.write(b"\x00\x00\x08\x03" + b"".join(n.to_bytes(4, "big") for n in (2**31, 1000, 1000)) + bytes(1000))
+    with pytest.raises(core.DataError, match=r"huge-header.gz: loading the \(2147483648, 1000, 1000\) array its header "
+                                             r"announces, as float32 needs"):
+        load("idx", path=str(huge))

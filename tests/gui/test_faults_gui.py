@@ -101,3 +101,26 @@ def test_labels_in_the_wizard_preview_gallery_tooltips_are_plain_text(window, qt
     shown = {shown_as(hover_tooltip(qtbot, label, label.rect().center())) for label in pictures}
     assert any(HOSTILE in s for s in shown), shown
     window.wizard.reject()
+
+
+def test_after_a_resume_from_an_earlier_checkpoint_the_loss_plot_draws_each_step_once(window, qtbot, tiny_experiment):
+    exp = tiny_experiment.with_training(epochs=2, diagnostics_every=0, probe_every=0, snapshot_every=0)
+    result = core.run_to_end(core.train(exp.with_output(root=window.runs_root)))
+    run = core.RunDirectory.open(result.run_dir)
+    first = json.loads((run.checkpoints / "manifest.json").read_text())["checkpoints"][0]
+    core.run_to_end(core.resume(run.path, checkpoint=first["file"]))  # redoes the second epoch's steps
+    recorded = [r["step"] for r in run.read_metrics() if r["event"] == "step"]
+    assert len(recorded) > result.steps  # the redone steps are in metrics.jsonl twice
+    window.open_run(result.run_dir)
+    plot = window.loss_plot
+
+    def drawn():
+        x, _ = plot.raw.getData()
+        return [] if x is None else list(x)
+
+    qtbot.waitUntil(lambda: len(drawn()) >= result.steps, timeout=30000)
+    qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=30000)
+    plot.refresh()
+    assert drawn() == list(range(1, result.steps + 1))
+    val_x, _ = plot.val.getData()
+    assert list(val_x) == [first["step"], result.steps]  # one validation point per epoch, not three
