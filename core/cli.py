@@ -235,6 +235,17 @@ def _process_group():
     distributed.shutdown()
 
 
+@contextlib.contextmanager
+def _values_from(source: str | None):
+    """A setting found wrong once the data is loaded (a batch larger than the dataset) names its file too."""
+    try:
+        yield
+    except core.ConfigError as err:
+        if source is None:
+            raise
+        raise err.in_file(source) from None
+
+
 def _summary(result: Any) -> str:
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.test.items() if v is not None)
     return (f"{result.status}: {result.epochs_completed} epoch(s), {result.steps} steps in {result.seconds:.1f}s"
@@ -260,7 +271,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if changes:
         experiment = experiment.with_training(**changes)
     quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0  # under torchrun, rank 0 speaks for all
-    with _process_group():
+    with _process_group(), _values_from(args.experiment if Path(args.experiment).exists() else None):
         result = _drive(core.train(experiment, out=args.out), Progress(out, err, quiet))
     if not quiet or args.quiet:
         print(_summary(result), file=out)
@@ -270,7 +281,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     generator = core.resume(args.run_dir, epochs=args.epochs, device=args.device, checkpoint=args.checkpoint)
     quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0
-    with _process_group():
+    with _process_group(), _values_from(str(Path(args.run_dir) / "config.toml")):
         result = _drive(generator, Progress(out, err, quiet))
     if not quiet or args.quiet:
         print(_summary(result), file=out)

@@ -129,7 +129,9 @@ class CsvTable(DatasetSource):
             raise fail(path, f"is not a readable table ({err})", "Check for an unbalanced quote") from None
         if not rows:
             raise fail(path, "holds no rows (only blank lines)")
-        has_header = p.header == "yes" or (p.header == "auto" and looks_like_header(rows))
+        named = [n for n in (p.label_column, *p.metadata_columns) if n and not n.isdigit()]
+        names_first_row = bool(named) and all(n in [c.strip() for c in rows[0]] for n in named)
+        has_header = p.header == "yes" or (p.header == "auto" and (names_first_row or looks_like_header(rows)))
         names = [c.strip() for c in rows[0]] if has_header else [str(j) for j in range(len(rows[0]))]
         body = rows[1:] if has_header else rows
         body_lines = line_numbers[1:] if has_header else line_numbers
@@ -154,7 +156,8 @@ class CsvTable(DatasetSource):
                 return int(name)
             close = difflib.get_close_matches(name, names, n=1)
             hint = f"Did you mean {close[0]!r}? " if close else ""
-            others = [d for d in ",;\t|" if d != delim and name in [c.strip() for c in rows[0][0].split(d)]]
+            others = [d for d in ",;\t|" if d != delim and len(rows[0]) == 1 and d in rows[0][0]
+                      and name in [c.strip() for c in rows[0][0].split(d)]]
             if others:  # the header splits at another delimiter into names that include it
                 hint = f"The file seems to be delimited by {_SHOWN.get(others[0], others[0])!r}: set delimiter. "
             raise fail(path, f"has no {role} column {name!r}", f"{hint}Columns: {', '.join(names[:20])}")
@@ -165,6 +168,8 @@ class CsvTable(DatasetSource):
         if not feature_js:
             raise fail(path, "has no feature columns left after the label and metadata columns")
         X, keep, notes = self._features(path, body, names, feature_js, body_lines)
+        if not keep.any():
+            raise fail(path, "no rows are left after dropping those with missing values")
         labels = None
         label_names: tuple[str, ...] = ()
         if label_j is not None:

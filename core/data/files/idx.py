@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +39,7 @@ def read_idx(path: Path) -> np.ndarray:
             check_fits_in_memory(path, body_bytes + int(np.prod(shape, dtype=np.int64)) * 4,
                                  f"the {shape} array its header announces, as float32")
             body = fh.read(body_bytes + 1)
-    except (OSError, EOFError) as err:  # gzip.BadGzipFile is an OSError
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
         if not gz:
             raise
         raise fail(path, f"is a damaged gzip file ({err})") from None
