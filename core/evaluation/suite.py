@@ -8,6 +8,7 @@ scored on the test split.
 """
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 from typing import Any, Generator, Sequence
@@ -83,6 +84,9 @@ class Evaluation:
         }
 
 
+NOTES = logging.getLogger("replearn")
+
+
 def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequence[str] = BASELINES,
              seed: int = 0) -> Generator[EvaluationProgress, None, Evaluation]:
     """Run ``evaluations`` on ``model`` (a :class:`core.ModelOnData`) and on ``baselines``."""
@@ -103,14 +107,23 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
         return X.reshape(len(X), -1).astype(np.float32)
 
     embedders = {"learned": model.embed_inputs}
-    raw = flat(data.X)
+    width = int(np.prod(data.X.shape[1:]))
+    raw_bytes = ds.n * width * 4
+    from core.data.files.common import available_memory, human
+
+    free = available_memory()
+    if free is not None and raw_bytes > free // 2 and ({"raw", "pca"} & set(baselines)):
+        # the raw-feature baselines hold every feature in memory; the learned representation streams
+        NOTES.info("the raw-feature and PCA baselines were left out: the features (%s) do not fit in the memory "
+                   "that is free (%s)", human(raw_bytes), human(free))
+        baselines = tuple(b for b in baselines if b not in ("raw", "pca"))
     if "raw" in baselines:
         embedders["raw"] = flat
     learned_dim = model.embed(np.arange(min(2, ds.n))).shape[1]
-    if "pca" in baselines and learned_dim < raw.shape[1]:
+    if "pca" in baselines and learned_dim < width:
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=learned_dim, random_state=seed).fit(raw[splits.train])
+        pca = PCA(n_components=learned_dim, random_state=seed).fit(flat(data.X[splits.train]))
         embedders["pca"] = lambda X: pca.transform(flat(X)).astype(np.float32)
     if "random_init" in baselines:
         from core.training.inference import initialised

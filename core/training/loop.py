@@ -553,9 +553,11 @@ class Trainer:
         y = self.data.dataset.y
         if y is None or len(np.unique(y[self.probe_idx])) < 2:
             return None
-        raw = self.data.X.reshape(len(self.data.X), -1)
-        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(raw[self.probe_idx], y[self.probe_idx])
-        return probe.score(raw[self.eval_idx], y[self.eval_idx])
+        def raw(rows: np.ndarray) -> np.ndarray:  # only these rows: streamed data is never read whole
+            return np.asarray(self.data.X[rows]).reshape(len(rows), -1)
+
+        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(raw(self.probe_idx), y[self.probe_idx])
+        return probe.score(raw(self.eval_idx), y[self.eval_idx])
 
     def _snapshot(self, relative: str) -> SnapshotReady:
         Z = self.embed(self.subset).astype(np.float32)
