@@ -450,8 +450,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     from core.errors import ConfigError, DataError, ReplearnError
 
     notes = _NoteHandler(err)
-    logging.getLogger("replearn").addHandler(notes)
-    logging.getLogger("replearn").setLevel(logging.INFO)
+    logger = logging.getLogger("replearn")
+    level = logger.level
+    logger.addHandler(notes)
+    logger.setLevel(logging.INFO)
     previous_term = None
     if threading.current_thread() is threading.main_thread():  # SIGTERM ends a command like Ctrl-C does
         previous_term = signal.signal(signal.SIGTERM, _interrupt)
@@ -492,7 +494,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             traceback.print_exc(file=err)
         return EXIT_FAILURE
     finally:
-        logging.getLogger("replearn").removeHandler(notes)
+        logger.removeHandler(notes)
+        logger.setLevel(level)
         if previous_term is not None:
             signal.signal(signal.SIGTERM, previous_term)
 

@@ -124,3 +124,24 @@ def test_after_a_resume_from_an_earlier_checkpoint_the_loss_plot_draws_each_step
     assert drawn() == list(range(1, result.steps + 1))
     val_x, _ = plot.val.getData()
     assert list(val_x) == [first["step"], result.steps]  # one validation point per epoch, not three
+
+
+def test_an_npz_member_that_is_not_an_array_is_said_on_the_wizards_data_page(window, qtbot, tmp_path):
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    np.save(buf, np.zeros((10, 3), np.float32))
+    with zipfile.ZipFile(tmp_path / "mixed.npz", "w") as z:
+        z.writestr("X.npy", buf.getvalue())
+        z.writestr("readme.txt", "not an array")
+    window.new_action.trigger()
+    page = window.wizard.data_page
+    page.source.setCurrentIndex(page.source.findData("npy"))
+    page.form.set_value("path", str(tmp_path / "mixed.npz"))
+    page.form.set_value("array", "readme.txt")
+    page.load_button.click()
+    qtbot.waitUntil(lambda: "is not a NumPy array" in page.status.text(), timeout=30000)
+    assert "member 'readme.txt'" in page.status.text() and "Traceback" not in page.status.text()
+    assert not page.isComplete()
+    window.wizard.reject()
