@@ -54,10 +54,12 @@ def test_a_run_whose_process_vanished_is_listed_as_interrupted(qtbot, tmp_path, 
     try:
         runs = RunList()
         qtbot.addWidget(runs)
-        runs.refresh(str(tmp_path))
+        runs.root = tmp_path
+        runs.engine_ready()  # the list is described in a worker
+        qtbot.waitUntil(lambda: runs.list.count() == 2, timeout=30000)
         texts = {runs.list.item(i).text(): runs.list.item(i).toolTip() for i in range(runs.list.count())}
-        assert texts.keys() == {"⚠ vanished", "▶ alive"}
-        assert "status: interrupted" in shown_as(texts["⚠ vanished"])
+        assert texts.keys() == {"⊘ vanished", "▶ alive"}
+        assert "status: interrupted" in shown_as(texts["⊘ vanished"])
     finally:
         alive.close()
 
