@@ -79,6 +79,15 @@ def _idx(shape: tuple[int, ...], body: bytes | None = None, kind: int = 0x08) ->
     return head + (bytes(int(np.prod(shape))) if body is None else body)
 
 
+def _truncated_parquet(folder: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": np.arange(100.0), "b": np.arange(100.0)}), folder / "t.parquet")
+    data = (folder / "t.parquet").read_bytes()
+    (folder / "t.parquet").write_bytes(data[: len(data) // 2])
+
+
 def _base_toml(out: Path) -> str:
     return f"""schema_version = 1
 name = "adversarial"
@@ -360,6 +369,54 @@ def build_corpus(root: Path) -> list[Case]:  # noqa: C901 - a list of cases, one
     c.data("projector/blank-metadata", "projector", projector("1\t2\n3\t4\n", "\n\n"), ("metadata.tsv", "no metadata"))
     c.data("projector/missing-label-column", "projector", projector("1\t2\n3\t4\n", "k\tv\na\tb\nc\td\n",
                                                                   label_column="zz"), ("metadata.tsv", "'zz'"))
+
+    # ---- Parquet ---------------------------------------------------------------------------------------
+    def parquet(columns: dict | bytes, **params):
+        def write(folder: Path) -> dict:
+            if isinstance(columns, bytes):
+                (folder / "t.parquet").write_bytes(columns)
+            else:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                pq.write_table(pa.table(columns), folder / "t.parquet")
+            return {"path": "t.parquet", **params}
+        return write
+
+    c.data("parquet/not-parquet", "parquet", parquet(b"a,b\n1,2\n"), ("t.parquet", "not a Parquet file"))
+    c.data("parquet/truncated", "parquet", lambda folder: _truncated_parquet(folder) or {"path": "t.parquet"},
+           ("t.parquet", "not a Parquet file"))
+    c.data("parquet/no-label-column", "parquet", parquet({"a": [1.0, 2.0], "b": [3.0, 4.0]}, label_column="label"),
+           ("t.parquet", "no label column 'label'"))
+    c.data("parquet/text-feature", "parquet", parquet({"a": [1.0, 2.0], "b": ["x", "y"]}, feature_columns=["a", "b"]),
+           ("t.parquet", "feature column 'b'", "not numbers"))
+    c.data("parquet/ragged-vectors", "parquet", parquet({"v": [[1.0, 2.0], [3.0]]}, vector_column="v"),
+           ("t.parquet", "'v'", "different lengths"))
+    c.data("parquet/missing-vector", "parquet", parquet({"v": [[1.0, 2.0], None]}, vector_column="v"),
+           ("t.parquet", "row 2", "missing"))
+    c.data("parquet/no-rows", "parquet", parquet({"a": np.zeros(0), "b": np.zeros(0)}), ("t.parquet", "no rows"))
+
+    # ---- Hugging Face save_to_disk folders -------------------------------------------------------------
+    def hf(layout: dict[str, bytes]):
+        def write(folder: Path) -> dict:
+            root = folder / "ds"
+            root.mkdir()
+            for rel, blob in layout.items():
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+                (root / rel).write_bytes(blob)
+            return {"path": "ds"}
+        return write
+
+    c.data("hf/no-arrow-files", "hf_arrow", hf({"dataset_info.json": b"{}"}), ("ds", "no data-*.arrow files"))
+    c.data("hf/garbage-arrow", "hf_arrow", hf({"data-00000-of-00001.arrow": b"not arrow at all"}),
+           ("data-00000-of-00001.arrow", "not an Arrow file"))
+    c.data("hf/bad-dataset-dict", "hf_arrow", hf({"dataset_dict.json": b"{not json"}),
+           ("dataset_dict.json", "not readable JSON"))
+    c.data("hf/unknown-split", "hf_arrow", hf({"dataset_dict.json": b'{"splits": ["shuffled"]}'}),
+           ("dataset_dict.json", "'shuffled'"))
+    c.data("hf/state-names-missing-file", "hf_arrow",
+           hf({"state.json": b'{"_data_files": [{"filename": "data-00000-of-00001.arrow"}]}'}),
+           ("data-00000-of-00001.arrow", "listed in state.json but missing"))
 
     # ---- experiment files ------------------------------------------------------------------------------
     c.config("toml/malformed", lambda t: t.replace("[training]", "[training"), ("not valid TOML", "line"))

@@ -32,7 +32,7 @@ def test_the_corpus_covers_every_reader_and_experiment_files(corpus):
     kinds = {c.name.split("/")[0] for c in corpus}
     file_readers = {e.name for e in core.DATASETS if e.info.get("file")}
     readers = {"csv": "csv", "npy": "npy", "npz": "npy", "images": "image_folder", "idx": "idx", "wav": "wav_folder",
-               "text": "text", "edges": "edge_list", "projector": "projector"}
+               "text": "text", "edges": "edge_list", "projector": "projector", "parquet": "parquet", "hf": "hf_arrow"}
     assert file_readers <= {readers[k] for k in kinds if k in readers}, file_readers
     assert "toml" in kinds and len(corpus) >= 60
     assert sum(1 for c in corpus if c.marker) >= 3
