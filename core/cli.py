@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "in a folder with their status (a run whose process vanished shows as interrupted).")
     p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "evaluations", "presets",
                                     "runs"])
-    p.add_argument("--root", metavar="DIR", default="runs", help="the runs folder (for `list runs`; default: runs)")
+    p.add_argument("--root", metavar="DIR", help="the runs folder (for `list runs`; default: the one the app uses)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
     p = sub.add_parser("describe", help="explain one dataset, encoder, objective, augmentation or evaluation and its "
@@ -556,7 +556,9 @@ def cmd_embed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.what == "runs":
-        root = Path(args.root)
+        from core.user_settings import DEFAULT_ROOT, resolve_root
+
+        root = Path(args.root) if args.root else Path(resolve_root(DEFAULT_ROOT))
         if not root.is_dir():
             raise core.ConfigError("--root", f"{str(root)!r} is not a folder")
         for path in sorted(p for p in root.iterdir() if (p / "config.toml").is_file()):
