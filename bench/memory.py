@@ -62,6 +62,7 @@ def phase(name, fn):
     time.sleep(0.05)
     figures[name] = {"seconds": round(time.perf_counter() - t, 1), "peak_anon": sampler.peak["RssAnon"],
                      "peak_file": sampler.peak["RssFile"]}
+    print("PHASE " + json.dumps({name: figures[name], "result": str(result)[:300]}), flush=True)
     return result
 
 exp = core.Experiment(
@@ -150,12 +151,17 @@ def main() -> int:
         print(f"RAM {total / (1 << 30):.1f} GiB; wrote {size / (1 << 30):.2f} GiB ({rows} x {args.width} float32) "
               f"in {time.perf_counter() - t:.0f} s", flush=True)
         env = {**os.environ, "OMP_NUM_THREADS": "1"}
-        proc = subprocess.run([sys.executable, "-c", MEASURE, str(work / "big.npy"), str(labels), str(args.steps),
-                               str(work / "runs")], capture_output=True, text=True, env=env)
-        if proc.returncode:
-            print(proc.stderr[-3000:])
+        proc = subprocess.Popen([sys.executable, "-c", MEASURE, str(work / "big.npy"), str(labels), str(args.steps),
+                                 str(work / "runs")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        lines = []
+        for line in proc.stdout:  # each phase as it ends, so a long run shows its figures early
+            lines.append(line)
+            if line.startswith("PHASE "):
+                print(line.strip(), flush=True)
+        if proc.wait():
+            print(proc.stderr.read()[-3000:])
             return 1
-        figures = json.loads(proc.stdout.strip().splitlines()[-1])
+        figures = json.loads(lines[-1])
         gib = lambda b: f"{b / (1 << 30):.2f} GiB"  # noqa: E731
         print(f"process at rest after importing numpy and torch: {gib(figures['baseline_anon'])} anonymous")
         for name, f in figures.items():
