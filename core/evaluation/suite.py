@@ -11,6 +11,7 @@ each.
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Generator, Sequence
 
@@ -24,6 +25,9 @@ BASELINES = ("raw", "pca", "random_init")
 BASELINE_HELP = {"raw": "the input features themselves",
                  "pca": "PCA of the inputs to the same dimension (all of them when the inputs are narrower)",
                  "random_init": "the same encoder before training"}
+
+
+NOTES = logging.getLogger("replearn")
 
 
 def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequence[str] = BASELINES,
@@ -48,21 +52,30 @@ def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequenc
         return X.reshape(len(X), -1).astype(np.float32)
 
     embedders = {"learned": model.embed_inputs}
-    raw = flat(data.X)
+    width = int(np.prod(data.X.shape[1:]))
+    raw_bytes = ds.n * width * 4
+    from core.data.files.common import available_memory, human
+
+    free = available_memory()
+    if free is not None and raw_bytes > free // 2 and ({"raw", "pca"} & set(baselines)):
+        # the raw-feature baselines hold every feature in memory; the learned representation streams
+        NOTES.info("the raw-feature and PCA baselines were left out: the features (%s) do not fit in the memory "
+                   "that is free (%s)", human(raw_bytes), human(free))
+        baselines = tuple(b for b in baselines if b not in ("raw", "pca"))
     if "raw" in baselines:
         embedders["raw"] = flat
     learned_dim = model.embed(np.arange(min(2, ds.n))).shape[1]
     notes = {}
     if "raw" in baselines:
-        notes["raw"] = f"the {raw.shape[1]} input features as the model sees them (normalised)"
+        notes["raw"] = f"the {width} input features as the model sees them (normalised)"
     if "pca" in baselines and ds.kind not in ("graph", "tokens"):  # ids are not features to rotate
         from sklearn.decomposition import PCA
 
-        k = min(learned_dim, raw.shape[1], len(splits.train))
-        pca = PCA(n_components=k, random_state=seed).fit(raw[splits.train])
+        k = min(learned_dim, width, len(splits.train))
+        pca = PCA(n_components=k, random_state=seed).fit(flat(data.X[splits.train]))
         embedders["pca"] = lambda X: pca.transform(flat(X)).astype(np.float32)
         notes["pca"] = (f"PCA-{k} of the input features (fitted on the training split)"
-                        + (": all input dimensions kept, so it is the raw features rotated" if k == raw.shape[1]
+                        + (": all input dimensions kept, so it is the raw features rotated" if k == width
                            else f", k = the representation's {learned_dim} dimensions" if k == learned_dim
                            else f", k capped by the {len(splits.train)} training samples"))
     elif "pca" in baselines:

@@ -28,7 +28,11 @@ class ModelOnData:
     def embed(self, indices: np.ndarray | None = None, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
         """Embeddings (eval mode, float32, on the CPU) of dataset samples ``indices`` (default: all)."""
         indices = np.arange(self.data.dataset.n) if indices is None else np.asarray(indices)
-        return self.embed_inputs(self.data.X[indices], batch_size, space)
+        if len(indices) <= batch_size:
+            return self.embed_inputs(self.data.X[indices], batch_size, space)
+        parts = [self.embed_inputs(self.data.X[indices[start:start + batch_size]], batch_size, space)
+                 for start in range(0, len(indices), batch_size)]  # streamed data is read a batch at a time
+        return np.concatenate(parts)
 
     @torch.no_grad()
     def embed_to_file(self, path: str | Path, indices: np.ndarray | None = None, batch_size: int = 4096,
