@@ -2,8 +2,9 @@
 
 ``evaluate(model)`` is a generator (progress events; close it to cancel) that returns an :class:`Evaluation`.
 Baselines, on the same splits: the raw input features, PCA of the raw features to the representation's
-dimension (fitted on the training split), and the same encoder at its random initialisation — so every number
-says whether learning helped. Probes fit on the training split (C chosen on the validation split) and are
+dimension (fitted on the training split), the same encoder at its random initialisation, and hand-designed
+features for the data kind (:mod:`core.evaluation.handcrafted`; stored under a name that says which) — so every
+number says whether learning helped, and whether it beat engineering. Probes fit on the training split (C chosen on the validation split) and are
 scored on the test split.
 """
 from __future__ import annotations
@@ -19,7 +20,7 @@ from core.evaluation.probes import KNNProbe, LinearProbe
 
 EVALUATIONS = ("linear_probe", "knn", "clustering", "retrieval", "calibration", "faithfulness", "layerwise",
                "reconstruction", "robustness", "invariance", "properties")
-BASELINES = ("raw", "pca", "random_init")
+BASELINES = ("raw", "pca", "random_init", "handcrafted")
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,14 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
         from core.training.inference import initialised
 
         embedders["random_init"] = initialised(model.experiment, device=str(model.device)).embed_inputs
+    if "handcrafted" in baselines:
+        from core.evaluation.handcrafted import handcrafted_baseline, sample_rate_of
+
+        # a graph's held-out edges stay hidden from the hand-designed features too
+        edges = getattr(model.model.data, "edges", None)
+        hand = handcrafted_baseline(ds.kind, data.X[splits.train], n_nodes=ds.n,
+                                    edges=ds.edges if edges is None else edges, sample_rate=sample_rate_of(ds))
+        embedders[hand.name] = hand.transform  # the name says which features they are
     reps = {name: embed(data.X) for name, embed in embedders.items()}
     results: dict[str, RepresentationResult] = {}
     steps = len(reps) * len(evaluations)

@@ -131,7 +131,9 @@ class EvaluationTab(QWidget):
         row = (len(core.EVALUATIONS) + 1) // 2
         self._eval_grid.addWidget(QLabel("Baselines:"), row, 0, 1, 2)
         tips = {"raw": "the input features themselves", "pca": "PCA of the inputs to the same dimension",
-                "random_init": "the same encoder before training"}
+                "random_init": "the same encoder before training",
+                "handcrafted": "engineered features for this kind of data (HOG + edges for images, log-mel + "
+                               "MFCC for sound, TF-IDF for text, degree + clustering + spectral for graphs)"}
         for j, name in enumerate(core.BASELINES):
             box = QCheckBox(name.replace("_", " "))
             box.setObjectName(f"baseline_{name}")

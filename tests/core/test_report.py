@@ -43,7 +43,8 @@ def test_every_format_parses_and_escapes_user_strings(hostile_run, tmp_path):
     assert record["schema_version"] == 1 and record["provenance"]["seed"] == 0
     assert len(record["provenance"]["checkpoint"]["sha256"]) == 64
     assert "probe_accuracy" in record["evaluation"]["results"]["learned"]["metrics"]
-    assert set(record["evaluation"]["results"]) == {"learned", "raw", "random_init"}  # 4-d > 3 features: no PCA
+    assert set(record["evaluation"]["results"]) == {"learned", "raw", "random_init",  # 4-d > 3 features: no PCA
+                                                    "hand-designed (standardised columns)"}
     html = paths["html"].read_text()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Content-Security-Policy" in html and "default-src 'none'" in html
