@@ -276,6 +276,9 @@ class TransformerEncoder(_IdEncoder):
     """
 
     contextual = True  # each position's state depends on the others (masked-token prediction needs this)
+    #: set by next-token prediction: each position attends only to itself and earlier positions, and the
+    #: representation is the state at the last real token (the only one that has read the whole sequence)
+    causal = False
 
     @dataclass(frozen=True, kw_only=True)
     class Params(Params):
@@ -311,16 +314,28 @@ class TransformerEncoder(_IdEncoder):
         padding = ~keep
         # a sequence with no real token would attend to nothing (NaN): let it attend to its padding instead
         padding = padding & keep.any(dim=1, keepdim=True)
+        future = None
+        if self.causal:
+            length = rows.shape[1]
+            future = torch.triu(torch.ones(length, length, dtype=torch.bool, device=rows.device), diagonal=1)
+            padding = padding.clone()
+            padding[:, 0] = False  # position 0 always sees itself (a sentence starting with padding stays finite)
         states = []
         for layer in self.layers:
-            h = layer(h, src_key_padding_mask=padding)
+            h = layer(h, src_mask=future, src_key_padding_mask=padding)
             states.append(h)
         return states, keep
 
+    def _pool(self, h: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        if not self.causal:
+            return _masked_mean(h, keep)
+        last = (keep.long().cumsum(dim=1).argmax(dim=1))  # the last real position (0 for an empty sequence)
+        return h[torch.arange(len(h), device=h.device), last]
+
     def layer_outputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         states, keep = self._states(x)
-        out = {f"layer{i}": _masked_mean(h, keep) for i, h in enumerate(states, start=1)}
-        out["representation"] = self.head(_masked_mean(self.norm(states[-1]), keep))
+        out = {f"layer{i}": self._pool(h, keep) for i, h in enumerate(states, start=1)}
+        out["representation"] = self.head(self._pool(self.norm(states[-1]), keep))
         return out
 
     def sequence_outputs(self, x: torch.Tensor) -> torch.Tensor:
