@@ -13,6 +13,7 @@ from core.data import builtin as _builtin_data  # noqa: F401  (registration)
 from core.data import files as _file_readers  # noqa: F401  (registration)
 from core.data.files import reader_for
 from core.data import synthetic as _synthetic_data  # noqa: F401  (registration)
+from core.data import dynamics as _dynamics_data  # noqa: F401  (registration)
 from core.data.preview import Preview, preview
 from core.data.views import AUGMENTATIONS, DEFAULT_VIEWS, Augmentation, ViewPipeline, make_views
 from core.data.base import DATA_KINDS, DATASETS, MASK_ID, PAD_ID, Dataset, DatasetSource, DataSpec

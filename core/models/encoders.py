@@ -138,6 +138,15 @@ class _ConvEncoder(Encoder):
                 make_norm(params.norm, width, self.dims), ACTIVATIONS[params.activation](),
             ))
             channels = width
+        self.flatten = getattr(params, "pooling", "average") == "flatten"
+        if self.flatten:  # the head reads the whole last feature map: where things are survives
+            with torch.no_grad():
+                h = torch.zeros(1, *shape)
+                for block in self.blocks:
+                    h = block.eval()(h)
+                for block in self.blocks:
+                    block.train()
+            channels = h.numel()
         self.head = nn.Linear(channels, params.out_dim)
         self.out_dim = params.out_dim
 
@@ -158,7 +167,7 @@ class _ConvEncoder(Encoder):
         for i, block in enumerate(self.blocks, start=1):
             h = block(h)
             out[f"conv{i}"] = h.flatten(2).mean(dim=2)  # pooled: (batch, channels)
-        out["representation"] = self.head(out[f"conv{len(self.blocks)}"])
+        out["representation"] = self.head(h.flatten(1) if self.flatten else out[f"conv{len(self.blocks)}"])
         return out
 
 
@@ -168,7 +177,9 @@ class CNN2dEncoder(_ConvEncoder):
 
     Blocks of 3×3 convolution → normalisation → activation; every block after the first halves the
     resolution (stride 2) while it is at least 4 pixels; global average pooling and a linear layer give the
-    representation. Translation-equivariant features, unlike the MLP's.
+    representation. Translation-equivariant features, unlike the MLP's; the pooling makes the representation
+    nearly translation-invariant — ``pooling = "flatten"`` feeds the whole last feature map to the linear layer
+    instead, so it keeps where things are (what predicting motion needs).
     """
 
     dims = 2
@@ -180,6 +191,9 @@ class CNN2dEncoder(_ConvEncoder):
         out_dim: int = param(64, label="Representation dimension", min=1, max=65536)
         activation: Activation = param("relu", label="Activation")
         norm: Literal["none", "batch", "group"] = param("batch", label="Normalisation")
+        pooling: Literal["average", "flatten"] = param(
+            "average", label="Pooling", help="average: global average of the last feature map (position "
+            "forgotten); flatten: the whole map goes to the linear layer (position kept).")
 
 
 @ENCODERS.register("cnn1d", data_kinds=("sequence", "audio"))
