@@ -33,6 +33,9 @@ from core.evaluation.suite import Evaluation, EvaluationProgress, evaluate
 from core.models.encoders import ENCODERS, Encoder
 from core import objectives as _builtin_objectives  # noqa: F401  (registration)
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
+from core.glossary import define, explain_metric, glossary
+from core.lessons import Answer, Lesson, RunFacts, check_run, lesson_ids, load_lesson
+from core.lessons import lessons as all_lessons
 from core.presets import DEFAULT_PRESET, load_preset, preset_names, preset_path
 from core.projection.methods import PROJECTIONS, Projection, ProjectionProgress, warm_up_umap
 from core.projection.neighbors import ExactIndex, Neighbours, knn, layout_neighbours, neighbour_churn
@@ -75,4 +78,6 @@ __all__ = [
     "selection_summary", "snapshot_series", "faithfulness", "warm_up_engine",
     "ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation", "TransferResult", "transfer",
     "BASELINES", "EVALUATIONS", "REPORT_FORMATS", "REPORT_SECTIONS",
+    "define", "explain_metric", "glossary", "Answer", "Lesson", "RunFacts", "check_run", "lesson_ids", "load_lesson",
+    "all_lessons",
 ]

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QLis
 
 from replearn_gui.evaluation.tab import EvaluationTab
 from replearn_gui.explorer.tab import EmbeddingsTab
+from replearn_gui.lessons import LearnController
 from replearn_gui.run_controller import RunController
 from replearn_gui.run_follower import RunFollower
 from replearn_gui.widgets.collapse_panel import CollapsePanel
@@ -141,6 +142,7 @@ class MainWindow(QMainWindow):
 
         self._build_actions()
         self._build_ui()
+        self.learn = LearnController(self, show_start=experiment is None)  # Learn menu, start page, lesson dock
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(REFRESH_MS)
         self.refresh_timer.timeout.connect(self.loss_plot.refresh)
@@ -320,6 +322,7 @@ class MainWindow(QMainWindow):
         self.experiment = experiment
         self.embeddings.engine_ready()
         self.evaluation.engine_ready()
+        self.learn.engine_ready()
         if self._loading_source and Path(self._loading_source).is_file():
             self.remember(str(Path(self._loading_source).resolve()))
         self.experiment_panel.show_experiment(experiment)
@@ -446,6 +449,7 @@ class MainWindow(QMainWindow):
         self.snapshot_map.clear(str(run.path))
         self.result_label.setText("")
         self.opened_run = str(run.path)
+        self.learn.leave_start_page()
         self.embeddings.set_run(self.opened_run, self.runs_root)
         self.evaluation.set_run(self.opened_run, self.runs_root)
         self.remember(str(run.path))
