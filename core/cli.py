@@ -14,6 +14,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
+import core
+
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -24,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core import __version__
+    from core._version import __version__
 
     parser = _Parser(prog="replearn", description="Train and inspect representation-learning runs.")
     parser.add_argument("--version", action="version", version=f"replearn {__version__}")
@@ -55,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "layer-wise probes and reconstruction, on the run's representation and on three "
                                    "baselines (raw features, PCA, random-init encoder). Writes reports/evaluation.json.")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--evaluations", help="comma-separated subset (default: all)")
+    p.add_argument("--evaluations", help="comma-separated subset (default: all; see `replearn list evaluations`)")
     p.add_argument("--no-baselines", action="store_true", help="evaluate the learned representation only")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
 
@@ -65,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--formats", default="html,pdf,json,md,csv", help="comma-separated: html, pdf, json, md, csv")
     p.add_argument("--out", metavar="DIR", help="folder for the report files (default: RUN_DIR/reports)")
-    p.add_argument("--evaluations", help="comma-separated subset (default: all)")
+    p.add_argument("--evaluations", help="comma-separated subset (default: all; see `replearn list evaluations`)")
 
     p = sub.add_parser("transfer", help="frozen vs fine-tuned vs from-scratch on a new dataset, over label budgets",
                        description="Take a run's encoder to DATASET (same sample shape) and print test accuracy per "
@@ -76,14 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budgets", default="1,5,10,50,all", help="labels per class, comma-separated; 'all' = every label")
     p.add_argument("--epochs", type=int, default=30, help="epochs of fine-tuning / training from scratch")
 
-    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations or presets",
-                       description="List what can be named in an experiment file.")
-    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "presets"])
+    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations, evaluations "
+                                    "or presets",
+                       description="List what can be named in an experiment file (and `--evaluations`).")
+    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "evaluations", "presets"])
 
-    p = sub.add_parser("describe", help="explain one dataset, encoder, objective or augmentation and its parameters",
+    p = sub.add_parser("describe", help="explain one dataset, encoder, objective, augmentation or evaluation and its "
+                                        "parameters",
                        description="Show the documentation and every parameter (default, allowed values, help).")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--kind", choices=["dataset", "encoder", "objective", "augmentation"],
+    p.add_argument("--kind", choices=["dataset", "encoder", "objective", "augmentation", "evaluation"],
                    help="when NAME exists in several registries")
     return parser
 
@@ -104,8 +108,6 @@ class Progress:
         self._t0 = time.perf_counter()
 
     def handle(self, event: Any) -> None:
-        import core
-
         if isinstance(event, core.RunStarted):
             self.total, self.start_step, self.epochs = event.total_steps, event.start_step, event.epochs
             self._t0 = time.perf_counter()
@@ -180,7 +182,7 @@ def _with_status_line(generator: Any, err: TextIO) -> Any:
 def _process_group():
     """Under torchrun: leave the process group together at the end (not when a process fails: the others
     would wait for it forever; torchrun ends them)."""
-    from core.training import distributed
+    from core import distributed
 
     yield
     distributed.shutdown()
@@ -196,8 +198,6 @@ def _summary(result: Any) -> str:
 
 
 def _load_experiment_arg(text: str):
-    import core
-
     path = Path(text)
     if path.suffix == ".toml" or path.exists() or "/" in text:
         return core.load_experiment(path)
@@ -207,9 +207,12 @@ def _load_experiment_arg(text: str):
                            f"(presets: {', '.join(core.preset_names())})")
 
 
-def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
+def _evaluations_arg(text: str | None) -> tuple[str, ...] | None:
+    """``--evaluations a,b``: those (the suite names an unknown one); none given: every registered evaluation."""
+    return tuple(e.strip() for e in text.split(",") if e.strip()) if text else None
 
+
+def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     experiment = _load_experiment_arg(args.experiment)
     changes = {k: v for k, v in (("device", args.device), ("epochs", args.epochs), ("seed", args.seed)) if v is not None}
     if changes:
@@ -223,8 +226,6 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     generator = core.resume(args.run_dir, epochs=args.epochs, device=args.device, checkpoint=args.checkpoint)
     quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0
     with _process_group():
@@ -237,13 +238,11 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import json
 
-    import core
-    from core.evaluation.suite import BASELINES, EVALUATIONS, evaluate
     from core.fileio import atomic_write_text
 
-    chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
+    chosen = _evaluations_arg(args.evaluations)
     model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
-    result = _with_status_line(evaluate(model, chosen, () if args.no_baselines else BASELINES), err)
+    result = _with_status_line(core.evaluate(model, chosen, () if args.no_baselines else core.BASELINES), err)
     names = list(result.results)
     metric_names = list(dict.fromkeys(m for r in result.results.values() for m in r.metrics))
     print(f"{result.experiment} on {result.dataset}: {result.n_train} training / {result.n_test} test samples "
@@ -272,15 +271,13 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-    from core.evaluation.suite import EVALUATIONS
     from core.report.build import FORMATS, build_report, write_report
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise core.ConfigError("--formats", f"unknown format(s) {', '.join(unknown)}", allowed=", ".join(FORMATS))
-    chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
+    chosen = _evaluations_arg(args.evaluations)
     data = _with_status_line(build_report(args.run_dir, evaluations=chosen), err)
     directory = args.out or core.RunDirectory.open(args.run_dir).reports
     for fmt, path in write_report(data, directory, formats).items():
@@ -301,12 +298,14 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     if args.what == "presets":
         for name in core.preset_names():
             exp = core.load_preset(name)
             print(f"{name:<24} {exp.description}", file=out)
+        return EXIT_OK
+    if args.what == "evaluations":
+        for name in core.evaluation_names():  # in the order they run, with the help the GUI shows
+            print(f"{name:<24} {core.EVALUATIONS.get(name).info['help']}", file=out)
         return EXIT_OK
     registry = core.REGISTRIES[args.what]
     for entry in registry:
@@ -330,10 +329,8 @@ def describe_entry(entry: Any) -> str:
 
 
 def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     registries = {"dataset": core.DATASETS, "encoder": core.ENCODERS, "objective": core.OBJECTIVES,
-                  "augmentation": core.AUGMENTATIONS}
+                  "augmentation": core.AUGMENTATIONS, "evaluation": core.EVALUATIONS}
     if args.kind:
         registries = {args.kind: registries[args.kind]}
     found = [reg.get(args.name) for reg in registries.values() if args.name in reg]
@@ -341,7 +338,7 @@ def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         import difflib
 
         names = sorted({n for reg in registries.values() for n in reg.names()})
-        kind = args.kind or "dataset, encoder, objective or augmentation"
+        kind = args.kind or "dataset, encoder, objective, augmentation or evaluation"
         raise core.UnknownNameError(kind, args.name, names, difflib.get_close_matches(args.name, names, n=2))
     print("\n\n".join(describe_entry(e) for e in found), file=out)
     return EXIT_OK

@@ -14,6 +14,8 @@ from PySide6.QtCore import QObject, Qt, Signal, Slot
 from PySide6.QtWidgets import (QDockWidget, QHBoxLayout, QLabel, QMainWindow, QMenu, QPushButton, QTextBrowser,
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 
+import core
+from core import RunStarted
 from replearn_gui.workers import make_worker
 
 STATUS_MARK = {"yes": "✔", "no": "✘", "not yet": "…"}
@@ -114,8 +116,6 @@ class LessonPanel(QWidget):
             return
         if self._worker is not None:
             return
-        import core  # loaded by now: a lesson opens only once the engine is ready
-
         self.status.setText("Reading the run…")
         self.check_button.setEnabled(False)
         self._worker = make_worker(core.check_run, self.lesson, run)
@@ -241,15 +241,13 @@ class LearnController(QObject):
 
     @Slot(object)
     def _on_event(self, event: Any) -> None:
-        if type(event).__name__ == "RunStarted":
+        if isinstance(event, RunStarted):
             self.leave_start_page()
 
     def engine_ready(self) -> None:
         """Fill the menu and the start page, and add the glossary to the cockpit's tooltips (core is loaded)."""
         if self.ready:
             return
-        import core
-
         self.ready = True
         self.glossary = core.define
         sections: dict[str, list] = {}
@@ -272,8 +270,6 @@ class LearnController(QObject):
         if not self.ready:
             self.window.statusBar().showMessage("The lessons open once the engine has loaded.", 5000)
             return
-        import core
-
         lesson = core.load_lesson(lesson_id)
         self.panel.show_lesson(lesson, self.glossary)
         self.dock.setWindowTitle(f"Lesson — {lesson.title}")
@@ -284,8 +280,6 @@ class LearnController(QObject):
     @Slot(str)
     def load_preset(self, preset: str) -> None:
         """The wizard, started from the preset (the user reviews it and presses Finish to train)."""
-        import core
-
         w = self.window
         if getattr(w, "experiment", None) is None:
             w.statusBar().showMessage("The engine is still loading; try again in a moment.", 5000)

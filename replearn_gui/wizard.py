@@ -9,9 +9,22 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
 
+import core
 from replearn_gui.forms import ParamsForm
 from replearn_gui.workers import make_worker
 
@@ -51,8 +64,6 @@ def _plain_label(text: str = "", wrap: bool = True) -> QLabel:
 
 def load_data_job(name: str, params: Any) -> dict[str, Any]:
     """Load a dataset (in a worker) and summarise it for the data page."""
-    import core
-
     entry = core.DATASETS.get(name)
     ds = entry.cls(params).load()
     counts = np.bincount(ds.y, minlength=ds.n_classes).tolist() if ds.y is not None else []
@@ -65,8 +76,6 @@ class DataPage(QWizardPage):
 
     def __init__(self, wizard: "ExperimentWizard"):
         super().__init__()
-        import core
-
         self.wiz = wizard
         self.setTitle("Data")
         self.setSubTitle("A built-in dataset or your own file. Presets fill in the whole experiment.")
@@ -122,8 +131,6 @@ class DataPage(QWizardPage):
         self._build_form(name, params)
 
     def _build_form(self, name: str, params: Any = None) -> None:
-        import core
-
         if self.form is not None:
             self.form.deleteLater()
         entry = core.DATASETS.get(name)
@@ -141,14 +148,17 @@ class DataPage(QWizardPage):
     def _preset_chosen(self) -> None:
         name = self.presets.currentData()
         if name:
-            import core
-
             self.wiz.apply_experiment(core.load_preset(name))
 
     @Slot()
     def _browse(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a folder") if self.source.currentData() in (
-            "image_folder", "wav_folder") else QFileDialog.getOpenFileName(self, "Choose a file")[0]
+        info = core.DATASETS.get(self.source.currentData()).info
+        if info.get("folder"):
+            path = QFileDialog.getExistingDirectory(self, "Choose a folder")
+        else:
+            patterns = " ".join(info.get("patterns", ()))
+            filters = (f"{self.source.currentText()} ({patterns});;" if patterns else "") + "All files (*)"
+            path = QFileDialog.getOpenFileName(self, "Choose a file", "", filters)[0]
         if path:
             self.form.set_value("path", path)
 
@@ -198,8 +208,6 @@ class DataPage(QWizardPage):
     @Slot(object)
     def _failed(self, exc: BaseException) -> None:
         self.dataset = None
-        import core
-
         message = str(exc) if isinstance(exc, core.ReplearnError) else (
             f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-800:])
         self.status.setText(message)
@@ -214,8 +222,6 @@ class DataPage(QWizardPage):
         return self.dataset is not None and self.form is not None and self.form.is_valid()
 
     def data_config(self):
-        import core
-
         return core.DataConfig(name=self.source.currentData(), params=self.form.params(), split=self.wiz.start.data.split)
 
 
@@ -287,14 +293,10 @@ class EncoderPage(ChoicePage):
         super().__init__(wizard, "Encoder", "The network that turns a sample into its representation.")
 
     def registry(self):
-        import core
-
         return core.ENCODERS
 
     def names(self) -> list[str]:
-        from core.compatibility import encoders_for
-
-        return encoders_for(self.wiz.kind())
+        return core.encoders_for(self.wiz.kind())
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
         start = self.wiz.start.encoder
@@ -311,15 +313,11 @@ class ObjectivePage(ChoicePage):
         self.extra.addWidget(self.views)
 
     def registry(self):
-        import core
-
         return core.OBJECTIVES
 
     def names(self) -> list[str]:
-        from core.compatibility import objectives_for
-
         ds = self.wiz.data_page.dataset
-        return objectives_for(self.wiz.kind(), self.wiz.encoder_page.combo.currentData(), ds is not None and ds.has_labels)
+        return core.objectives_for(self.wiz.kind(), self.wiz.encoder_page.combo.currentData(), ds is not None and ds.has_labels)
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
         start = self.wiz.start.objective
@@ -334,8 +332,6 @@ class ObjectivePage(ChoicePage):
         """Four augmented views of one real sample, for objectives that learn from views (images only)."""
         import torch
 
-        import core
-
         name = self.combo.currentData()
         ds = self.wiz.data_page.dataset
         self.views.clear()
@@ -348,7 +344,7 @@ class ObjectivePage(ChoicePage):
         with g:
             torch.manual_seed(0)
             tiles = [x.numpy()] + [pipeline(x).numpy() for _ in range(4)]
-        strip = np.concatenate([core.data.preview.to_uint8(t[0] if t.ndim == 3 else t, ds.value_range) for t in tiles], axis=1)
+        strip = np.concatenate([core.to_uint8(t[0] if t.ndim == 3 else t, ds.value_range) for t in tiles], axis=1)
         self.views.setPixmap(pixmap_from_preview(strip, max(1, 48 // strip.shape[0])))
         self.views.setToolTip("The first sample and four augmented views of it")
 
@@ -368,8 +364,6 @@ def available_devices() -> list[str]:
 class TrainingPage(QWizardPage):
     def __init__(self, wizard):
         super().__init__()
-        import core
-
         self.wiz = wizard
         self.setTitle("Training")
         self.setSubTitle("How long and how fast to train. Hover a field for its meaning and allowed values.")
@@ -408,8 +402,6 @@ class ReviewPage(QWizardPage):
         layout.addWidget(self.error)
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
-        import core
-
         try:
             exp = self.wiz.experiment()
             self.error.setText("")
@@ -425,8 +417,6 @@ class ReviewPage(QWizardPage):
 
     @Slot()
     def _save(self) -> None:
-        import core
-
         path, _ = QFileDialog.getSaveFileName(self, "Save experiment", f"{self.wiz.experiment().name}.toml",
                                               "Experiments (*.toml)")
         if path:
@@ -474,8 +464,6 @@ class ExperimentWizard(QWizard):
             self.training_page.form.set_value("grad_clip", None)
 
     def experiment(self):
-        import core
-
         data, objective = self.data_page.source.currentData(), self.objective_page.combo.currentData()
         same = data == self.start.data.name and objective == self.start.objective.name
         name = self.start.name if same else f"{data}-{objective}"

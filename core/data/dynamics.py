@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config.params import Params, param
+from core.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.synthetic import SHAPES, draw_shapes
 from core.errors import ConfigError

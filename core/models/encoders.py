@@ -1,8 +1,10 @@
 """Encoders: networks that turn a sample into its representation vector.
 
 Every encoder states its representation dimension (``out_dim``) and exposes its intermediate layers by name
-(:meth:`Encoder.layer_outputs`) so evaluations can probe where information lives. Sequence encoders over ids
-also give per-position states (:meth:`Encoder.sequence_outputs`) for token-level objectives.
+(:meth:`Encoder.layer_outputs`) so evaluations can probe where information lives; registry metadata
+``layer_probes=True`` says its layers are worth probing one by one (the ``layerwise`` evaluation reads it), and
+``data_kinds`` which data it reads. Sequence encoders over ids also give per-position states
+(:meth:`Encoder.sequence_outputs`) for token-level objectives.
 """
 from __future__ import annotations
 
@@ -13,9 +15,9 @@ from typing import Literal
 import torch
 from torch import nn
 
-from core.config.params import Params, param
 from core.data.base import MASK_ID, PAD_ID, DataSpec
 from core.errors import ConfigError
+from core.params import Params, param
 from core.registry import Registry
 
 
@@ -77,7 +79,7 @@ def make_norm(kind: str, width: int, dims: int = 0) -> nn.Module:
     return nn.Identity()
 
 
-@ENCODERS.register("mlp", data_kinds=("image", "sequence", "tabular", "audio", "embeddings"))
+@ENCODERS.register("mlp", data_kinds=("image", "sequence", "tabular", "audio", "embeddings"), layer_probes=True)
 class MLPEncoder(Encoder):
     """Multi-layer perceptron on the flattened sample.
 
@@ -171,7 +173,7 @@ class _ConvEncoder(Encoder):
         return out
 
 
-@ENCODERS.register("cnn2d", data_kinds=("image",))
+@ENCODERS.register("cnn2d", data_kinds=("image",), layer_probes=True)
 class CNN2dEncoder(_ConvEncoder):
     """Small 2-D convolutional network for images of any size and channel count (C×H×W).
 
@@ -196,7 +198,7 @@ class CNN2dEncoder(_ConvEncoder):
             "forgotten); flatten: the whole map goes to the linear layer (position kept).")
 
 
-@ENCODERS.register("cnn1d", data_kinds=("sequence", "audio"))
+@ENCODERS.register("cnn1d", data_kinds=("sequence", "audio"), layer_probes=True)
 class CNN1dEncoder(_ConvEncoder):
     """Small 1-D convolutional network for signals and sequences (C×T, or T for one channel).
 
@@ -241,7 +243,7 @@ def _masked_mean(h: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     return (h * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
 
 
-@ENCODERS.register("embedding", data_kinds=("tokens", "graph"))
+@ENCODERS.register("embedding", data_kinds=("tokens", "graph"), layer_probes=True)
 class EmbeddingEncoder(_IdEncoder):
     """A learned vector per id: node embeddings for graphs, a bag of token embeddings for sequences.
 
@@ -281,7 +283,7 @@ class EmbeddingEncoder(_IdEncoder):
         return self.params.dim
 
 
-@ENCODERS.register("transformer", data_kinds=("tokens",))
+@ENCODERS.register("transformer", data_kinds=("tokens",), layer_probes=True)
 class TransformerEncoder(_IdEncoder):
     """A small transformer over token sequences (Vaswani et al., 2017), pre-norm, with learned positions.
 

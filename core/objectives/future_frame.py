@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.config.params import param
+from core.params import param
 from core.errors import ConfigError
 from core.models.heads import make_decoder
 from core.objectives import functional as Fn

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.config.params import Params, param
+from core.params import Params, param
 from core.data.base import PAD_ID
 from core.errors import ConfigError
 from core.objectives import functional as Fn

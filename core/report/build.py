@@ -12,8 +12,9 @@ from typing import Any, Generator, Sequence
 import numpy as np
 
 from core.config.io import experiment_to_dict
+from core.evaluation.results import Evaluation, EvaluationProgress
+from core.evaluation.suite import BASELINES, evaluate
 from core.fileio import json_ready
-from core.evaluation.suite import BASELINES, EVALUATIONS, Evaluation, EvaluationProgress, evaluate
 from core.report import figures
 
 SCHEMA_VERSION = 1
@@ -53,11 +54,11 @@ def _history(run) -> dict[str, list[float]]:
     return h
 
 
-def build_report(run_dir: str | Path, *, evaluations: Sequence[str] = EVALUATIONS,
+def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = None,
                  baselines: Sequence[str] = BASELINES, sections: Sequence[str] = SECTIONS,
                  checkpoint: str | None = None) -> Generator[EvaluationProgress, None, ReportData]:
     """Evaluate a run and gather everything its report shows (a generator: progress, cancellable)."""
-    from core import __version__
+    from core._version import __version__
     from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
     from core.training.rundir import RunDirectory

@@ -25,21 +25,33 @@ from typing import Any, Generator, Mapping
 import numpy as np
 import torch
 
+from core import distributed
 from core.compatibility import check_compatible
 from core.config.schema import Experiment
 from core.data.base import DATASETS, Dataset, DataSpec
 from core.data.splits import PreparedData, prepare, split_edges
 from core.data.views import make_views
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics
+from core.diagnostics.probes import KNNProbe, LinearProbe
 from core.errors import ConfigError, NonFiniteLossError
-from core.evaluation.probes import KNNProbe, LinearProbe
 from core.models.encoders import ENCODERS
 from core.objectives.base import OBJECTIVES, Batch, Objective
+from core.threads import blas_threads_for, limit_blas
 from core.training import checkpoint as ckpt
-from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
-                                  RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
-                                  to_record)
-from core.training import distributed
+from core.training.events import (
+    CheckpointSaved,
+    EpochEnded,
+    LearningRateChanged,
+    RequestSnapshot,
+    RunFinished,
+    RunStarted,
+    SaveCheckpoint,
+    SetLearningRate,
+    SnapshotReady,
+    StepEnded,
+    Stop,
+    to_record,
+)
 from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
@@ -223,8 +235,9 @@ class Trainer:
                              started=_now(), device=str(self.device), versions=ckpt.versions(),
                              seed=self.t.seed, message="")
             resumed = self.resume_from is not None
-            initial = self._diagnostics(probe=True) if self.t.diagnostics_every else None
-            baseline = self._raw_probe() if self.t.probe_every else None
+            with limit_blas(1):  # small problems: see core/threads.py
+                initial = self._diagnostics(probe=True) if self.t.diagnostics_every else None
+                baseline = self._raw_probe() if self.t.probe_every else None
             yield from self._emit(RunStarted(
                 run_id=self.run_id, run_dir=str(run.path), experiment=self.experiment.name, device=str(self.device),
                 epochs=self.t.epochs, steps_per_epoch=self.steps_per_epoch, start_epoch=self.epoch,
@@ -374,8 +387,9 @@ class Trainer:
                                             else (None, {}, {}))
         due = t.diagnostics_every and epoch % t.diagnostics_every == 0
         probe = bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)
-        diagnostics = self._diagnostics(probe=probe) if due else None
-        projection = self._diagnostics(space="projection") if due else None
+        with limit_blas(1):  # the diagnostics' SVDs and the probe's solver on the small eval batch
+            diagnostics = self._diagnostics(probe=probe) if due else None
+            projection = self._diagnostics(space="projection") if due else None
         event = EpochEnded(
             run_id=self.run_id, epoch=epoch, step=self.step, train_loss=loss_sum / max(seen, 1),
             train_terms=_means(sums, seen), train_metrics=_means(metric_sums, seen), val_loss=val_loss,
@@ -544,9 +558,10 @@ class Trainer:
         y = self.data.dataset.y
         if y is not None and len(np.unique(y[splits.train])) >= 2:
             train_z, target_z = self.embed(splits.train), self.embed(target)
-            probe = LinearProbe(random_state=self.t.seed).fit(train_z, y[splits.train])
-            result["linear_probe_accuracy"] = probe.score(target_z, y[target])
-            result["knn_accuracy"] = KNNProbe().fit(train_z, y[splits.train]).score(target_z, y[target])
+            with limit_blas(blas_threads_for(*train_z.shape)):
+                probe = LinearProbe(random_state=self.t.seed).fit(train_z, y[splits.train])
+                result["linear_probe_accuracy"] = probe.score(target_z, y[target])
+                result["knn_accuracy"] = KNNProbe().fit(train_z, y[splits.train]).score(target_z, y[target])
         return result
 
 

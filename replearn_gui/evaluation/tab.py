@@ -10,29 +10,29 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
+import core
 from replearn_gui.evaluation.figures import EvaluationFigures
 from replearn_gui.evaluation.jobs import evaluate_runs_job
-from replearn_gui.workers import alive, make_worker
 from replearn_gui.widgets.error_dialog import show_worker_error
-
-EVALUATION_HELP = {
-    "linear_probe": "logistic regression on frozen embeddings (C chosen on validation)",
-    "knn": "k-nearest-neighbour classifier (weighted and majority vote)",
-    "clustering": "k-means against the labels: ARI, NMI, silhouette",
-    "retrieval": "recall@10 and mAP@10 of same-label neighbours",
-    "calibration": "expected calibration error and Brier score of the probe",
-    "faithfulness": "how honest a 2-D PCA picture of the space is",
-    "layerwise": "a linear probe on every layer of the encoder",
-    "reconstruction": "reconstruction error, for objectives with a decoder",
-    "robustness": "probe accuracy under growing input corruption",
-    "invariance": "how much embeddings move under each augmentation",
-    "properties": "the property card: factors, smoothness, invariance, ...",
-}
-
+from replearn_gui.workers import alive, make_worker
 
 def fmt(value: Any, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
@@ -119,34 +119,27 @@ class EvaluationTab(QWidget):
         """Fill the evaluation and baseline choices from core (imported by then)."""
         if self.eval_boxes:
             return
-        import core
-
-        for i, name in enumerate(core.EVALUATIONS):
-            box = QCheckBox(name.replace("_", " "))
+        names = core.evaluation_names()
+        for i, name in enumerate(names):
+            box = QCheckBox(core.EVALUATIONS.get(name).info.get("label", name))
             box.setObjectName(f"eval_{name}")
             box.setChecked(True)
-            box.setToolTip(EVALUATION_HELP.get(name, ""))
+            box.setToolTip(core.EVALUATIONS.get(name).info.get("help", ""))
             self.eval_boxes[name] = box
             self._eval_grid.addWidget(box, i // 2, i % 2)
-        row = (len(core.EVALUATIONS) + 1) // 2
+        row = (len(names) + 1) // 2
         self._eval_grid.addWidget(QLabel("Baselines:"), row, 0, 1, 2)
-        tips = {"raw": "the input features themselves", "pca": "PCA of the inputs to the same dimension",
-                "random_init": "the same encoder before training",
-                "handcrafted": "engineered features for this kind of data (HOG + edges for images, log-mel + "
-                               "MFCC for sound, TF-IDF for text, degree + clustering + spectral for graphs)"}
         for j, name in enumerate(core.BASELINES):
             box = QCheckBox(name.replace("_", " "))
             box.setObjectName(f"baseline_{name}")
             box.setChecked(True)
-            box.setToolTip(tips.get(name, ""))
+            box.setToolTip(core.BASELINE_HELP.get(name, ""))
             self.baseline_boxes[name] = box
             self._eval_grid.addWidget(box, row + 1 + j // 2, j % 2)
 
     # ---- runs ----------------------------------------------------------------------------------------------
     def set_run(self, run_dir: str | None, runs_root: str | None = None) -> None:
         """The run in view; its stored evaluation (if any) is shown at once."""
-        import core
-
         self.engine_ready()
         self.run_dir = run_dir
         self.runs_root = runs_root or self.runs_root
@@ -245,8 +238,6 @@ class EvaluationTab(QWidget):
 
     # ---- showing -------------------------------------------------------------------------------------------
     def show_records(self) -> None:
-        import core
-
         names = {run: Path(run).name for run in self.records}
         if len(self.records) == 1:
             record = next(iter(self.records.values()))
@@ -287,8 +278,6 @@ class EvaluationTab(QWidget):
 
     def _explain(self, row: int, metric: str) -> None:
         """The glossary's definition of the metric as the tooltip of its name."""
-        import core
-
         text = core.explain_metric(metric)
         if text:
             self.table.item(row, 0).setToolTip(text)

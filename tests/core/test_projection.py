@@ -131,6 +131,19 @@ def test_blocked_search_gives_the_same_answer_as_one_block():
     np.testing.assert_array_equal(small.indices, big.indices)
 
 
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_tiled_search_over_many_database_tiles_equals_scikit_learn(metric):
+    # 300 queries against 5,000 points in tiles of 97 points: the running top-k is merged 52 times, and a
+    # query's own index falls inside one tile only
+    X = np.random.default_rng(3).normal(size=(5000, 12)).astype(np.float32)
+    index = core.ExactIndex(X, metric, block=50)
+    index.SCORE_BYTES = 4 * 300 * 97
+    ours = index.query(X[:300], 6, exclude_self=np.arange(300))
+    d, i = NearestNeighbors(n_neighbors=7, metric=metric).fit(X).kneighbors(X[:300])
+    np.testing.assert_array_equal(ours.indices, i[:, 1:])
+    np.testing.assert_allclose(ours.distances, d[:, 1:], atol=1e-5)
+
+
 def test_approximate_knn_reports_its_recall():
     X, _ = make_blobs(2000, n_features=16, centers=10, random_state=0)
     approx = core.knn(X.astype(np.float32), 10, "euclidean", approximate=True)

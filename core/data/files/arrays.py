@@ -7,10 +7,10 @@ from typing import Literal
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_file, fail
 from core.errors import DataError
+from core.params import Params, param
 
 FEATURE_NAMES = ("X", "x", "features", "data", "embeddings", "images")
 LABEL_NAMES = ("y", "labels", "label", "targets", "target")
@@ -88,7 +88,7 @@ def labels_from(path: Path, y: np.ndarray, n: int) -> tuple[np.ndarray, tuple[st
     raise fail(path, f"labels of dtype {y.dtype} are not class ids or names")
 
 
-@DATASETS.register("npy", kind="tabular", file=True)
+@DATASETS.register("npy", kind="tabular", file=True, patterns=("*.npy", "*.npz"))
 class NumpyArrays(DatasetSource):
     """A NumPy .npy or .npz file: 2-D features (tabular, signals or embeddings), 3-D or 4-D images. A float32
     .npy file is memory-mapped, so it need not fit in memory; nothing is ever unpickled."""

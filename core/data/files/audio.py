@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import existing_folder, fail
+from core.params import Params, param
 
 _PCM = {1: np.uint8, 2: np.int16, 4: np.int32}
 
@@ -36,7 +36,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return data.reshape(-1, channels).mean(axis=1), rate
 
 
-@DATASETS.register("wav_folder", kind="audio", file=True)
+@DATASETS.register("wav_folder", kind="audio", file=True, folder=True, folder_files=("*.wav",))
 class WavFolder(DatasetSource):
     """A folder with one sub-folder per class of WAV files (PCM, mono or stereo mixed to mono, one sample rate),
     cropped or zero-padded to one length."""

@@ -11,14 +11,14 @@ from typing import Literal
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_folder, fail
+from core.params import Params, param
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-@DATASETS.register("image_folder", kind="image", file=True)
+@DATASETS.register("image_folder", kind="image", file=True, folder=True)
 class ImageFolder(DatasetSource):
     """A folder with one sub-folder per class (``cats/``, ``dogs/``...) of PNG, JPEG or BMP images, grey or RGB,
     resized to a square size and scaled to [0, 1]. Pillow's decompression-bomb limit is enforced."""

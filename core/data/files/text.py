@@ -7,16 +7,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, PAD_ID, Dataset, DatasetSource
 from core.data.files.common import existing_file, fail
 from core.data.files.csv_table import decode
+from core.params import Params, param
 
 WORD = re.compile(r"[\w']+", re.UNICODE)
 UNKNOWN = "<unk>"
 
 
-@DATASETS.register("text", kind="tokens", file=True)
+@DATASETS.register("text", kind="tokens", file=True, patterns=("*.txt",))
 class TextLines(DatasetSource):
     """A text file with one sentence per line (optionally ``label<TAB>sentence``): lower-cased words become
     token ids; rare words share one ``<unk>`` id; sentences are cut to a maximum length."""
