@@ -66,7 +66,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "search", "selection_summary", "snapshot_series",
     ),
     "core.report.build": ("ReportData", "build_report", "write_report"),
-    "core.glossary": ("define", "explain_metric", "glossary"),
+    "core.glossary": ("define", "explain_metric"),
     "core.lessons": ("Answer", "Lesson", "RunFacts", "check_run", "lesson_ids", "load_lesson"),
     "core.report.export": ("write_csv", "write_embeddings_csv", "write_npy", "write_projector", "write_selection_csv"),
 }
@@ -76,6 +76,7 @@ _ALIASES: dict[str, tuple[str, str]] = {
     "REPORT_FORMATS": ("core.report.build", "FORMATS"),
     "REPORT_SECTIONS": ("core.report.build", "SECTIONS"),
     "all_lessons": ("core.lessons", "lessons"),
+    "glossary_entries": ("core.glossary", "glossary"),
 }
 
 _WHERE: dict[str, tuple[str, str]] = {name: (module, name) for module, names in _EXPORTS.items() for name in names}

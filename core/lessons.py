@@ -174,7 +174,8 @@ _BASELINE_OF = {"raw": "raw", "pca": "pca", "random_init": "random_init", "handc
 
 def evaluation_needs(checks: Iterable[Check]) -> tuple[list[str], list[str]]:
     """The evaluations and baselines a run must have had for ``checks`` to be answerable (in suite order)."""
-    from core.evaluation.suite import BASELINES, EVALUATIONS
+    from core.evaluation.methods.base import evaluation_names
+    from core.evaluation.suite import BASELINES
 
     evals: set[str] = set()
     baselines: set[str] = set()
@@ -196,7 +197,7 @@ def evaluation_needs(checks: Iterable[Check]) -> tuple[list[str], list[str]]:
                 evals.add(_EVALUATION_OF.get(name, "linear_probe"))
             if name in ("invariance", "equivariance"):
                 evals.add("properties")
-    return [e for e in EVALUATIONS if e in evals], [b for b in BASELINES if b in baselines]
+    return [e for e in evaluation_names() if e in evals], [b for b in BASELINES if b in baselines]
 
 
 # ---- lessons and their answers ----------------------------------------------------------------------------

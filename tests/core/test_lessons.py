@@ -127,10 +127,8 @@ def test_each_lessons_preset_runs_and_its_checks_can_be_answered(tmp_path, prese
     evals = sorted({e for x in using for e in x.evaluation_needs()[0]})
     baselines = sorted({b for x in using for b in x.evaluation_needs()[1]})
     if evals:
-        from core.evaluation.suite import EVALUATIONS
-
         model = core.load_trained(result.run_dir)
-        ev = core.run_to_end(core.evaluate(model, [e for e in EVALUATIONS if e in evals], baselines))
+        ev = core.run_to_end(core.evaluate(model, evals, baselines))
         core.save_evaluation(ev.to_record(), core.RunDirectory.open(result.run_dir).reports)
     for lesson in using:
         for a in L.check_run(lesson, result.run_dir):
