@@ -62,7 +62,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation"),
     "core.evaluation.transfer": ("TransferResult", "parse_budgets", "transfer"),
     "core.exploration": (
-        "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space",
+        "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "encoder_layers", "label_agreement",
+        "run_space",
         "search", "selection_summary", "snapshot_series",
     ),
     "core.report.build": ("ReportData", "build_report", "write_report"),

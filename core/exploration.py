@@ -62,15 +62,21 @@ class SnapshotSeries:
     arrays: tuple[np.ndarray, ...]  # (m, d) each, memory-mapped
 
 
-def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> EmbeddingSpace:
+def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None,
+              layer: str | None = None) -> EmbeddingSpace:
     """Every sample of the run's dataset embedded by its newest valid checkpoint (or ``checkpoint``).
 
     The embeddings are written batch-wise to ``embeddings/<checkpoint>.npy`` in the run and memory-mapped from
-    there: large spaces never need to fit in memory twice, and reopening the run reuses the file."""
+    there: large spaces never need to fit in memory twice, and reopening the run reuses the file. ``layer``
+    (one of :func:`encoder_layers`) gives that layer's outputs instead of the representation ("show layer k";
+    not cached)."""
     from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
 
     trained = load_trained(run_dir, checkpoint, device)
+    if layer is not None and layer != "representation":
+        Z = trained.embed(space=f"layer:{layer}")
+        return EmbeddingSpace(f"{trained.experiment.name} · layer {layer}", trained.data.dataset, np.arange(len(Z)), Z)
     run = RunDirectory.open(run_dir)
     loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
     cached = run.path / "embeddings" / f"{loaded.path.stem}.npy"
@@ -89,6 +95,13 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
             Z = trained.embed()
         _forget_pruned(run, cached)
     return EmbeddingSpace(f"{trained.experiment.name} · trained", trained.data.dataset, np.arange(len(Z)), Z)
+
+
+def encoder_layers(run_dir: str | Path) -> tuple[str, ...]:
+    """The named layers of a run's encoder, input side first (the last is ``representation``)."""
+    from core.training.inference import initialised
+
+    return initialised(RunDirectory.open(run_dir).read_config(), "cpu").layer_names
 
 
 def _forget_pruned(run: RunDirectory, keep: Path) -> None:
