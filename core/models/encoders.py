@@ -26,6 +26,8 @@ class Encoder(nn.Module):
 
     Params: type[Params]
     out_dim: int
+    # TorchScript compiles every property unless told not to; these are Python-side helpers, not the graph
+    __jit_unused_properties__ = ["sequence_width", "layer_names"]
     #: True when the encoder reads ids (tokens, node ids) rather than real-valued features
     reads_ids: bool = False
 
@@ -48,7 +50,9 @@ class Encoder(nn.Module):
 
     @property
     def sequence_width(self) -> int:
-        raise NotImplementedError
+        """Width of the per-position states; 0 = none (a plain value, so that TorchScript's inspection of the
+        module's attributes does not trip over it)."""
+        return 0
 
     @property
     def layer_names(self) -> tuple[str, ...]:

@@ -10,7 +10,7 @@ from typing import Literal
 
 import numpy as np
 
-from core.data.base import DATASETS, Dataset, DatasetSource
+from core.data.base import DATASETS, Dataset, DatasetSource, split_codes
 from core.data.files.common import check_fits_in_memory, existing_file, fail
 from core.params import Params, param
 
@@ -78,6 +78,9 @@ class CsvTable(DatasetSource):
             "refuse", label="Missing values", help="refuse: stop with the first one; drop_rows: skip those rows; "
                                                    "impute_mean: fill with the column mean.")
         encoding: Literal["auto", "utf-8", "latin-1"] = param("auto", label="Text encoding")
+        split_column: str | None = param(None, label="Split column",
+                                         help="A column saying which split each row belongs to (train, val / "
+                                              "validation / dev, test): the data set's own split. Empty = none.")
         kind: Literal["tabular", "sequence", "embeddings"] = param(
             "tabular", label="Data kind", help="sequence: each row is a 1-D signal; embeddings: precomputed vectors.")
 
@@ -124,7 +127,8 @@ class CsvTable(DatasetSource):
 
         label_j = column(p.label_column, "label") if p.label_column else None
         meta_js = [column(m, "metadata") for m in p.metadata_columns]
-        feature_js = [j for j in range(width) if j != label_j and j not in meta_js]
+        split_j = column(p.split_column, "split") if p.split_column else None
+        feature_js = [j for j in range(width) if j not in (label_j, split_j) and j not in meta_js]
         if not feature_js:
             raise fail(path, "has no feature columns left after the label and metadata columns")
         first_line = 1 + int(has_header)
@@ -155,13 +159,17 @@ class CsvTable(DatasetSource):
             raise fail(path, "no rows are left after dropping those with missing values")
         metadata = {names[j]: _metadata_column([row[j] for row, k in zip(body, keep, strict=True) if k])
                     for j in meta_js}
+        split = None
+        if split_j is not None:
+            split = split_codes([row[split_j] for row, k in zip(body, keep, strict=True) if k],
+                                f"{path}, column {names[split_j]!r}")
         if used_encoding == "latin-1" and p.encoding == "auto":
             notes.append("the file is not UTF-8; it was read as Latin-1")
         X = X.reshape(len(X), 1, -1) if p.kind == "sequence" else X
         return Dataset(name=path.stem, kind=p.kind, X=X, y=labels, label_names=label_names, metadata=metadata,
                        feature_names=tuple(names[j] for j in feature_js), recommended_normalization="standardize",
                        description=f"{len(X)} rows x {len(feature_js)} features from {path.name}", source=str(path),
-                       notes=tuple(notes))
+                       notes=tuple(notes), split=split)
 
     def _features(self, path, body, names, feature_js, first_line):
         fast = _fast_parse(body, feature_js)
@@ -298,7 +306,8 @@ def _arrow_table(path, p) -> Dataset | None:
         X[:, k] = table.column(fields[j]).to_numpy()
     if not np.isfinite(X).all():
         return None
-    notes = _constant_notes(X, names, feature_js)
+    constant = [names[feature_js[k]] for k in np.flatnonzero(X.min(axis=0) == X.max(axis=0))]  # finite: no nanstd
+    notes = [f"constant column(s) {', '.join(map(repr, constant[:5]))} carry no information"] if constant else []
     labels, label_names = None, ()
     if label_j is not None:
         cells = [c.strip() for c in table.column(fields[label_j]).to_pylist()]
