@@ -141,11 +141,6 @@ class LessonPanel(QWidget):
         self._worker = None
         self.check_button.setEnabled(True)
 
-    def shutdown(self) -> None:
-        if self._worker is not None:
-            self._worker.quit()
-            self._worker.await_workers() if hasattr(self._worker, "await_workers") else None
-
 
 class StartPage(QWidget):
     """The lessons by section: what the app shows when no run is open."""
@@ -223,8 +218,7 @@ class LearnController(QObject):
         self.dock = QDockWidget("Lesson", window)
         self.dock.setObjectName("lessonDock")
         self.dock.setWidget(self.panel)
-        window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        self.dock.hide()
+        self.dock.hide()  # docked the first time a lesson opens
         self.start_page = StartPage()
         self.start_page.lesson_chosen.connect(self.open_lesson)
         tabs = window.tabs
@@ -273,6 +267,8 @@ class LearnController(QObject):
         lesson = core.load_lesson(lesson_id)
         self.panel.show_lesson(lesson, self.glossary)
         self.dock.setWindowTitle(f"Lesson — {lesson.title}")
+        if self.window.dockWidgetArea(self.dock) == Qt.DockWidgetArea.NoDockWidgetArea:
+            self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         self.dock.show()
         self.dock.raise_()
         self.load_preset(lesson.preset)
