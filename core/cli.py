@@ -240,10 +240,29 @@ def _process_group():
 
 
 def _summary(result: Any) -> str:
+    from core.diagnostics.probes import PROBE_PROTOCOL
+
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.test.items() if v is not None)
+    protocol = f"\n{PROBE_PROTOCOL}" if "linear_probe_accuracy" in result.test else ""
+    status = core_status(result.run_dir)
+    best = status.get("best_checkpoint")
+    if best:
+        protocol += (f"\ntest figures of the best checkpoint by {best['metric']} ({best['value']:.4g}, epoch "
+                     f"{best['epoch']}); evaluate, report and the explorer use it too")
+    if status.get("message", "").startswith("early stopping"):
+        protocol += f"\n{status['message']}"
     return (f"{result.status}: {result.epochs_completed} epoch(s), {result.steps} steps in {result.seconds:.1f}s"
-            + (f"  {test}" if test else "") + f"\nrun: {result.run_dir}"
+            + (f"  {test}" if test else "") + protocol + f"\nrun: {result.run_dir}"
             + (f"\n{result.advice}" if getattr(result, "advice", "") else ""))
+
+
+def core_status(run_dir: str) -> dict:
+    import core
+
+    try:
+        return core.RunDirectory.open(run_dir).read_status()
+    except Exception:  # noqa: BLE001 - the summary line is a courtesy
+        return {}
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
@@ -392,7 +411,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     metric_names = list(dict.fromkeys(m for r in result.results.values() for m in r.metrics))
     where = result.split.get("description") or f"{result.n_test} test samples"
     print(f"{result.experiment} on {result.dataset}: {result.n_train} training samples, scored on the {where} "
-          f"({result.seconds:.1f} s)", file=out)
+          f"({result.seconds:.1f} s); checkpoint {model.checkpoint}", file=out)
     print(f"{'metric':<28}" + "".join(f"{n:>24}" for n in names), file=out)
     for m in metric_names:
         cells = []
@@ -407,6 +426,8 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{m:<28}" + "".join(cells), file=out)
     for layer, metric in result.learned.layerwise:
         print(f"{'probe @ ' + layer:<28}{metric.value:>24.3f}", file=out)
+    for note in result.notes():
+        print(note, file=out)
     print(f"saved {path}", file=out)
     return EXIT_OK
 

@@ -68,7 +68,8 @@ class SnapshotSeries:
 
 def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None,
               layer: str | None = None) -> EmbeddingSpace:
-    """Every sample of the run's dataset embedded by its newest valid checkpoint (or ``checkpoint``).
+    """Every sample of the run's dataset embedded by its best checkpoint when training kept one
+    (``training.keep_best``), else its newest valid one (or ``checkpoint``).
 
     The embeddings are written batch-wise to ``embeddings/<checkpoint>.npy`` in the run and memory-mapped from
     there: large spaces never need to fit in memory twice, and reopening the run reuses the file. ``layer``
@@ -77,11 +78,12 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
     from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
 
+    run = RunDirectory.open(run_dir)
+    checkpoint = ckpt.describe_choice(run.checkpoints, checkpoint)[0]  # the best one when training kept one
     trained = load_trained(run_dir, checkpoint, device)
     if layer is not None and layer != "representation":
         Z = trained.embed(space=f"layer:{layer}")
         return EmbeddingSpace(f"{trained.experiment.name} · layer {layer}", trained.data.dataset, np.arange(len(Z)), Z)
-    run = RunDirectory.open(run_dir)
     loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
     cached = run.path / "embeddings" / f"{loaded.path.stem}.npy"
     Z = None
@@ -98,7 +100,9 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
         except OSError:  # a read-only run (e.g. someone else's): keep them in memory instead
             Z = trained.embed()
         _forget_pruned(run, cached)
-    return EmbeddingSpace(f"{trained.experiment.name} · trained", trained.data.dataset, np.arange(len(Z)), Z)
+    best = ckpt.best_checkpoint(run.checkpoints)
+    which = f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == loaded.path.name else ""
+    return EmbeddingSpace(f"{trained.experiment.name} · trained{which}", trained.data.dataset, np.arange(len(Z)), Z)
 
 
 def encoder_layers(run_dir: str | Path) -> tuple[str, ...]:

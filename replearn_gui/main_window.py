@@ -29,7 +29,7 @@ from replearn_gui.training_tab import TrainingTab
 from replearn_gui.widgets.error_dialog import show_error
 from replearn_gui.widgets.run_list import RunList
 from replearn_gui.window_actions import WindowActions, apply_palette
-from replearn_gui.workers import load_experiment_job, read_run_curves
+from replearn_gui.workers import load_experiment_job, read_history, read_run_curves
 
 REFRESH_MS = 50  # repaint at most 20 times a second
 
@@ -54,7 +54,8 @@ def guess_label_column(path: str) -> dict:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, experiment: str | None = None, runs_root: str | None = None, autostart: bool = False):
+    def __init__(self, experiment: str | None = None, runs_root: str | None = None, autostart: bool = False,
+                 open_run: str | None = None):
         super().__init__()
         self.setWindowTitle("RepLearn Studio")
         self.setObjectName("mainWindow")
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.experiment: Any = None
         self.last_result: Any = None
         self._autostart = autostart
+        self._open_after_load = open_run  # a run directory given on the command line, opened once core is loaded
         self._closing = False
         self._loading_source: str | None = None
         self.error_box: QMessageBox | None = None
@@ -92,6 +94,9 @@ class MainWindow(QMainWindow):
         self.loader_job.done.connect(self.on_experiment_loaded)
         self.loader_job.failed.connect(lambda exc, details: self._show_error("Cannot load the experiment", exc))
         self.loader_job.finished.connect(self._on_loader_finished)
+        self.history_job = BackgroundJob(self, policy="replace")
+        self.history_job.done.connect(self._continue_resume)
+        self.history_job.failed.connect(lambda exc, details: self._show_error("Cannot resume the run", exc))
         self.overlay_job = BackgroundJob(self, policy="replace")
         self.overlay_job.done.connect(self._show_overlay)
         self.overlay_job.failed.connect(lambda exc, details: self._show_error("Cannot overlay this run", exc))
@@ -223,6 +228,10 @@ class MainWindow(QMainWindow):
         self.run_list.engine_ready()  # core is imported now: the run list may describe runs in its worker
         if self._closing:
             self.close()
+            return
+        if self._open_after_load:
+            path, self._open_after_load = self._open_after_load, None
+            self.open_run(path)
         elif self.experiment is not None:
             self.on_state_changed(self.controller.state)
 
@@ -351,16 +360,28 @@ class MainWindow(QMainWindow):
                                          "stopped.", 8000)
             return
         self._stop_following()
-        exp = core.RunDirectory.open(path).read_config()
+        try:
+            exp = core.RunDirectory.open(path).read_config()
+        except core.ReplearnError as err:
+            self._show_error("Cannot resume the run", err)
+            return
         self.experiment = exp
         self.experiment_panel.show_experiment(exp)
         self.training.set_objective(exp.objective.name)
         self.opened_run = path
         self.training.clear(path)
-        self.training.show_all(list(core.RunDirectory.open(path).read_events()))  # the history so far
+        self.statusBar().showMessage(f"Resuming {Path(path).name} from its newest checkpoint…")
+        # the history so far (read in a worker), then the engine continues where the checkpoint left off
+        self.history_job.start(read_history, path)
+
+    @Slot(object)
+    def _continue_resume(self, history: tuple) -> None:
+        path, events = history
+        if self.controller.busy or path != self.opened_run:
+            return
+        self.training.show_all(events)
         self.training.result_label.setText("")
         self.controller.resume_run(path)
-        self.statusBar().showMessage(f"Resuming {Path(path).name} from its newest checkpoint…")
 
     @Slot(str)
     def _on_run_removed(self, path: str) -> None:
@@ -637,7 +658,7 @@ class MainWindow(QMainWindow):
                 box.open()
             return
         dialogs = [d for d in (self.report_dialog, self.transfer_wizard) if d is not None]
-        background = (self.embeddings.busy or self.training.busy or self.evaluation.busy or self.overlay_job.busy
+        background = (self.embeddings.busy or self.training.busy or self.evaluation.busy or self.overlay_job.busy or self.history_job.busy
                       or self.run_list.busy                      or (self.follower is not None and self.follower.busy) or any(d.busy for d in dialogs))
         if self.controller.busy or self._loader is not None or background:
             # Ask the workers to finish and close again when they have; the GUI thread never blocks on them.
