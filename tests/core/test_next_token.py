@@ -58,9 +58,11 @@ def test_loss_is_the_mean_cross_entropy_of_the_next_tokens():
 
 def test_a_context_free_encoder_is_refused(tmp_path):
     exp = core.load_preset("toy-language-next-token")
-    exp = exp.__class__(**{**exp.__dict__, "encoder": core.EncoderConfig(name="embedding", params={"dim": 8})})
+    exp = exp.__class__(**{**exp.__dict__, "encoder": core.EncoderConfig(name="embedding", params={"dim": 8}),
+                           "output": core.OutputConfig(root=str(tmp_path))})
     with np.testing.assert_raises(core.ConfigError):
         core.run_to_end(core.train(exp.with_training(epochs=1, device="cpu")))
+    assert not any(tmp_path.iterdir())  # refused before a run directory was made
 
 
 def test_the_toy_language_preset_learns_what_follows_what(tmp_path):
