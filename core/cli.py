@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="safetensors", choices=["safetensors", "torchscript", "onnx"])
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
     p.add_argument("--out", metavar="DIR", help="folder for the files (default: RUN_DIR/export)")
+    p.add_argument("--device", default="cpu", help="where the encoder is traced and checked (default: cpu)")
 
     p = sub.add_parser("embed", help="embed new data with a run's encoder and its saved preprocessing",
                        description="Read DATA (a file or folder; the reader is guessed from its name, or --reader), "
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="FILE.npy, FILE.parquet or FILE.csv")
     p.add_argument("--reader", help="the dataset reader to use (see `replearn list datasets`)")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default: cpu)")
 
     p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations, evaluations "
                                     "or presets",
@@ -166,6 +168,8 @@ class Progress:
                 verb = "Resuming" if event.resumed else "Training"
                 print(f"{verb} {event.experiment} on {event.device}: {event.n_train} training samples, "
                       f"{event.epochs} epochs x {event.steps_per_epoch} steps -> {event.run_dir}", file=self.out)
+                if event.split.startswith("official"):
+                    print(f"the final evaluation scores on the data set's {event.split}", file=self.out)
         elif isinstance(event, core.StepEnded) and self.tty:
             now = time.perf_counter()
             if now - self._last_draw > 0.1 or event.step == self.total:
@@ -468,7 +472,7 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.training.export import export_encoder
 
-    result = export_encoder(args.run_dir, args.format, out=args.out, checkpoint=args.checkpoint)
+    result = export_encoder(args.run_dir, args.format, out=args.out, checkpoint=args.checkpoint, device=args.device)
     check = result.card.get("check", {})
     if "max_abs_difference" in check:
         print(f"checked on {check['samples']} samples with {check['runtime']}: largest difference "
@@ -481,7 +485,8 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_embed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.report.embed import embed_data
 
-    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, checkpoint=args.checkpoint)
+    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, checkpoint=args.checkpoint,
+                        device=args.device)
     print(f"{result.n} samples of {result.dataset} -> {result.dim}-dimensional embeddings: {result.path}", file=out)
     return EXIT_OK
 

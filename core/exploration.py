@@ -148,7 +148,10 @@ def _parquet_roles(path: Path) -> dict:
     import pyarrow.parquet as pq
     import pyarrow.types as pt
 
-    schema = pq.read_schema(path)
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError: the reader says what is wrong
+        return {}
     lists = [f.name for f in schema if pt.is_list(f.type) or pt.is_large_list(f.type) or pt.is_fixed_size_list(f.type)]
     if len(lists) != 1:
         return {}  # the reader explains what it finds

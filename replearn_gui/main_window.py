@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication
-from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
 import core
@@ -180,6 +180,10 @@ class MainWindow(QMainWindow):
             if state is not None:
                 sp.restoreState(state)
         self.setCentralWidget(splitter)
+        self.plugins_label = QLabel("")
+        self.plugins_label.setObjectName("pluginsLabel")
+        self.plugins_label.setVisible(False)
+        self.statusBar().addPermanentWidget(self.plugins_label)
         self.statusBar().addPermanentWidget(self.eta_label)
         self.statusBar().addPermanentWidget(self.progress)
         self.apply_theme(self.dark_action.isChecked())
@@ -217,6 +221,7 @@ class MainWindow(QMainWindow):
         self.experiment_panel.show_experiment(experiment)
         self.training.set_objective(experiment.objective.name)
         self.statusBar().showMessage(f"Loaded {experiment.name}. Runs are written to {self.runs_root}", 8000)
+        self.show_plugins()
         self.on_state_changed(self.controller.state)
         if self._autostart:
             self._autostart = False
@@ -333,6 +338,7 @@ class MainWindow(QMainWindow):
             "No new data from this run for a minute: it may have stopped." if stale else "The run is writing again."))
         self.follower.start()
         self.statusBar().showMessage(f"Opened {run.path}")
+        self.show_plugins()
         self.on_state_changed(self.controller.state)
 
     def _stop_following(self) -> None:
@@ -403,6 +409,22 @@ class MainWindow(QMainWindow):
         chosen = [n for n, b in self.evaluation.eval_boxes.items() if b.isChecked()] or None
         self.report_dialog = ReportDialog(run_dir, chosen or list(self.evaluation.eval_boxes), self)
         self.report_dialog.open()
+
+    def open_export_dialog(self, run_dir: str | None) -> None:
+        if not run_dir:
+            self.statusBar().showMessage("Open or train a run first: its encoder is what is exported.", 6000)
+            return
+        from replearn_gui.export_dialog import ExportEncoderDialog
+
+        self.export_dialog = ExportEncoderDialog(run_dir, self)
+        self.export_dialog.open()
+
+    def show_plugins(self) -> None:
+        """Say which plugins (the user's own code) are loaded: a status-bar label, empty when none."""
+        names = [p.name for p in core.loaded_plugins()]
+        self.plugins_label.setText(f"Plugins: {', '.join(names)}" if names else "")
+        self.plugins_label.setToolTip("\n".join(f"{p.name}: {p.target} ({p.source})" for p in core.loaded_plugins()))
+        self.plugins_label.setVisible(bool(names))
 
     @Slot(str)
     def open_transfer_wizard(self, run_dir: str) -> None:

@@ -257,7 +257,7 @@ class Trainer:
                 raise
             run.write_status(status="running", run_id=self.run_id, experiment=self.experiment.name,
                              started=_now(), device=str(self.device), versions=ckpt.versions(),
-                             seed=self.t.seed, message="")
+                             seed=self.t.seed, message="", split=self.data.splits.record())
             resumed = self.resume_from is not None
             # where the loss started and how high it went, to tell a diverged run
             history = [e.loss for e in run.read_events() if isinstance(e, StepEnded)] if resumed else []
@@ -271,7 +271,7 @@ class Trainer:
                 epochs=self.t.epochs, steps_per_epoch=self.steps_per_epoch, start_epoch=self.epoch,
                 start_step=self.step, n_train=len(self.data.splits.train), n_val=len(self.data.splits.val),
                 n_test=len(self.data.splits.test), resumed=resumed, initial_diagnostics=initial,
-                baseline_probe_accuracy=baseline))
+                baseline_probe_accuracy=baseline, split=self.data.splits.describe()))
             if not resumed:
                 run.write_preprocessing(self.data.preprocessing())
                 run.save_array("snapshots/subset.npy", self.subset)
