@@ -117,7 +117,8 @@ def data_spec(data: PreparedData, seed: int) -> DataSpec:
     if ds.edges is not None:
         edges, held_out = split_edges(ds.edges, held_out_fraction=0.1, seed=seed)
     return DataSpec(kind=ds.kind, sample_shape=ds.sample_shape, n_classes=ds.n_classes,
-                    value_range=data.value_range, vocab_size=ds.vocab_size, edges=edges, held_out_edges=held_out)
+                    value_range=data.value_range, vocab_size=ds.vocab_size, edges=edges, held_out_edges=held_out,
+                    reward=np.asarray(ds.metadata["reward"], dtype=np.float32) if "reward" in ds.metadata else None)
 
 
 def make_optimizer(experiment: Experiment, model: torch.nn.Module) -> torch.optim.Optimizer:
