@@ -61,10 +61,13 @@ class CollapsePanel(QWidget):
         layout.addWidget(self.view, 1)
         v = self.view
 
+        self._tips: dict = {}
+
         def plot(row, col, title, tip):
             p = v.addPlot(row=row, col=col)
             p.setTitle(title, size="9pt")
             p.setToolTip(tip)
+            self._tips[p] = tip
             return p
 
         self.std_plot = plot(0, 0, "Spread per dimension", "Std of each dimension of the L2-normalised embeddings; "
@@ -121,6 +124,19 @@ class CollapsePanel(QWidget):
         self.overlay_probe = self.probe_plot.plot(pen=grey)
         self.overlay_cos = self.cos_plot.plot(pen=grey)
         self.clear()
+
+    # the glossary terms each plot shows (their definitions join the tooltips once core is loaded)
+    GLOSSARY = {"std_plot": ("spread",), "rank_plot": ("effective rank", "rankme"),
+                "spectrum_plot": ("dimensional collapse",), "cov_plot": ("decorrelation",), "heat_plot": ("spread",),
+                "probe_plot": ("linear probe", "knn probe"), "au_plot": ("alignment", "uniformity"),
+                "cos_plot": ("mean pairwise cosine", "collapse")}
+
+    def explain_with(self, define) -> None:
+        """Add the glossary's definitions (``define(term) -> text``) to the plots' tooltips."""
+        for attr, terms in self.GLOSSARY.items():
+            p = getattr(self, attr)
+            extra = [f"{t}: {define(t)}" for t in terms if define(t)]
+            p.setToolTip("\n\n".join([self._tips[p], *extra]))
 
     def set_dark(self, dark: bool) -> None:
         self.view.setBackground("#1e1e1e" if dark else "w")
