@@ -350,8 +350,12 @@ class MainWindow(QMainWindow):
     def _resumable(self, run_dir: str | None) -> bool:
         if not run_dir:
             return False
-        status = core.RunDirectory(run_dir).read_status()
-        return status.get("status") in ("stopped", "failed") and bool(status.get("last_checkpoint"))
+        run = core.RunDirectory(run_dir)
+        status = run.read_status()
+        state = status.get("status")
+        if state == "running" and not self.controller.busy:
+            state = run.state()  # "interrupted" when the process that wrote it has gone
+        return state in ("stopped", "failed", "interrupted") and bool(status.get("last_checkpoint"))
 
     @Slot(str)
     def resume_run(self, path: str | None) -> None:
