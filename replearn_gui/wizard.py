@@ -9,11 +9,11 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QPlainTextEdit,
-                               QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
+                               QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 from replearn_gui.forms import ParamsForm
-from replearn_gui.workers import make_worker
+from replearn_gui.workers import alive, make_worker
 
 
 def pixmap_from_preview(image: np.ndarray, scale: int = 4) -> QPixmap:
@@ -153,10 +153,20 @@ class DataPage(QWizardPage):
             self.form.set_value("path", path)
 
     def _invalidate(self) -> None:
+        """The settings changed: what was loaded (summary, gallery) describes other data now, so it goes."""
         self.dataset = None
-        self.status.setText("" if self.form.is_valid() else "Fix the settings above.")
-        self.load_button.setEnabled(self.form.is_valid())
+        self._clear_gallery()
+        self.status.setText("Press “Load and preview”." if self.form.is_valid() else "Fix the settings above.")
+        self.load_button.setEnabled(self.form.is_valid() and self._worker is None)
         self.completeChanged.emit()
+
+    def _clear_gallery(self) -> None:
+        while self.gallery.count():
+            self.gallery.takeAt(0).widget().deleteLater()
+
+    def _requested(self) -> tuple:
+        """What the page asks for now; a load whose result answers another request is dropped."""
+        return self.source.currentData(), self.form.params()
 
     @Slot()
     def load(self) -> None:
@@ -164,15 +174,19 @@ class DataPage(QWizardPage):
             return
         self.status.setText("Loading…")
         self.load_button.setEnabled(False)
-        worker = make_worker(load_data_job, self.source.currentData(), self.form.params())
-        worker.returned.connect(self._loaded)
-        worker.errored.connect(self._failed)
+        requested = self._requested()
+        worker = make_worker(load_data_job, *requested)
+        # the lambdas run in the GUI thread (superqt's signal object lives there)
+        worker.returned.connect(alive(self, lambda result: self._loaded(result, requested)))
+        worker.errored.connect(alive(self, lambda exc: self._failed(exc, requested)))
         worker.finished.connect(self._done)
         self._worker = worker
         worker.start()
 
-    @Slot(object)
-    def _loaded(self, result: dict) -> None:
+    def _loaded(self, result: dict, requested: tuple | None = None) -> None:
+        if requested is not None and requested != self._requested():
+            self.status.setText("The settings changed while loading: press “Load and preview” again.")
+            return
         ds = result["dataset"]
         self.dataset = ds
         text = f"{ds.n} samples, kind {ds.kind}, sample shape {ds.sample_shape}."
@@ -183,8 +197,7 @@ class DataPage(QWizardPage):
         if ds.notes:
             text += "\nNote: " + "; ".join(ds.notes)
         self.status.setText(text)
-        while self.gallery.count():
-            self.gallery.takeAt(0).widget().deleteLater()
+        self._clear_gallery()
         for k, p in enumerate(result["previews"]):
             label = _plain_label(p.title + ("\n" + p.text if p.text else ""))
             if p.image is not None:
@@ -195,9 +208,12 @@ class DataPage(QWizardPage):
         self.loaded.emit(ds)
         self.completeChanged.emit()
 
-    @Slot(object)
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, requested: tuple | None = None) -> None:
+        if requested is not None and requested != self._requested():
+            self.status.setText("The settings changed while loading: press “Load and preview” again.")
+            return
         self.dataset = None
+        self._clear_gallery()  # the previous data's pictures must not pass for this file's
         import core
 
         message = str(exc) if isinstance(exc, core.ReplearnError) else (
@@ -241,7 +257,7 @@ class ChoicePage(QWizardPage):
         layout.addLayout(self.form_holder)
         layout.addStretch(1)
         self.form: ParamsForm | None = None
-        self._pending_params: Any = None
+        self._values: dict[str, dict] = {}  # name -> the values last in its form
 
     def registry(self):
         raise NotImplementedError
@@ -250,28 +266,55 @@ class ChoicePage(QWizardPage):
         raise NotImplementedError
 
     def fill(self, selected: str | None = None, params: Any = None) -> None:
-        current = selected or self.combo.currentData()
-        self._pending_params = params
+        """Offer the names that fit the choices so far. The user's choice and the values typed for each name
+        are kept (going Back and Next again must not lose them); ``selected`` / ``params`` come from the
+        starting experiment."""
+        names = self.names()
+        if self.form is not None:
+            self._values[self.combo.currentData()] = self.form.values()
+        offered = [self.combo.itemData(i) for i in range(self.combo.count())]
+        current = selected if selected in names else self.combo.currentData()
+        if current not in names:
+            current = names[0] if names else None
+        if params is not None:
+            self.forget()
+            self._values[current] = params.to_dict() if hasattr(params, "to_dict") else dict(params)
+        elif offered == names and current == self.combo.currentData() and self.form is not None:
+            return  # nothing changed: the form stays as the user left it
         self.combo.blockSignals(True)
         self.combo.clear()
-        for name in self.names():
+        for name in names:
             self.combo.addItem(name, name)
-        index = self.combo.findData(current)
-        self.combo.setCurrentIndex(max(index, 0))
+        self.combo.setCurrentIndex(max(self.combo.findData(current), 0))
         self.combo.blockSignals(False)
         self._changed()
+
+    def forget(self) -> None:
+        """Start again from the experiment's own choice (a preset was applied)."""
+        self._values.clear()
+        if self.form is not None:
+            self.form.deleteLater()
+            self.form = None
+
+    def initializePage(self) -> None:  # noqa: N802 (Qt)
+        start = getattr(self.wiz.start, self.section)
+        if self.form is None:
+            self.fill(start.name, start.params)
+        else:
+            self.fill()
 
     @Slot()
     def _changed(self) -> None:
         name = self.combo.currentData()
         if name is None:
             return
+        if self.form is not None:
+            self._values[self.form.owner] = self.form.values()
+            self.form.deleteLater()
         entry = self.registry().get(name)
         self.about.setText(readable(entry.description))
-        if self.form is not None:
-            self.form.deleteLater()
-        params, self._pending_params = self._pending_params, None
-        self.form = ParamsForm(entry.Params, params, path=f"{self.section}.params")
+        self.form = ParamsForm(entry.Params, self._values.get(name), path=f"{self.section}.params")
+        self.form.owner = name
         self.form.changed.connect(self.completeChanged)
         self.form_holder.addWidget(self.form)
         self.completeChanged.emit()
@@ -296,10 +339,6 @@ class EncoderPage(ChoicePage):
 
         return encoders_for(self.wiz.kind())
 
-    def initializePage(self) -> None:  # noqa: N802 (Qt)
-        start = self.wiz.start.encoder
-        self.fill(start.name, start.params if self.form is None else None)
-
 
 class ObjectivePage(ChoicePage):
     section = "objective"
@@ -322,8 +361,8 @@ class ObjectivePage(ChoicePage):
         return objectives_for(self.wiz.kind(), self.wiz.encoder_page.combo.currentData(), ds is not None and ds.has_labels)
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
-        start = self.wiz.start.objective
-        self.fill(start.name, start.params if self.form is None else None)
+        super().initializePage()
+        self._show_views()  # the data may have changed even when the objective did not
 
     @Slot()
     def _changed(self) -> None:
@@ -393,6 +432,21 @@ class ReviewPage(QWizardPage):
         self.setTitle("Review")
         self.setSubTitle("The experiment as it will be saved with the run. Finish starts training.")
         layout = QVBoxLayout(self)
+        names = QFormLayout()
+        self.name = QLineEdit()
+        self.name.setObjectName("experimentName")
+        self.name.setToolTip("The experiment's name: the run folder is named after it")
+        self.description = QPlainTextEdit()
+        self.description.setObjectName("experimentDescription")
+        self.description.setPlaceholderText("What this experiment is for (saved with the run and its report)")
+        self.description.setFixedHeight(60)
+        names.addRow("Name:", self.name)
+        names.addRow("Description:", self.description)
+        layout.addLayout(names)
+        # once the user has typed a name or a description it is theirs; until then both follow the choices
+        self.name_edited = self.description_edited = False
+        self.name.textEdited.connect(self._name_typed)
+        self.description.textChanged.connect(self._description_typed)
         self.summary = _plain_label("")
         self.summary.setObjectName("reviewSummary")
         layout.addWidget(self.summary)
@@ -404,10 +458,32 @@ class ReviewPage(QWizardPage):
         save.clicked.connect(self._save)
         layout.addWidget(save, 0, Qt.AlignmentFlag.AlignLeft)
         self.error = _plain_label("")
+        self.error.setObjectName("reviewError")
         self.error.setStyleSheet("color: #b00020;")
         layout.addWidget(self.error)
+        self._filling = False
+
+    @Slot()
+    def _name_typed(self) -> None:
+        self.name_edited = True
+        self.refresh()
+
+    @Slot()
+    def _description_typed(self) -> None:
+        if not self._filling:
+            self.description_edited = True
+            self.refresh()
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
+        self._filling = True
+        if not self.name_edited:
+            self.name.setText(self.wiz.default_name())
+        if not self.description_edited:
+            self.description.setPlainText(self.wiz.default_description())
+        self._filling = False
+        self.refresh()
+
+    def refresh(self) -> None:
         import core
 
         try:
@@ -416,12 +492,14 @@ class ReviewPage(QWizardPage):
         except core.ConfigError as err:
             self.error.setText(str(err))
             self.toml.setPlainText("")
+            self.completeChanged.emit()
             return
         t = exp.training
         self.summary.setText(f"{exp.objective.name} on {exp.data.name} with a {exp.encoder.name} encoder: "
                              f"{t.epochs} epochs of batches of {t.batch_size}, {t.optimizer} at lr {t.lr:g}, "
                              f"seed {t.seed}, device {t.device}.")
         self.toml.setPlainText(core.dumps_experiment(exp))
+        self.completeChanged.emit()
 
     @Slot()
     def _save(self) -> None:
@@ -464,23 +542,40 @@ class ExperimentWizard(QWizard):
         self.start = exp
         self.data_page.select(exp.data.name, exp.data.params)
         for page in (self.encoder_page, self.objective_page):
-            if page.form is not None:
-                page.form.deleteLater()
-                page.form = None
+            page.forget()
         for name, value in exp.training.to_dict().items():
             if name in self.training_page.form.widgets:
                 self.training_page.form.set_value(name, value)
         if exp.training.grad_clip is None:
             self.training_page.form.set_value("grad_clip", None)
 
+    def _same_as_start(self) -> bool:
+        """Whether data, encoder and objective are still the starting experiment's (its name and description
+        then still describe it)."""
+        return (self.data_page.source.currentData() == self.start.data.name
+                and self.encoder_page.combo.currentData() in (None, self.start.encoder.name)
+                and self.objective_page.combo.currentData() in (None, self.start.objective.name))
+
+    def default_name(self) -> str:
+        if self._same_as_start():
+            return self.start.name
+        return f"{self.data_page.source.currentData()}-{self.objective_page.combo.currentData()}"
+
+    def default_description(self) -> str:
+        if self._same_as_start():
+            return self.start.description
+        return (f"{self.objective_page.combo.currentData()} on {self.data_page.source.currentData()} with a "
+                f"{self.encoder_page.combo.currentData()} encoder.")
+
     def experiment(self):
         import core
 
-        data, objective = self.data_page.source.currentData(), self.objective_page.combo.currentData()
-        same = data == self.start.data.name and objective == self.start.objective.name
-        name = self.start.name if same else f"{data}-{objective}"
+        review = self.review_page
+        name = review.name.text().strip() if review.name_edited else self.default_name()
+        description = review.description.toPlainText().strip() if review.description_edited else (
+            self.default_description())
         return dataclasses.replace(
-            self.start, name=name,
+            self.start, name=name, description=description,
             data=self.data_page.data_config(),
             encoder=core.EncoderConfig(name=self.encoder_page.combo.currentData(), params=self.encoder_page.form.params()),
             objective=core.ObjectiveConfig(name=self.objective_page.combo.currentData(),
