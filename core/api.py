@@ -22,6 +22,8 @@ from core.errors import (CheckpointError, ConfigError, DataError, DeviceError, N
                          RunDirectoryError, SchemaVersionError, UnknownNameError)
 from core.evaluation.metrics import faithfulness
 from core.evaluation.probes import KNNProbe, LinearProbe
+from core.evaluation.stored import (StoredCheck, check_stored, evaluate_run, evaluation_from_record,
+                                    evaluation_stamp)
 from core.evaluation.tables import ResultRow, comparison_rows, load_evaluation, result_rows, save_evaluation
 from core.evaluation.transfer import TransferResult, transfer
 from core.evaluation.suite import BASELINES, EVALUATIONS
@@ -74,4 +76,5 @@ __all__ = [
     "selection_summary", "snapshot_series", "faithfulness", "warm_up_engine",
     "ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation", "TransferResult", "transfer",
     "BASELINES", "EVALUATIONS", "REPORT_FORMATS", "REPORT_SECTIONS",
+    "StoredCheck", "check_stored", "evaluate_run", "evaluation_from_record", "evaluation_stamp",
 ]

@@ -235,15 +235,14 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import json
-
     import core
-    from core.evaluation.suite import BASELINES, EVALUATIONS, evaluate
-    from core.fileio import atomic_write_text
+    from core.evaluation.suite import BASELINES, EVALUATIONS
 
     chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
-    model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
-    result = _with_status_line(evaluate(model, chosen, () if args.no_baselines else BASELINES), err)
+    # evaluated afresh, stamped with its checkpoint and stored (the app's Evaluation tab and reports reuse it)
+    record, _ = _with_status_line(core.evaluate_run(args.run_dir, chosen, () if args.no_baselines else BASELINES,
+                                                    checkpoint=args.checkpoint, reuse=False, store=True), err)
+    result = core.evaluation_from_record(record)
     names = list(result.results)
     metric_names = list(dict.fromkeys(m for r in result.results.values() for m in r.metrics))
     print(f"{result.experiment} on {result.dataset}: {result.n_train} training / {result.n_test} test samples "
@@ -262,12 +261,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{m:<28}" + "".join(cells), file=out)
     for layer, metric in result.learned.layerwise:
         print(f"{'probe @ ' + layer:<28}{metric.value:>24.3f}", file=out)
-    run = core.RunDirectory.open(args.run_dir)
-    path = run.reports / "evaluation.json"
-    path.parent.mkdir(exist_ok=True)
-    atomic_write_text(path, json.dumps({"schema_version": 1, **result.to_record()}, indent=1, allow_nan=False,
-                                       default=lambda v: None) + "\n")
-    print(f"saved {path}", file=out)
+    print(f"saved {core.RunDirectory.open(args.run_dir).reports / 'evaluation.json'}", file=out)
     return EXIT_OK
 
 
@@ -282,6 +276,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         raise core.ConfigError("--formats", f"unknown format(s) {', '.join(unknown)}", allowed=", ".join(FORMATS))
     chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
     data = _with_status_line(build_report(args.run_dir, evaluations=chosen), err)
+    print(data.reuse.summary(), file=err)
     directory = args.out or core.RunDirectory.open(args.run_dir).reports
     for fmt, path in write_report(data, directory, formats).items():
         print(f"{fmt:<5} {path}", file=out)

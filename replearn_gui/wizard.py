@@ -543,6 +543,7 @@ class ExperimentWizard(QWizard):
         self.data_page.select(exp.data.name, exp.data.params)
         for page in (self.encoder_page, self.objective_page):
             page.forget()
+        self.review_page.name_edited = self.review_page.description_edited = False
         for name, value in exp.training.to_dict().items():
             if name in self.training_page.form.widgets:
                 self.training_page.form.set_value(name, value)

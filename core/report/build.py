@@ -13,7 +13,7 @@ import numpy as np
 
 from core.config.io import experiment_to_dict
 from core.fileio import json_ready
-from core.evaluation.suite import BASELINES, EVALUATIONS, Evaluation, EvaluationProgress, evaluate
+from core.evaluation.suite import BASELINES, EVALUATIONS, Evaluation, EvaluationProgress
 from core.report import figures
 
 SCHEMA_VERSION = 1
@@ -30,6 +30,7 @@ class ReportData:
     evaluation: Evaluation
     figures: dict[str, str] = field(default_factory=dict)  # name -> SVG
     sections: tuple[str, ...] = SECTIONS
+    reuse: Any = None  # a core.evaluation.stored.StoredCheck: what came from the stored evaluation
 
     def to_record(self) -> dict[str, Any]:
         return json_ready({"schema_version": SCHEMA_VERSION, "title": self.title, "created": self.created,
@@ -55,8 +56,10 @@ def _history(run) -> dict[str, list[float]]:
 
 def build_report(run_dir: str | Path, *, evaluations: Sequence[str] = EVALUATIONS,
                  baselines: Sequence[str] = BASELINES, sections: Sequence[str] = SECTIONS,
-                 checkpoint: str | None = None) -> Generator[EvaluationProgress, None, ReportData]:
-    """Evaluate a run and gather everything its report shows (a generator: progress, cancellable)."""
+                 checkpoint: str | None = None, reuse: bool = True) -> Generator[EvaluationProgress, None, ReportData]:
+    """Evaluate a run and gather everything its report shows (a generator: progress, cancellable). With
+    ``reuse``, the run's stored evaluation (``reports/evaluation.json``, e.g. the Evaluation tab's) is used
+    where it is still valid and only what is missing or stale is computed: ``ReportData.reuse`` says which."""
     from core import __version__
     from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
@@ -76,10 +79,15 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] = EVALUATION
         "data_fingerprint": hashlib.sha256(X.tobytes()).hexdigest()[:16] + f" ({X.shape[0]} samples)",
         "checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry["epoch"], "step": entry["step"]},
     }
-    result = yield from evaluate(model, evaluations, baselines)
+    from core.evaluation.stored import evaluate_run, evaluation_from_record
+
+    record, check = yield from evaluate_run(run_dir, evaluations, baselines, checkpoint=checkpoint, reuse=reuse,
+                                            model=model)
+    result = evaluation_from_record(record)
     data = ReportData(title=f"Probe report — {model.experiment.name}",
                       created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                      provenance=provenance, history=_history(run), evaluation=result, sections=tuple(sections))
+                      provenance=provenance, history=_history(run), evaluation=result, sections=tuple(sections),
+                      reuse=check)
     if "figures" in sections:
         data.figures = _figures(data, model)
     return data

@@ -176,10 +176,48 @@ def test_an_evaluation_error_reaches_the_error_dialog(tab, qtbot, monkeypatch):
         raise core.DataError("the test split has no labels")
         yield
 
-    monkeypatch.setattr(core, "evaluate", broken)
+    monkeypatch.setattr(core, "evaluate_run", broken)
     tab.evaluate_button.click()
     qtbot.waitUntil(lambda: not tab.busy, timeout=60000)
     box = tab.findChild(QMessageBox, "errorDialog")
     assert box is not None and box.text() == "the test split has no labels" and box.detailedText() == ""
     assert "Evaluation failed" in tab.status.text()
     box.close()
+
+
+def test_report_preview_uses_what_the_tab_stored(tab, qtbot, runs):
+    """Evaluate in the tab, then build the report: the stored numbers are used, and only what the tab did not
+    compute is computed; a record of an older checkpoint is stale and said to be."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from core.evaluation.stored import stamped
+    from replearn_gui.evaluation.report_dialog import ReportDialog
+
+    _, first, _ = runs
+    with qtbot.waitSignal(tab.evaluated, timeout=120000) as done:
+        QTest.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)
+    stored = done.args[0][first]
+    qtbot.waitUntil(lambda: not tab.busy, timeout=30000)
+
+    def build(evaluations, baselines=("raw", "random_init")):
+        dialog = ReportDialog(first, evaluations, baselines=list(baselines))
+        qtbot.addWidget(dialog)
+        dialog.show()
+        QTest.mouseClick(dialog.build_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.data is not None and not dialog.busy, timeout=120000)
+        return dialog
+
+    dialog = build(FAST)
+    assert dialog.data.reuse.reused == tuple(FAST) and "nothing was recomputed" in dialog.status.text()
+    assert dialog.data.evaluation.learned.metrics["probe_accuracy"].value == (
+        stored["results"]["learned"]["metrics"]["probe_accuracy"]["value"])
+    dialog = build(FAST + ["clustering"])
+    assert "computed clustering" in dialog.status.text() and "linear probe" in dialog.status.text()
+    assert "ari" in dialog.data.evaluation.learned.metrics
+    # the run was evaluated at another checkpoint: nothing of it is used
+    ckpts = [e["file"] for e in json.loads((core.RunDirectory.open(first).checkpoints / "manifest.json").read_text())["checkpoints"]]
+    old = core.evaluation_stamp(first, ckpts[0], ["raw", "random_init"])
+    core.save_evaluation(stamped(stored, old), core.RunDirectory.open(first).reports)
+    dialog = build(FAST)
+    assert dialog.data.reuse.missing == tuple(FAST) and ckpts[0] in dialog.status.text()
