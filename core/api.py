@@ -1,80 +1,103 @@
 """The public surface of ``core``: everything the GUI, the CLI and notebooks use.
 
-Importing it registers the built-in datasets, encoders and objectives.
+The face is lazy (PEP 562): a name is imported from the module that defines it the first time it is read, so
+``import core`` loads no torch, scikit-learn or numba and the GUI can import core's names at the top of its
+modules. Registries load their built-in entries the first time they are read (see :class:`core.registry.Registry`).
+
+To export a new name, add it to its module's tuple below (``tests/core/test_api.py`` checks every one resolves).
 """
 from __future__ import annotations
 
-from core.config.io import (dumps_experiment, experiment_from_dict, experiment_to_dict, load_experiment,
-                            loads_experiment, save_experiment)
-from core.config.params import FieldSpec, Params, field_specs, from_mapping, param, to_mapping
-from core.config.schema import (SCHEMA_VERSION, AugmentationConfig, DataConfig, EncoderConfig, Experiment, ObjectiveConfig,
-                                OutputConfig, SplitConfig, TrainingConfig)
-from core.data import builtin as _builtin_data  # noqa: F401  (registration)
-from core.data import files as _file_readers  # noqa: F401  (registration)
-from core.data.files import reader_for
-from core.data import synthetic as _synthetic_data  # noqa: F401  (registration)
-from core.data.preview import Preview, preview
-from core.data.views import AUGMENTATIONS, DEFAULT_VIEWS, Augmentation, ViewPipeline, make_views
-from core.data.base import DATA_KINDS, DATASETS, MASK_ID, PAD_ID, Dataset, DatasetSource, DataSpec
-from core.data.splits import Normalizer, PreparedData, Splits, make_splits, prepare
-from core.diagnostics.collapse import Diagnostics, compute_diagnostics, effective_rank, mean_pairwise_cosine
-from core.errors import (CheckpointError, ConfigError, DataError, DeviceError, NonFiniteLossError, ReplearnError,
-                         RunDirectoryError, SchemaVersionError, UnknownNameError)
-from core.evaluation.metrics import faithfulness
-from core.evaluation.probes import KNNProbe, LinearProbe
-from core.evaluation.stored import (StoredCheck, check_stored, evaluate_run, evaluation_from_record,
-                                    evaluation_stamp)
-from core.evaluation.tables import ResultRow, comparison_rows, load_evaluation, result_rows, save_evaluation
-from core.evaluation.transfer import TransferResult, transfer
-from core.evaluation.suite import BASELINES, EVALUATIONS
-from core.report.build import FORMATS as REPORT_FORMATS, SECTIONS as REPORT_SECTIONS
-from core.exploration import (EmbeddingSpace, SelectionSummary, SnapshotSeries, baseline_space, label_agreement,
-                              run_space, search, selection_summary, snapshot_series)
-from core.evaluation.suite import Evaluation, EvaluationProgress, evaluate
-from core.models.encoders import ENCODERS, Encoder
-from core import objectives as _builtin_objectives  # noqa: F401  (registration)
-from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
-from core.presets import DEFAULT_PRESET, load_preset, preset_names, preset_path
-from core.projection.methods import PROJECTIONS, Projection, ProjectionProgress, warm_up_umap
-from core.projection.neighbors import ExactIndex, Neighbours, knn, layout_neighbours, neighbour_churn
-from core.projection.project import (ProjectionCache, ProjectionResult, aligned_sequence, embedding_hash, procrustes,
-                                     project)
-from core.registry import Entry, Registry
-from core.report.build import ReportData, build_report, write_report
-from core.report.export import (write_csv, write_embeddings_csv, write_npy, write_projector, write_selection_csv)
-from core.training.checkpoint import load_checkpoint
-from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
-                                  RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
-                                  to_record)
-from core.training.loop import (TrainResult, build_model, data_spec, load_dataset, resume, run_to_end, train,
-                                warm_up_engine)
-from core.training.inference import ModelOnData, initialised, load_trained, prepare_data
-from core.training.rundir import RunDirectory
+import importlib
+from typing import Any
 
-REGISTRIES: dict[str, Registry] = {"datasets": DATASETS, "encoders": ENCODERS, "objectives": OBJECTIVES,
-                                   "augmentations": AUGMENTATIONS, "projections": PROJECTIONS}
+# module -> the public names it defines
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "core.errors": (
+        "CheckpointError", "ConfigError", "DataError", "DeviceError", "NonFiniteLossError", "ReplearnError",
+        "RunDirectoryError", "SchemaVersionError", "UnknownNameError",
+    ),
+    "core.params": ("FieldSpec", "Params", "field_specs", "from_mapping", "param", "to_mapping"),
+    "core.fileio": ("atomic_write_bytes",),
+    "core.registry": ("Entry", "Registry"),
+    "core.data.base": ("DATA_KINDS", "DATASETS", "MASK_ID", "PAD_ID", "Dataset", "DatasetSource", "DataSpec"),
+    "core.data.files": ("reader_for",),
+    "core.data.files.csv_table": ("sniff_delimiter",),
+    "core.data.preview": ("Preview", "preview"),
+    "core.data.splits": ("Normalizer", "PreparedData", "Splits", "make_splits", "prepare"),
+    "core.data.views": ("AUGMENTATIONS", "DEFAULT_VIEWS", "Augmentation", "ViewPipeline", "make_views"),
+    "core.projection.methods": ("PROJECTIONS", "Projection", "ProjectionProgress", "warm_up_umap"),
+    "core.projection.neighbors": ("ExactIndex", "Neighbours", "knn", "layout_neighbours", "neighbour_churn"),
+    "core.projection.project": (
+        "ProjectionCache", "ProjectionResult", "aligned_sequence", "embedding_hash", "procrustes", "project",
+    ),
+    "core.diagnostics.collapse": ("Diagnostics", "compute_diagnostics", "effective_rank", "mean_pairwise_cosine"),
+    "core.diagnostics.probes": ("KNNProbe", "LinearProbe"),
+    "core.models.encoders": ("ENCODERS", "Encoder"),
+    "core.objectives.base": ("OBJECTIVES", "Batch", "LossOutput", "Objective"),
+    "core.config.schema": (
+        "SCHEMA_VERSION", "AugmentationConfig", "DataConfig", "EncoderConfig", "Experiment", "ObjectiveConfig",
+        "OutputConfig", "SplitConfig", "TrainingConfig",
+    ),
+    "core.config.io": (
+        "dumps_experiment", "experiment_from_dict", "experiment_to_dict", "load_experiment", "loads_experiment",
+        "save_experiment",
+    ),
+    "core.compatibility": ("encoders_for", "objectives_for"),
+    "core.presets": ("DEFAULT_PRESET", "load_preset", "preset_names", "preset_path"),
+    "core.training.events": (
+        "CheckpointSaved", "EpochEnded", "LearningRateChanged", "RequestSnapshot", "RunFinished", "RunStarted",
+        "SaveCheckpoint", "SetLearningRate", "SnapshotReady", "StepEnded", "Stop", "to_record",
+    ),
+    "core.training.checkpoint": ("load_checkpoint",),
+    "core.training.rundir": ("RunDirectory",),
+    "core.training.loop": (
+        "TrainResult", "build_model", "data_spec", "load_dataset", "resume", "run_to_end", "train", "warm_up_engine",
+    ),
+    "core.training.inference": ("ModelOnData", "initialised", "load_trained", "prepare_data"),
+    "core.evaluation.metrics": ("faithfulness",),
+    "core.evaluation.suite": ("BASELINES", "EVALUATIONS", "Evaluation", "EvaluationProgress", "evaluate"),
+    "core.evaluation.stored": ("StoredCheck", "check_stored", "evaluate_run", "evaluation_from_record",
+                               "evaluation_stamp"),
+    "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation"),
+    "core.evaluation.transfer": ("TransferResult", "parse_budgets", "transfer"),
+    "core.exploration": (
+        "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space",
+        "search", "selection_summary", "snapshot_series",
+    ),
+    "core.report.build": ("ReportData", "build_report", "write_report"),
+    "core.report.export": ("write_csv", "write_embeddings_csv", "write_npy", "write_projector", "write_selection_csv"),
+}
+# public name -> (module, the name there), for names exported under another name
+_ALIASES: dict[str, tuple[str, str]] = {
+    "decode_text": ("core.data.files.csv_table", "decode"),
+    "REPORT_FORMATS": ("core.report.build", "FORMATS"),
+    "REPORT_SECTIONS": ("core.report.build", "SECTIONS"),
+}
 
-__all__ = [
-    "dumps_experiment", "experiment_from_dict", "experiment_to_dict", "load_experiment", "loads_experiment",
-    "save_experiment", "FieldSpec", "Params", "field_specs", "from_mapping", "param", "to_mapping",
-    "SCHEMA_VERSION", "AugmentationConfig", "DataConfig", "EncoderConfig", "Experiment", "ObjectiveConfig", "OutputConfig",
-    "SplitConfig", "TrainingConfig", "DATA_KINDS", "DATASETS", "MASK_ID", "PAD_ID", "Dataset", "DatasetSource", "DataSpec",
-    "Preview", "preview", "reader_for", "AUGMENTATIONS", "DEFAULT_VIEWS", "Augmentation", "ViewPipeline", "make_views", "Normalizer",
-    "PreparedData", "Splits", "make_splits", "prepare", "Diagnostics", "compute_diagnostics", "effective_rank",
-    "mean_pairwise_cosine", "CheckpointError", "ConfigError", "DataError", "DeviceError", "NonFiniteLossError",
-    "ReplearnError", "RunDirectoryError", "SchemaVersionError", "UnknownNameError", "LinearProbe", "KNNProbe", "ModelOnData", "initialised", "load_trained", "prepare_data", "ENCODERS",
-    "Encoder", "OBJECTIVES", "Batch", "LossOutput", "Objective", "DEFAULT_PRESET", "load_preset",
-    "preset_names", "preset_path", "Entry", "Registry", "load_checkpoint", "CheckpointSaved", "EpochEnded",
-    "LearningRateChanged", "RequestSnapshot", "RunFinished", "RunStarted", "SaveCheckpoint", "SetLearningRate",
-    "SnapshotReady", "StepEnded", "Stop", "to_record", "TrainResult", "build_model", "data_spec", "load_dataset", "resume",
-    "run_to_end", "train", "RunDirectory", "REGISTRIES",
-    "PROJECTIONS", "Projection", "ProjectionProgress", "warm_up_umap", "ExactIndex", "Neighbours", "knn",
-    "layout_neighbours", "neighbour_churn", "ProjectionCache", "ProjectionResult", "aligned_sequence",
-    "embedding_hash", "procrustes", "project", "write_csv", "write_embeddings_csv", "write_npy", "write_projector",
-    "write_selection_csv", "Evaluation", "EvaluationProgress", "evaluate", "ReportData", "build_report", "write_report",
-    "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space", "search",
-    "selection_summary", "snapshot_series", "faithfulness", "warm_up_engine",
-    "ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation", "TransferResult", "transfer",
-    "BASELINES", "EVALUATIONS", "REPORT_FORMATS", "REPORT_SECTIONS",
-    "StoredCheck", "check_stored", "evaluate_run", "evaluation_from_record", "evaluation_stamp",
-]
+_WHERE: dict[str, tuple[str, str]] = {name: (module, name) for module, names in _EXPORTS.items() for name in names}
+_WHERE.update(_ALIASES)
+
+__all__ = sorted([*_WHERE, "REGISTRIES"])
+
+
+def _registries() -> dict[str, Any]:
+    names = {"datasets": "DATASETS", "encoders": "ENCODERS", "objectives": "OBJECTIVES",
+             "augmentations": "AUGMENTATIONS", "projections": "PROJECTIONS"}
+    return {key: __getattr__(name) for key, name in names.items()}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "REGISTRIES":
+        value: Any = _registries()
+    elif name in _WHERE:
+        module, attribute = _WHERE[name]
+        value = getattr(importlib.import_module(module), attribute)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value  # later reads skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

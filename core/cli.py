@@ -14,6 +14,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Sequence, TextIO
 
+import core
+
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
@@ -24,7 +26,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from core import __version__
+    from core._version import __version__
 
     parser = _Parser(prog="replearn", description="Train and inspect representation-learning runs.")
     parser.add_argument("--version", action="version", version=f"replearn {__version__}")
@@ -104,8 +106,6 @@ class Progress:
         self._t0 = time.perf_counter()
 
     def handle(self, event: Any) -> None:
-        import core
-
         if isinstance(event, core.RunStarted):
             self.total, self.start_step, self.epochs = event.total_steps, event.start_step, event.epochs
             self._t0 = time.perf_counter()
@@ -180,7 +180,7 @@ def _with_status_line(generator: Any, err: TextIO) -> Any:
 def _process_group():
     """Under torchrun: leave the process group together at the end (not when a process fails: the others
     would wait for it forever; torchrun ends them)."""
-    from core.training import distributed
+    from core import distributed
 
     yield
     distributed.shutdown()
@@ -196,8 +196,6 @@ def _summary(result: Any) -> str:
 
 
 def _load_experiment_arg(text: str):
-    import core
-
     path = Path(text)
     if path.suffix == ".toml" or path.exists() or "/" in text:
         return core.load_experiment(path)
@@ -208,8 +206,6 @@ def _load_experiment_arg(text: str):
 
 
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     experiment = _load_experiment_arg(args.experiment)
     changes = {k: v for k, v in (("device", args.device), ("epochs", args.epochs), ("seed", args.seed)) if v is not None}
     if changes:
@@ -223,8 +219,6 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     generator = core.resume(args.run_dir, epochs=args.epochs, device=args.device, checkpoint=args.checkpoint)
     quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0
     with _process_group():
@@ -235,7 +229,6 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
     from core.evaluation.suite import BASELINES, EVALUATIONS
 
     chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
@@ -266,7 +259,6 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
     from core.evaluation.suite import EVALUATIONS
     from core.report.build import FORMATS, build_report, write_report
 
@@ -296,8 +288,6 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     if args.what == "presets":
         for name in core.preset_names():
             exp = core.load_preset(name)
@@ -325,8 +315,6 @@ def describe_entry(entry: Any) -> str:
 
 
 def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import core
-
     registries = {"dataset": core.DATASETS, "encoder": core.ENCODERS, "objective": core.OBJECTIVES,
                   "augmentation": core.AUGMENTATIONS}
     if args.kind:

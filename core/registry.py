@@ -1,7 +1,7 @@
 """Typed registries: the extension points of RepLearn Studio.
 
 Datasets, encoders and objectives (later augmentations, projections, probes) are classes registered by a
-decorator. Each has a nested frozen ``Params`` dataclass (see :mod:`core.config.params`); the wizard's forms,
+decorator. Each has a nested frozen ``Params`` dataclass (see :mod:`core.params`); the wizard's forms,
 the CLI's ``list``/``describe`` and the contract tests are generated from the registry, so adding an
 objective is one file and no GUI code::
 
@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib
 import inspect
 import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
 
-from core.config.params import FieldSpec, Params, field_specs, from_mapping
 from core.errors import UnknownNameError
+from core.params import FieldSpec, Params, field_specs, from_mapping
 
 T = TypeVar("T")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -68,10 +69,22 @@ class Entry(Generic[T]):
 class Registry(Generic[T]):
     """Named classes of one kind (``"objective"``, ``"encoder"``, ...)."""
 
-    def __init__(self, kind: str, base: type | None = None):
+    def __init__(self, kind: str, base: type | None = None, builtins: tuple[str, ...] = ()):
+        """``builtins`` names the modules that register the built-in entries; they are imported the first time
+        the registry is read (so ``import core`` stays cheap and a registry is never seen half-filled)."""
         self.kind = kind
         self.base = base
-        self._entries: dict[str, Entry[T]] = {}
+        self.builtins = builtins
+        self._loaded = not builtins
+        self._entries_: dict[str, Entry[T]] = {}
+
+    @property
+    def _entries(self) -> dict[str, Entry[T]]:
+        if not self._loaded:
+            self._loaded = True  # before importing: the modules register into this registry while loading
+            for module in self.builtins:
+                importlib.import_module(module)
+        return self._entries_
 
     def register(self, name: str, **info: Any) -> Callable[[type[T]], type[T]]:
         """Class decorator: register ``cls`` under ``name`` with extra ``info`` (e.g. ``data_kinds``)."""
@@ -88,7 +101,7 @@ class Registry(Generic[T]):
                 raise TypeError(f"{cls.__qualname__} must derive from {self.base.__qualname__}")
             field_specs(params)  # fail at import time on an undeclared or unsupported field
             cls.registry_name = name  # type: ignore[attr-defined]
-            self._entries[name] = Entry(self.kind, name, cls, dict(info))
+            self._entries_[name] = Entry(self.kind, name, cls, dict(info))
             return cls
 
         return decorator

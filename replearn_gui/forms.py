@@ -11,6 +11,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
 
+import core
+
 
 def _text(value: Any) -> str:
     if value is None:
@@ -29,8 +31,6 @@ class ParamsForm(QWidget):
                  choices: dict[str, list[str]] | None = None):
         super().__init__(parent)
         self.choices = choices or {}  # free-text fields offered as a fixed list (e.g. the devices present)
-        import core
-
         self.params_cls = params_cls
         self.path = path
         self.specs = core.field_specs(params_cls)
@@ -116,8 +116,6 @@ class ParamsForm(QWidget):
         return {spec.name: self._raw(spec) for spec in self.specs}
 
     def _validate(self) -> None:
-        import core
-
         try:
             self._params = core.from_mapping(self.params_cls, self.values(), self.path)
             self.error.setText("")

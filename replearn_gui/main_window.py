@@ -11,9 +11,24 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (QFileDialog, QFormLayout, QGroupBox, QLabel, QListWidget, QMainWindow, QMessageBox,
-                               QProgressBar, QPushButton, QSplitter, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
+import core
+from core import EpochEnded, LearningRateChanged, RunStarted, SnapshotReady, StepEnded
 from replearn_gui.evaluation.tab import EvaluationTab
 from replearn_gui.explorer.tab import EmbeddingsTab
 from replearn_gui.run_controller import RunController
@@ -38,18 +53,17 @@ LABEL_NAMES = ("label", "labels", "class", "target", "y", "species", "category")
 
 def guess_label_column(path: str) -> dict:
     """A table's label column when its header names one the usual way (the user can change it in the wizard)."""
-    from core.data.files.csv_table import decode, sniff_delimiter
 
     try:
         with open(path, "rb") as fh:
             head = fh.read(65536)
-        text, _ = decode(head, "auto", path)
+        text, _ = core.decode_text(head, "auto", path)
     except Exception:  # noqa: BLE001 - a guess only; the reader reports the real problems
         return {}
     lines = [line for line in text.splitlines() if line.strip()][:20]
     if not lines:
         return {}
-    header = [c.strip() for c in lines[0].split(sniff_delimiter(lines))]
+    header = [c.strip() for c in lines[0].split(core.sniff_delimiter(lines))]
     found = next((c for c in header if c.lower() in LABEL_NAMES), None)
     return {"label_column": found} if found else {}
 
@@ -347,8 +361,6 @@ class MainWindow(QMainWindow):
         self.wizard = ExperimentWizard(self.experiment, self)
         self.wizard.accepted.connect(self._wizard_accepted)
         if data_path:
-            import core
-
             reader = core.reader_for(data_path)
             if reader is None:
                 self.statusBar().showMessage(f"{data_path}: no reader for this kind of file", 8000)
@@ -425,8 +437,6 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def open_run(self, path: str) -> None:
         """Show a run from disk — finished, or still being written (by this app, the CLI or another machine)."""
-        import core
-
         if self.controller.busy:
             self.statusBar().showMessage("Stop the current run before opening another one.", 6000)
             return
@@ -460,8 +470,6 @@ class MainWindow(QMainWindow):
     @Slot(list)
     def on_records(self, records: list) -> None:
         """Replay recorded events into the same views as live ones."""
-        import core
-
         for r in records:
             kind = r.get("event")
             if kind == "run_started":
@@ -507,8 +515,6 @@ class MainWindow(QMainWindow):
     def open_transfer_wizard(self, run_dir: str) -> None:
         from replearn_gui.evaluation.transfer_wizard import TransferWizard
 
-        import core
-
         dataset = core.RunDirectory.open(run_dir).read_config().data.name
         self.transfer_wizard = TransferWizard(run_dir, dataset, self)
         self.transfer_wizard.finished_result.connect(self.evaluation.figures.show_transfer)
@@ -545,8 +551,6 @@ class MainWindow(QMainWindow):
 
     @Slot(float)
     def change_learning_rate(self, lr: float) -> None:
-        import core
-
         try:
             command = core.SetLearningRate(lr)
         except core.ConfigError as err:
@@ -559,16 +563,12 @@ class MainWindow(QMainWindow):
     def on_collapse(self, verdict: Any) -> None:
         """The first collapsed epoch: with auto-pause on, keep a checkpoint of this moment and pause."""
         if self.cockpit.auto_pause.isChecked() and self.controller.busy:
-            import core
-
             self.controller.send(core.SaveCheckpoint())
             self.controller.pause()
             self.statusBar().showMessage(f"Paused: {verdict.status}. A checkpoint of this moment was saved.")
 
     @Slot()
     def save_checkpoint(self) -> None:
-        import core
-
         if self.controller.busy:
             self.controller.send(core.SaveCheckpoint())
             self.statusBar().showMessage("A checkpoint will be saved after the current step.", 4000)
@@ -622,8 +622,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def on_event(self, event: Any) -> None:
-        kind = type(event).__name__
-        if kind == "RunStarted":
+        if isinstance(event, RunStarted):
             self.snapshot_map.clear(event.run_dir)
             self.cockpit.set_start(event.initial_diagnostics, event.baseline_probe_accuracy)
             self.opened_run = event.run_dir
@@ -632,7 +631,7 @@ class MainWindow(QMainWindow):
             self._start_step = event.start_step
             self.progress.setRange(0, max(event.total_steps, 1))
             self.statusBar().showMessage(f"Training {event.experiment} on {event.device} → {event.run_dir}")
-        elif kind == "StepEnded":
+        elif isinstance(event, StepEnded):
             self.loss_plot.add_step(event.step, event.loss, event.terms, event.lr)
             self.loss_plot.show_lr(event.lr)
             self.progress.setValue(event.step)
@@ -641,11 +640,11 @@ class MainWindow(QMainWindow):
             if done > 0:
                 eta = event.elapsed / done * remaining
                 self.eta_label.setText(f"epoch {event.epoch} · {event.samples_per_second:,.0f} samples/s · ETA {eta:,.0f} s")
-        elif kind == "SnapshotReady":
+        elif isinstance(event, SnapshotReady):
             self.snapshot_map.show_snapshot(event.embeddings, event.epoch)
-        elif kind == "LearningRateChanged":
+        elif isinstance(event, LearningRateChanged):
             self.loss_plot.show_lr(event.lr)
-        elif kind == "EpochEnded":
+        elif isinstance(event, EpochEnded):
             if event.val_loss is not None:
                 self.loss_plot.add_validation(event.step, event.val_loss)
             self.cockpit.add_epoch(event.epoch, event.diagnostics)

@@ -8,6 +8,8 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal, Slot
 from superqt.utils import GeneratorWorker
 
+import core
+from core import RunStarted
 from replearn_gui.workers import make_worker, training_job
 
 
@@ -81,8 +83,6 @@ class RunController(QObject):
         """Graceful stop: the engine finishes its step, saves a checkpoint and returns."""
         if self._worker is None or self._state == "stopping":
             return
-        import core  # already loaded: a run is active
-
         self._commands.put(core.Stop())
         was_paused = self._state == "paused"
         self._set_state("stopping")
@@ -92,7 +92,7 @@ class RunController(QObject):
     @Slot(object)
     def _on_yielded(self, event: Any) -> None:
         run_id = getattr(event, "run_id", None)
-        if self._run_id is None and type(event).__name__ == "RunStarted":
+        if self._run_id is None and isinstance(event, RunStarted):
             self._run_id = run_id
         if run_id != self._run_id:
             return  # stale: from a run that is no longer current

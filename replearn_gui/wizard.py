@@ -12,6 +12,7 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
                                QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
+import core
 from replearn_gui.forms import ParamsForm
 from replearn_gui.workers import alive, make_worker
 
@@ -51,8 +52,6 @@ def _plain_label(text: str = "", wrap: bool = True) -> QLabel:
 
 def load_data_job(name: str, params: Any) -> dict[str, Any]:
     """Load a dataset (in a worker) and summarise it for the data page."""
-    import core
-
     entry = core.DATASETS.get(name)
     ds = entry.cls(params).load()
     counts = np.bincount(ds.y, minlength=ds.n_classes).tolist() if ds.y is not None else []
@@ -65,8 +64,6 @@ class DataPage(QWizardPage):
 
     def __init__(self, wizard: "ExperimentWizard"):
         super().__init__()
-        import core
-
         self.wiz = wizard
         self.setTitle("Data")
         self.setSubTitle("A built-in dataset or your own file. Presets fill in the whole experiment.")
@@ -122,8 +119,6 @@ class DataPage(QWizardPage):
         self._build_form(name, params)
 
     def _build_form(self, name: str, params: Any = None) -> None:
-        import core
-
         if self.form is not None:
             self.form.deleteLater()
         entry = core.DATASETS.get(name)
@@ -141,8 +136,6 @@ class DataPage(QWizardPage):
     def _preset_chosen(self) -> None:
         name = self.presets.currentData()
         if name:
-            import core
-
             self.wiz.apply_experiment(core.load_preset(name))
 
     @Slot()
@@ -214,8 +207,6 @@ class DataPage(QWizardPage):
             return
         self.dataset = None
         self._clear_gallery()  # the previous data's pictures must not pass for this file's
-        import core
-
         message = str(exc) if isinstance(exc, core.ReplearnError) else (
             f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-800:])
         self.status.setText(message)
@@ -230,8 +221,6 @@ class DataPage(QWizardPage):
         return self.dataset is not None and self.form is not None and self.form.is_valid()
 
     def data_config(self):
-        import core
-
         return core.DataConfig(name=self.source.currentData(), params=self.form.params(), split=self.wiz.start.data.split)
 
 
@@ -330,14 +319,10 @@ class EncoderPage(ChoicePage):
         super().__init__(wizard, "Encoder", "The network that turns a sample into its representation.")
 
     def registry(self):
-        import core
-
         return core.ENCODERS
 
     def names(self) -> list[str]:
-        from core.compatibility import encoders_for
-
-        return encoders_for(self.wiz.kind())
+        return core.encoders_for(self.wiz.kind())
 
 
 class ObjectivePage(ChoicePage):
@@ -350,15 +335,11 @@ class ObjectivePage(ChoicePage):
         self.extra.addWidget(self.views)
 
     def registry(self):
-        import core
-
         return core.OBJECTIVES
 
     def names(self) -> list[str]:
-        from core.compatibility import objectives_for
-
         ds = self.wiz.data_page.dataset
-        return objectives_for(self.wiz.kind(), self.wiz.encoder_page.combo.currentData(), ds is not None and ds.has_labels)
+        return core.objectives_for(self.wiz.kind(), self.wiz.encoder_page.combo.currentData(), ds is not None and ds.has_labels)
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
         super().initializePage()
@@ -372,8 +353,6 @@ class ObjectivePage(ChoicePage):
     def _show_views(self) -> None:
         """Four augmented views of one real sample, for objectives that learn from views (images only)."""
         import torch
-
-        import core
 
         name = self.combo.currentData()
         ds = self.wiz.data_page.dataset
@@ -407,8 +386,6 @@ def available_devices() -> list[str]:
 class TrainingPage(QWizardPage):
     def __init__(self, wizard):
         super().__init__()
-        import core
-
         self.wiz = wizard
         self.setTitle("Training")
         self.setSubTitle("How long and how fast to train. Hover a field for its meaning and allowed values.")
@@ -484,8 +461,6 @@ class ReviewPage(QWizardPage):
         self.refresh()
 
     def refresh(self) -> None:
-        import core
-
         try:
             exp = self.wiz.experiment()
             self.error.setText("")
@@ -503,8 +478,6 @@ class ReviewPage(QWizardPage):
 
     @Slot()
     def _save(self) -> None:
-        import core
-
         path, _ = QFileDialog.getSaveFileName(self, "Save experiment", f"{self.wiz.experiment().name}.toml",
                                               "Experiments (*.toml)")
         if path:
@@ -569,8 +542,6 @@ class ExperimentWizard(QWizard):
                 f"{self.encoder_page.combo.currentData()} encoder.")
 
     def experiment(self):
-        import core
-
         review = self.review_page
         name = review.name.text().strip() if review.name_edited else self.default_name()
         description = review.description.toPlainText().strip() if review.description_edited else (

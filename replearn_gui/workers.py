@@ -4,11 +4,11 @@ from __future__ import annotations
 import queue
 from typing import Any, Generator
 
+import core
+
 
 def load_experiment_job(source: str | None) -> Any:
     """Import core (slow: torch, scikit-learn) and load an experiment file or preset, in a worker thread."""
-    import core
-
     if source is None:
         experiment = core.load_preset(core.DEFAULT_PRESET)
     elif source in core.preset_names():
@@ -28,8 +28,6 @@ def training_job(experiment: Any, runs_root: str, num_threads: int,
     next step would lose the checkpoint.
     """
     import torch
-
-    import core
 
     if num_threads:
         torch.set_num_threads(num_threads)
@@ -55,8 +53,6 @@ def read_run_curves(run_dir: str) -> dict[str, Any]:
     """A run's recorded curves (for overlaying it on the training view): steps and losses, and per epoch the
     effective rank, the online probe and the mean cosine."""
     import numpy as np
-
-    import core
 
     run = core.RunDirectory.open(run_dir)
     steps, losses, epochs, ranks, probe, cosines = [], [], [], [], [], []

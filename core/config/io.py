@@ -10,11 +10,20 @@ from typing import Any, Mapping
 import tomli_w
 
 from core.config import migrations
-from core.config.params import from_mapping, to_mapping
-from core.config.schema import (SCHEMA_VERSION, AugmentationConfig, DataConfig, EncoderConfig, Experiment, ObjectiveConfig,
-                                OutputConfig, SplitConfig, TrainingConfig)
+from core.config.schema import (
+    SCHEMA_VERSION,
+    AugmentationConfig,
+    DataConfig,
+    EncoderConfig,
+    Experiment,
+    ObjectiveConfig,
+    OutputConfig,
+    SplitConfig,
+    TrainingConfig,
+)
 from core.errors import ConfigError
 from core.fileio import atomic_write_text
+from core.params import from_mapping, to_mapping
 
 _TOP_LEVEL = ("schema_version", "name", "description", "data", "encoder", "objective", "views", "training", "output")
 

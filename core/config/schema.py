@@ -9,8 +9,12 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
-from core.config.params import Params, from_mapping, param
+from core.data.base import DATASETS
+from core.data.views import AUGMENTATIONS
 from core.errors import ConfigError
+from core.models.encoders import ENCODERS
+from core.objectives.base import OBJECTIVES
+from core.params import Params, from_mapping, param
 from core.registry import Registry
 
 SCHEMA_VERSION = 1
@@ -143,7 +147,6 @@ class DataConfig(ComponentConfig):
 
     @classmethod
     def registry(cls) -> Registry:
-        from core.data.base import DATASETS
         return DATASETS
 
     def __post_init__(self) -> None:
@@ -159,7 +162,6 @@ class EncoderConfig(ComponentConfig):
 
     @classmethod
     def registry(cls) -> Registry:
-        from core.models.encoders import ENCODERS
         return ENCODERS
 
 
@@ -170,7 +172,6 @@ class ObjectiveConfig(ComponentConfig):
 
     @classmethod
     def registry(cls) -> Registry:
-        from core.objectives.base import OBJECTIVES
         return OBJECTIVES
 
 
@@ -182,7 +183,6 @@ class AugmentationConfig(ComponentConfig):
 
     @classmethod
     def registry(cls) -> Registry:
-        from core.data.views import AUGMENTATIONS
         return AUGMENTATIONS
 
 

@@ -6,8 +6,8 @@ from typing import Literal, Mapping
 
 import numpy as np
 
-from core.config.params import Params
 from core.errors import DataError
+from core.params import Params
 from core.registry import Registry
 
 # Token and node-id data stores ids as float32 values; these two ids are reserved for every vocabulary.
@@ -158,4 +158,5 @@ class DatasetSource:
         raise NotImplementedError
 
 
-DATASETS: Registry[DatasetSource] = Registry("dataset", base=DatasetSource)
+DATASETS: Registry[DatasetSource] = Registry("dataset", base=DatasetSource,
+                                             builtins=("core.data.builtin", "core.data.synthetic", "core.data.files"))

@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
+from core.params import Params, param
 
 
 @DATASETS.register("digits", kind="image")

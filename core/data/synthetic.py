@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, PAD_ID, Dataset, DatasetSource
 from core.errors import ConfigError
+from core.params import Params, param
 
 
 def _graph_dataset(name: str, n: int, edges: np.ndarray, labels: np.ndarray, label_names: tuple[str, ...],

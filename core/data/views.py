@@ -15,9 +15,9 @@ from typing import Any, Sequence
 import torch
 import torch.nn.functional as F
 
-from core.config.params import Params, param
 from core.data.base import MASK_ID, PAD_ID, DataSpec
 from core.errors import ConfigError
+from core.params import Params, param
 from core.registry import Registry
 
 

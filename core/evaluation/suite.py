@@ -14,8 +14,8 @@ from typing import Any, Generator, Sequence
 
 import numpy as np
 
+from core.diagnostics.probes import KNNProbe, LinearProbe
 from core.evaluation import metrics as M
-from core.evaluation.probes import KNNProbe, LinearProbe
 
 EVALUATIONS = ("linear_probe", "knn", "clustering", "retrieval", "calibration", "faithfulness", "layerwise",
                "reconstruction", "robustness", "invariance", "properties")

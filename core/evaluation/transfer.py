@@ -10,8 +10,8 @@ from typing import Generator, Sequence
 import numpy as np
 import torch
 
+from core.diagnostics.probes import LinearProbe
 from core.errors import ConfigError
-from core.evaluation.probes import LinearProbe
 
 METHODS = ("frozen", "fine_tuned", "from_scratch")
 

@@ -13,9 +13,9 @@ from typing import Literal
 import torch
 from torch import nn
 
-from core.config.params import Params, param
 from core.data.base import MASK_ID, PAD_ID, DataSpec
 from core.errors import ConfigError
+from core.params import Params, param
 from core.registry import Registry
 
 

@@ -7,10 +7,10 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from core.config.params import Params
 from core.data.base import DataSpec
 from core.data.views import ViewPipeline
 from core.models.encoders import Encoder
+from core.params import Params
 from core.registry import Registry
 
 
@@ -87,4 +87,4 @@ class Objective(nn.Module):
                               value=batch.x.shape[0], allowed=f"value >= {self.min_batch_size}")
 
 
-OBJECTIVES: Registry[Objective] = Registry("objective", base=Objective)
+OBJECTIVES: Registry[Objective] = Registry("objective", base=Objective, builtins=("core.objectives",))

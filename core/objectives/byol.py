@@ -7,12 +7,12 @@ from dataclasses import dataclass
 
 import torch
 
-from core.config.params import param
+from core.distributed import gather
 from core.models.heads import PredictionHead
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
-from core.training.distributed import gather
+from core.params import param
 
 
 def momentum_at(base: float, progress: float) -> float:

@@ -6,9 +6,9 @@ from typing import Literal
 
 import torch
 
-from core.config.params import param
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.reconstruction import REAL_KINDS, ReconstructionObjective, ReconstructionParams
+from core.params import param
 
 
 def corrupt(x: torch.Tensor, kind: str, level: float, value_range: tuple[float, float] | None) -> torch.Tensor:

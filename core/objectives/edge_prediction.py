@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from core.config.params import Params, param
 from core.errors import ConfigError
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
+from core.params import Params, param
 
 
 def roc_auc(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.config.params import param
 from core.data.base import MASK_ID, PAD_ID
 from core.errors import ConfigError
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.reconstruction import REAL_KINDS, ReconstructionObjective, ReconstructionParams
+from core.params import param
 
 
 def unit_mask(x: torch.Tensor, kind: str, ratio: float, patch: int) -> torch.Tensor:

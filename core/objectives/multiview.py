@@ -5,8 +5,8 @@ from dataclasses import dataclass
 
 import torch
 
-from core.config.params import Params, param
 from core.objectives.base import Batch, Objective
+from core.params import Params, param
 
 VIEW_KINDS = ("image", "sequence", "audio", "tabular", "embeddings", "tokens")
 

@@ -6,11 +6,11 @@ from typing import Literal
 
 import torch
 
-from core.config.params import Params, param
 from core.errors import ConfigError
 from core.models.heads import make_decoder
 from core.objectives import functional as Fn
 from core.objectives.base import Objective
+from core.params import Params, param
 
 REAL_KINDS = ("image", "sequence", "tabular", "audio", "embeddings")
 

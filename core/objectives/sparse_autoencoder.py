@@ -6,10 +6,10 @@ from typing import Literal
 
 import torch
 
-from core.config.params import param
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.reconstruction import REAL_KINDS, ReconstructionObjective, ReconstructionParams
+from core.params import param
 
 
 @OBJECTIVES.register("sparse_autoencoder", data_kinds=REAL_KINDS)

@@ -3,12 +3,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.config.params import Params, param
+from core.data.base import DataSpec
 from core.errors import ConfigError
 from core.models.heads import LinearClassifier
 from core.objectives import functional as Fn
-from core.data.base import DataSpec
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
+from core.params import Params, param
 
 
 @OBJECTIVES.register("supervised", data_kinds=("image", "sequence", "tabular", "graph", "tokens", "audio", "embeddings"),

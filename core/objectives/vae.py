@@ -6,10 +6,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.config.params import param
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.reconstruction import REAL_KINDS, ReconstructionObjective, ReconstructionParams
+from core.params import param
 
 ACTIVE_UNIT_THRESHOLD = 0.01
 

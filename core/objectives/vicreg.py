@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.config.params import param
+from core.distributed import gather
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObjective
-from core.training.distributed import gather
+from core.params import param
 
 
 @OBJECTIVES.register("vicreg", data_kinds=VIEW_KINDS)

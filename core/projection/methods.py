@@ -16,8 +16,8 @@ from typing import Any, Generator, Literal
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.errors import ConfigError
+from core.params import Params, param
 from core.projection.neighbors import knn
 from core.registry import Registry
 

@@ -12,8 +12,8 @@ from typing import Any, Generator, Sequence
 import numpy as np
 
 from core.config.io import experiment_to_dict
-from core.fileio import json_ready
 from core.evaluation.suite import BASELINES, EVALUATIONS, Evaluation, EvaluationProgress
+from core.fileio import json_ready
 from core.report import figures
 
 SCHEMA_VERSION = 1
@@ -60,7 +60,7 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] = EVALUATION
     """Evaluate a run and gather everything its report shows (a generator: progress, cancellable). With
     ``reuse``, the run's stored evaluation (``reports/evaluation.json``, e.g. the Evaluation tab's) is used
     where it is still valid and only what is missing or stale is computed: ``ReportData.reuse`` says which."""
-    from core import __version__
+    from core._version import __version__
     from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
     from core.training.rundir import RunDirectory

@@ -38,7 +38,7 @@ class TrainingState:
 
 
 def versions() -> dict[str, str]:
-    from core import __version__
+    from core._version import __version__
 
     return {"replearn": __version__, "torch": torch.__version__, "python": platform.python_version()}
 

@@ -25,21 +25,32 @@ from typing import Any, Generator, Mapping
 import numpy as np
 import torch
 
+from core import distributed
 from core.compatibility import check_compatible
 from core.config.schema import Experiment
 from core.data.base import DATASETS, Dataset, DataSpec
 from core.data.splits import PreparedData, prepare, split_edges
 from core.data.views import make_views
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics
+from core.diagnostics.probes import KNNProbe, LinearProbe
 from core.errors import ConfigError, NonFiniteLossError
-from core.evaluation.probes import KNNProbe, LinearProbe
 from core.models.encoders import ENCODERS
 from core.objectives.base import OBJECTIVES, Batch, Objective
 from core.training import checkpoint as ckpt
-from core.training.events import (CheckpointSaved, EpochEnded, LearningRateChanged, RequestSnapshot, RunFinished,
-                                  RunStarted, SaveCheckpoint, SetLearningRate, SnapshotReady, StepEnded, Stop,
-                                  to_record)
-from core.training import distributed
+from core.training.events import (
+    CheckpointSaved,
+    EpochEnded,
+    LearningRateChanged,
+    RequestSnapshot,
+    RunFinished,
+    RunStarted,
+    SaveCheckpoint,
+    SetLearningRate,
+    SnapshotReady,
+    StepEnded,
+    Stop,
+    to_record,
+)
 from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything

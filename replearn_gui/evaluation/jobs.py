@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Generator, Sequence
 
+import core
+
 
 def evaluate_runs_job(run_dirs: Sequence[str], evaluations: Sequence[str],
                       baselines: Sequence[str]) -> Generator[tuple[float, str], None, dict[str, dict]]:
     """Evaluate each run (its newest valid checkpoint); returns {run_dir: record} and stores each record in the
     run's reports folder, so reopening the run shows it again."""
-    import core
-
     records: dict[str, dict] = {}
     for i, run_dir in enumerate(run_dirs):
         name = Path(run_dir).name
@@ -37,8 +37,6 @@ def build_report_job(run_dir: str, evaluations: Sequence[str], sections: Sequenc
     run's stored evaluation is reused where still valid (``ReportData.reuse`` says what was recomputed)."""
     import tempfile
 
-    import core
-
     gen = core.build_report(run_dir, evaluations=evaluations, sections=sections,
                             baselines=core.BASELINES if baselines is None else baselines)
     try:
@@ -55,8 +53,6 @@ def build_report_job(run_dir: str, evaluations: Sequence[str], sections: Sequenc
 
 def write_report_job(data: Any, directory: str, formats: Sequence[str]):
     """One format at a time, so the dialog's progress bar moves and a cancel stops between files."""
-    import core
-
     paths: dict[str, Path] = {}
     for i, fmt in enumerate(formats):
         yield i / len(formats), f"writing {fmt.upper()}"
@@ -65,8 +61,6 @@ def write_report_job(data: Any, directory: str, formats: Sequence[str]):
 
 
 def transfer_job(run_dir: str, target: str, budgets: Sequence[int | None], epochs: int):
-    import core
-
     gen = core.transfer(run_dir, target, budgets=budgets, epochs=epochs)
     try:
         while True:

@@ -12,12 +12,26 @@ from typing import Any
 
 from PySide6.QtCore import QByteArray, QRectF, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QImage, QPainter, QTextDocument
-from PySide6.QtWidgets import (QCheckBox, QDialog, QFileDialog, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit, QProgressBar, QPushButton, QTextBrowser, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QFileDialog,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
 
+import core
 from replearn_gui.evaluation.jobs import build_report_job, write_report_job
-from replearn_gui.workers import alive, make_worker
 from replearn_gui.widgets.error_dialog import show_worker_error
+from replearn_gui.workers import alive, make_worker
 
 SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 
@@ -40,8 +54,6 @@ class ReportDialog(QDialog):
     def __init__(self, run_dir: str, evaluations: list[str], parent: QWidget | None = None,
                  baselines: list[str] | None = None):
         super().__init__(parent)
-        import core
-
         self.setWindowTitle(f"Report — {Path(run_dir).name}")
         self.setObjectName("reportDialog")
         self.resize(1000, 760)

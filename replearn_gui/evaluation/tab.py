@@ -10,14 +10,29 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QCheckBox, QGridLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel, QListWidget,
-                               QListWidgetItem, QProgressBar, QPushButton, QSplitter, QTableWidget, QTableWidgetItem,
-                               QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
+import core
 from replearn_gui.evaluation.figures import EvaluationFigures
 from replearn_gui.evaluation.jobs import evaluate_runs_job
-from replearn_gui.workers import alive, make_worker
 from replearn_gui.widgets.error_dialog import show_worker_error
+from replearn_gui.workers import alive, make_worker
 
 EVALUATION_HELP = {
     "linear_probe": "logistic regression on frozen embeddings (C chosen on validation)",
@@ -119,8 +134,6 @@ class EvaluationTab(QWidget):
         """Fill the evaluation and baseline choices from core (imported by then)."""
         if self.eval_boxes:
             return
-        import core
-
         for i, name in enumerate(core.EVALUATIONS):
             box = QCheckBox(name.replace("_", " "))
             box.setObjectName(f"eval_{name}")
@@ -143,8 +156,6 @@ class EvaluationTab(QWidget):
     # ---- runs ----------------------------------------------------------------------------------------------
     def set_run(self, run_dir: str | None, runs_root: str | None = None) -> None:
         """The run in view; its stored evaluation (if any) is shown at once."""
-        import core
-
         self.engine_ready()
         self.run_dir = run_dir
         self.runs_root = runs_root or self.runs_root
@@ -243,8 +254,6 @@ class EvaluationTab(QWidget):
 
     # ---- showing -------------------------------------------------------------------------------------------
     def show_records(self) -> None:
-        import core
-
         names = {run: Path(run).name for run in self.records}
         if len(self.records) == 1:
             record = next(iter(self.records.values()))

@@ -5,19 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QFormLayout, QLabel, QLineEdit, QProgressBar, QSpinBox, QTableWidget,
-                               QTableWidgetItem, QVBoxLayout, QWizard, QWizardPage)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWizard,
+    QWizardPage,
+)
 
+import core
 from replearn_gui.evaluation.jobs import transfer_job
-from replearn_gui.workers import alive, make_worker
 from replearn_gui.widgets.error_dialog import show_worker_error
+from replearn_gui.workers import alive, make_worker
 
 
 class TargetPage(QWizardPage):
     def __init__(self, source_dataset: str):
         super().__init__()
-        import core
-
         self.setTitle("Target data and label budgets")
         self.setSubTitle("The run's encoder is reused on the target: kept frozen under a linear head, fine-tuned, "
                          "or trained from scratch, with only a few labels per class.")
@@ -49,10 +59,8 @@ class TargetPage(QWizardPage):
         self.budgets.textChanged.connect(lambda _: self.completeChanged.emit())
 
     def isComplete(self) -> bool:  # noqa: N802 (Qt)
-        from core.evaluation.transfer import parse_budgets
-
         try:
-            parse_budgets(self.budgets.text())
+            core.parse_budgets(self.budgets.text())
         except ValueError as err:  # core's ConfigError is a ValueError
             self.error.setText(str(err))
             return False
@@ -110,10 +118,8 @@ class TransferWizard(QWizard):
             self.start()
 
     def start(self) -> None:
-        from core.evaluation.transfer import parse_budgets
-
         page = self.target_page
-        budgets = parse_budgets(page.budgets.text())
+        budgets = core.parse_budgets(page.budgets.text())
         self.run_page.done = False
         self.run_page.completeChanged.emit()
         worker = make_worker(transfer_job, self.run_dir, page.target.currentText(), budgets, page.epochs.value())

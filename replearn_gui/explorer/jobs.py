@@ -6,25 +6,21 @@ from typing import Any
 
 import numpy as np
 
+import core
+
 
 def projection_job(X: np.ndarray, method: str, params: dict, cache_dir: str | None):
-    import core
-
     cache = core.ProjectionCache(cache_dir) if cache_dir else None
     return (yield from core.project(X, method, params, cache=cache))
 
 
 def aligned_job(arrays: list, method: str, params: dict, cache_dir: str | None):
-    import core
-
     cache = core.ProjectionCache(cache_dir) if cache_dir else None
     snapshots = [np.asarray(a, dtype=np.float32) for a in arrays]
     return (yield from core.aligned_sequence(snapshots, method, params, cache=cache))
 
 
 def faithfulness_job(Z: np.ndarray, coords: np.ndarray):
-    import core
-
     yield core.ProjectionProgress("faithfulness", 0.1, "finding the true and the pictured neighbours of every point")
     metrics, kept = core.faithfulness(Z, coords)
     return metrics, kept
@@ -32,8 +28,6 @@ def faithfulness_job(Z: np.ndarray, coords: np.ndarray):
 
 def export_job(kind: str, path: str, space: Any, embeddings: np.ndarray, coords: np.ndarray | None,
                positions: np.ndarray | None = None):
-    import core
-
     rows = space.indices if positions is None else space.indices[positions]
     if kind == "projector":
         return core.write_projector(path, space.dataset, rows, embeddings)

@@ -7,8 +7,8 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
+import core
 from replearn_gui.forms import ParamsForm
-
 
 _warming: threading.Thread | None = None
 
@@ -18,8 +18,6 @@ def warm_up_umap_in_background() -> None:
     thread, not a pool worker: it cannot be interrupted, and quitting must never wait for it."""
     global _warming
     if _warming is None:
-        import core
-
         _warming = threading.Thread(target=core.warm_up_umap, name="umap-warm-up", daemon=True)
         _warming.start()
 
@@ -30,8 +28,6 @@ class ProjectionPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        import core
-
         self.entries = {name: core.PROJECTIONS.get(name) for name in core.PROJECTIONS.names()}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

@@ -9,9 +9,10 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
+import core
 from replearn_gui.explorer.view import ExplorerView
-from replearn_gui.workers import alive, make_worker
 from replearn_gui.widgets.error_dialog import is_user_error, show_worker_error
+from replearn_gui.workers import alive, make_worker
 
 TRAINED, SNAPSHOTS = "trained", "snapshots"
 NOTHING, BASELINE, SAME_SNAPSHOTS = "nothing", "baseline", "snapshots"
@@ -19,8 +20,6 @@ NOTHING, BASELINE, SAME_SNAPSHOTS = "nothing", "baseline", "snapshots"
 
 def load_space_job(run_dir: str, source: str) -> tuple[Any, list, list]:
     """(space, snapshot arrays, snapshot names) for one run; the arrays are empty for the trained model."""
-    import core
-
     if source == TRAINED:
         return core.run_space(run_dir), [], []
     if source == BASELINE:

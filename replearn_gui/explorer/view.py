@@ -14,13 +14,30 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QColor, QCursor, QIcon, QPainter, QPixmap
-from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QFileDialog, QHBoxLayout,
-                               QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu, QPushButton, QSlider,
-                               QSplitter, QTabWidget, QToolButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QPushButton,
+    QSlider,
+    QSplitter,
+    QTabWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
+import core
 from replearn_gui.explorer import colouring
-from replearn_gui.explorer.neighbours_panel import NeighboursPanel
 from replearn_gui.explorer.jobs import aligned_job, export_job, faithfulness_job, projection_job
+from replearn_gui.explorer.neighbours_panel import NeighboursPanel
 from replearn_gui.explorer.point_cloud import PointCloud
 from replearn_gui.explorer.previews import HoverCard
 from replearn_gui.explorer.projection_panel import ProjectionPanel
@@ -631,8 +648,6 @@ class ExplorerView(QWidget):
         self.hover(self.pick_at(p.x(), p.y()))
 
     def hover(self, position: int | None) -> None:
-        import core
-
         if position is None:
             self.card.hide_card()
             self.hover_mark.setData([], [])
@@ -665,8 +680,6 @@ class ExplorerView(QWidget):
         self.side.setCurrentWidget(self.neighbours_panel)
 
     def neighbour_index(self):
-        import core
-
         metric = self.neighbours_panel.metric.currentText()
         key = (id(self.embeddings), metric)
         if self._index is None or self._index_key != key:
@@ -676,8 +689,6 @@ class ExplorerView(QWidget):
 
     def show_neighbours(self, position: int) -> None:
         """The k nearest neighbours of ``position``: in the full space (exact), or in the picture."""
-        import core
-
         self.query = int(position)
         k = min(self.neighbours_panel.k.value(), self.space.n - 1)
         if k < 1:
@@ -729,8 +740,6 @@ class ExplorerView(QWidget):
 
     # ---- search and selection ----------------------------------------------------------------------------
     def run_search(self) -> None:
-        import core
-
         if self.space is None:
             return
         text = self.search_box.text()
@@ -753,8 +762,6 @@ class ExplorerView(QWidget):
         self.side.setCurrentIndex(2)
 
     def select(self, positions: np.ndarray) -> None:
-        import core
-
         self.selected = np.asarray(positions, dtype=np.int64)
         if self.space is not None and len(self.selected):
             self.selection_text.setText(core.selection_summary(self.space, self.selected).text())
@@ -778,8 +785,6 @@ class ExplorerView(QWidget):
         self.cloud.set_emphasis(mask)
 
     def show_selection_in_grid(self) -> None:
-        import core
-
         shown = self.selected[:100]
         items = [(int(p), core.preview(self.space.dataset, int(self.space.indices[p])), None) for p in shown]
         more = f" (the first {len(shown)})" if len(self.selected) > len(shown) else ""
@@ -843,7 +848,6 @@ class ExplorerView(QWidget):
         from PySide6.QtCore import QBuffer, QByteArray, QIODevice
         from PySide6.QtSvg import QSvgGenerator
 
-        from core.fileio import atomic_write_bytes
 
         rect = self.plot.viewport().rect()
         data = QByteArray()
@@ -859,7 +863,7 @@ class ExplorerView(QWidget):
         p.end()
         buffer.close()
         try:
-            atomic_write_bytes(path, bytes(data.data()))  # never a half-written file
+            core.atomic_write_bytes(path, bytes(data.data()))  # never a half-written file
         except OSError as err:
             self.status.setText(f"Could not write {path}: {err.strerror or err}")
             return

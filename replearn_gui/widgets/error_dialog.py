@@ -5,10 +5,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from core import ReplearnError
+
 
 def is_user_error(exc: BaseException) -> bool:
     """Errors core raises on purpose (bad config, bad data, non-finite loss...): no traceback needed."""
-    return any(cls.__name__ == "ReplearnError" and cls.__module__ == "core.errors" for cls in type(exc).__mro__)
+    return isinstance(exc, ReplearnError)
 
 
 def show_error(parent: QWidget | None, title: str, exc: BaseException, details: str = "") -> QMessageBox:

@@ -14,6 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
+import core
 from replearn_gui.explorer.colouring import categorical_palette
 from replearn_gui.explorer.point_cloud import PointCloud
 from replearn_gui.workers import alive, make_worker
@@ -21,8 +22,6 @@ from replearn_gui.workers import alive, make_worker
 
 def snapshot_pca_job(embeddings: np.ndarray | str, run_dir: str | None, previous: np.ndarray | None):
     """(coords, labels or None) of one snapshot: given as an array, or as the path of its ``.npy``."""
-    import core
-
     Z = np.load(embeddings, allow_pickle=False) if isinstance(embeddings, str) else np.asarray(embeddings)
     yield core.ProjectionProgress("pca", 0.0, "projecting")
     coords = core.run_to_end(core.project(np.asarray(Z, dtype=np.float32), "pca")).coords

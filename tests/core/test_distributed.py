@@ -58,7 +58,7 @@ def test_two_processes_equal_one_process_with_the_doubled_batch(tmp_path, object
 
 
 def test_global_batch_norm_matches_batch_norm_in_one_process():
-    from core.training import distributed
+    from core import distributed
 
     torch.manual_seed(0)
     bn = torch.nn.BatchNorm1d(5)

@@ -3,7 +3,7 @@ from dataclasses import dataclass
 import pytest
 
 import core
-from core.config.params import Params, param
+from core.params import Params, param
 from core.registry import Registry
 
 

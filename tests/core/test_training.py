@@ -11,9 +11,9 @@ import torch
 from safetensors.torch import load_file
 
 import core
-from core.config.params import Params, param
 from core.objectives.base import OBJECTIVES, LossOutput
 from core.objectives.supervised import Supervised
+from core.params import Params, param
 
 
 def collect(generator, commands=None):

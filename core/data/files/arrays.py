@@ -7,10 +7,10 @@ from typing import Literal
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_file, fail
 from core.errors import DataError
+from core.params import Params, param
 
 FEATURE_NAMES = ("X", "x", "features", "data", "embeddings", "images")
 LABEL_NAMES = ("y", "labels", "label", "targets", "target")

@@ -10,9 +10,9 @@ from typing import Literal
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_file, fail
+from core.params import Params, param
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-"}
 DELIMITERS = {"auto": None, ",": ",", ";": ";", "tab": "\t", "|": "|", "space": " "}

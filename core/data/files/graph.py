@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import existing_file, fail
 from core.data.files.csv_table import decode, sniff_delimiter
+from core.params import Params, param
 
 
 def read_pairs(path, what: str) -> list[tuple[str, str]]:

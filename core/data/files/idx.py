@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_file, fail
+from core.params import Params, param
 
 # the third byte of the magic number names the element type
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

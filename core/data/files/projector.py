@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_file, fail
 from core.data.files.csv_table import _encode_labels, _metadata_column, decode
+from core.params import Params, param
 
 
 @DATASETS.register("projector", kind="embeddings", file=True)

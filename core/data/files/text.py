@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.config.params import Params, param
 from core.data.base import DATASETS, PAD_ID, Dataset, DatasetSource
 from core.data.files.common import existing_file, fail
 from core.data.files.csv_table import decode
+from core.params import Params, param
 
 WORD = re.compile(r"[\w']+", re.UNICODE)
 UNKNOWN = "<unk>"
