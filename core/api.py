@@ -57,6 +57,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.training.inference": ("ModelOnData", "initialised", "load_trained", "prepare_data"),
     "core.evaluation.metrics": ("faithfulness",),
     "core.evaluation.suite": ("BASELINES", "EVALUATIONS", "Evaluation", "EvaluationProgress", "evaluate"),
+    "core.evaluation.similarity": ("Similarity", "compare_runs", "layer_similarity", "linear_cka"),
     "core.evaluation.stored": ("StoredCheck", "check_stored", "evaluate_run", "evaluation_from_record",
                                "evaluation_stamp"),
     "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation"),

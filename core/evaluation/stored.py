@@ -19,6 +19,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from core.evaluation import metrics as M
+from core.evaluation.similarity import Similarity
 from core.evaluation.suite import EVALUATIONS, Evaluation, RepresentationResult
 
 #: evaluations that must be computed in the same pass as others
@@ -106,7 +107,8 @@ def check_stored(record: Mapping[str, Any] | None, stamp: Mapping[str, Any], eva
     return StoredCheck(reused, missing_t, reason)
 
 
-_PARTS = ("layerwise", "confusion", "robustness", "invariance", "factors", "property_card", "reliability")
+_PARTS = ("layerwise", "confusion", "robustness", "invariance", "factors", "property_card", "reliability",
+          "similarity")
 
 
 def merge_records(stored: Mapping[str, Any], fresh: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -148,7 +150,8 @@ def evaluation_from_record(record: Mapping[str, Any]) -> Evaluation:
                        for l in r.get("layerwise") or []],
             robustness={k: [tuple(p) for p in v] for k, v in (r.get("robustness") or {}).items()},
             invariance=dict(r.get("invariance") or {}), factors=dict(r.get("factors") or {}),
-            card=dict(r.get("property_card") or {}))
+            card=dict(r.get("property_card") or {}),
+            similarity=None if not r.get("similarity") else Similarity.from_record(r["similarity"]))
     return Evaluation(record.get("experiment", ""), record.get("dataset", ""), int(record.get("n_train") or 0),
                       int(record.get("n_test") or 0), tuple(record.get("label_names") or ()), results,
                       float(record.get("seconds") or 0.0), tuple(record.get("evaluations") or ()))

@@ -18,7 +18,7 @@ from core.diagnostics.probes import KNNProbe, LinearProbe
 from core.evaluation import metrics as M
 
 EVALUATIONS = ("linear_probe", "knn", "clustering", "retrieval", "calibration", "faithfulness", "layerwise",
-               "reconstruction", "robustness", "invariance", "properties")
+               "reconstruction", "robustness", "invariance", "properties", "similarity")
 BASELINES = ("raw", "pca", "random_init")
 
 
@@ -42,6 +42,7 @@ class RepresentationResult:
     invariance: dict[str, dict[str, float]] = field(default_factory=dict)
     factors: dict[str, float] = field(default_factory=dict)
     card: dict[str, dict] = field(default_factory=dict)
+    similarity: Any = None  # a core.evaluation.similarity.Similarity: layer × layer linear CKA
 
     def value(self, name: str) -> float | None:
         m = self.metrics.get(name)
@@ -75,6 +76,7 @@ class Evaluation:
                        "confusion": None if r.confusion is None else r.confusion.tolist(),
                        "robustness": {k: [list(p) for p in v] for k, v in r.robustness.items()},
                        "invariance": r.invariance, "factors": r.factors, "property_card": r.card,
+                       "similarity": None if r.similarity is None else r.similarity.to_record(),
                        "reliability": None if r.reliability is None else {
                            "confidence": r.reliability.confidence.tolist(), "accuracy": r.reliability.accuracy.tolist(),
                            "share": r.reliability.share.tolist()}}
@@ -156,6 +158,10 @@ def evaluate(model, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequenc
                 coords = ProjPCA(random_state=seed).fit_transform(Z)
                 faith, per_point = M.faithfulness(Z, coords, seed=seed)
                 r.metrics.update({f"pca_2d_{m.name}": m for m in faith})
+            elif ev == "similarity" and name == "learned":
+                from core.evaluation.similarity import layer_similarity
+
+                r.similarity = layer_similarity(model, test, seed=seed)
             elif ev == "layerwise" and name == "learned":
                 r.layerwise = list(_layerwise(model, splits, test, y, seed))
             elif ev == "reconstruction" and name == "learned":

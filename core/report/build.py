@@ -116,6 +116,10 @@ def _figures(data: ReportData, model) -> dict[str, str]:
     if learned.layerwise:
         out["layerwise"] = figures.bar_chart("Linear probe per layer", [l for l, _ in learned.layerwise],
                                              [m.value for _, m in learned.layerwise], "accuracy")
+    if learned.similarity is not None:
+        s = learned.similarity
+        out["similarity"] = figures.heatmap(f"Linear CKA between layers ({s.n_samples} test samples)", s.rows,
+                                            s.columns, s.matrix, s.column_label, s.row_label)
     if learned.card:
         names = list(learned.card)
         out["properties"] = figures.bar_chart("Property card", names, [learned.card[n]["score"] for n in names], "score")

@@ -122,3 +122,53 @@ def scatter(title: str, coords: np.ndarray, labels: np.ndarray | None, names: Se
         out.append(f'<rect x="{W - R - 90}" y="{T + 4 + 13 * k}" width="9" height="9" fill="{PALETTE[k % len(PALETTE)]}"/>')
         out.append(f'<text x="{W - R - 77}" y="{T + 12 + 13 * k}" font-size="10">{escape(str(name)[:14])}</text>')
     return "\n".join(out + ["</svg>"])
+
+
+def _viridis(v: float) -> str:
+    """A few viridis stops, linearly interpolated (0 → dark purple, 1 → yellow)."""
+    stops = np.array([[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], dtype=float)
+    t = min(max(float(v), 0.0), 1.0) * (len(stops) - 1)
+    i = min(int(t), len(stops) - 2)
+    r, g, b = stops[i] + (stops[i + 1] - stops[i]) * (t - i)
+    return f"#{int(r):02x}{int(g):02x}{int(b):02x}"
+
+
+def heatmap(title: str, rows: Sequence[str], columns: Sequence[str], matrix: np.ndarray, xlabel: str = "",
+            ylabel: str = "", value_range: tuple[float, float] = (0.0, 1.0)) -> str:
+    """A matrix as coloured cells with their values (rows top to bottom), categorical axes, a colour key."""
+    m = np.asarray(matrix, dtype=float)
+    left, top, key = 110, 34, 40
+    side = min((W + 60 - left - key - R) / max(len(columns), 1), (H + 40 - top - 60) / max(len(rows), 1))
+    width, height = int(left + side * len(columns) + key + R), int(top + side * len(rows) + 60)
+    lo, hi = value_range
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" '
+           f'font-family="Helvetica, Arial, sans-serif" font-size="10">',
+           f'<rect x="0" y="0" width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{width / 2}" y="16" text-anchor="middle" font-size="13" font-weight="bold">{escape(title)}</text>']
+    for i, row in enumerate(rows):
+        y = top + i * side
+        out.append(f'<text x="{left - 4}" y="{y + side / 2 + 3:.1f}" text-anchor="end">{escape(str(row)[:18])}</text>')
+        for j in range(len(columns)):
+            v = (m[i, j] - lo) / ((hi - lo) or 1)
+            x = left + j * side
+            out.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{side:.1f}" height="{side:.1f}" fill="{_viridis(v)}"/>')
+            if side >= 18:
+                ink = "black" if v > 0.6 else "white"
+                out.append(f'<text x="{x + side / 2:.1f}" y="{y + side / 2 + 3:.1f}" text-anchor="middle" '
+                           f'fill="{ink}">{m[i, j]:.2f}</text>')
+    base = top + side * len(rows)
+    for j, col in enumerate(columns):
+        x = left + j * side + side / 2
+        out.append(f'<text x="{x:.1f}" y="{base + 12:.1f}" text-anchor="end" font-size="9" '
+                   f'transform="rotate(-30 {x:.1f} {base + 12:.1f})">{escape(str(col)[:18])}</text>')
+    out.append(f'<text x="{left + side * len(columns) / 2:.1f}" y="{height - 6}" text-anchor="middle">{escape(xlabel)}</text>')
+    out.append(f'<text x="12" y="{top + side * len(rows) / 2:.1f}" text-anchor="middle" '
+               f'transform="rotate(-90 12 {top + side * len(rows) / 2:.1f})">{escape(ylabel)}</text>')
+    kx, steps = left + side * len(columns) + 10, 20
+    for k in range(steps):  # colour key, high at the top
+        v = 1 - k / steps
+        out.append(f'<rect x="{kx:.1f}" y="{top + k * side * len(rows) / steps:.1f}" width="10" '
+                   f'height="{side * len(rows) / steps + 0.5:.1f}" fill="{_viridis(v)}"/>')
+    out.append(f'<text x="{kx + 12:.1f}" y="{top + 8}">{_fmt(hi)}</text>')
+    out.append(f'<text x="{kx + 12:.1f}" y="{base:.1f}">{_fmt(lo)}</text>')
+    return "\n".join(out + ["</svg>"])

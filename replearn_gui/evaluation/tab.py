@@ -46,6 +46,7 @@ EVALUATION_HELP = {
     "robustness": "probe accuracy under growing input corruption",
     "invariance": "how much embeddings move under each augmentation",
     "properties": "the property card: factors, smoothness, invariance, ...",
+    "similarity": "linear CKA between the encoder's layers (and between compared runs)",
 }
 
 
