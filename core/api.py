@@ -60,8 +60,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.evaluation.similarity": ("Similarity", "compare_runs", "layer_similarity", "linear_cka"),
     "core.evaluation.stored": ("StoredCheck", "check_stored", "evaluate_run", "evaluation_from_record",
                                "evaluation_stamp"),
-    "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation"),
-    "core.evaluation.transfer": ("TransferResult", "parse_budgets", "transfer"),
+    "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation",
+                               "load_transfer", "save_transfer"),
+    "core.evaluation.transfer": ("TransferResult", "TransferTarget", "parse_budgets", "transfer", "transfer_targets"),
     "core.exploration": (
         "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space",
         "search", "selection_summary", "snapshot_series",

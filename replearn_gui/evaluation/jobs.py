@@ -61,10 +61,18 @@ def write_report_job(data: Any, directory: str, formats: Sequence[str]):
 
 
 def transfer_job(run_dir: str, target: str, budgets: Sequence[int | None], epochs: int):
+    """core.transfer, its result stored with the run (the Evaluation tab shows each compared run's curve)."""
     gen = core.transfer(run_dir, target, budgets=budgets, epochs=epochs)
     try:
         while True:
             p = next(gen)
             yield p.fraction, p.message
     except StopIteration as stop:
-        return stop.value
+        result = stop.value
+    core.save_transfer(result, core.RunDirectory.open(run_dir).reports)
+    return result
+
+
+def similarity_job(run_a: str, run_b: str):
+    """Linear CKA of run A's layers against run B's (both load their default checkpoint)."""
+    return core.compare_runs(run_a, run_b)
