@@ -5,8 +5,7 @@ Evaluation tab) takes from it what is still valid and recomputes only what is mi
 - stale: the record was made for another checkpoint or another configuration, or without a stamp (then
   nothing in it is used);
 - missing: evaluations (or baselines) the record does not hold. Evaluations that are computed together are
-  recomputed together (calibration comes with the linear probe; the property card needs the probe and the
-  invariance measures).
+  recomputed together (the property card sums up the probe and the invariance measures of its own pass).
 """
 from __future__ import annotations
 
@@ -19,11 +18,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from core.evaluation import metrics as M
+from core.evaluation.methods.base import evaluation_names
+from core.evaluation.results import Evaluation, RepresentationResult
 from core.evaluation.similarity import Similarity
-from core.evaluation.suite import EVALUATIONS, Evaluation, RepresentationResult
 
 #: evaluations that must be computed in the same pass as others
-NEEDS = {"calibration": ("linear_probe",), "properties": ("linear_probe", "invariance")}
+NEEDS = {"properties": ("linear_probe", "invariance")}  # the card sums up what these found in the same pass
 
 
 def evaluation_stamp(run_dir: str | Path, checkpoint: str | None = None,
@@ -81,7 +81,7 @@ def _epoch(stamp: Mapping[str, Any]) -> str:
 
 def check_stored(record: Mapping[str, Any] | None, stamp: Mapping[str, Any], evaluations: Sequence[str],
                  baselines: Sequence[str]) -> StoredCheck:
-    wanted = tuple(e for e in EVALUATIONS if e in evaluations)
+    wanted = tuple(e for e in evaluation_names() if e in evaluations)
     if record is None:
         return StoredCheck((), wanted, "no stored evaluation")
     old = record.get("stamp")
@@ -116,7 +116,7 @@ def merge_records(stored: Mapping[str, Any], fresh: Mapping[str, Any] | None) ->
     if fresh is None:
         return dict(stored)
     merged = {**stored, **{k: v for k, v in fresh.items() if k not in ("results", "evaluations")}}
-    merged["evaluations"] = [e for e in EVALUATIONS if e in set(stored.get("evaluations") or ())
+    merged["evaluations"] = [e for e in evaluation_names() if e in set(stored.get("evaluations") or ())
                              | set(fresh.get("evaluations") or ())]
     merged["seconds"] = float(stored.get("seconds") or 0.0) + float(fresh.get("seconds") or 0.0)
     results = {}
@@ -154,22 +154,25 @@ def evaluation_from_record(record: Mapping[str, Any]) -> Evaluation:
             similarity=None if not r.get("similarity") else Similarity.from_record(r["similarity"]))
     return Evaluation(record.get("experiment", ""), record.get("dataset", ""), int(record.get("n_train") or 0),
                       int(record.get("n_test") or 0), tuple(record.get("label_names") or ()), results,
-                      float(record.get("seconds") or 0.0), tuple(record.get("evaluations") or ()))
+                      float(record.get("seconds") or 0.0), tuple(record.get("evaluations") or ()),
+                      split=dict(record.get("split") or {}))
 
 
-def evaluate_run(run_dir: str | Path, evaluations: Sequence[str] = EVALUATIONS, baselines: Sequence[str] | None = None,
+def evaluate_run(run_dir: str | Path, evaluations: Sequence[str] | None = None, baselines: Sequence[str] | None = None,
                  *, checkpoint: str | None = None, reuse: bool = True, model: Any = None, seed: int = 0,
                  store: bool | None = None):
     """Evaluate a run (a generator of progress, cancellable), reusing its stored evaluation where it is still
     valid when ``reuse``; returns ``(record, check)``: the stamped record and what was reused or computed.
     What was computed is stored back in ``reports/evaluation.json`` when ``store`` (default: for the default
     checkpoint only, so that a look at an old checkpoint does not replace the current one's results)."""
-    from core.evaluation.suite import BASELINES, EvaluationProgress, evaluate
+    from core.evaluation.results import EvaluationProgress
+    from core.evaluation.suite import BASELINES, evaluate
     from core.evaluation.tables import load_evaluation, save_evaluation
     from core.training.inference import load_trained
     from core.training.rundir import RunDirectory
 
     baselines = BASELINES if baselines is None else tuple(baselines)
+    evaluations = evaluation_names() if evaluations is None else tuple(evaluations)
     run = RunDirectory.open(run_dir)
     stamp = evaluation_stamp(run_dir, checkpoint, baselines)
     stored = load_evaluation(run.reports) if reuse else None

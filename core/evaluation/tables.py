@@ -96,7 +96,8 @@ def save_transfer(result: Any, reports_dir: str | Path) -> Path:
     path = Path(reports_dir) / TRANSFER_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {"source_run": result.source_run, "target": result.target, "budgets": list(result.budgets),
-              "accuracy": {m: list(v) for m, v in result.accuracy.items()}, "n_test": result.n_test}
+              "accuracy": {m: list(v) for m, v in result.accuracy.items()}, "n_test": result.n_test,
+              "split": dict(result.split)}
     atomic_write_text(path, json.dumps(json_ready(record), indent=2, allow_nan=False) + "\n")
     return path
 
@@ -109,6 +110,6 @@ def load_transfer(reports_dir: str | Path) -> Any:
         r = json.loads((Path(reports_dir) / TRANSFER_FILE).read_text(encoding="utf-8"))
         return TransferResult(r["source_run"], r["target"], list(r["budgets"]),
                               {m: [float("nan") if a is None else float(a) for a in v] for m, v in r["accuracy"].items()},
-                              int(r["n_test"]))
+                              int(r["n_test"]), dict(r.get("split") or {}))
     except (OSError, ValueError, KeyError, TypeError):
         return None

@@ -15,6 +15,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
+import core
 from replearn_gui.explorer.colouring import categorical_palette
 
 STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
@@ -142,8 +143,6 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         if n == 1:
             sim = next(iter(records.values()))["results"]["learned"].get("similarity")
             if sim:
-                import core
-
                 self.show_similarity(core.Similarity.from_record(sim))
             else:
                 self.show_similarity(None, "Tick “similarity” and press Evaluate")

@@ -54,9 +54,9 @@ def test_reuse_what_is_stored_and_compute_only_what_is_missing(run_dir, monkeypa
     learned = more["results"]["learned"]["metrics"]
     assert learned["probe_accuracy"] == stored["results"]["learned"]["metrics"]["probe_accuracy"]
     assert "ari" in learned and "ari" not in stored["results"]["learned"]["metrics"]
-    # calibration comes with the probe: both are computed together
-    _, check = core.run_to_end(core.evaluate_run(run_dir, FAST + ("calibration",), ["raw"]))
-    assert set(check.missing) == {"linear_probe", "calibration"} and check.reused == ("knn",)
+    # the property card sums up the probe and invariance of its own pass: they are computed with it
+    _, check = core.run_to_end(core.evaluate_run(run_dir, FAST + ("properties",), ["raw"]))
+    assert set(check.missing) == {"linear_probe", "properties"} and check.reused == ("knn",)
     # a baseline that was not asked for then means evaluating again
     _, check = core.run_to_end(core.evaluate_run(run_dir, FAST, ["raw", "random_init"]))
     assert check.missing == FAST and "random_init" in check.reason
