@@ -290,7 +290,7 @@ def test_report_preview_uses_what_the_tab_stored(tab, qtbot, runs):
         return dialog
 
     dialog = build(FAST)
-    assert dialog.data.reuse.reused == tuple(FAST) and "nothing was recomputed" in dialog.status.text()
+    assert set(dialog.data.reuse.reused) == set(FAST) and "nothing was recomputed" in dialog.status.text()
     assert dialog.data.evaluation.learned.metrics["probe_accuracy"].value == (
         stored["results"]["learned"]["metrics"]["probe_accuracy"]["value"])
     dialog = build(FAST + ["clustering"])
@@ -301,4 +301,4 @@ def test_report_preview_uses_what_the_tab_stored(tab, qtbot, runs):
     old = core.evaluation_stamp(first, ckpts[0], ["raw", "random_init"])
     core.save_evaluation(stamped(stored, old), core.RunDirectory.open(first).reports)
     dialog = build(FAST)
-    assert dialog.data.reuse.missing == tuple(FAST) and ckpts[0] in dialog.status.text()
+    assert set(dialog.data.reuse.missing) == set(FAST) and ckpts[0] in dialog.status.text()
