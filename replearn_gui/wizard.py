@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
+from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit,
                                QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
 
 import core
 from replearn_gui.forms import ParamsForm
+from replearn_gui.views_editor import ViewsEditor, augmentations_for
 from replearn_gui.workers import alive, make_worker
 
 
@@ -95,6 +98,26 @@ class DataPage(QWizardPage):
         layout.addLayout(row)
         self.form_holder = QVBoxLayout()
         layout.addLayout(self.form_holder)
+        # a table's text columns, offered as its label or as metadata (colour and search by them later)
+        self.columns_box = QGroupBox("Text columns of the table")
+        self.columns_box.setObjectName("textColumns")
+        self.columns_box.setToolTip("Columns that hold text cannot be features: each one is the label column or "
+                                    "metadata (shown in the explorer's colouring and search)")
+        self.columns_layout = QFormLayout(self.columns_box)
+        self.columns_box.setVisible(False)
+        self.column_roles: dict[str, QComboBox] = {}
+        self._scanned: str | None = None
+        self._columns_worker = None
+        layout.addWidget(self.columns_box)
+        split_box = QGroupBox("Split")
+        split_layout = QVBoxLayout(split_box)
+        self.split_form = ParamsForm(core.SplitConfig, wizard.start.data.split, path="data.split")
+        self.split_form.setObjectName("splitForm")
+        self.split_form.changed.connect(self.completeChanged)
+        split_layout.addWidget(self.split_form)
+        split_layout.addWidget(_plain_label("The random split is drawn with the training seed (Training page), so "
+                                            "the same seed gives the same split."))
+        layout.addWidget(split_box)
         self.load_button = QPushButton("Load and preview")
         self.load_button.setObjectName("loadData")
         self.load_button.clicked.connect(self.load)
@@ -156,7 +179,74 @@ class DataPage(QWizardPage):
         self._clear_gallery()
         self.status.setText("Press “Load and preview”." if self.form.is_valid() else "Fix the settings above.")
         self.load_button.setEnabled(self.form.is_valid() and self._worker is None)
+        self._scan_columns()
         self.completeChanged.emit()
+
+    # ---- a table's text columns ---------------------------------------------------------------------------
+    def _scan_columns(self) -> None:
+        """Read the header of a CSV table (in a worker) when its path changed, to offer its text columns."""
+        path = self.form.values().get("path") if self.source.currentData() == "csv" else None
+        if not path or not Path(path).is_file():
+            self._scanned = None
+            self._show_columns([], None)
+            return
+        if path == self._scanned or self._columns_worker is not None:
+            return
+        self._scanned = path
+        worker = make_worker(core.text_columns, path, self.form.values().get("delimiter", "auto"))
+        worker.returned.connect(alive(self, lambda columns, path=path: self._show_columns(columns, path)))
+        worker.errored.connect(alive(self, lambda exc: self._show_columns([], None)))  # the load says what is wrong
+        worker.finished.connect(alive(self, self._columns_done))
+        self._columns_worker = worker
+        worker.start()
+
+    def _columns_done(self) -> None:
+        self._columns_worker = None
+        self._scan_columns()  # the path may have changed meanwhile
+
+    def _show_columns(self, columns: list[str], path: str | None) -> None:
+        current = self.form.values().get("path") if self.form is not None else None
+        if path is not None and path != current:
+            return
+        while self.columns_layout.rowCount():
+            self.columns_layout.removeRow(0)
+        self.column_roles = {}
+        self.columns_box.setVisible(bool(columns))
+        if not columns:
+            return
+        values = self.form.values()
+        label = values.get("label_column")
+        if label not in columns:  # a text column named like a label is the label, the rest metadata
+            label = next((c for c in columns if c.lower() in ("label", "labels", "class", "target", "y")), label)
+        for name in columns:
+            combo = QComboBox()
+            combo.setObjectName(f"column_{name}")
+            combo.addItem("metadata", "metadata")
+            combo.addItem("label", "label")
+            combo.setCurrentIndex(1 if name == label else 0)
+            combo.currentIndexChanged.connect(lambda _, name=name: self._role_chosen(name))
+            self.column_roles[name] = combo
+            self.columns_layout.addRow(_plain_label(name + ":", wrap=False), combo)
+        self._apply_roles()
+
+    def _role_chosen(self, name: str) -> None:
+        if self.column_roles[name].currentData() == "label":  # one label column: the previous one is metadata
+            for other, combo in self.column_roles.items():
+                if other != name and combo.currentData() == "label":
+                    combo.blockSignals(True)
+                    combo.setCurrentIndex(0)
+                    combo.blockSignals(False)
+        self._apply_roles()
+
+    def _apply_roles(self) -> None:
+        label = next((n for n, c in self.column_roles.items() if c.currentData() == "label"), None)
+        values = self.form.values()
+        keep = [m for m in (values.get("metadata_columns") or []) if m not in self.column_roles]
+        metadata = keep + [n for n, c in self.column_roles.items() if c.currentData() == "metadata"]
+        if label is not None and values.get("label_column") != label:
+            self.form.set_value("label_column", label)
+        if list(values.get("metadata_columns") or []) != metadata:
+            self.form.set_value("metadata_columns", metadata)
 
     def _clear_gallery(self) -> None:
         while self.gallery.count():
@@ -223,10 +313,11 @@ class DataPage(QWizardPage):
         self.load_button.setEnabled(self.form.is_valid())
 
     def isComplete(self) -> bool:  # noqa: N802 (Qt)
-        return self.dataset is not None and self.form is not None and self.form.is_valid()
+        return (self.dataset is not None and self.form is not None and self.form.is_valid()
+                and self.split_form.is_valid())
 
     def data_config(self):
-        return core.DataConfig(name=self.source.currentData(), params=self.form.params(), split=self.wiz.start.data.split)
+        return core.DataConfig(name=self.source.currentData(), params=self.form.params(), split=self.split_form.params())
 
 
 class ChoicePage(QWizardPage):
@@ -338,6 +429,39 @@ class ObjectivePage(ChoicePage):
         self.views = QLabel()
         self.views.setObjectName("viewPreview")
         self.extra.addWidget(self.views)
+        self.views_editor = ViewsEditor()
+        self.views_editor.changed.connect(self._views_edited)
+        self.views_editor.setVisible(False)
+        self.layout().insertWidget(self.layout().count() - 1, self.views_editor)
+
+    def uses_views(self) -> bool:
+        name = self.combo.currentData()
+        return name is not None and bool(core.OBJECTIVES.get(name).cls.uses_views)
+
+    def _fill_views(self) -> None:
+        """The experiment's views (or the kind's default pipeline) the first time and when the kind of data
+        changed; the user's edits otherwise."""
+        kind = self.wiz.kind()
+        if self.views_editor.kind == kind:
+            return
+        start = [(v.name, v.params) for v in self.wiz.start.views]
+        fitting = set(augmentations_for(kind))
+        specs = start if start and all(n in fitting for n, _ in start) else list(core.DEFAULT_VIEWS.get(kind, ()))
+        self.views_editor.set_views(kind, specs)
+
+    @Slot()
+    def _views_edited(self) -> None:
+        self._show_views()
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802 (Qt)
+        return super().isComplete() and (not self.uses_views() or self.views_editor.is_valid())
+
+    def view_configs(self) -> tuple:
+        """The views the experiment saves: the edited pipeline for multi-view objectives."""
+        if not self.uses_views() or self.views_editor.specs() is None:
+            return tuple(self.wiz.start.views)
+        return tuple(core.AugmentationConfig(name=n, params=p) for n, p in self.views_editor.specs())
 
     def registry(self):
         return core.OBJECTIVES
@@ -348,24 +472,30 @@ class ObjectivePage(ChoicePage):
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
         super().initializePage()
+        if self.uses_views():
+            self._fill_views()
+        self.views_editor.setVisible(self.uses_views())
         self._show_views()  # the data may have changed even when the objective did not
 
     @Slot()
     def _changed(self) -> None:
         super()._changed()
+        if self.uses_views():
+            self._fill_views()
+        self.views_editor.setVisible(self.uses_views())
         self._show_views()
 
     def _show_views(self) -> None:
-        """Four augmented views of one real sample, for objectives that learn from views (images only)."""
+        """Four augmented views of one real sample, drawn with the pipeline being edited (images only)."""
         import torch
 
-        name = self.combo.currentData()
         ds = self.wiz.data_page.dataset
         self.views.clear()
-        if name is None or ds is None or ds.kind != "image" or not core.OBJECTIVES.get(name).cls.uses_views:
+        specs = self.views_editor.specs()
+        if ds is None or ds.kind != "image" or not self.uses_views() or not specs:
             return
         spec = core.DataSpec(kind=ds.kind, sample_shape=ds.sample_shape, value_range=ds.value_range)
-        pipeline = core.make_views([(v.name, v.params) for v in self.wiz.start.views], spec)
+        pipeline = core.make_views(specs, spec)
         x = torch.from_numpy(np.asarray(ds.X[0], dtype=np.float32))
         g = torch.random.fork_rng()
         with g:
@@ -519,8 +649,11 @@ class ExperimentWizard(QWizard):
         """Start again from another experiment (a preset)."""
         self.start = exp
         self.data_page.select(exp.data.name, exp.data.params)
+        for name, value in exp.data.split.to_dict().items():
+            self.data_page.split_form.set_value(name, value)
         for page in (self.encoder_page, self.objective_page):
             page.forget()
+        self.objective_page.views_editor.kind = None  # the preset's views, when the objective page is shown
         self.review_page.name_edited = self.review_page.description_edited = False
         for name, value in exp.training.to_dict().items():
             if name in self.training_page.form.widgets:
@@ -558,4 +691,5 @@ class ExperimentWizard(QWizard):
             objective=core.ObjectiveConfig(name=self.objective_page.combo.currentData(),
                                            params=self.objective_page.form.params()),
             training=self.training_page.form.params(),
+            views=self.objective_page.view_configs(),
         )

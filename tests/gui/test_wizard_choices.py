@@ -158,3 +158,78 @@ def test_a_load_answered_after_the_data_changed_is_dropped(window, qtbot):
     load(page, qtbot)
     assert page.dataset.name == "iris"
     wiz.reject()
+
+
+def strip_bytes(label) -> bytes:
+    image = label.pixmap().toImage()
+    return bytes(image.constBits())
+
+
+def test_views_of_a_multi_view_objective_are_edited_and_saved(window, qtbot):
+    wiz = open_wizard(window, qtbot)
+    load(wiz.data_page, qtbot)
+    next_page(wiz)
+    next_page(wiz)
+    obj = wiz.objective_page
+    editor = obj.views_editor
+    assert not editor.isVisible()  # supervised learns from labels, not from views
+    choose(obj.combo, "simclr")
+    assert editor.isVisible()
+    assert [r.combo.currentData() for r in editor.rows] == [n for n, _ in core.DEFAULT_VIEWS["image"]]
+    before = strip_bytes(obj.views)
+    rotation = next(r for r in editor.rows if r.combo.currentData() == "rotation")
+    type_into(rotation.form.widgets["degrees"], "90")
+    assert strip_bytes(obj.views) != before  # the strip shows the views being edited
+    # remove the noise, add a flip at the end
+    noise = next(r for r in editor.rows if r.combo.currentData() == "gaussian_noise")
+    click(noise.remove)
+    click(editor.add_button)
+    choose(editor.rows[-1].combo, "flip")
+    assert [r.combo.currentData() for r in editor.rows][-1] == "flip" and len(editor.rows) == 4
+    type_into(rotation.form.widgets["degrees"], "-5x")
+    assert not wiz.button(QWizard.WizardButton.NextButton).isEnabled()  # an invalid view blocks Next
+    type_into(rotation.form.widgets["degrees"], "90")
+    next_page(wiz)
+    back_page(wiz)
+    assert len(editor.rows) == 4 and rotation.form.params().degrees == 90  # kept over Back / Next
+    next_page(wiz)
+    next_page(wiz)
+    exp = wiz.experiment()
+    assert [v.name for v in exp.views] == ["random_resized_crop", "rotation", "brightness_contrast", "flip"]
+    assert exp.views[1].params.degrees == 90
+    assert 'name = "flip"' in wiz.review_page.toml.toPlainText()
+    wiz.reject()
+
+
+def test_split_settings_and_a_tables_text_columns(window, qtbot, tmp_path):
+    wiz = open_wizard(window, qtbot)
+    page = wiz.data_page
+    table = tmp_path / "cities.csv"
+    rows = [f"{i},{i % 5},{['Paris', 'Rome', 'Oslo'][i % 3]},{'ab'[i % 2]}" for i in range(60)]
+    table.write_text("x,y,city,kind\n" + "\n".join(rows) + "\n")
+    choose(page.source, "csv")
+    type_into(page.form.widgets["path"], str(table))
+    qtbot.waitUntil(lambda: page.columns_box.isVisible(), timeout=20000)
+    assert set(page.column_roles) == {"city", "kind"}
+    # both text columns start as metadata (no column is named like a label): choose "kind" as the label
+    assert page.form.params().metadata_columns == ("city", "kind")
+    choose(page.column_roles["kind"], "label")
+    assert page.form.params().label_column == "kind" and page.form.params().metadata_columns == ("city",)
+    type_into(page.split_form.widgets["test_fraction"], "0.3")
+    page.split_form.widgets["stratify"].click()
+    load(page, qtbot)
+    assert page.dataset.n == 60 and page.dataset.label_names == ("a", "b") and "city" in page.dataset.metadata
+    next_page(wiz)
+    next_page(wiz)
+    next_page(wiz)
+    type_into(wiz.training_page.form.widgets["batch_size"], "16")
+    type_into(wiz.training_page.form.widgets["epochs"], "1")
+    next_page(wiz)
+    exp = wiz.experiment()
+    assert exp.data.split.test_fraction == 0.3 and exp.data.split.stratify is False
+    assert exp.data.params.label_column == "kind" and exp.data.params.metadata_columns == ("city",)
+    type_into(wiz.review_page.name, "cities")
+    with qtbot.waitSignal(window.controller.finished, timeout=90000) as finished:
+        click(wiz.button(QWizard.WizardButton.FinishButton))
+    saved = core.RunDirectory.open(finished.args[0].run_dir).read_config()
+    assert saved.data.split.test_fraction == 0.3 and saved.name == "cities"
