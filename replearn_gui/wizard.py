@@ -46,6 +46,19 @@ def readable(doc: str) -> str:
     return " ".join(s for s in sentences if ":math:" not in s and "\\" not in s)
 
 
+def _scrolling_layout(page: QWizardPage) -> QVBoxLayout:
+    """The page's content in a scroll area: long forms (a split, four augmentations) never clip the page."""
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    inner = QWidget()
+    scroll.setWidget(inner)
+    outer.addWidget(scroll)
+    return QVBoxLayout(inner)
+
+
 def _plain_label(text: str = "", wrap: bool = True) -> QLabel:
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.PlainText)  # names come from user files: never HTML
@@ -72,7 +85,7 @@ class DataPage(QWizardPage):
         self.setSubTitle("A built-in dataset or your own file. Presets fill in the whole experiment.")
         self.dataset = None
         self._worker = None
-        layout = QVBoxLayout(self)
+        layout = _scrolling_layout(self)
         row = QHBoxLayout()
         self.presets = _compact(QComboBox())
         self.presets.setObjectName("presetCombo")
@@ -109,15 +122,6 @@ class DataPage(QWizardPage):
         self._scanned: str | None = None
         self._columns_worker = None
         layout.addWidget(self.columns_box)
-        split_box = QGroupBox("Split")
-        split_layout = QVBoxLayout(split_box)
-        self.split_form = ParamsForm(core.SplitConfig, wizard.start.data.split, path="data.split")
-        self.split_form.setObjectName("splitForm")
-        self.split_form.changed.connect(self.completeChanged)
-        split_layout.addWidget(self.split_form)
-        split_layout.addWidget(_plain_label("The random split is drawn with the training seed (Training page), so "
-                                            "the same seed gives the same split."))
-        layout.addWidget(split_box)
         self.load_button = QPushButton("Load and preview")
         self.load_button.setObjectName("loadData")
         self.load_button.clicked.connect(self.load)
@@ -131,6 +135,15 @@ class DataPage(QWizardPage):
         gallery_widget = QWidget()
         gallery_widget.setLayout(self.gallery)
         layout.addWidget(gallery_widget)
+        split_box = QGroupBox("Split")
+        split_layout = QVBoxLayout(split_box)
+        self.split_form = ParamsForm(core.SplitConfig, wizard.start.data.split, path="data.split")
+        self.split_form.setObjectName("splitForm")
+        self.split_form.changed.connect(self.completeChanged)
+        split_layout.addWidget(self.split_form)
+        split_layout.addWidget(_plain_label("The random split is drawn with the training seed (Training page), so "
+                                            "the same seed gives the same split."))
+        layout.addWidget(split_box)
         layout.addStretch(1)
         self.form: ParamsForm | None = None
         self.select(wizard.start.data.name, wizard.start.data.params)
@@ -328,7 +341,8 @@ class ChoicePage(QWizardPage):
         self.wiz = wizard
         self.setTitle(title)
         self.setSubTitle(subtitle)
-        layout = QVBoxLayout(self)
+        layout = _scrolling_layout(self)
+        self.page_layout = layout
         self.combo = _compact(QComboBox())
         self.combo.setObjectName(f"{title.lower()}Combo")
         self.combo.currentIndexChanged.connect(self._changed)
@@ -432,7 +446,7 @@ class ObjectivePage(ChoicePage):
         self.views_editor = ViewsEditor()
         self.views_editor.changed.connect(self._views_edited)
         self.views_editor.setVisible(False)
-        self.layout().insertWidget(self.layout().count() - 1, self.views_editor)
+        self.page_layout.insertWidget(self.page_layout.count() - 1, self.views_editor)
 
     def uses_views(self) -> bool:
         name = self.combo.currentData()
