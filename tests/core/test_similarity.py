@@ -104,8 +104,8 @@ def test_report_has_the_cka_heat_map(tmp_path):
     assert s.rows == ("hidden1", "representation") and s.matrix[0, 0] == pytest.approx(1.0)
     svg = data.figures["similarity"]
     assert "Linear CKA" in svg and svg.count("<rect") >= 4 and "1.00" in svg
-    paths = core.write_report(data, tmp_path / "out", ["html", "pdf", "json"])
-    assert "Linear CKA" in paths["html"].read_text() and paths["pdf"].stat().st_size > 1000
+    paths = core.write_report(data, tmp_path / "out", ["html", "json"])
+    assert "Linear CKA" in paths["html"].read_text()
     import json
 
     record = json.loads(paths["json"].read_text())["evaluation"]["results"]["learned"]["similarity"]
