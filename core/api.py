@@ -64,7 +64,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.evaluation.suite": ("BASELINES", "BASELINE_HELP", "evaluate"),
     "core.evaluation.similarity": ("Similarity", "compare_runs", "layer_similarity", "linear_cka"),
     "core.evaluation.stored": ("StoredCheck", "check_stored", "evaluate_run", "evaluation_from_record",
-                               "evaluation_stamp"),
+                               "evaluation_stamp", "stored_staleness"),
     "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation",
                                "load_transfer", "save_transfer"),
     "core.evaluation.transfer": ("TransferResult", "TransferTarget", "parse_budgets", "transfer", "transfer_targets"),

@@ -26,21 +26,45 @@ from core.evaluation.similarity import Similarity
 NEEDS = {"properties": ("linear_probe", "invariance")}  # the card sums up what these found in the same pass
 
 
+def _config_digest(run) -> str:
+    from core.config.io import experiment_to_dict
+
+    config = experiment_to_dict(run.read_config())
+    config.pop("output", None)  # where the run lives does not change what it measures
+    return hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
+
+
 def evaluation_stamp(run_dir: str | Path, checkpoint: str | None = None,
                      baselines: Sequence[str] = ()) -> dict[str, Any]:
     """What an evaluation of ``run_dir`` at ``checkpoint`` (default: the one ``load_trained`` loads) depends on."""
-    from core.config.io import experiment_to_dict
     from core.training import checkpoint as ckpt
     from core.training.rundir import RunDirectory
 
     run = RunDirectory.open(run_dir)
     loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
     entry = next(e for e in ckpt.read_manifest(run.checkpoints)["checkpoints"] if e["file"] == loaded.path.name)
-    config = experiment_to_dict(run.read_config())
-    config.pop("output", None)  # where the run lives does not change what it measures
-    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode("utf-8")).hexdigest()[:16]
     return {"checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry.get("epoch")},
-            "config": digest, "baselines": list(baselines)}
+            "config": _config_digest(run), "baselines": list(baselines)}
+
+
+def stored_staleness(run_dir: str | Path, record: Mapping[str, Any]) -> str:
+    """"" when a stored record still describes the run's newest checkpoint and configuration, else why not, in
+    one sentence. Cheap (the manifest and config.toml, no weights read): for showing a stored record at once."""
+    from core.training import checkpoint as ckpt
+    from core.training.rundir import RunDirectory
+
+    old = record.get("stamp")
+    if not old:
+        return "It does not say which checkpoint it measured."
+    run = RunDirectory.open(run_dir)
+    entries = ckpt.read_manifest(run.checkpoints)["checkpoints"]
+    newest = max(entries, key=lambda e: e["step"]) if entries else None
+    if newest is not None and (old.get("checkpoint") or {}).get("sha256") != newest.get("sha256"):
+        return (f"It is of {_epoch(old)}; the run's newest checkpoint is {newest['file']}"
+                + (f" (epoch {newest['epoch']})." if newest.get("epoch") is not None else "."))
+    if old.get("config") != _config_digest(run):
+        return "It was made with another configuration."
+    return ""
 
 
 RECORD_SCHEMA = 1

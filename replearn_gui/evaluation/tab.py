@@ -157,7 +157,9 @@ class EvaluationTab(QWidget):
             stored = core.load_evaluation(core.RunDirectory.open(run_dir).reports)
             if stored is not None:
                 self.records = {run_dir: stored}
-                self.status.setText("The last evaluation of this run (press Evaluate to run it again).")
+                stale = core.stored_staleness(run_dir, stored)
+                self.status.setText("The last evaluation of this run (press Evaluate to run it again)." if not stale
+                                    else f"The last evaluation of this run is out of date: {stale} Press Evaluate.")
         self.show_records()
         self._set_enabled()
 

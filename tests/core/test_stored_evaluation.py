@@ -72,8 +72,10 @@ def test_stale_checkpoint_or_configuration_is_recomputed(run_dir):
     stamp = core.evaluation_stamp(run_dir, baselines=["raw"])
     check = core.check_stored(old, stamp, FAST, ["raw"])
     assert check.stale and first in check.reason and last in check.reason
+    assert "newest checkpoint is " + last in core.stored_staleness(run_dir, old)
     record, check = core.run_to_end(core.evaluate_run(run_dir, FAST, ["raw"]))
     assert check.missing == FAST and record["stamp"]["checkpoint"]["file"] == last
+    assert core.stored_staleness(run_dir, record) == ""
     other = dict(old["stamp"], checkpoint=stamp["checkpoint"], config="0" * 16)
     assert "another configuration" in core.check_stored(stamped(old, other), stamp, FAST, ["raw"]).reason
     unstamped = {k: v for k, v in old.items() if k != "stamp"}

@@ -300,5 +300,7 @@ def test_report_preview_uses_what_the_tab_stored(tab, qtbot, runs):
     ckpts = [e["file"] for e in json.loads((core.RunDirectory.open(first).checkpoints / "manifest.json").read_text())["checkpoints"]]
     old = core.evaluation_stamp(first, ckpts[0], ["raw", "random_init"])
     core.save_evaluation(stamped(stored, old), core.RunDirectory.open(first).reports)
+    tab.set_run(first)  # the tab shows it at once, and says it is out of date
+    assert "out of date" in tab.status.text() and ckpts[0] in tab.status.text()
     dialog = build(FAST)
     assert set(dialog.data.reuse.missing) == set(FAST) and ckpts[0] in dialog.status.text()
