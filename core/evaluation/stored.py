@@ -36,19 +36,21 @@ def _config_digest(run) -> str:
 
 def evaluation_stamp(run_dir: str | Path, checkpoint: str | None = None,
                      baselines: Sequence[str] = ()) -> dict[str, Any]:
-    """What an evaluation of ``run_dir`` at ``checkpoint`` (default: the one ``load_trained`` loads) depends on."""
+    """What an evaluation of ``run_dir`` at ``checkpoint`` (default: the one ``load_trained`` loads, the best
+    when training kept one, else the newest) depends on."""
     from core.training import checkpoint as ckpt
     from core.training.rundir import RunDirectory
 
     run = RunDirectory.open(run_dir)
-    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
+    loaded = ckpt.load_checkpoint(run.checkpoints, ckpt.describe_choice(run.checkpoints, checkpoint)[0])
     entry = next(e for e in ckpt.read_manifest(run.checkpoints)["checkpoints"] if e["file"] == loaded.path.name)
     return {"checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry.get("epoch")},
             "config": _config_digest(run), "baselines": list(baselines)}
 
 
 def stored_staleness(run_dir: str | Path, record: Mapping[str, Any]) -> str:
-    """"" when a stored record still describes the run's newest checkpoint and configuration, else why not, in
+    """"" when a stored record still describes the run's default checkpoint (the best one when training kept
+    one, else the newest) and its configuration, else why not, in
     one sentence. Cheap (the manifest and config.toml, no weights read): for showing a stored record at once."""
     from core.training import checkpoint as ckpt
     from core.training.rundir import RunDirectory
@@ -58,10 +60,15 @@ def stored_staleness(run_dir: str | Path, record: Mapping[str, Any]) -> str:
         return "It does not say which checkpoint it measured."
     run = RunDirectory.open(run_dir)
     entries = ckpt.read_manifest(run.checkpoints)["checkpoints"]
-    newest = max(entries, key=lambda e: e["step"]) if entries else None
-    if newest is not None and (old.get("checkpoint") or {}).get("sha256") != newest.get("sha256"):
-        return (f"It is of {_epoch(old)}; the run's newest checkpoint is {newest['file']}"
-                + (f" (epoch {newest['epoch']})." if newest.get("epoch") is not None else "."))
+    best = ckpt.best_checkpoint(run.checkpoints)
+    which = "best" if best is not None else "newest"
+    if best is not None:
+        current = next((e for e in entries if e["file"] == best["file"]), None)
+    else:
+        current = max(entries, key=lambda e: e["step"]) if entries else None
+    if current is not None and (old.get("checkpoint") or {}).get("sha256") != current.get("sha256"):
+        return (f"It is of {_epoch(old)}; the run's {which} checkpoint is {current['file']}"
+                + (f" (epoch {current['epoch']})." if current.get("epoch") is not None else "."))
     if old.get("config") != _config_digest(run):
         return "It was made with another configuration."
     return ""
@@ -139,7 +146,8 @@ def merge_records(stored: Mapping[str, Any], fresh: Mapping[str, Any] | None) ->
     """``stored`` with what ``fresh`` computed laid over it (fresh wins where both have a part)."""
     if fresh is None:
         return dict(stored)
-    merged = {**stored, **{k: v for k, v in fresh.items() if k not in ("results", "evaluations")}}
+    merged = {**stored, **{k: v for k, v in fresh.items() if k not in ("results", "evaluations", "baseline_notes")}}
+    merged["baseline_notes"] = {**(stored.get("baseline_notes") or {}), **(fresh.get("baseline_notes") or {})}
     merged["evaluations"] = [e for e in evaluation_names() if e in set(stored.get("evaluations") or ())
                              | set(fresh.get("evaluations") or ())]
     merged["seconds"] = float(stored.get("seconds") or 0.0) + float(fresh.get("seconds") or 0.0)
@@ -179,7 +187,7 @@ def evaluation_from_record(record: Mapping[str, Any]) -> Evaluation:
     return Evaluation(record.get("experiment", ""), record.get("dataset", ""), int(record.get("n_train") or 0),
                       int(record.get("n_test") or 0), tuple(record.get("label_names") or ()), results,
                       float(record.get("seconds") or 0.0), tuple(record.get("evaluations") or ()),
-                      split=dict(record.get("split") or {}))
+                      split=dict(record.get("split") or {}), baseline_notes=dict(record.get("baseline_notes") or {}))
 
 
 def evaluate_run(run_dir: str | Path, evaluations: Sequence[str] | None = None, baselines: Sequence[str] | None = None,
