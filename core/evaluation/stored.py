@@ -219,5 +219,8 @@ def evaluate_run(run_dir: str | Path, evaluations: Sequence[str] | None = None, 
         fresh = (yield from evaluate(model, check.missing, baselines, seed=seed)).to_record()
     record = stamped(merge_records(stored, fresh) if check.reused else fresh, stamp)
     if (checkpoint is None if store is None else store) and fresh is not None:
-        save_evaluation(record, run.reports)
+        try:
+            save_evaluation(record, run.reports)
+        except OSError:
+            pass  # a read-only run (someone else's, on a share): the store is a cache, the result stands
     return record, check
