@@ -411,7 +411,10 @@ class MainWindow(QMainWindow):
         from replearn_gui.evaluation.report_dialog import ReportDialog
 
         chosen = [n for n, b in self.evaluation.eval_boxes.items() if b.isChecked()] or None
-        self.report_dialog = ReportDialog(run_dir, chosen or list(self.evaluation.eval_boxes), self)
+        baselines = [n for n, b in self.evaluation.baseline_boxes.items() if b.isChecked()]
+        # the tab's choices, so that the report can reuse what the tab evaluated and stored
+        self.report_dialog = ReportDialog(run_dir, chosen or list(self.evaluation.eval_boxes), self,
+                                          baselines=baselines)
         self.report_dialog.open()
 
     def open_export_dialog(self, run_dir: str | None) -> None:
