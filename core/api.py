@@ -59,7 +59,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.evaluation.results": ("Evaluation", "EvaluationProgress", "RepresentationResult"),
     "core.evaluation.methods.base": ("EVALUATIONS", "EvaluationContext", "EvaluationMethod", "evaluation_names"),
     "core.evaluation.suite": ("BASELINES", "BASELINE_HELP", "evaluate"),
-    "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation"),
+    "core.evaluation.tables": ("ResultRow", "comparison_rows", "result_rows"),
     "core.evaluation.transfer": ("TransferResult", "parse_budgets", "transfer"),
     "core.exploration": (
         "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space",

@@ -11,8 +11,9 @@ import os
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, TextIO
 
 import core
 
@@ -53,9 +54,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
 
     p = sub.add_parser("evaluate", help="evaluate a run's representation against baselines",
-                       description="Linear probe, kNN, clustering, retrieval, calibration, projection faithfulness, "
-                                   "layer-wise probes and reconstruction, on the run's representation and on three "
-                                   "baselines (raw features, PCA, random-init encoder). Writes reports/evaluation.json.")
+                       description="Every registered evaluation (linear probe, kNN, clustering, retrieval, "
+                                   "calibration, ...: see `replearn list evaluations`), on the run's representation "
+                                   "and on three baselines (raw features, PCA, random-init encoder). The evaluation "
+                                   "is stored in the run's reports folder, where the GUI finds it.")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--evaluations", help="comma-separated subset (default: all; see `replearn list evaluations`)")
     p.add_argument("--no-baselines", action="store_true", help="evaluate the learned representation only")
@@ -236,10 +238,6 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import json
-
-    from core.fileio import atomic_write_text
-
     chosen = _evaluations_arg(args.evaluations)
     model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
     result = _with_status_line(core.evaluate(model, chosen, () if args.no_baselines else core.BASELINES), err)
@@ -261,11 +259,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{m:<28}" + "".join(cells), file=out)
     for layer, metric in result.learned.layerwise:
         print(f"{'probe @ ' + layer:<28}{metric.value:>24.3f}", file=out)
-    run = core.RunDirectory.open(args.run_dir)
-    path = run.reports / "evaluation.json"
-    path.parent.mkdir(exist_ok=True)
-    atomic_write_text(path, json.dumps({"schema_version": 1, **result.to_record()}, indent=1, allow_nan=False,
-                                       default=lambda v: None) + "\n")
+    path = core.RunDirectory.open(args.run_dir).write_evaluation(result.to_record())
     print(f"saved {path}", file=out)
     return EXIT_OK
 

@@ -5,7 +5,8 @@ in a dialog. Anything else that escapes is a bug and is shown with its traceback
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 class ReplearnError(Exception):
@@ -28,7 +29,7 @@ class ConfigError(ReplearnError, ValueError):
             text += f" (allowed: {self.allowed})"
         return text
 
-    def with_prefix(self, prefix: str) -> "ConfigError":
+    def with_prefix(self, prefix: str) -> ConfigError:
         """The same error, with its field path placed under ``prefix``."""
         err = type(self).__new__(type(self))
         err.__dict__.update(self.__dict__)

@@ -67,13 +67,11 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
 
     The embeddings are written batch-wise to ``embeddings/<checkpoint>.npy`` in the run and memory-mapped from
     there: large spaces never need to fit in memory twice, and reopening the run reuses the file."""
-    from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
 
     trained = load_trained(run_dir, checkpoint, device)
     run = RunDirectory.open(run_dir)
-    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
-    cached = run.path / "embeddings" / f"{loaded.path.stem}.npy"
+    cached = run.embedding_cache(trained.checkpoint.path)
     Z = None
     if cached.is_file():
         try:
@@ -98,7 +96,7 @@ def _forget_pruned(run: RunDirectory, keep: Path) -> None:
 
     try:
         listed = {Path(e["file"]).stem for e in ckpt.read_manifest(run.checkpoints)["checkpoints"]}
-        for old in keep.parent.glob("*.npy"):
+        for old in run.embeddings.glob("*.npy"):
             if old != keep and old.stem not in listed:
                 old.unlink(missing_ok=True)
     except (OSError, ValueError, KeyError):
@@ -118,7 +116,7 @@ def baseline_space(run_dir: str | Path, device: str | None = None) -> EmbeddingS
 def snapshot_series(run_dir: str | Path) -> SnapshotSeries:
     """The run's snapshot files in training order (epoch snapshots, and requested ones at a step)."""
     run = RunDirectory.open(run_dir)
-    subset_path = run.snapshots / "subset.npy"
+    subset_path = run.subset_path
     if not subset_path.is_file():
         raise RunDirectoryError(f"{run.path} has no snapshots (snapshot_every was 0, or the run ended before its "
                                 "first one)")

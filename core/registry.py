@@ -19,8 +19,9 @@ import difflib
 import importlib
 import inspect
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
+from typing import Any, Generic, TypeVar
 
 from core.errors import UnknownNameError
 from core.params import FieldSpec, Params, field_specs, from_mapping
@@ -39,7 +40,7 @@ class Entry(Generic[T]):
     info: Mapping[str, Any] = field(default_factory=dict)
 
     @property
-    def Params(self) -> type[Params]:
+    def Params(self) -> type[Params]:  # noqa: N802 - named after the nested class it returns
         return self.cls.Params  # type: ignore[attr-defined]
 
     @property

@@ -701,7 +701,7 @@ class MainWindow(QMainWindow):
         """A run folder opens as a run, a .toml file loads as the experiment, a data file or folder opens the
         wizard on it."""
         p = Path(path)
-        if p.is_dir() and (p / "config.toml").is_file():
+        if core.RunDirectory.is_run(p):
             self.open_run(path)
         elif p.suffix == ".toml":
             self.load_experiment(path)

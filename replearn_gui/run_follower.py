@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
+import core
+
 
 class RunFollower(QObject):
     records = Signal(list)  # new JSON records, in order
@@ -18,8 +20,9 @@ class RunFollower(QObject):
     def __init__(self, run_dir: str | Path, interval_ms: int = 500, stale_after_s: float = 60.0,
                  parent: QObject | None = None):
         super().__init__(parent)
-        self.path = Path(run_dir) / "metrics.jsonl"
-        self.status_path = Path(run_dir) / "run.json"
+        run = core.RunDirectory(run_dir)
+        self.path = run.metrics_path
+        self.status_path = run.status_path
         self.offset = 0
         self.partial = b""
         self.quiet_s = 0.0

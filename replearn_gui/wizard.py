@@ -74,7 +74,7 @@ def load_data_job(name: str, params: Any) -> dict[str, Any]:
 class DataPage(QWizardPage):
     loaded = Signal(object)
 
-    def __init__(self, wizard: "ExperimentWizard"):
+    def __init__(self, wizard: ExperimentWizard):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Data")
@@ -228,7 +228,7 @@ class DataPage(QWizardPage):
 class ChoicePage(QWizardPage):
     """A registry choice (encoder or objective) with its description and its Params form."""
 
-    def __init__(self, wizard: "ExperimentWizard", title: str, subtitle: str):
+    def __init__(self, wizard: ExperimentWizard, title: str, subtitle: str):
         super().__init__()
         self.wiz = wizard
         self.setTitle(title)

@@ -214,9 +214,9 @@ class Experiment:
                 raise ConfigError(f"views[{i}]", f"expected AugmentationConfig, got {type(v).__name__}")
         object.__setattr__(self, "views", views)
 
-    def with_training(self, **changes: Any) -> "Experiment":
+    def with_training(self, **changes: Any) -> Experiment:
         """A copy with some training settings changed (validated like the original)."""
         return replace(self, training=replace(self.training, **changes))
 
-    def with_output(self, **changes: Any) -> "Experiment":
+    def with_output(self, **changes: Any) -> Experiment:
         return replace(self, output=replace(self.output, **changes))

@@ -1,8 +1,9 @@
 """The one dataset type every part of RepLearn Studio reads, and the registry of dataset sources."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Literal
 
 import numpy as np
 

@@ -27,8 +27,8 @@ def make_splits(n: int, y: np.ndarray | None, *, val_fraction: float, test_fract
     Stratification needs every class to have a member in every split; when the data is too small for that,
     the split falls back to a plain random one and reports ``stratified=False``.
     """
-    n_val = int(round(n * val_fraction))
-    n_test = int(round(n * test_fraction))
+    n_val = round(n * val_fraction)
+    n_test = round(n * test_fraction)
     n_train = n - n_val - n_test
     if n_train < 2:
         raise DataError(f"only {n_train} training sample(s) are left after the validation and test splits of {n}")
@@ -65,7 +65,7 @@ class Normalizer:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, kind: str, X_train: np.ndarray) -> "Normalizer":
+    def fit(cls, kind: str, X_train: np.ndarray) -> Normalizer:
         flat = X_train.reshape(len(X_train), -1).astype(np.float64)
         d = flat.shape[1]
         if kind == "none":
@@ -80,7 +80,7 @@ class Normalizer:
         return cls(kind=kind, shift=shift.astype(np.float32), scale=scale.astype(np.float32))  # type: ignore[arg-type]
 
     @classmethod
-    def fit_rows(cls, kind: str, X: np.ndarray, rows: np.ndarray, chunk: int = 65536) -> "Normalizer":
+    def fit_rows(cls, kind: str, X: np.ndarray, rows: np.ndarray, chunk: int = 65536) -> Normalizer:
         """The same fit over ``X[rows]`` read a chunk at a time: for memory-mapped data larger than memory."""
         rows = np.sort(np.asarray(rows))
         d = int(np.prod(X.shape[1:]))
@@ -189,9 +189,6 @@ def split_edges(edges: np.ndarray, *, held_out_fraction: float, seed: int) -> tu
     edges = np.asarray(edges, dtype=np.int64)
     rng = np.random.default_rng(seed + 11)
     perm = rng.permutation(len(edges))
-    k = int(round(len(edges) * held_out_fraction))
-    if len(edges) >= 2:
-        k = min(max(k, 1), len(edges) - 1)
-    else:
-        k = 0
+    k = round(len(edges) * held_out_fraction)
+    k = min(max(k, 1), len(edges) - 1) if len(edges) >= 2 else 0
     return edges[np.sort(perm[k:])], edges[np.sort(perm[:k])]

@@ -25,7 +25,7 @@ class LinearProbe:
         return LogisticRegression(C=C, max_iter=self.max_iter, random_state=self.random_state)
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
-            y_val: np.ndarray | None = None) -> "LinearProbe":
+            y_val: np.ndarray | None = None) -> LinearProbe:
         from sklearn.preprocessing import StandardScaler
 
         X = np.asarray(X, dtype=np.float64)
@@ -66,7 +66,7 @@ class KNNProbe:
         self.weighted = weighted
         self.batch_size = batch_size
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "KNNProbe":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> KNNProbe:
         X = np.asarray(X, dtype=np.float32)
         if len(X) == 0:
             raise ValueError("kNN needs at least one training sample")

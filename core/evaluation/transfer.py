@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import Generator, Sequence
 
 import numpy as np
 import torch

@@ -96,7 +96,7 @@ class MLPEncoder(Encoder):
         norm: Literal["none", "batch", "layer"] = param("none", label="Normalisation")
         dropout: float = param(0.0, label="Dropout", min=0.0, max=1.0, max_exclusive=True)
 
-    def __init__(self, params: "MLPEncoder.Params", data: DataSpec):
+    def __init__(self, params: MLPEncoder.Params, data: DataSpec):
         super().__init__(params, data)
         width = data.n_features
         self.blocks = nn.ModuleList()
@@ -244,7 +244,7 @@ class EmbeddingEncoder(_IdEncoder):
         project: bool = param(False, label="Linear map after pooling",
                               help="Add a linear layer after the mean of the token vectors.")
 
-    def __init__(self, params: "EmbeddingEncoder.Params", data: DataSpec):
+    def __init__(self, params: EmbeddingEncoder.Params, data: DataSpec):
         super().__init__(params, data)
         self.table = self._table(params.dim)
         nn.init.normal_(self.table.weight, std=params.dim ** -0.5)
@@ -293,7 +293,7 @@ class TransformerEncoder(_IdEncoder):
                 raise ConfigError("heads", f"the model width {self.width} is not divisible by {self.heads} heads",
                                   value=self.heads, allowed="a divisor of width")
 
-    def __init__(self, params: "TransformerEncoder.Params", data: DataSpec):
+    def __init__(self, params: TransformerEncoder.Params, data: DataSpec):
         super().__init__(params, data)
         self.length = int(math.prod(data.sample_shape))
         self.table = self._table(params.width)

@@ -29,7 +29,7 @@ class Supervised(Objective):
         label_smoothing: float = param(0.0, label="Label smoothing", min=0.0, max=1.0, max_exclusive=True,
                                        help="Share of each target spread uniformly over all classes.")
 
-    def __init__(self, params: "Supervised.Params", encoder, data: DataSpec, views=None):
+    def __init__(self, params: Supervised.Params, encoder, data: DataSpec, views=None):
         super().__init__(params, encoder, data, views)
         if data.n_classes < 2:
             raise ConfigError("objective.name", "supervised training needs labels with at least two classes",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Generator, Literal
+from typing import Any, Literal
 
 import numpy as np
 

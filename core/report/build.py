@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,15 +60,12 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = Non
                  checkpoint: str | None = None) -> Generator[EvaluationProgress, None, ReportData]:
     """Evaluate a run and gather everything its report shows (a generator: progress, cancellable)."""
     from core._version import __version__
-    from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
     from core.training.rundir import RunDirectory
 
     run = RunDirectory.open(run_dir)
     model = load_trained(run_dir, checkpoint=checkpoint)
-    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
-    manifest = ckpt.read_manifest(run.checkpoints)
-    entry = next(e for e in manifest["checkpoints"] if e["file"] == loaded.path.name)
+    used = model.checkpoint
     X = np.ascontiguousarray(model.data.dataset.X)
     status = run.read_status()
     provenance = {
@@ -75,11 +73,11 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = Non
         "status": status.get("status"), "run_id": status.get("run_id"),
         "versions": {**status.get("versions", {}), "report": __version__},
         "data_fingerprint": hashlib.sha256(X.tobytes()).hexdigest()[:16] + f" ({X.shape[0]} samples)",
-        "checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry["epoch"], "step": entry["step"]},
+        "checkpoint": {"file": used.file, "sha256": used.sha256, "epoch": used.epoch, "step": used.step},
     }
     result = yield from evaluate(model, evaluations, baselines)
     data = ReportData(title=f"Probe report — {model.experiment.name}",
-                      created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                      created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                       provenance=provenance, history=_history(run), evaluation=result, sections=tuple(sections))
     if "figures" in sections:
         data.figures = _figures(data, model)

@@ -5,8 +5,8 @@ HTML embeds inline and fpdf2 draws into PDFs.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from html import escape
-from typing import Sequence
 
 import numpy as np
 

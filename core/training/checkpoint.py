@@ -84,7 +84,7 @@ def save_checkpoint(directory: Path, *, model: torch.nn.Module, optimizer: torch
     entry = {
         "file": name, "sha256": sha256_file(path), "bytes": path.stat().st_size, "epoch": state.epoch,
         "step": state.step, "batch_in_epoch": state.batch_in_epoch, "seed": state.seed, "reason": reason,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "versions": versions(),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "versions": versions(),
     }
     manifest = read_manifest(directory)
     manifest["checkpoints"] = [c for c in manifest["checkpoints"] if c["file"] != name] + [entry]
@@ -113,12 +113,32 @@ def read_manifest(directory: Path) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
+class CheckpointInfo:
+    """Which checkpoint a model was loaded from (its hash verified against the manifest): small, kept with the
+    model so nobody loads and hashes the file a second time to learn it."""
+
+    path: Path
+    sha256: str
+    epoch: int
+    step: int
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
 class LoadedCheckpoint:
     path: Path
     state: TrainingState
     model: dict[str, torch.Tensor]
     optimizer: dict[str, Any]
     rng: dict[str, torch.Tensor]
+    sha256: str = ""
+
+    @property
+    def info(self) -> CheckpointInfo:
+        return CheckpointInfo(self.path, self.sha256, self.state.epoch, self.state.step)
 
 
 def load_checkpoint(directory: Path, name: str | None = None) -> LoadedCheckpoint:
@@ -172,7 +192,7 @@ def _load_entry(directory: Path, entry: dict[str, Any]) -> LoadedCheckpoint:
             opt_state.setdefault(int(pid), {})[key] = v
     rng = {k[len("rng/"):]: v for k, v in tensors.items() if k.startswith("rng/")}
     return LoadedCheckpoint(path=path, state=state, model=model,
-                            optimizer={"state": opt_state, "param_groups": groups}, rng=rng)
+                            optimizer={"state": opt_state, "param_groups": groups}, rng=rng, sha256=entry["sha256"])
 
 
 FOREIGN_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")

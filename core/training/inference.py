@@ -22,6 +22,7 @@ class ModelOnData:
     data: PreparedData
     model: Objective
     device: torch.device
+    checkpoint: ckpt.CheckpointInfo | None = None  # the weights' checkpoint (None: freshly initialised)
 
     @torch.no_grad()
     def embed(self, indices: np.ndarray | None = None, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
@@ -85,4 +86,5 @@ def load_trained(run_dir: str | Path, checkpoint: str | None = None, device: str
     loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
     result = initialised(experiment, device or "cpu")
     ckpt.restore_model(result.model, {k: v.to(result.device) for k, v in loaded.model.items()}, loaded.path.name)
+    result.checkpoint = loaded.info
     return result

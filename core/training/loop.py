@@ -18,9 +18,10 @@ import datetime as _dt
 import math
 import time
 import uuid
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -131,9 +132,8 @@ class Trainer:
         self._stop = False
         self._last_checkpoint: str | None = None
         self.dist = distributed.current()
-        if self.dist.enabled:  # only rank 0 measures, snapshots and writes: the others train
-            if not self.dist.is_main:
-                self.t = dataclasses.replace(self.t, diagnostics_every=0, probe_every=0, snapshot_every=0)
+        if self.dist.enabled and not self.dist.is_main:  # only rank 0 measures, snapshots and writes
+            self.t = dataclasses.replace(self.t, diagnostics_every=0, probe_every=0, snapshot_every=0)
 
     # ---- set-up -----------------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -203,7 +203,7 @@ class Trainer:
         self.steps_per_epoch = (n_train // self.global_batch if drop_tail
                                 else math.ceil(n_train / self.global_batch))
         self.total_steps = self.steps_per_epoch * t.epochs
-        self.warmup_steps = int(round(t.warmup_epochs * self.steps_per_epoch))
+        self.warmup_steps = round(t.warmup_epochs * self.steps_per_epoch)
         self.base_lr = t.lr
         self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
         if self.resume_from is not None:
@@ -242,11 +242,11 @@ class Trainer:
                 n_test=len(self.data.splits.test), resumed=resumed, initial_diagnostics=initial,
                 baseline_probe_accuracy=baseline))
             if not resumed:
-                run.save_array("snapshots/subset.npy", self.subset)
+                run.save_array(run.SUBSET, self.subset)
                 if self.data.dataset.y is not None:
-                    run.save_array("snapshots/labels.npy", self.data.dataset.y[self.subset])
+                    run.save_array(run.SNAPSHOT_LABELS, self.data.dataset.y[self.subset])
                 if self.t.snapshot_every:
-                    yield from self._emit(self._snapshot(f"snapshots/epoch_{0:03d}.npy"))
+                    yield from self._emit(self._snapshot(RunDirectory.snapshot_name(epoch=0)))
             last_epoch_event = None
             self._run_start = time.perf_counter()  # StepEnded.elapsed counts training time, not set-up
             while self.epoch < self.t.epochs and not self._stop:
@@ -297,7 +297,7 @@ class Trainer:
         while self._pending:
             command = self._pending.popleft()
             if isinstance(command, RequestSnapshot):
-                yield from self._emit(self._snapshot(f"snapshots/step_{self.step:07d}.npy"))
+                yield from self._emit(self._snapshot(RunDirectory.snapshot_name(step=self.step)))
             elif isinstance(command, SaveCheckpoint):
                 yield from self._emit(self._checkpoint("requested"))
             elif isinstance(command, SetLearningRate):
@@ -394,7 +394,7 @@ class Trainer:
         yield from self._emit(event)
         self._save_matrices(epoch, diagnostics, projection)
         if t.snapshot_every and epoch % t.snapshot_every == 0:
-            yield from self._emit(self._snapshot(f"snapshots/epoch_{epoch:03d}.npy"))
+            yield from self._emit(self._snapshot(RunDirectory.snapshot_name(epoch=epoch)))
         if t.checkpoint_every and epoch % t.checkpoint_every == 0:
             yield from self._emit(self._checkpoint("epoch"))
         yield from self._handle_commands()
@@ -473,7 +473,7 @@ class Trainer:
                 if value is not None:
                     arrays[f"{prefix}_{name}"] = value
         if arrays:
-            self.run_dir.save_matrices(f"diagnostics/epoch_{epoch:03d}.npz", **arrays)
+            self.run_dir.save_matrices(RunDirectory.matrices_name(epoch), **arrays)
 
     def _view_pipeline(self):
         if getattr(self.model, "views", None) is not None:
@@ -584,15 +584,13 @@ def warm_up_engine() -> None:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _quietly(fn, *args, **kwargs) -> None:
     """Best effort: recording a failure must not hide the failure itself."""
-    try:
+    with contextlib.suppress(Exception):  # any failure here would hide the first one
         fn(*args, **kwargs)
-    except Exception:  # noqa: BLE001
-        pass
 
 
 def _run_name(experiment: Experiment) -> str:

@@ -9,7 +9,10 @@
       checkpoints/         step_NNNNNNN.safetensors + manifest.json (sha256, step, seed, versions)
       snapshots/           subset.npy (dataset indices), labels.npy, epoch_NNN.npy / step_NNNNNNN.npy
       diagnostics/         epoch_NNN.npz: covariance and cross-correlation matrices of that epoch
-      reports/
+      embeddings/          <checkpoint>.npy: every sample embedded by that checkpoint (a cache, memory-mapped)
+      reports/             evaluation.json (the last evaluation), the probe report's files
+
+This class is the only keeper of that layout: nothing else spells these paths.
 
 Another process (the GUI on a laptop) can follow a run that is still being written: every file but
 ``metrics.jsonl`` is replaced atomically, and ``metrics.jsonl`` only grows by whole lines.
@@ -20,15 +23,19 @@ import datetime as _dt
 import errno
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.config.io import load_experiment, save_experiment
-from core.config.schema import Experiment
 from core.errors import RunDirectoryError
-from core.fileio import atomic_write_json, atomic_writer
+from core.fileio import atomic_write_json, atomic_write_text, atomic_writer, json_ready
+
+if TYPE_CHECKING:
+    from core.config.schema import Experiment
+
+EVALUATION_SCHEMA = 1  # reports/evaluation.json: {"schema_version": 1, **Evaluation.to_record()}
 
 
 def explain_os_error(err: OSError, what: str) -> RunDirectoryError:
@@ -56,9 +63,51 @@ class RunDirectory:
     snapshots = property(lambda self: self.path / "snapshots")
     diagnostics = property(lambda self: self.path / "diagnostics")
     reports = property(lambda self: self.path / "reports")
+    embeddings = property(lambda self: self.path / "embeddings")
+    evaluation_path = property(lambda self: self.path / "reports" / "evaluation.json")
+    snapshot_labels_path = property(lambda self: self.path / RunDirectory.SNAPSHOT_LABELS)
+
+    # names relative to the run, for save_array / save_matrices
+    SUBSET = "snapshots/subset.npy"
+    SNAPSHOT_LABELS = "snapshots/labels.npy"
+
+    @staticmethod
+    def snapshot_name(*, epoch: int | None = None, step: int | None = None) -> str:
+        """The snapshot taken at the end of ``epoch`` or, on request, at ``step``."""
+        return f"snapshots/epoch_{epoch:03d}.npy" if epoch is not None else f"snapshots/step_{step:07d}.npy"
+
+    @staticmethod
+    def matrices_name(epoch: int) -> str:
+        """The covariance / cross-correlation matrices of ``epoch``."""
+        return f"diagnostics/epoch_{epoch:03d}.npz"
+
+    subset_path = property(lambda self: self.path / RunDirectory.SUBSET)
+
+    def embedding_cache(self, checkpoint: str | os.PathLike) -> Path:
+        """Where every sample embedded by ``checkpoint`` (a checkpoint file name or path) is cached."""
+        return self.embeddings / f"{Path(checkpoint).stem}.npy"
+
+    @staticmethod
+    def is_run(path: str | os.PathLike) -> bool:
+        """Whether ``path`` is a run directory (it has a ``config.toml``); cheap, for listings."""
+        return (Path(path) / "config.toml").is_file()
 
     @classmethod
-    def create(cls, root: str | os.PathLike, name: str) -> "RunDirectory":
+    def list_runs(cls, root: str | os.PathLike | None) -> list[Path]:
+        """The run directories directly inside ``root``, newest first (none when ``root`` is not a folder)."""
+        if root is None or not Path(root).is_dir():
+            return []
+        runs = []
+        for p in Path(root).iterdir():
+            try:
+                if cls.is_run(p):
+                    runs.append((p.stat().st_mtime, p))
+            except OSError:  # vanished or unreadable while listing
+                continue
+        return [p for _, p in sorted(runs, key=lambda t: (t[0], t[1].name), reverse=True)]
+
+    @classmethod
+    def create(cls, root: str | os.PathLike, name: str) -> RunDirectory:
         """A new, empty run directory ``root/name`` (``name-2``, ``name-3``, ... if taken)."""
         root = Path(root)
         try:
@@ -78,7 +127,7 @@ class RunDirectory:
         raise RunDirectoryError(f"too many runs called {name!r} in {root}")
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "RunDirectory":
+    def open(cls, path: str | os.PathLike) -> RunDirectory:
         run = cls(path)
         if not run.path.is_dir():
             raise RunDirectoryError(f"{str(run.path)!r} is not a directory")
@@ -88,19 +137,25 @@ class RunDirectory:
 
     # ---- writes -----------------------------------------------------------------------------------------
     def write_config(self, experiment: Experiment) -> None:
+        # imported here, not at the top: listing and reading runs must not import torch (the GUI's run list
+        # appears before it), and the experiment schema pulls in the registries' modules
+        from core.config.io import save_experiment
+
         try:
             save_experiment(experiment, self.config_path)
         except OSError as err:
             raise explain_os_error(err, self.config_path) from None
 
     def read_config(self) -> Experiment:
+        from core.config.io import load_experiment
+
         return load_experiment(self.config_path)
 
     def write_status(self, **fields: Any) -> None:
         """Merge ``fields`` into ``run.json`` (atomically)."""
         status = self.read_status()
         status.update(fields)
-        status["updated"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        status["updated"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         try:
             atomic_write_json(self.status_path, status)
         except OSError as err:
@@ -116,7 +171,7 @@ class RunDirectory:
         """Append one JSON line and flush it, so a follower sees every event as it happens."""
         try:
             if self._metrics is None:
-                self._metrics = open(self.metrics_path, "a", encoding="utf-8")
+                self._metrics = open(self.metrics_path, "a", encoding="utf-8")  # noqa: SIM115 - kept open across events; close()
             self._metrics.write(json.dumps(record, allow_nan=False) + "\n")
             self._metrics.flush()
         except OSError as err:
@@ -147,7 +202,34 @@ class RunDirectory:
             self._metrics.close()
             self._metrics = None
 
+    def write_evaluation(self, record: dict[str, Any]) -> Path:
+        """Store an evaluation (:meth:`core.Evaluation.to_record`) as ``reports/evaluation.json``, atomically:
+        the one writer of that file. The metrics keep the suite's order, which is the order tables show."""
+        path = self.evaluation_path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, json.dumps(json_ready({"schema_version": EVALUATION_SCHEMA, **record}),
+                                               indent=2, allow_nan=False) + "\n")
+        except OSError as err:
+            raise explain_os_error(err, path) from None
+        return path
+
     # ---- reads ------------------------------------------------------------------------------------------
+    def read_evaluation(self) -> dict[str, Any] | None:
+        """The run's last evaluation, or None when there is none or it cannot be read (it is evaluated again)."""
+        try:
+            record = json.loads(self.evaluation_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) and isinstance(record.get("results"), dict) else None
+
+    def read_snapshot_labels(self) -> np.ndarray | None:
+        """The labels of the snapshot subset, or None when the run has none (unlabelled data, no snapshot yet)."""
+        try:
+            return np.load(self.snapshot_labels_path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+
     def read_metrics(self) -> Iterator[dict[str, Any]]:
         """Every complete line of ``metrics.jsonl`` (a half-written last line is skipped)."""
         if not self.metrics_path.exists():

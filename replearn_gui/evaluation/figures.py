@@ -3,7 +3,8 @@ diagram, confusion matrix, property card and the transfer label-efficiency curve
 and bars of each run are overlaid in that run's colour."""
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg

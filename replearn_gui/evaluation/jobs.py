@@ -6,8 +6,9 @@ code path as ``replearn report``.
 """
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any, Generator, Sequence
+from typing import Any
 
 import core
 
@@ -29,7 +30,7 @@ def evaluate_runs_job(run_dirs: Sequence[str], evaluations: Sequence[str],
         except StopIteration as stop:
             record = stop.value.to_record()
         records[run_dir] = record
-        core.save_evaluation(record, core.RunDirectory.open(run_dir).reports)
+        core.RunDirectory.open(run_dir).write_evaluation(record)
     return records
 
 

@@ -474,7 +474,7 @@ class ExplorerView(QWidget):
 
     @property
     def current_frame(self) -> int:
-        return int(round(self._frame_pos)) if self.frame_embeddings else 0
+        return round(self._frame_pos) if self.frame_embeddings else 0
 
     def set_frame(self, position: float) -> None:
         """Show the layout at ``position`` (fractional positions interpolate between two snapshots)."""
@@ -491,7 +491,7 @@ class ExplorerView(QWidget):
         self._show_layout(keep_view=True)
         self.epoch_label.setText(self.frame_names[self.current_frame])
         self.epoch_slider.blockSignals(True)
-        self.epoch_slider.setValue(int(round(position * FRAMES_PER_EPOCH)))
+        self.epoch_slider.setValue(round(position * FRAMES_PER_EPOCH))
         self.epoch_slider.blockSignals(False)
         self._update_trails()
         if self.current_frame != before:

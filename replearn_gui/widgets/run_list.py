@@ -1,12 +1,12 @@
 """The sidebar's list of runs in the runs folder: name, status and the key number."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import QListWidget, QMenu, QListWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QListWidget, QListWidgetItem, QMenu, QVBoxLayout, QWidget
 
+import core
 from replearn_gui.wizard import _plain_label
 
 STATUS_MARK = {"running": "▶", "finished": "✓", "stopped": "■", "failed": "✗"}
@@ -15,8 +15,8 @@ STATUS_MARK = {"running": "▶", "finished": "✓", "stopped": "■", "failed": 
 def describe_run(path: Path) -> tuple[str, str]:
     """(one-line label, tooltip) of a run directory, from its run.json."""
     try:
-        status = json.loads((path / "run.json").read_text())
-    except (OSError, ValueError):
+        status = core.RunDirectory(path).read_status()
+    except OSError:
         status = {}
     state = status.get("status", "unknown")
     test = status.get("test") or {}
@@ -62,8 +62,7 @@ class RunList(QWidget):
         if self.root is None or not self.root.is_dir():
             self.list.clear()
             return
-        runs = sorted((p for p in self.root.iterdir() if (p / "config.toml").is_file()),
-                      key=lambda p: p.stat().st_mtime, reverse=True)
+        runs = core.RunDirectory.list_runs(self.root)
         selected = self.list.currentItem().data(Qt.ItemDataRole.UserRole) if self.list.currentItem() else None
         self.list.clear()
         for p in runs:

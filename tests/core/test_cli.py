@@ -49,7 +49,7 @@ def test_overrides_and_resume(tmp_path):
 
 def test_train_a_preset_by_name(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    code, out, err = run("train", "digits-autoencoder", "--epochs", "1", "--quiet")
+    code, _out, err = run("train", "digits-autoencoder", "--epochs", "1", "--quiet")
     assert code == 0, err
     assert (tmp_path / "runs").is_dir()
 
@@ -67,7 +67,7 @@ def test_train_a_preset_by_name(tmp_path, monkeypatch):
     ],
 )
 def test_errors_are_one_sentence_with_the_right_exit_code(argv, code, message):
-    got, out, err = run(*argv)
+    got, _out, err = run(*argv)
     assert got == code
     assert message in err
     assert "Traceback" not in err

@@ -139,8 +139,8 @@ def test_report_dialog_cancel_while_building(qtbot, runs):
 
 
 def test_transfer_wizard_compares_three_ways_over_budgets(qtbot, runs):
-    from replearn_gui.evaluation.figures import EvaluationFigures
     from core.evaluation.transfer import parse_budgets
+    from replearn_gui.evaluation.figures import EvaluationFigures
     from replearn_gui.evaluation.transfer_wizard import TransferWizard
 
     assert parse_budgets("1, 5, all") == [1, 5, None]

@@ -40,7 +40,7 @@ def load_array(path: Path, member: str | None = None) -> np.ndarray:
             raise fail(path, "holds Python objects; refused, because loading them could run code",
                        "Save plain numeric arrays (np.save with a numeric dtype)") from None
         raise fail(path, f"is not a valid NumPy file ({err})", "Is it truncated, or another format?") from None
-    except Exception as err:  # noqa: BLE001 - whatever numpy's parser raises on a damaged file is about the file
+    except Exception as err:
         if isinstance(err, DataError):
             raise
         raise fail(path, f"is not a valid NumPy file ({type(err).__name__}: {err})",

@@ -17,8 +17,9 @@ Entry metadata (``EVALUATIONS.get(name).info``), read by the GUI's check boxes a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
