@@ -13,7 +13,7 @@ import time
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 import core
 
@@ -21,7 +21,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one sentence and the usage line, exit 2
+    def error(self, message: str) -> NoReturn:  # one sentence and the usage line, exit 2
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"replearn: error: {message}\n")
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,6 +72,7 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
 
     trained = load_trained(run_dir, checkpoint, device)
     run = RunDirectory.open(run_dir)
+    assert trained.checkpoint is not None  # load_trained always says which checkpoint it loaded
     cached = run.embedding_cache(trained.checkpoint.path)
     Z = None
     if cached.is_file():
@@ -159,7 +161,7 @@ def search(space: EmbeddingSpace, query: str, regex: bool = False) -> np.ndarray
             pattern = re.compile(query, re.IGNORECASE)
         except re.error as err:
             raise ConfigError("search", f"not a regular expression: {err}", value=query) from None
-        match = pattern.search
+        match: Callable[[str], object] = pattern.search
     else:
         needle = query.lower()
 

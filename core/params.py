@@ -206,6 +206,7 @@ def coerce_field(spec: FieldSpec, value: Any, where: str | None = None) -> Any:
     if spec.kind == "tuple":
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
             raise ConfigError(where, f"expected a list, got {value!r}", value=value, allowed=spec.allowed())
+        assert spec.item_kind is not None  # every tuple field declares its item kind
         items = tuple(
             _coerce_scalar(spec.item_kind, v, spec, f"{where}[{i}]") for i, v in enumerate(value)
         )

@@ -68,7 +68,7 @@ def _views(doc: Mapping[str, Any]) -> tuple[AugmentationConfig, ...]:
     return tuple(views)
 
 
-def _component(cls: type, doc: Mapping[str, Any], key: str, extra: tuple[str, ...] = ()) -> Any:
+def _component(cls: Any, doc: Mapping[str, Any], key: str, extra: tuple[str, ...] = ()) -> Any:
     table = _table(doc, key)
     allowed = ("name", "params") + extra
     for k in table:

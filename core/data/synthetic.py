@@ -50,7 +50,7 @@ class StochasticBlockModel(DatasetSource):
         if len(edges) == 0:
             raise ConfigError("data.params.p_in", "these probabilities drew a graph without edges", value=p.p_in)
         return _graph_dataset("sbm", n, edges, labels, tuple(f"community {c}" for c in range(p.communities)),
-                              self.__doc__.split("\n")[0])
+                              (self.__doc__ or "").split("\n")[0])
 
 
 @DATASETS.register("karate", kind="graph")
@@ -70,7 +70,7 @@ class KarateClub(DatasetSource):
         factions = sorted({g.nodes[i]["club"] for i in range(n)})
         labels = np.array([factions.index(g.nodes[i]["club"]) for i in range(n)])
         edges = np.array(sorted(tuple(sorted(e)) for e in g.edges()), dtype=np.int64)
-        return _graph_dataset("karate", n, edges, labels, tuple(factions), self.__doc__.split("\n")[0])
+        return _graph_dataset("karate", n, edges, labels, tuple(factions), (self.__doc__ or "").split("\n")[0])
 
 
 # ---- toy language ----------------------------------------------------------------------------------------
@@ -152,7 +152,7 @@ class ToyLanguage(DatasetSource):
             name="toy_language", kind="tokens", X=X, y=y, label_names=tuple(classes), vocab=vocab,
             metadata={"animal": np.array(animal_words), "length": np.array(lengths)},
             vocab_metadata={"category": np.array([category[w] for w in vocab])}, source="built-in (generated)",
-            recommended_normalization="none", description=self.__doc__.split("\n")[0],
+            recommended_normalization="none", description=(self.__doc__ or "").split("\n")[0],
         )
 
 
@@ -199,7 +199,7 @@ class Tones(DatasetSource):
         return Dataset(
             name="tones", kind="audio", X=X, y=y, label_names=TONE_PATTERNS,
             metadata={"gain": gain, "phase": phase, "base_frequency": base},
-            recommended_normalization="none", description=self.__doc__.split("\n")[0],
+            recommended_normalization="none", description=(self.__doc__ or "").split("\n")[0],
         )
 
 
@@ -271,6 +271,6 @@ class Factors(DatasetSource):
             name="factors", kind="image", X=X, y=shape, label_names=SHAPES,
             metadata={"shape": np.array(SHAPES)[shape], "scale": scale, "rotation_degrees": np.degrees(rotation),
                       "x": x, "y": y, "brightness": brightness},
-            value_range=(0.0, 1.0), recommended_normalization="none", description=self.__doc__.split("\n")[0],
+            value_range=(0.0, 1.0), recommended_normalization="none", description=(self.__doc__ or "").split("\n")[0],
             source="built-in (generated)",
         )

@@ -26,8 +26,9 @@ class Augmentation:
     """Base of registered augmentations. Subclasses implement :meth:`apply` on a batch."""
 
     Params: type[Params]
+    params: Any  # an instance of the subclass's own nested Params (typed Any: each reads its own fields)
 
-    def __init__(self, params: Params, data: DataSpec):
+    def __init__(self, params: Any, data: DataSpec):
         self.params = params
         self.data = data
 

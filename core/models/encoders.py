@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -25,11 +25,12 @@ class Encoder(nn.Module):
     """Base of registered encoders: ``forward(x) -> (batch, out_dim)`` for ``x`` of shape ``(batch, *sample_shape)``."""
 
     Params: type[Params]
+    params: Any  # an instance of the subclass's own nested Params (typed Any: each reads its own fields)
     out_dim: int
     #: True when the encoder reads ids (tokens, node ids) rather than real-valued features
     reads_ids: bool = False
 
-    def __init__(self, params: Params, data: DataSpec):
+    def __init__(self, params: Any, data: DataSpec):
         super().__init__()
         self.params = params
         self.data = data

@@ -33,6 +33,10 @@ class EdgePrediction(Objective):
     class Params(Params):
         negatives: int = param(5, label="Negative samples per node", min=1, max=1000)
 
+    neighbours: torch.Tensor  # buffers: the edge list sorted by source node,
+    held_out: torch.Tensor  # the held-out edges,
+    offsets: torch.Tensor  # and: where each node's neighbours start in the edge list
+
     def __init__(self, params, encoder, data, views=None):
         super().__init__(params, encoder, data, views)
         if data.edges is None or len(data.edges) == 0:

@@ -37,6 +37,7 @@ class Supervised(Objective):
         self.classifier = LinearClassifier(encoder.out_dim, data.n_classes)
 
     def forward(self, batch: Batch) -> LossOutput:
+        assert batch.y is not None  # requires_labels: the engine refuses unlabelled data first
         logits = self.classifier(self.encoder(batch.x))
         loss = Fn.cross_entropy(logits, batch.y, self.params.label_smoothing)
         return LossOutput(loss=loss, terms={"cross_entropy": loss}, metrics={"accuracy": Fn.accuracy(logits, batch.y)})

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
@@ -36,6 +36,9 @@ class Projection:
 
     Params: type[Params]
     method: str = ""
+
+    if TYPE_CHECKING:  # the parameters become attributes (scikit-learn's convention), set in __init__
+        def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)

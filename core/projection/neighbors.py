@@ -69,7 +69,7 @@ class ExactIndex:
     def _scores(self, q: torch.Tensor) -> torch.Tensor:
         """Larger is nearer: cosine similarity, or −‖q − x‖² up to the constant ‖q‖² (added back later)."""
         s = torch.from_numpy(q.numpy() @ self.data_t) if self.on_cpu else q @ self.data.T
-        if self.metric == "euclidean":
+        if self.sq_norms is not None:  # euclidean
             s = 2 * s - self.sq_norms[None, :]
         return s
 

@@ -40,7 +40,7 @@ class ReportData:
 
 
 def _history(run) -> dict[str, list[float]]:
-    h: dict[str, list[float]] = {k: [] for k in ("epoch", "train_loss", "val_loss", "effective_rank",
+    h: dict[str, list[Any]] = {k: [] for k in ("epoch", "train_loss", "val_loss", "effective_rank",
                                                  "probe_accuracy", "uniformity")}
     for r in run.read_metrics():
         if r.get("event") != "epoch":
@@ -66,6 +66,7 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = Non
     run = RunDirectory.open(run_dir)
     model = load_trained(run_dir, checkpoint=checkpoint)
     used = model.checkpoint
+    assert used is not None  # load_trained always says which checkpoint it loaded
     X = np.ascontiguousarray(model.data.dataset.X)
     status = run.read_status()
     provenance = {
@@ -122,7 +123,7 @@ def _figures(data: ReportData, model) -> dict[str, str]:
 
 
 def _rows(data: ReportData) -> list[tuple[str, str, float | None, float | None, float | None]]:
-    rows = []
+    rows: list[tuple[str, str, float | None, float | None, float | None]] = []
     for rep, r in data.evaluation.results.items():
         for name, m in r.metrics.items():
             rows.append((rep, name, m.value, m.low, m.high))
@@ -302,8 +303,8 @@ def write_pdf(data: ReportData, path: Path) -> Path:
             pdf.multi_cell(0, 4.5, _latin1(f"{name}: {score} - {v['how']}"), new_x="LMARGIN", new_y="NEXT")
     if "figures" in data.sections and data.figures:
         with tempfile.TemporaryDirectory() as tmp:
-            for k, (name, svg) in enumerate(data.figures.items()):
-                if k % 2 == 0:
+            for i, (name, svg) in enumerate(data.figures.items()):
+                if i % 2 == 0:
                     pdf.add_page()
                 f = Path(tmp) / f"{name}.svg"
                 f.write_text(_latin1(svg), encoding="latin-1")  # the PDF core fonts are Latin-1

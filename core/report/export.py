@@ -127,6 +127,7 @@ def _sprite(path: Path, dataset: Dataset, indices: np.ndarray) -> tuple[Path, in
     grid = Image.new("RGB", (per_row * thumb, per_row * thumb))
     for k, i in enumerate(indices):
         img = preview(dataset, int(i)).image
+        assert img is not None  # image datasets always preview as an image
         tile = Image.fromarray(img).convert("RGB").resize((thumb, thumb), Image.Resampling.NEAREST)
         grid.paste(tile, ((k % per_row) * thumb, (k // per_row) * thumb))
     with atomic_writer(path, "wb") as fh:

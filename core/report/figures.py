@@ -5,8 +5,9 @@ HTML embeds inline and fpdf2 draws into PDFs.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
+from typing import Any
 
 import numpy as np
 
@@ -54,7 +55,7 @@ def _range(values: np.ndarray, pad: float = 0.05) -> tuple[float, float]:
     return lo - pad * span, hi + pad * span
 
 
-def line_chart(title: str, series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str,
+def line_chart(title: str, series: Mapping[str, tuple[Any, Any]], xlabel: str, ylabel: str,
                y_range: tuple[float, float] | None = None) -> str:
     xs = np.concatenate([np.asarray(x, float) for x, _ in series.values()])
     ys = np.concatenate([np.asarray(y, float) for _, y in series.values()])

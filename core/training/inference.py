@@ -59,7 +59,10 @@ class ModelOnData:
         parts = []
         for start in range(0, len(X), batch_size):
             x = torch.from_numpy(np.ascontiguousarray(X[start:start + batch_size], dtype=np.float32)).to(self.device)
-            parts.append(fn(x).float().cpu())
+            out = fn(x)
+            if out is None:
+                raise ValueError(f"this model has no {space} space")
+            parts.append(out.float().cpu())
         return torch.cat(parts).numpy() if parts else np.zeros((0, 0), np.float32)
 
 

@@ -168,7 +168,7 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=True)  # e.g. BYOL's target network takes no gradient
         if t.compile != "off":
-            self.step_model = torch.compile(self.step_model, mode=t.compile)
+            self.step_model = torch.compile(self.step_model, mode=t.compile)  # type: ignore[assignment]
         # mixed precision: autocast around the step; fp16 also scales the loss so small gradients survive
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
         self._autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype else contextlib.nullcontext
@@ -406,6 +406,12 @@ class Trainer:
         return torch.random.fork_rng(devices=devices)
 
     @torch.no_grad()
+    def representation(self, indices: np.ndarray) -> np.ndarray:
+        """Embeddings of dataset samples ``indices`` in the representation space (which every model has)."""
+        Z = self.embed(indices)
+        assert Z is not None
+        return Z
+
     def embed(self, indices: np.ndarray, batch_size: int = 2048, space: str = "representation") -> np.ndarray | None:
         """Embeddings of dataset samples ``indices`` as a float32 CPU array (eval mode); ``space`` is
         ``"representation"`` or ``"projection"`` (``None`` when the objective has no projector)."""
@@ -500,13 +506,14 @@ class Trainer:
                 a, b = fn(views(x)), fn(views(x))
         finally:
             self.model.train(was_training)
-        if a is None:
+        if a is None or b is None:
             return None
         return a.float().cpu().numpy(), b.float().cpu().numpy()
 
     def _online_probe(self, Z_eval: np.ndarray) -> tuple[float, float]:
         y = self.data.dataset.y
-        Z_train = self.embed(self.probe_idx)
+        assert y is not None  # the online probe runs on labelled data only
+        Z_train = self.representation(self.probe_idx)
         if len(np.unique(y[self.probe_idx])) < 2:
             return float("nan"), float("nan")
         probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(Z_train, y[self.probe_idx])
@@ -518,12 +525,12 @@ class Trainer:
         y = self.data.dataset.y
         if y is None or len(np.unique(y[self.probe_idx])) < 2:
             return None
-        raw = self.data.X.reshape(len(self.data.X), -1)
+        raw = np.asarray(self.data.X).reshape(len(self.data.X), -1)
         probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(raw[self.probe_idx], y[self.probe_idx])
         return probe.score(raw[self.eval_idx], y[self.eval_idx])
 
     def _snapshot(self, relative: str) -> SnapshotReady:
-        Z = self.embed(self.subset).astype(np.float32)
+        Z = self.representation(self.subset).astype(np.float32)
         path = self.run_dir.save_array(relative, Z)
         Z.setflags(write=False)
         return SnapshotReady(run_id=self.run_id, epoch=self.epoch, step=self.step, path=str(path), embeddings=Z)
@@ -549,11 +556,12 @@ class Trainer:
         if len(target) == 0 or not self.dist.is_main:
             return {}
         loss, terms, metrics = self._evaluate(target)
-        result = {"test_loss": loss, **{f"test_{k}": v for k, v in terms.items()},
+        assert loss is not None  # the target split is not empty
+        result: dict[str, float] = {"test_loss": loss, **{f"test_{k}": v for k, v in terms.items()},
                   **{f"test_{k}": v for k, v in metrics.items()}}
         y = self.data.dataset.y
         if y is not None and len(np.unique(y[splits.train])) >= 2:
-            train_z, target_z = self.embed(splits.train), self.embed(target)
+            train_z, target_z = self.representation(splits.train), self.representation(target)
             probe = LinearProbe(random_state=self.t.seed).fit(train_z, y[splits.train])
             result["linear_probe_accuracy"] = probe.score(target_z, y[target])
             result["knn_accuracy"] = KNNProbe().fit(train_z, y[splits.train]).score(target_z, y[target])

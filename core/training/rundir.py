@@ -25,7 +25,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 EVALUATION_SCHEMA = 1  # reports/evaluation.json: {"schema_version": 1, **Evaluation.to_record()}
 
 
-def explain_os_error(err: OSError, what: str) -> RunDirectoryError:
+def explain_os_error(err: OSError, what: str | os.PathLike) -> RunDirectoryError:
     if err.errno == errno.ENOSPC:
         why = "the disk is full"
     elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -53,7 +53,7 @@ class RunDirectory:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._metrics = None
+        self._metrics: IO[str] | None = None
 
     # ---- layout -----------------------------------------------------------------------------------------
     config_path = property(lambda self: self.path / "config.toml")
@@ -192,7 +192,7 @@ class RunDirectory:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with atomic_writer(path, "wb") as fh:
-                np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+                np.savez_compressed(fh, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
         except OSError as err:
             raise explain_os_error(err, path) from None
         return path

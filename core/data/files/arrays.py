@@ -7,7 +7,7 @@ from typing import Literal
 
 import numpy as np
 
-from core.data.base import DATASETS, Dataset, DatasetSource
+from core.data.base import DATASETS, DataKind, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_file, fail
 from core.errors import DataError
 from core.params import Params, param
@@ -106,14 +106,15 @@ class NumpyArrays(DatasetSource):
         p = self.params
         path = existing_file(p.path)
         X = as_features(path, load_array(path, p.array))
-        kind = p.kind if p.kind != "auto" else ("tabular" if X.ndim == 2 else "image")
+        kind: DataKind = p.kind if p.kind != "auto" else ("tabular" if X.ndim == 2 else "image")
         if kind == "image":
             if X.ndim not in (3, 4):
                 raise fail(path, f"an image array must be 3-D (n, H, W) or 4-D, got shape {X.shape}")
             X = image_layout(X)
         elif kind == "sequence" and X.ndim == 2:
             X = X[:, None, :]
-        y, names = None, ()
+        y: np.ndarray | None = None
+        names: tuple[str, ...] = ()
         if p.labels_array:
             if path.suffix.lower() != ".npz":
                 raise fail(path, "labels_array names a member of an .npz archive", "Use labels_path for a separate .npy file")

@@ -24,8 +24,8 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         raise fail(path, f"is not a PCM WAV file Python can read ({err})", "Convert it to 8/16/24/32-bit PCM WAV") from None
     if width == 3:  # 24-bit: widen to int32
         b = np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3)
-        data = (b[:, 0].astype(np.int32) | (b[:, 1].astype(np.int32) << 8) | (b[:, 2].astype(np.int32) << 16))
-        data = np.where(data >= 1 << 23, data - (1 << 24), data).astype(np.float64) / (1 << 23)
+        wide = (b[:, 0].astype(np.int32) | (b[:, 1].astype(np.int32) << 8) | (b[:, 2].astype(np.int32) << 16))
+        data = np.where(wide >= 1 << 23, wide - (1 << 24), wide).astype(np.float64) / (1 << 23)
     elif width in _PCM:
         data = np.frombuffer(raw[: len(raw) // width * width], dtype=_PCM[width]).astype(np.float64)
         data = (data - 128) / 128 if width == 1 else data / float(1 << (8 * width - 1))
@@ -52,7 +52,10 @@ class WavFolder(DatasetSource):
         classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
         if not classes:
             raise fail(root, "has no class folders", "Put the WAV files in one sub-folder per class")
-        clips, labels, names, rates = [], [], [], {}
+        clips: list[np.ndarray] = []
+        labels: list[int] = []
+        names: list[str] = []
+        rates: dict[int, Path] = {}
         for k, folder in enumerate(classes):
             found = sorted(f for f in folder.iterdir() if f.suffix.lower() == ".wav")
             if not found:

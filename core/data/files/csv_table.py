@@ -36,7 +36,7 @@ def sniff_delimiter(lines: list[str]) -> str:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
         counts = {d: sum(line.count(d) for line in lines[:50]) for d in ",;\t|"}
-        best = max(counts, key=counts.get)
+        best = max(counts, key=lambda d: counts[d])
         return best if counts[best] else ","
 
 

@@ -55,7 +55,8 @@ class EdgeList(DatasetSource):
         notes = [f"{loops} self-loop(s) were ignored"] if loops else []
         if len(edges) < len(pairs) - loops:
             notes.append(f"{len(pairs) - loops - len(edges)} duplicate edge(s) were merged")
-        y, names = None, ()
+        y: np.ndarray | None = None
+        names: tuple[str, ...] = ()
         if p.labels_path:
             lp = existing_file(p.labels_path, "labels file")
             node_labels = dict(read_pairs(lp, "node labels (node, label)"))

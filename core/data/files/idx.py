@@ -55,7 +55,8 @@ class IdxImages(DatasetSource):
         scale = 255.0 if images.dtype == np.uint8 else 1.0
         X = (images.astype(np.float32) / scale)
         X = X[:, None] if X.ndim == 3 else X
-        y, names = None, ()
+        y: np.ndarray | None = None
+        names: tuple[str, ...] = ()
         if p.labels_path:
             lp = existing_file(p.labels_path, "labels file")
             labels = read_idx(lp)

@@ -42,7 +42,8 @@ class ProjectorFiles(DatasetSource):
             bad = next((i, c) for i, row in enumerate(rows, 1) for c in row if not _is_float(c))
             raise fail(path, f"line {bad[0]}: {bad[1]!r} is not a number", "vectors.tsv holds numbers only") from None
         metadata: dict[str, np.ndarray] = {}
-        y, names = None, ()
+        y: np.ndarray | None = None
+        names: tuple[str, ...] = ()
         if p.metadata_path:
             mp = existing_file(p.metadata_path, "metadata file")
             mtext, _ = decode(mp.read_bytes(), "auto", mp)

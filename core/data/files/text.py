@@ -56,7 +56,8 @@ class TextLines(DatasetSource):
             cut += len(words) > p.max_length
             ids = [index.get(w, 0) for w in words[: p.max_length]]
             X[i, : len(ids)] = ids
-        y, names = None, ()
+        y: np.ndarray | None = None
+        names: tuple[str, ...] = ()
         if p.labelled:
             names = tuple(sorted(set(labels)))
             if len(names) < 2:

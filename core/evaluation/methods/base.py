@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from core.diagnostics.probes import LinearProbe
+from core.errors import ConfigError
 from core.evaluation.results import RepresentationResult
 from core.params import Params
 from core.registry import Registry
@@ -79,8 +80,13 @@ class EvaluationContext:
         return splits.test if len(splits.test) else splits.val
 
     @property
-    def y(self) -> np.ndarray | None:
-        return self.model.data.dataset.y
+    def y(self) -> np.ndarray:
+        """The labels: only evaluations registered with ``needs_labels=True`` read them (the suite skips those on
+        unlabelled data)."""
+        y = self.model.data.dataset.y
+        if y is None:
+            raise ConfigError("evaluations", f"the {self.name} evaluation needs labels and this data has none")
+        return y
 
     @property
     def learned(self) -> bool:
