@@ -405,13 +405,13 @@ class Trainer:
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         return torch.random.fork_rng(devices=devices)
 
-    @torch.no_grad()
     def representation(self, indices: np.ndarray) -> np.ndarray:
         """Embeddings of dataset samples ``indices`` in the representation space (which every model has)."""
         Z = self.embed(indices)
         assert Z is not None
         return Z
 
+    @torch.no_grad()
     def embed(self, indices: np.ndarray, batch_size: int = 2048, space: str = "representation") -> np.ndarray | None:
         """Embeddings of dataset samples ``indices`` as a float32 CPU array (eval mode); ``space`` is
         ``"representation"`` or ``"projection"`` (``None`` when the objective has no projector)."""
