@@ -15,8 +15,9 @@ from typing import Any
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.errors": (
         "CheckpointError", "ConfigError", "DataError", "DeviceError", "NonFiniteLossError", "ReplearnError",
-        "RunDirectoryError", "SchemaVersionError", "UnknownNameError",
+        "RunDirectoryError", "SchemaVersionError", "UnknownNameError", "ExportError", "PluginError",
     ),
+    "core.plugins": ("load_plugins", "loaded_plugins", "plugin_entry_points", "PluginInfo"),
     "core.params": ("FieldSpec", "Params", "field_specs", "from_mapping", "param", "to_mapping"),
     "core.fileio": ("atomic_write_bytes",),
     "core.registry": ("Entry", "Registry"),
@@ -47,8 +48,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.presets": ("DEFAULT_PRESET", "load_preset", "preset_names", "preset_path"),
     "core.training.events": (
         "CheckpointSaved", "EpochEnded", "LearningRateChanged", "RequestSnapshot", "RunFinished", "RunStarted",
-        "SaveCheckpoint", "SetLearningRate", "SnapshotReady", "StepEnded", "Stop", "to_record",
+        "SaveCheckpoint", "SetLearningRate", "SnapshotReady", "StepEnded", "Stop", "event_from_record", "to_record",
     ),
+    "core.training.outcome": ("collapse_advice",),
+    "core.user_settings": ("runs_folder", "set_runs_folder"),
     "core.training.checkpoint": ("load_checkpoint",),
     "core.training.rundir": ("RunDirectory",),
     "core.training.loop": (
@@ -62,17 +65,21 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.evaluation.tables": ("ResultRow", "comparison_rows", "result_rows"),
     "core.evaluation.transfer": ("TransferResult", "parse_budgets", "transfer"),
     "core.exploration": (
-        "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space",
+        "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "file_space", "label_agreement", "run_space",
         "search", "selection_summary", "snapshot_series",
     ),
     "core.report.build": ("ReportData", "build_report", "write_report"),
-    "core.report.export": ("write_csv", "write_embeddings_csv", "write_npy", "write_projector", "write_selection_csv"),
+    "core.report.export": ("write_csv", "write_embeddings_csv", "write_npy", "write_projector", "write_selection_csv",
+                           "write_embeddings_parquet", "write_embeddings_file"),
+    "core.report.embed": ("EmbedResult", "embed_data"),
+    "core.training.export": ("ExportResult", "export_encoder"),
 }
 # public name -> (module, the name there), for names exported under another name
 _ALIASES: dict[str, tuple[str, str]] = {
     "decode_text": ("core.data.files.csv_table", "decode"),
     "REPORT_FORMATS": ("core.report.build", "FORMATS"),
     "REPORT_SECTIONS": ("core.report.build", "SECTIONS"),
+    "EXPORT_FORMATS": ("core.training.export", "FORMATS"),
 }
 
 _WHERE: dict[str, tuple[str, str]] = {name: (module, name) for module, names in _EXPORTS.items() for name in names}

@@ -46,6 +46,8 @@ class Evaluation:
     seconds: float
     evaluations: tuple[str, ...]
     per_point_faithfulness: np.ndarray | None = None
+    #: which split the scores are on (:meth:`core.data.splits.Splits.record`): official or random test split, ...
+    split: dict[str, Any] = field(default_factory=dict)
 
     @property
     def learned(self) -> RepresentationResult:
@@ -54,7 +56,7 @@ class Evaluation:
     def to_record(self) -> dict[str, Any]:
         return {
             "experiment": self.experiment, "dataset": self.dataset, "n_train": self.n_train, "n_test": self.n_test,
-            "label_names": list(self.label_names),
+            "label_names": list(self.label_names), "split": self.split,
             "evaluations": list(self.evaluations), "seconds": self.seconds,
             "results": {
                 name: {"dim": r.dim, "metrics": {k: m.to_record() for k, m in r.metrics.items()},

@@ -38,7 +38,7 @@ def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequenc
     data = model.data
     ds = data.dataset
     splits = data.splits
-    test = splits.test if len(splits.test) else splits.val
+    test = splits.held_out()
     yield EvaluationProgress(0.0, "embedding the data")
 
     def flat(X: np.ndarray) -> np.ndarray:
@@ -77,4 +77,4 @@ def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequenc
             per_point = ctx.per_point_faithfulness
     yield EvaluationProgress(1.0, "done")
     return Evaluation(model.experiment.name, ds.name, len(splits.train), len(test), ds.label_names, results,
-                      time.perf_counter() - started, evaluations, per_point)
+                      time.perf_counter() - started, evaluations, per_point, split=splits.record())

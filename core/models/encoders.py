@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -27,6 +27,8 @@ class Encoder(nn.Module):
     Params: type[Params]
     params: Any  # an instance of the subclass's own nested Params (typed Any: each reads its own fields)
     out_dim: int
+    # TorchScript compiles every property unless told not to; these are Python-side helpers, not the graph
+    __jit_unused_properties__: ClassVar[list[str]] = ["sequence_width", "layer_names"]
     #: True when the encoder reads ids (tokens, node ids) rather than real-valued features
     reads_ids: bool = False
 
@@ -49,7 +51,9 @@ class Encoder(nn.Module):
 
     @property
     def sequence_width(self) -> int:
-        raise NotImplementedError
+        """Width of the per-position states; 0 = none (a plain value, so that TorchScript's inspection of the
+        module's attributes does not trip over it)."""
+        return 0
 
     @property
     def layer_names(self) -> tuple[str, ...]:

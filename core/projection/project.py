@@ -133,9 +133,8 @@ def _scaled(gen, i: int, n: int):
 
 
 def _aligned_umap(snapshots, params, cache):
-    import threading
-
     from core.projection.methods import UMAP
+    from core.projection.umap_epochs import describe, run_counted
 
     p = UMAP(**params).get_params()
     key = hashlib.sha256("|".join([embedding_hash(Z) for Z in snapshots] + ["aligned_umap", json.dumps(p, sort_keys=True)])
@@ -146,36 +145,31 @@ def _aligned_umap(snapshots, params, cache):
             yield ProjectionProgress("umap", 1.0, "from cache")
             return list(hit[0])
     n = len(snapshots[0])
-    result: dict[str, Any] = {}
 
-    def fit() -> None:
-        try:
-            import warnings
+    def fit() -> list[np.ndarray]:
+        import warnings
 
-            import umap
+        import umap
 
-            warnings.filterwarnings("ignore", message=".*(n_jobs|disconnected).*")
-            model = umap.AlignedUMAP(n_neighbors=min(p["n_neighbors"], n - 1), min_dist=p["min_dist"],
-                                     metric=p["metric"], n_components=p["n_components"],
-                                     random_state=p["random_state"], alignment_regularisation=0.1,
-                                     **({"n_epochs": p["n_epochs"]} if p["n_epochs"] else {}))
-            model.fit([np.asarray(Z, dtype=np.float32) for Z in snapshots],
-                      relations=[{i: i for i in range(n)}] * (len(snapshots) - 1))
-            result["layouts"] = [np.asarray(e, dtype=np.float32) for e in model.embeddings_]
-        except BaseException as err:  # noqa: BLE001 - re-raised in the generator's thread
-            result["error"] = err
+        warnings.filterwarnings("ignore", message=".*(n_jobs|disconnected).*")
+        model = umap.AlignedUMAP(n_neighbors=min(p["n_neighbors"], n - 1), min_dist=p["min_dist"],
+                                 metric=p["metric"], n_components=p["n_components"],
+                                 random_state=p["random_state"], alignment_regularisation=0.1,
+                                 **({"n_epochs": p["n_epochs"]} if p["n_epochs"] else {}))
+        model.fit([np.asarray(Z, dtype=np.float32) for Z in snapshots],
+                  relations=[{i: i for i in range(n)}] * (len(snapshots) - 1))
+        return [np.asarray(e, dtype=np.float32) for e in model.embeddings_]
 
-    worker = threading.Thread(target=fit, name="aligned-umap", daemon=True)
-    started = time.perf_counter()
-    worker.start()
-    expected = 20.0 + len(snapshots) * n / 1000.0
+    # AlignedUMAP lays out each snapshot alone, then all of them together; each loop reports its epochs
+    yield ProjectionProgress("umap", 0.0, f"aligned UMAP: snapshot 1 of {len(snapshots)}: neighbour graph")
+    worker, counter, box = run_counted(fit)
     while worker.is_alive():
         worker.join(timeout=0.2)
-        yield ProjectionProgress("umap", min(0.95, (time.perf_counter() - started) / expected),
-                                 f"aligned UMAP of {len(snapshots)} snapshots")
-    if "error" in result:
-        raise result["error"]
-    layouts = result["layouts"]
+        done, message = describe(counter, snapshots=len(snapshots))
+        yield ProjectionProgress("umap", done, f"aligned UMAP: {message}")
+    if "error" in box:
+        raise box["error"]
+    layouts = box["value"]
     if cache is not None:
         cache.put(key, np.stack(layouts), {"method": "aligned_umap", "params": p})
     return layouts

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import colorsys
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -41,13 +42,34 @@ class Colouring:
     title: str = ""
 
 
+def natural_key(text: str) -> tuple:
+    """Sorts "2" before "10" and "run 9" before "run 10": runs of digits compare as numbers."""
+    return tuple((0, int(part), "") if part.isdigit() else (1, 0, part.lower())
+                 for part in re.split(r"(\d+)", text) if part)
+
+
+def _number_name(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+
+
 def categorical(values: np.ndarray, names: tuple[str, ...] | None = None, title: str = "") -> Colouring:
-    """Integer codes (with ``names``) or arbitrary values (their sorted distinct values become the categories)."""
+    """Integer codes (with ``names``) or arbitrary values: their distinct values become the categories, in
+    numeric order for numbers (1, 2, 10, not 1, 10, 2) and natural order for text."""
     if names is not None:
         codes = np.asarray(values, dtype=np.int64)
         return Colouring(codes.astype(np.int32), categorical_palette(len(names)), tuple(names), title=title)
-    uniques, codes = np.unique(np.asarray(values).astype(str), return_inverse=True)
-    return Colouring(codes.ravel().astype(np.int32), categorical_palette(len(uniques)), tuple(uniques), title=title)
+    values = np.asarray(values)
+    if np.issubdtype(values.dtype, np.number) or values.dtype == bool:
+        uniques, codes = np.unique(values, return_inverse=True)
+        labels = tuple(_number_name(v) for v in uniques)
+    else:
+        uniques, codes = np.unique(values.astype(str), return_inverse=True)
+        order = sorted(range(len(uniques)), key=lambda i: natural_key(str(uniques[i])))
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes = rank[codes.ravel()]
+        labels = tuple(str(uniques[i]) for i in order)
+    return Colouring(codes.ravel().astype(np.int32), categorical_palette(len(labels)), labels, title=title)
 
 
 def continuous(values: np.ndarray, title: str = "") -> Colouring:

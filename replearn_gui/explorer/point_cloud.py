@@ -93,6 +93,14 @@ class PointCloud(pg.GraphicsObject):
         self._tree = None
         self.update()
 
+    @property
+    def emphasis(self) -> np.ndarray | None:
+        return self._emphasis
+
+    @property
+    def visible(self) -> np.ndarray | None:
+        return self._visible
+
     def set_emphasis(self, mask: np.ndarray | None) -> None:
         """Emphasised points are drawn on top at full opacity, the others faded (selections, search matches)."""
         self._emphasis = None if mask is None else np.asarray(mask, dtype=bool)

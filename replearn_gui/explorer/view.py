@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 import core
 from replearn_gui.explorer import colouring
 from replearn_gui.explorer.jobs import aligned_job, export_job, faithfulness_job, projection_job
+from replearn_gui.explorer.marks import Lines, Marks
 from replearn_gui.explorer.neighbours_panel import NeighboursPanel
 from replearn_gui.explorer.point_cloud import PointCloud
 from replearn_gui.explorer.previews import HoverCard
@@ -55,6 +56,7 @@ class ExplorerView(QWidget):
     selection_changed = Signal(object)  # np.ndarray of dataset rows
     projection_done = Signal(object)  # core.ProjectionResult
     busy_changed = Signal(bool)
+    layout_shown = Signal()  # the points moved: a new layout, a partial one, another frame or orbit angle
 
     def __init__(self, parent: QWidget | None = None, side_panel: bool = True):
         super().__init__(parent)
@@ -92,13 +94,13 @@ class ExplorerView(QWidget):
         self.cloud = PointCloud()
         self.vb.addItem(self.cloud)
         ring = dict(brush=None, pxMode=True)
-        self.search_marks = pg.ScatterPlotItem(size=11, pen=pg.mkPen((255, 140, 0), width=2), symbol="o", **ring)
-        self.neighbour_lines = pg.PlotCurveItem(connect="pairs", pen=pg.mkPen((20, 20, 20, 140), width=1))
-        self.neighbour_marks = pg.ScatterPlotItem(size=12, pen=pg.mkPen((20, 20, 20), width=2), symbol="o", **ring)
-        self.query_mark = pg.ScatterPlotItem(size=18, pen=pg.mkPen((200, 0, 0), width=2.5), symbol="star",
+        self.search_marks = Marks(size=11, pen=pg.mkPen((255, 140, 0), width=2), symbol="o", **ring)
+        self.neighbour_lines = Lines(connect="pairs", pen=pg.mkPen((20, 20, 20, 140), width=1))
+        self.neighbour_marks = Marks(size=12, pen=pg.mkPen((20, 20, 20), width=2), symbol="o", **ring)
+        self.query_mark = Marks(size=18, pen=pg.mkPen((200, 0, 0), width=2.5), symbol="star",
                                              brush=pg.mkBrush(255, 220, 0))
-        self.hover_mark = pg.ScatterPlotItem(size=16, pen=pg.mkPen((0, 0, 0), width=2), symbol="o", **ring)
-        self.trails = pg.PlotCurveItem(connect="finite", pen=pg.mkPen((80, 80, 80, 150), width=1))
+        self.hover_mark = Marks(size=16, pen=pg.mkPen((0, 0, 0), width=2), symbol="o", **ring)
+        self.trails = Lines(connect="finite", pen=pg.mkPen((80, 80, 80, 150), width=1))
         for z, item in enumerate((self.trails, self.search_marks, self.neighbour_lines, self.neighbour_marks,
                                   self.query_mark, self.hover_mark)):
             item.setZValue(10 + z)
@@ -109,6 +111,8 @@ class ExplorerView(QWidget):
         self.title.setStyleSheet("font-weight: bold;")
         self.card = HoverCard(self)
         self.vb.clicked.connect(self._clicked)
+        self.user_moved_view = False  # the user zoomed or panned: a forming layout no longer re-frames the view
+        self.vb.sigRangeChangedManually.connect(lambda _: setattr(self, "user_moved_view", True))
         self.vb.region.connect(self._region)
         self._hover_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=60, slot=self._mouse_moved)
 
@@ -378,6 +382,7 @@ class ExplorerView(QWidget):
         worker.finished.connect(self._worker_finished)
         self._worker = worker
         self._cancelled = False
+        self.user_moved_view = False
         self.projection_panel.set_busy(True)
         self.projection_panel.show_progress(0.0, message)
         self.busy_changed.emit(True)
@@ -398,11 +403,13 @@ class ExplorerView(QWidget):
             return  # reports already on their way when the user cancelled
         self.projection_panel.show_progress(progress.fraction, progress.message)
         if progress.coords is not None and not self.frames and len(progress.coords) == self.space.n:
-            self.set_layout(progress.coords, keep_view=self.coords is not None)  # t-SNE forming, live
+            # t-SNE forming, live: the layout grows from PCA's ±1 to ±40, so the view follows it until the user
+            # takes over by zooming or panning
+            self.set_layout(progress.coords, keep_view=self.user_moved_view)
 
     def _projection_returned(self, key: str, result: Any) -> None:
         self._memory[key] = result.coords
-        self.set_layout(result.coords)
+        self.set_layout(result.coords, keep_view=self.user_moved_view and self.coords is not None)
         how = "from the cache" if result.cached else f"in {result.seconds:.1f} s"
         self.projection_panel.show_progress(1.0, f"{result.method.upper()} of {self.space.n:,} points, {how}.")
         self.projection_done.emit(result)
@@ -456,6 +463,7 @@ class ExplorerView(QWidget):
         self._update_marks()
         if not keep_view:
             self.vb.autoRange(items=[self.cloud])
+        self.layout_shown.emit()
 
     # ---- epochs ------------------------------------------------------------------------------------------
     def set_snapshots(self, embeddings: list[np.ndarray], names: list[str]) -> None:
@@ -747,7 +755,10 @@ class ExplorerView(QWidget):
             self.matches = core.search(self.space, text, self.regex.isChecked()) if text.strip() else None
         except core.ReplearnError as err:
             self.search_box.setStyleSheet("color: #b00020;")
-            self.status.setText(str(err))
+            self.status.setText(f"{err} The previous highlights are cleared.")
+            self.matches = None  # highlights of an earlier query would pass for this one's
+            self._apply_emphasis()
+            self._update_marks()
             return
         self.search_box.setStyleSheet("")
         if self.matches is not None:

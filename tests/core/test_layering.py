@@ -47,3 +47,14 @@ def test_architecture_doc_names_every_layer_of_the_contract():
         assert line is not None, f"docs/architecture.md does not show the layer {layer!r}"
         positions.append(line)
     assert positions == sorted(positions)
+
+
+def test_the_face_contract_forbids_every_submodule_of_core():
+    """A new module of core is covered by "the GUI imports core only through its face" the day it appears."""
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+    face = next(c for c in contracts if c["name"] == "replearn_gui imports core only through its face")
+    submodules = {f"core.{p.stem}" for p in (ROOT / "core").glob("*.py") if p.stem != "__init__"}
+    submodules |= {f"core.{p.parent.name}" for p in (ROOT / "core").glob("*/__init__.py")}
+    assert submodules == set(face["forbidden_modules"])

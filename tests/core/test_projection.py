@@ -65,6 +65,37 @@ def test_umap_cancels_within_a_second(blobs):
     assert time.perf_counter() - start < 1.0
 
 
+def test_umap_progress_reports_its_real_phases_and_every_epoch(blobs):
+    X, _ = blobs
+    events, coords = drive(core.project(X, "umap", {"n_epochs": 120, "random_state": 1}))
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    messages = [e.message for e in events]
+    assert "neighbours" in messages[0] and any("neighbour graph" in m for m in messages)
+    import re
+
+    epochs = [int(m.group(1)) for m in (re.search(r"epoch (\d+) of 120", t) for t in messages) if m]
+    assert epochs and epochs == sorted(epochs) and max(epochs) <= 120
+    # the bar follows the epochs, not a clock: the fraction at epoch e is 0.2 + 0.8 e / 120
+    for e in events:
+        found = re.search(r"epoch (\d+) of 120", e.message)
+        if found:
+            assert e.fraction == pytest.approx(0.2 + 0.8 * int(found.group(1)) / 120)
+    assert coords.coords.shape == (300, 2)
+
+
+def test_aligned_umap_progress_goes_through_each_snapshot_then_the_joint_layout(blobs):
+    X, _ = blobs
+    rng = np.random.default_rng(0)
+    snapshots = [X + 0.1 * i * rng.normal(size=X.shape).astype(np.float32) for i in range(3)]
+    events, layouts = drive(core.aligned_sequence(snapshots, "umap", {"n_epochs": 30}))
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and len(layouts) == 3
+    text = " ".join(e.message for e in events)
+    assert "snapshot 1 of 3" in text and "aligning the 3 layouts together" in text
+    assert max(fractions) > 0.9
+
+
 def test_cache_hits_and_misses(blobs, tmp_path):
     X, _ = blobs
     cache = core.ProjectionCache(tmp_path / "cache")
@@ -129,6 +160,19 @@ def test_blocked_search_gives_the_same_answer_as_one_block():
     small = core.ExactIndex(X, "euclidean", block=7).query(X, 5, exclude_self=np.arange(500))
     big = core.ExactIndex(X, "euclidean", block=4096).query(X, 5, exclude_self=np.arange(500))
     np.testing.assert_array_equal(small.indices, big.indices)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_tiled_search_over_many_database_tiles_equals_scikit_learn(metric):
+    # 300 queries against 5,000 points in tiles of 97 points: the running top-k is merged 52 times, and a
+    # query's own index falls inside one tile only
+    X = np.random.default_rng(3).normal(size=(5000, 12)).astype(np.float32)
+    index = core.ExactIndex(X, metric, block=50)
+    index.SCORE_BYTES = 4 * 300 * 97
+    ours = index.query(X[:300], 6, exclude_self=np.arange(300))
+    d, i = NearestNeighbors(n_neighbors=7, metric=metric).fit(X).kneighbors(X[:300])
+    np.testing.assert_array_equal(ours.indices, i[:, 1:])
+    np.testing.assert_allclose(ours.distances, d[:, 1:], atol=1e-5)
 
 
 def test_approximate_knn_reports_its_recall():
@@ -228,3 +272,22 @@ def test_tsne_falls_back_to_scikit_learn_without_opentsne(blobs, monkeypatch):
     # it still separates the blobs: each point's nearest layout neighbour shares its blob
     nb = core.layout_neighbours(coords, 1).indices[:, 0]
     assert (y[nb] == y).mean() > 0.95
+
+
+def test_tsne_above_the_exact_graph_size_uses_nn_descent_and_still_keeps_neighbours(blobs, monkeypatch):
+    # large inputs get an approximate neighbour graph (as openTSNE and umap-learn do on their own); the layout
+    # must stay as faithful as the exact graph's
+    from sklearn.manifold import trustworthiness
+
+    from core.projection import methods
+
+    X, _ = blobs
+    params = {"n_iter": 150, "early_exaggeration_iter": 50, "random_state": 0}
+    exact = core.PROJECTIONS.get("tsne").cls(**params).fit_transform(X)
+    calls = []
+    real_knn = methods.knn
+    monkeypatch.setattr(methods, "knn", lambda *a, **kw: calls.append(kw.get("approximate")) or real_knn(*a, **kw))
+    monkeypatch.setattr(methods, "GRAPH_EXACT_UP_TO", 100)
+    approx = core.PROJECTIONS.get("tsne").cls(**params).fit_transform(X)
+    assert calls == [True]
+    assert trustworthiness(X, approx, n_neighbors=10) > trustworthiness(X, exact, n_neighbors=10) - 0.02

@@ -6,7 +6,10 @@ import csv
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QToolButton
 
 import core
 
@@ -24,6 +27,13 @@ def tab(qtbot, explored_run):
     yield t
     t.cancel()
     qtbot.waitUntil(lambda: not t.busy, timeout=30000)
+
+
+def move(qtbot, viewport, at):
+    """A mouse move, paced as a hand moves: pyqtgraph's scene drops moves that come within 1/100 s of the last one
+    (its mouseRateLimit), so back-to-back QTest moves would be lost."""
+    qtbot.wait(11)
+    QTest.mouseMove(viewport, at)
 
 
 def widget_pos(view, position):
@@ -68,30 +78,52 @@ def test_clicking_a_point_lists_exactly_cores_nearest_neighbours(tab, qtbot):
     assert "2-D picture" in view.neighbours_panel.summary.text()
 
 
-def test_hover_shows_the_sample_in_a_plain_text_card(tab):
+def test_hover_shows_the_sample_in_a_plain_text_card(tab, qtbot):
     view = tab.primary
     q = 100
-    scene = view.vb.mapViewToScene(QPointF(*view.cloud.positions[q]))
-    view._mouse_moved((scene,))
-    assert view.card.isVisible()
+    move(qtbot, view.plot.viewport(), widget_pos(view, q))
+    qtbot.waitUntil(lambda: view.card.isVisible(), timeout=5000)
     row = int(view.space.indices[view.card.position])
     assert np.allclose(view.cloud.positions[view.card.position], view.cloud.positions[q])
     assert view.card.text.text().startswith(f"#{row} · {view.space.dataset.label_names[view.space.dataset.y[row]]}")
     assert view.card.text.textFormat() == Qt.TextFormat.PlainText and not view.card.picture.pixmap().isNull()
-    far = view.vb.mapViewToScene(QPointF(*(view.coords.max(axis=0) + 10 * np.ptp(view.coords, axis=0))))
-    view._mouse_moved((far,))
-    assert not view.card.isVisible()
+    hx, hy = view.hover_mark.getData()
+    assert np.allclose([hx[0], hy[0]], view.cloud.positions[q])
+    corner = QPoint(3, 3)  # the view's corner: auto-range leaves a margin, no point is drawn there
+    p = view.vb.mapSceneToView(view.plot.mapToScene(corner))
+    assert view.pick_at(p.x(), p.y()) is None
+    move(qtbot, view.plot.viewport(), corner)
+    qtbot.waitUntil(lambda: not view.card.isVisible(), timeout=5000)
+    assert len(view.hover_mark.getData()[0]) == 0
+
+
+def drag(qtbot, viewport, points):
+    """A left-button drag through screen points, as the mouse does it."""
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[0])
+    for p in points[1:]:
+        move(qtbot, viewport, p)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, points[-1])
+
+
+def screen_of(view, x, y):
+    return view.plot.mapFromScene(view.vb.mapViewToScene(QPointF(float(x), float(y))))
 
 
 def test_lasso_selects_the_points_inside_and_exports_them(tab, tmp_path, qtbot):
     view = tab.primary
     lo, hi = view.coords.min(axis=0), view.coords.max(axis=0)
     mid = (lo + hi) / 2
-    polygon = np.array([lo, [mid[0], lo[1]], mid, [lo[0], mid[1]]])
-    view.vb.tool = "lasso"
-    view.vb.region.emit(polygon)
-    xy = view.coords
-    inside = np.flatnonzero((xy[:, 0] > lo[0]) & (xy[:, 0] < mid[0]) & (xy[:, 1] > lo[1]) & (xy[:, 1] < mid[1]))
+    corners = [lo, (mid[0], lo[1]), mid, (lo[0], mid[1])]
+    view.findChild(QToolButton, "tool_lasso").click()
+    path = []  # the lasso drawn along the quarter's edges, ten mouse moves per edge
+    for (x0, y0), (x1, y1) in zip(corners, corners[1:] + corners[:1], strict=True):
+        path += [screen_of(view, x0 + t * (x1 - x0), y0 + t * (y1 - y0)) for t in np.linspace(0, 1, 10)]
+    drag(qtbot, view.plot.viewport(), path)
+    # the polygon the mouse drew, in data coordinates: what was selected is exactly what lies inside it
+    polygon = np.array([[q.x(), q.y()] for q in (view.vb.mapSceneToView(view.plot.mapToScene(p)) for p in path)])
+    from matplotlib.path import Path as MplPath
+
+    inside = np.flatnonzero(MplPath(polygon).contains_points(view.coords[:, :2]))
     assert sorted(view.selected.tolist()) == inside.tolist() and len(inside) > 0
     assert view.selection_text.text().startswith(f"{len(inside)} selected")
     out = tmp_path / "sel.csv"
@@ -111,21 +143,38 @@ def test_search_highlights_index_and_label_matches(tab, qtbot):
     assert view.matches.tolist() == [5]
     view.search_box.clear()
     assert view.matches is None
+    view.regex.click()
     qtbot.keyClicks(view.search_box, "^7$")
-    view.regex.setChecked(True)
-    view.run_search()
+    qtbot.keyClick(view.search_box, Qt.Key.Key_Return)
     assert view.matches.tolist() == np.flatnonzero(view.space.labels == 7).tolist()
-    view.search_box.setText("(")
-    view.run_search()
-    assert "regular expression" in view.status.text()
+    assert view.cloud.emphasis is not None and view.cloud.emphasis.sum() == np.sum(view.space.labels == 7)
+    view.search_box.clear()
+    qtbot.keyClicks(view.search_box, "^7$")
+    qtbot.keyClick(view.search_box, Qt.Key.Key_Return)
+    qtbot.keyClicks(view.search_box, "(")  # "^7$(": not a regular expression
+    qtbot.keyClick(view.search_box, Qt.Key.Key_Return)
+    assert "not a valid regular expression" in view.status.text()
+    assert view.matches is None and view.cloud.emphasis is None  # the old highlights are gone
+    assert len(view.search_marks.getData()[0]) == 0
 
 
 def test_legend_hides_and_isolates_classes(tab):
     view = tab.primary
-    view.legend.item(3).setCheckState(Qt.CheckState.Unchecked)
+    item = view.legend.item(3)
+    view.legend.scrollToItem(item)
+    rect = view.legend.visualItemRect(item)
+    QTest.mouseClick(view.legend.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     rect.center())  # the class's row becomes current; the space bar unticks it
+    QTest.keyClick(view.legend, Qt.Key.Key_Space)
+    assert item.checkState() == Qt.CheckState.Unchecked
     visible = view.cloud.visible_positions()
     assert not np.any(view.space.labels[visible] == 3) and len(visible) == np.sum(view.space.labels != 3)
-    view._isolate(view.legend.item(5))
+    item = view.legend.item(5)
+    view.legend.scrollToItem(item)
+    at = view.legend.visualItemRect(item).center()
+    # a double click is press, release, then the double-click press: QTest.mouseDClick sends only the last
+    QTest.mouseClick(view.legend.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+    QTest.mouseDClick(view.legend.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
     assert set(view.space.labels[view.cloud.visible_positions()].tolist()) == {5}
     q = int(np.flatnonzero(view.space.labels == 2)[0])
     assert view.pick_at(*view.cloud.positions[q]) != q  # hidden points cannot be picked
@@ -199,10 +248,12 @@ def test_compare_with_random_init_links_hover_and_selection(tab, qtbot):
     assert "random init" in right.space.name
     left.select(np.array([3, 30, 300]))
     assert sorted(right.space.indices[right.linked].tolist()) == [3, 30, 300]
-    left.hover(30)
+    at = int(left.space.positions_of(np.array([30]))[0])
+    move(qtbot, left.plot.viewport(), widget_pos(left, at))
+    qtbot.waitUntil(lambda: left.card.isVisible(), timeout=5000)
+    row = int(left.space.indices[left.card.position])
     hx, hy = right.hover_mark.getData()
-    np.testing.assert_allclose([hx[0], hy[0]], right.cloud.positions[right.space.positions_of(np.array([30]))[0]])
-    left.hover(None)
+    np.testing.assert_allclose([hx[0], hy[0]], right.cloud.positions[right.space.positions_of(np.array([row]))[0]])
 
 
 def test_exports_png_svg_projector_and_embeddings(tab, tmp_path, qtbot):
@@ -263,3 +314,86 @@ def test_a_run_without_a_checkpoint_yet_is_explained_in_place(qtbot, tmp_path, t
     t.set_run(str(run.path))
     qtbot.waitUntil(lambda: "Cannot show this space" in t.message.text() and not t.busy, timeout=30000)
     assert "no checkpoint" in t.message.text() and t.findChild(QMessageBox, "errorDialog") is None
+
+
+def hover_then_click(qtbot, view, position):
+    """What a person does: move onto the point (the hover card and ring appear), then click it."""
+    at = widget_pos(view, position)
+    move(qtbot, view.plot.viewport(), at)
+    qtbot.waitUntil(lambda: view.card.isVisible() and view.card.position is not None, timeout=5000)
+    QTest.mouseClick(view.plot.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+
+
+@pytest.mark.parametrize("dims", [2, 3])
+def test_hover_then_click_lists_the_neighbours_every_time(tab, qtbot, dims):
+    view = tab.primary
+    if dims == 3:
+        view.projection_panel.set_method("pca", {"n_components": 3})
+        view.projection_panel.go.click()
+        qtbot.waitUntil(lambda: not view.busy and view.coords.shape[1] == 3, timeout=30000)
+        view.yaw.setValue(30)
+    view.neighbours_panel.k.setValue(5)
+    for q in (42, 400, 1000):
+        hover_then_click(qtbot, view, q)
+        picked = view.query
+        assert picked is not None, f"hovering then clicking point {q} listed no neighbours"
+        np.testing.assert_allclose(view.cloud.positions[picked], view.cloud.positions[q],
+                                   atol=1e-3 * np.ptp(view.cloud.positions))
+        truth = core.ExactIndex(view.space.embeddings, "cosine").query(view.space.embeddings[picked:picked + 1], 5,
+                                                                        exclude_self=np.array([picked]))
+        assert view.neighbours_panel.positions == truth.indices[0].tolist()
+    # a neighbour sits under its ring (and maybe the query's star): clicking it makes it the new query
+    nb = view.neighbours_panel.positions[0]
+    hover_then_click(qtbot, view, nb)
+    assert view.query is not None and np.allclose(view.cloud.positions[view.query], view.cloud.positions[nb])
+    assert view.neighbours_panel.positions[0] != nb
+
+
+def share_in_view(view):
+    (x0, x1), (y0, y1) = view.vb.viewRange()
+    xy = view.cloud.positions
+    return float(np.mean((xy[:, 0] >= x0) & (xy[:, 0] <= x1) & (xy[:, 1] >= y0) & (xy[:, 1] <= y1)))
+
+
+def test_tsne_can_be_watched_forming_and_a_users_zoom_is_kept(tab, qtbot):
+    view = tab.primary
+    shares = []
+    view.layout_shown.connect(lambda: shares.append(share_in_view(view)))
+    view.projection_panel.set_method("tsne", {"n_iter": 90, "early_exaggeration_iter": 20, "chunk": 10,
+                                              "perplexity": 10.0, "random_state": 3})
+    view.projection_panel.go.click()
+    qtbot.waitUntil(lambda: not view.busy, timeout=60000)
+    assert len(shares) >= 5
+    assert min(shares) > 0.95, f"share of the points in view while t-SNE formed: {np.round(shares, 3)}"
+    # a user who zooms in while the layout forms keeps the zoom
+    view.projection_panel.set_method("tsne", {"n_iter": 2000, "early_exaggeration_iter": 20, "chunk": 10,
+                                              "perplexity": 11.0, "random_state": 3})
+    before = len(shares)
+    view.projection_panel.go.click()
+    qtbot.waitUntil(lambda: len(shares) >= before + 2, timeout=60000)
+    centre = QPoint(view.plot.viewport().width() // 2, view.plot.viewport().height() // 2)
+    qtbot.wait(11)
+    QTest.mouseMove(view.plot.viewport(), centre)
+    wheel = QWheelEvent(QPointF(centre), QPointF(view.plot.viewport().mapToGlobal(centre)), QPoint(0, 0),
+                        QPoint(0, 480),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.plot.viewport(), wheel)  # the wheel turned four notches: zoom in
+    zoomed = view.vb.viewRange()
+    n = len(shares)
+    qtbot.waitUntil(lambda: len(shares) >= n + 2 or not view.busy, timeout=60000)
+    assert np.allclose(view.vb.viewRange(), zoomed)
+    view.cancel()
+    qtbot.waitUntil(lambda: not view.busy, timeout=30000)
+
+
+def test_numeric_categories_sort_as_numbers_and_text_naturally():
+    from replearn_gui.explorer import colouring
+
+    c = colouring.categorical(np.array([10, 2, 1, 2, 10]))
+    assert c.categories == ("1", "2", "10")
+    assert [c.categories[i] for i in c.index] == ["10", "2", "1", "2", "10"]
+    c = colouring.categorical(np.array(["run 10", "run 9", "10", "2", "b", "A"]))
+    assert c.categories == ("2", "10", "A", "b", "run 9", "run 10")
+    assert [c.categories[i] for i in c.index] == ["run 10", "run 9", "10", "2", "b", "A"]
+    c = colouring.categorical(np.array([0.5, 1.0, 0.25]))
+    assert c.categories == ("0.25", "0.5", "1")

@@ -5,7 +5,7 @@ What a reader opens is registry metadata, read by :func:`reader_for`, the GUI's 
 ``file=True`` (the user's own data), ``patterns`` (file names it reads, shell-style, lower case),
 ``folder=True`` (it reads a folder of class sub-folders) and ``folder_files`` (what those sub-folders hold, when
 that tells it apart from other folder readers)."""
-from core.data.files import arrays, audio, csv_table, graph, idx, images, projector, text  # noqa: F401
+from core.data.files import arrays, audio, csv_table, graph, idx, images, parquet, projector, text  # noqa: F401
 
 
 def _specificity(pattern: str) -> int:
@@ -24,7 +24,12 @@ def reader_for(path: str) -> str | None:
     p = Path(path)
     readers = [e for e in DATASETS if e.info.get("file")]
     if p.is_dir():
-        subdirs = [d for d in p.iterdir() if d.is_dir()]
+        from core.data.files.common import split_folders
+
+        if (p / "dataset_info.json").is_file() or (p / "dataset_dict.json").is_file() or any(p.glob("data-*.arrow")):
+            return "hf_arrow"  # a saved Hugging Face dataset (or DatasetDict)
+        splits = split_folders(p)  # train/ and test/ folders: look at the class folders inside them
+        subdirs = [d for top in (list(splits.values()) if splits else [p]) for d in top.iterdir() if d.is_dir()]
         if not subdirs:
             return None
         files = [f.name.lower() for d in subdirs for f in d.iterdir() if f.is_file()]
