@@ -34,12 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import this plugin module (or installed entry point) first; repeatable")
     add = sub.add_parser
 
-    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    def add_parser(name: str, **kwargs: Any) -> Any:
         return add(name, parents=[common], **kwargs)
 
     sub.add_parser = add_parser  # type: ignore[method-assign]
@@ -306,7 +306,7 @@ def _field_spec(doc: dict, parts: list[str]) -> Any:
     from core.config.schema import OutputConfig, SplitConfig, TrainingConfig
     from core.params import field_specs
 
-    cls = None
+    cls: Any = None
     if len(parts) == 2 and parts[0] in ("training", "output"):
         cls = TrainingConfig if parts[0] == "training" else OutputConfig
     elif parts[:2] == ["data", "split"] and len(parts) == 3:

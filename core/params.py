@@ -278,3 +278,8 @@ def from_mapping(cls: type, data: Mapping[str, Any] | None, path: str = "") -> A
         return cls(**data)
     except ConfigError as err:
         raise (err.with_prefix(path) if path else err) from None
+
+
+# Registered classes declare ``class Params(BaseParams)``: the same class under a name that differs from the
+# nested class's own (mypy cannot resolve ``class Params(Params)`` inside a class body).
+BaseParams = Params

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from core.data.base import DATASETS, Dataset, DatasetSource
-from core.params import Params, param
+from core.params import BaseParams, Params, param
 
 
 @DATASETS.register("digits", kind="image")
@@ -19,7 +19,7 @@ class Digits(DatasetSource):
     """
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         n_classes: int = param(10, label="Classes", min=2, max=10, help="Keep the digits 0..n_classes-1.")
 
     def load(self) -> Dataset:
@@ -42,7 +42,7 @@ def _tabular(loader_name: str, name: str, doc: str):
         __doc__ = doc
 
         @dataclass(frozen=True, kw_only=True)
-        class Params(Params):
+        class Params(BaseParams):
             pass
 
         def load(self) -> Dataset:

@@ -224,7 +224,7 @@ def predefined_splits(dataset: Dataset, *, val_fraction: float, seed: int, strat
     where = dataset.source or dataset.name
     if len(train) == 0:
         raise DataError(f"{where}: the data set's own split has no training samples")
-    val_origin = "predefined"
+    val_origin: Literal["random", "carved", "predefined"] = "predefined"
     stratified = True
     if len(val) == 0 and val_fraction > 0:
         y_train = dataset.y[train] if dataset.y is not None else None

@@ -17,7 +17,7 @@ from torch import nn
 
 from core.data.base import MASK_ID, PAD_ID, DataSpec
 from core.errors import ConfigError
-from core.params import Params, param
+from core.params import BaseParams, Params, param
 from core.registry import Registry
 
 
@@ -93,7 +93,7 @@ class MLPEncoder(Encoder):
     """
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         hidden: tuple[int, ...] = param((256, 128), label="Hidden widths", min=1, max=65536,
                                         help="Width of each hidden layer, input side first.")
         out_dim: int = param(64, label="Representation dimension", min=1, max=65536)
@@ -181,7 +181,7 @@ class CNN2dEncoder(_ConvEncoder):
     dims = 2
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         channels: tuple[int, ...] = param((32, 64, 128), label="Channels per block", min=1, max=4096, min_items=1)
         kernel_size: int = param(3, label="Kernel size", min=1, max=15)
         out_dim: int = param(64, label="Representation dimension", min=1, max=65536)
@@ -200,7 +200,7 @@ class CNN1dEncoder(_ConvEncoder):
     dims = 1
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         channels: tuple[int, ...] = param((32, 64, 64), label="Channels per block", min=1, max=4096, min_items=1)
         kernel_size: int = param(7, label="Kernel size", min=1, max=63)
         out_dim: int = param(64, label="Representation dimension", min=1, max=65536)
@@ -244,7 +244,7 @@ class EmbeddingEncoder(_IdEncoder):
     """
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         dim: int = param(32, label="Embedding dimension", min=1, max=65536)
         project: bool = param(False, label="Linear map after pooling",
                               help="Add a linear layer after the mean of the token vectors.")
@@ -285,7 +285,7 @@ class TransformerEncoder(_IdEncoder):
     contextual = True  # each position's state depends on the others (masked-token prediction needs this)
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         width: int = param(64, label="Model width", min=8, max=4096)
         layers: int = param(2, label="Layers", min=1, max=24)
         heads: int = param(4, label="Attention heads", min=1, max=64)

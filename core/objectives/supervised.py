@@ -8,7 +8,7 @@ from core.errors import ConfigError
 from core.models.heads import LinearClassifier
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
-from core.params import Params, param
+from core.params import BaseParams, param
 
 
 @OBJECTIVES.register("supervised", data_kinds=("image", "sequence", "tabular", "graph", "tokens", "audio", "embeddings"),
@@ -25,7 +25,7 @@ class Supervised(Objective):
     requires_labels = True
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         label_smoothing: float = param(0.0, label="Label smoothing", min=0.0, max=1.0, max_exclusive=True,
                                        help="Share of each target spread uniformly over all classes.")
 

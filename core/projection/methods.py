@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from core.errors import ConfigError
-from core.params import Params, param
+from core.params import BaseParams, Params, param
 from core.projection.neighbors import knn
 from core.projection.umap_epochs import describe, run_counted
 from core.registry import Registry
@@ -80,7 +80,7 @@ class PCA(Projection):
     method = "pca"
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         n_components: int = param(2, label="Dimensions", min=1, max=3)
         random_state: int = param(0, label="Seed", min=0)
 
@@ -117,7 +117,7 @@ class TSNE(Projection):
     method = "tsne"
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         n_components: int = param(2, label="Dimensions", min=1, max=3)
         perplexity: float = param(30.0, label="Perplexity", min=1.0, max=1000.0,
                                   help="Roughly the number of neighbours each point keeps close.")
@@ -193,7 +193,7 @@ class UMAP(Projection):
     method = "umap"
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         n_components: int = param(2, label="Dimensions", min=1, max=3)
         n_neighbors: int = param(15, label="Neighbours", min=2, max=500)
         min_dist: float = param(0.1, label="Minimum distance", min=0.0, max=1.0)

@@ -287,7 +287,8 @@ class Trainer:
             seconds = time.perf_counter() - started
             final_loss = test.get("test_loss", getattr(last_epoch_event, "train_loss", None))
             verdict = advice = ""
-            if status == "finished" and outcome.diverged(self._first_loss, final_loss):
+            if (status == "finished" and self._first_loss is not None and final_loss is not None
+                    and outcome.diverged(self._first_loss, final_loss)):
                 verdict, advice = "diverged", outcome.divergence_advice(self._first_loss, final_loss, self.base_lr)
             yield from self._emit(RunFinished(run_id=self.run_id, status=status, epochs_completed=self.epoch,
                                               steps=self.step, seconds=seconds, test=test, verdict=verdict,

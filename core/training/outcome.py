@@ -38,7 +38,7 @@ def collapse_advice(objective: str, status: str) -> str:
     entry = OBJECTIVES.get(objective) if objective in OBJECTIVES else None
     guard = entry.info.get("collapse_guard") if entry is not None else None
     advice = entry.info.get("collapse_advice") if entry is not None else None
-    if guard is None:  # reconstruction, supervised, ...: the loss itself needs distinct outputs
+    if entry is None or guard is None:  # reconstruction, supervised, ...: the loss itself needs distinct outputs
         return ("This objective has no dedicated anti-collapse term; a lower learning rate, a wider encoder or more "
                 "epochs usually help.")
     label = NAMES.get(entry.name, entry.name)

@@ -224,7 +224,7 @@ class RunDirectory:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with atomic_writer(path, "wb", durable=False) as fh:
-                np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+                np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
         except OSError as err:
             raise explain_os_error(err, path) from None
         return path

@@ -9,7 +9,7 @@ import numpy as np
 
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_file, fail
-from core.params import Params, param
+from core.params import BaseParams, param
 
 # the third byte of the magic number names the element type
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -42,7 +42,7 @@ class IdxImages(DatasetSource):
     """MNIST-style IDX files: an images file (n × H × W bytes) and an optional labels file, plain or .gz."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="Images file", help="e.g. train-images-idx3-ubyte or its .gz")
         labels_path: str | None = param(None, label="Labels file", help="e.g. train-labels-idx1-ubyte; empty = none")
         test_path: str | None = param(None, label="Test images file",

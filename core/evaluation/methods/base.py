@@ -26,7 +26,7 @@ import numpy as np
 from core.diagnostics.probes import LinearProbe
 from core.errors import ConfigError
 from core.evaluation.results import RepresentationResult
-from core.params import Params
+from core.params import BaseParams
 from core.registry import Registry
 
 
@@ -34,7 +34,7 @@ class EvaluationMethod:
     """One evaluation of one representation: ``run(ctx)`` writes its metrics into ``ctx.result``."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         """Evaluations take no parameters of their own yet (the seed is the suite's)."""
 
     def run(self, ctx: EvaluationContext) -> None:
