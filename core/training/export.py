@@ -145,7 +145,8 @@ def _onnx(wrapped: nn.Module, x: torch.Tensor, expected: np.ndarray, check: dict
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            torch.onnx.export(wrapped.cpu(), (x.cpu(),), buf,  # type: ignore[arg-type]  # a file object works input_names=["input"], output_names=["embedding"],
+            torch.onnx.export(wrapped.cpu(), (x.cpu(),), buf,  # type: ignore[arg-type]  # a file object works
+                              input_names=["input"], output_names=["embedding"],
                               dynamic_axes={"input": {0: "batch"}, "embedding": {0: "batch"}}, dynamo=False,
                               opset_version=17)
     except Exception as err:  # noqa: BLE001 - an operator ONNX lacks, data-dependent control flow, ...
