@@ -68,14 +68,15 @@ class SnapshotSeries:
 
 
 def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> EmbeddingSpace:
-    """Every sample of the run's dataset embedded by its newest valid checkpoint (or ``checkpoint``).
+    """Every sample of the run's dataset embedded by its best checkpoint when training kept one
+    (``training.keep_best``), else its newest valid one (or ``checkpoint``).
 
     The embeddings are written batch-wise to ``embeddings/<checkpoint>.npy`` in the run and memory-mapped from
     there: large spaces never need to fit in memory twice, and reopening the run reuses the file."""
     from core.training.inference import load_trained
 
-    trained = load_trained(run_dir, checkpoint, device)
     run = RunDirectory.open(run_dir)
+    trained = load_trained(run_dir, checkpoint, device)  # the best checkpoint when training kept one
     assert trained.checkpoint is not None  # load_trained always says which checkpoint it loaded
     cached = run.embedding_cache(trained.checkpoint.path)
     Z = None
@@ -92,7 +93,12 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
         except OSError:  # a read-only run (e.g. someone else's): keep them in memory instead
             Z = trained.embed()
         _forget_pruned(run, cached)
-    return EmbeddingSpace(f"{trained.experiment.name} · trained", trained.data.dataset, np.arange(len(Z)), Z)
+    from core.training import checkpoint as ckpt
+
+    best = ckpt.best_checkpoint(run.checkpoints)
+    which = (f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == trained.checkpoint.file
+             else "")
+    return EmbeddingSpace(f"{trained.experiment.name} · trained{which}", trained.data.dataset, np.arange(len(Z)), Z)
 
 
 def file_space(path: str | Path, reader: str | None = None) -> EmbeddingSpace:
@@ -131,7 +137,10 @@ def _parquet_roles(path: Path) -> dict:
     import pyarrow.parquet as pq
     import pyarrow.types as pt
 
-    schema = pq.read_schema(path)
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError: the reader says what is wrong
+        return {}
     lists = [f.name for f in schema if pt.is_list(f.type) or pt.is_large_list(f.type) or pt.is_fixed_size_list(f.type)]
     if len(lists) != 1:
         return {}  # the reader explains what it finds

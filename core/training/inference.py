@@ -1,6 +1,7 @@
 """A trained (or freshly initialised) model with its data, for evaluation, projection and exploration."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,8 @@ class ModelOnData:
     data: PreparedData
     model: Objective
     device: torch.device
-    checkpoint: ckpt.CheckpointInfo | None = None  # the weights' checkpoint (None: freshly initialised)
+    checkpoint: ckpt.CheckpointInfo | None = None  # the weights' checkpoint (None: freshly initialised); str() says
+    # which and why in words
 
     @torch.no_grad()
     def embed(self, indices: np.ndarray | None = None, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
@@ -82,11 +84,13 @@ def initialised(experiment: Experiment, device: str | None = None) -> ModelOnDat
 
 
 def load_trained(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> ModelOnData:
-    """A run's model with the weights of its newest valid checkpoint (or ``checkpoint``)."""
+    """A run's model with the weights of ``checkpoint``; by default its best checkpoint when training kept one
+    (``training.keep_best``), else its newest valid one. ``checkpoint`` on the result says which, in words."""
     run = RunDirectory.open(run_dir)
     experiment = run.read_config()
-    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
+    name, why = ckpt.describe_choice(run.checkpoints, checkpoint)
+    loaded = ckpt.load_checkpoint(run.checkpoints, name)
     result = initialised(experiment, device or "cpu")
     ckpt.restore_model(result.model, {k: v.to(result.device) for k, v in loaded.model.items()}, loaded.path.name)
-    result.checkpoint = loaded.info
+    result.checkpoint = dataclasses.replace(loaded.info, why=why if name is not None else f"{loaded.path.name} ({why})")
     return result
