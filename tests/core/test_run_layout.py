@@ -113,7 +113,9 @@ def test_a_report_names_the_checkpoint_the_model_came_from(tmp_path):
     data = core.run_to_end(core.build_report(result.run_dir, evaluations=("knn",), baselines=(), sections=()))
     model = core.load_trained(result.run_dir)
     assert data.provenance["checkpoint"] == {"file": model.checkpoint.file, "sha256": model.checkpoint.sha256,
-                                             "epoch": model.checkpoint.epoch, "step": model.checkpoint.step}
+                                             "epoch": model.checkpoint.epoch, "step": model.checkpoint.step,
+                                             "why": model.checkpoint.why}
+    assert str(model.checkpoint) == model.checkpoint.why == f"{model.checkpoint.file} (the newest checkpoint)"
 
 
 @pytest.mark.parametrize(("kw", "name"), [({"epoch": 3}, "snapshots/epoch_003.npy"),
