@@ -67,19 +67,25 @@ class SnapshotSeries:
     arrays: tuple[np.ndarray, ...]  # (m, d) each, memory-mapped
 
 
-def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> EmbeddingSpace:
+def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None,
+              layer: str | None = None) -> EmbeddingSpace:
     """Every sample of the run's dataset embedded by its best checkpoint when training kept one
     (``training.keep_best``), else its newest valid one (or ``checkpoint``).
 
     The embeddings are written batch-wise to ``embeddings/<checkpoint>.npy`` in the run and memory-mapped from
-    there: large spaces never need to fit in memory twice, and reopening the run reuses the file."""
+    there: large spaces never need to fit in memory twice, and reopening the run reuses the file. ``layer``
+    (one of :func:`encoder_layers`) gives that layer's outputs instead of the representation ("show layer k";
+    not cached)."""
     from core.training.inference import load_trained
 
     run = RunDirectory.open(run_dir)
     trained = load_trained(run_dir, checkpoint, device)  # the best checkpoint when training kept one
+    if layer is not None and layer != "representation":
+        H = trained.embed(space=f"layer:{layer}")
+        return EmbeddingSpace(f"{trained.experiment.name} · layer {layer}", trained.data.dataset, np.arange(len(H)), H)
     assert trained.checkpoint is not None  # load_trained always says which checkpoint it loaded
     cached = run.embedding_cache(trained.checkpoint.path)
-    Z = None
+    Z: np.ndarray | None = None
     if cached.is_file():
         try:
             Z = np.load(cached, mmap_mode="r", allow_pickle=False)
@@ -99,6 +105,13 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
     which = (f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == trained.checkpoint.file
              else "")
     return EmbeddingSpace(f"{trained.experiment.name} · trained{which}", trained.data.dataset, np.arange(len(Z)), Z)
+
+
+def encoder_layers(run_dir: str | Path) -> tuple[str, ...]:
+    """The named layers of a run's encoder, input side first (the last is ``representation``)."""
+    from core.training.inference import initialised
+
+    return initialised(RunDirectory.open(run_dir).read_config(), "cpu").layer_names
 
 
 def file_space(path: str | Path, reader: str | None = None) -> EmbeddingSpace:

@@ -43,6 +43,7 @@ from replearn_gui.explorer.point_cloud import PointCloud
 from replearn_gui.explorer.previews import HoverCard
 from replearn_gui.explorer.projection_panel import ProjectionPanel
 from replearn_gui.explorer.viewbox import ExplorerViewBox, rotate
+from replearn_gui.plain_text import plain_tooltip
 from replearn_gui.widgets.error_dialog import show_worker_error
 from replearn_gui.workers import alive, make_worker
 
@@ -577,7 +578,8 @@ class ExplorerView(QWidget):
         self.legend.blockSignals(False)
         if c.value_range is not None:
             self.colour_bar.setPixmap(self._colour_bar_pixmap(c))
-            self.colour_bar.setToolTip(f"{c.title}: {c.value_range[0]:.3g} (dark) to {c.value_range[1]:.3g} (yellow)")
+            self.colour_bar.setToolTip(plain_tooltip(
+                f"{c.title}: {c.value_range[0]:.3g} (dark) to {c.value_range[1]:.3g} (yellow)"))
         else:
             self.colour_bar.clear()
         self.colour_bar.setVisible(c.value_range is not None)
