@@ -451,7 +451,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     generator = core.resume(args.run_dir, epochs=args.epochs, device=args.device, checkpoint=args.checkpoint)
     quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0
-    with _process_group(), _values_from(str(Path(args.run_dir) / "config.toml")):
+    with _process_group(), _values_from(str(core.RunDirectory(args.run_dir).config_path)):
         result = _drive(generator, Progress(out, err, quiet))
     if not quiet or args.quiet:
         print(_summary(result), file=out)
@@ -585,7 +585,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         root = Path(args.root) if args.root else Path(resolve_root(DEFAULT_ROOT))
         if not root.is_dir():
             raise core.ConfigError("--root", f"{str(root)!r} is not a folder")
-        for path in sorted(p for p in root.iterdir() if (p / "config.toml").is_file()):
+        for path in sorted(core.RunDirectory.list_runs(root), key=lambda p: p.name):
             run = core.RunDirectory(path)
             status = run.read_status()
             steps = f"{status['steps']} steps" if isinstance(status.get("steps"), int) else ""
