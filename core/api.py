@@ -18,7 +18,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "RunDirectoryError", "SchemaVersionError", "UnknownNameError", "ExportError", "PluginError",
     ),
     "core.plugins": ("load_plugins", "loaded_plugins", "plugin_entry_points", "PluginInfo"),
-    "core.params": ("FieldSpec", "Params", "field_specs", "from_mapping", "param", "to_mapping"),
+    "core.params": ("BaseParams", "FieldSpec", "Params", "field_specs", "from_mapping", "param", "to_mapping"),
     "core.fileio": ("atomic_write_bytes",),
     "core.registry": ("Entry", "Registry"),
     "core.data.base": ("DATA_KINDS", "DATASETS", "MASK_ID", "PAD_ID", "Dataset", "DatasetSource", "DataSpec"),

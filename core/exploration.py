@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,18 +76,16 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
     there: large spaces never need to fit in memory twice, and reopening the run reuses the file. ``layer``
     (one of :func:`encoder_layers`) gives that layer's outputs instead of the representation ("show layer k";
     not cached)."""
-    from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
 
     run = RunDirectory.open(run_dir)
-    checkpoint = ckpt.describe_choice(run.checkpoints, checkpoint)[0]  # the best one when training kept one
-    trained = load_trained(run_dir, checkpoint, device)
+    trained = load_trained(run_dir, checkpoint, device)  # the best checkpoint when training kept one
     if layer is not None and layer != "representation":
-        Z = trained.embed(space=f"layer:{layer}")
-        return EmbeddingSpace(f"{trained.experiment.name} · layer {layer}", trained.data.dataset, np.arange(len(Z)), Z)
-    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
-    cached = run.path / "embeddings" / f"{loaded.path.stem}.npy"
-    Z = None
+        H = trained.embed(space=f"layer:{layer}")
+        return EmbeddingSpace(f"{trained.experiment.name} · layer {layer}", trained.data.dataset, np.arange(len(H)), H)
+    assert trained.checkpoint is not None  # load_trained always says which checkpoint it loaded
+    cached = run.embedding_cache(trained.checkpoint.path)
+    Z: np.ndarray | None = None
     if cached.is_file():
         try:
             Z = np.load(cached, mmap_mode="r", allow_pickle=False)
@@ -100,8 +99,11 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
         except OSError:  # a read-only run (e.g. someone else's): keep them in memory instead
             Z = trained.embed()
         _forget_pruned(run, cached)
+    from core.training import checkpoint as ckpt
+
     best = ckpt.best_checkpoint(run.checkpoints)
-    which = f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == loaded.path.name else ""
+    which = (f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == trained.checkpoint.file
+             else "")
     return EmbeddingSpace(f"{trained.experiment.name} · trained{which}", trained.data.dataset, np.arange(len(Z)), Z)
 
 
@@ -180,7 +182,7 @@ def _forget_pruned(run: RunDirectory, keep: Path) -> None:
 
     try:
         listed = {Path(e["file"]).stem for e in ckpt.read_manifest(run.checkpoints)["checkpoints"]}
-        for old in keep.parent.glob("*.npy"):
+        for old in run.embeddings.glob("*.npy"):
             if old != keep and old.stem not in listed:
                 old.unlink(missing_ok=True)
     except (OSError, ValueError, KeyError):
@@ -200,7 +202,7 @@ def baseline_space(run_dir: str | Path, device: str | None = None) -> EmbeddingS
 def snapshot_series(run_dir: str | Path) -> SnapshotSeries:
     """The run's snapshot files in training order (epoch snapshots, and requested ones at a step)."""
     run = RunDirectory.open(run_dir)
-    subset_path = run.snapshots / "subset.npy"
+    subset_path = run.subset_path
     if not subset_path.is_file():
         raise RunDirectoryError(f"{run.path} has no snapshots (snapshot_every was 0, or the run ended before its "
                                 "first one)")
@@ -243,7 +245,7 @@ def search(space: EmbeddingSpace, query: str, regex: bool = False) -> np.ndarray
             pattern = re.compile(query, re.IGNORECASE)
         except re.error as err:
             raise ConfigError("search", f"not a valid regular expression: {err}", value=query) from None
-        match = pattern.search
+        match: Callable[[str], object] = pattern.search
     else:
         needle = query.lower()
 

@@ -13,8 +13,17 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 import core
 from replearn_gui.evaluation.tab import EvaluationTab
@@ -609,7 +618,7 @@ class MainWindow(QMainWindow):
         """A run folder opens as a run, a .toml file loads as the experiment, a data file or folder opens the
         wizard on it."""
         p = Path(path)
-        if p.is_dir() and (p / "config.toml").is_file():
+        if core.RunDirectory.is_run(p):
             self.open_run(path)
         elif p.suffix == ".toml":
             self.load_experiment(path)

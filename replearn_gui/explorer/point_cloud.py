@@ -13,7 +13,7 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEngine, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QPaintEngine, QPainter, QPen, QPixmap
 
 FRAGMENT_FIELDS = 10  # QPainter.PixmapFragment: x, y, sourceLeft, sourceTop, width, height, scaleX, scaleY, rotation, opacity
 
@@ -194,7 +194,7 @@ class PointCloud(pg.GraphicsObject):
         if not n:
             return
         dpr = device.devicePixelRatioF() if hasattr(device, "devicePixelRatioF") else 1.0
-        diameter = max(2, int(round(self.size * dpr)))
+        diameter = max(2, round(self.size * dpr))
         atlas = self._sprite_atlas(diameter)
         atlas.setDevicePixelRatio(1.0)
         if len(self._fragments) < n:

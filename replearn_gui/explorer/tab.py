@@ -140,10 +140,9 @@ class EmbeddingsTab(QWidget):
         self.compare.addItem("nothing", NOTHING)
         self.compare.addItem("the encoder before training (random init)", BASELINE)
         self.compare.addItem("this run's snapshots (another epoch)", SAME_SNAPSHOTS)
-        if self.runs_root and Path(self.runs_root).is_dir():
-            for p in sorted(Path(self.runs_root).iterdir(), reverse=True):
-                if (p / "config.toml").is_file() and str(p) != self.run_dir:
-                    self.compare.addItem(f"run {p.name}", str(p))
+        for p in core.RunDirectory.list_runs(self.runs_root):
+            if str(p) != self.run_dir:
+                self.compare.addItem(f"run {p.name}", str(p))
         self.compare.blockSignals(False)
 
     def _fill_layers(self) -> None:

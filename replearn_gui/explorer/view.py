@@ -43,9 +43,9 @@ from replearn_gui.explorer.point_cloud import PointCloud
 from replearn_gui.explorer.previews import HoverCard
 from replearn_gui.explorer.projection_panel import ProjectionPanel
 from replearn_gui.explorer.viewbox import ExplorerViewBox, rotate
+from replearn_gui.plain_text import plain_tooltip
 from replearn_gui.widgets.error_dialog import show_worker_error
 from replearn_gui.workers import alive, make_worker
-from replearn_gui.plain_text import plain_tooltip
 
 LABEL_MODE, SINGLE_MODE, FAITHFUL_MODE = "label", "(one colour)", "faithfulness (neighbours kept)"
 FRAME_MS = 33  # epoch animation: 30 frames a second
@@ -484,7 +484,7 @@ class ExplorerView(QWidget):
 
     @property
     def current_frame(self) -> int:
-        return int(round(self._frame_pos)) if self.frame_embeddings else 0
+        return round(self._frame_pos) if self.frame_embeddings else 0
 
     def set_frame(self, position: float) -> None:
         """Show the layout at ``position`` (fractional positions interpolate between two snapshots)."""
@@ -501,7 +501,7 @@ class ExplorerView(QWidget):
         self._show_layout(keep_view=True)
         self.epoch_label.setText(self.frame_names[self.current_frame])
         self.epoch_slider.blockSignals(True)
-        self.epoch_slider.setValue(int(round(position * FRAMES_PER_EPOCH)))
+        self.epoch_slider.setValue(round(position * FRAMES_PER_EPOCH))
         self.epoch_slider.blockSignals(False)
         self._update_trails()
         if self.current_frame != before:

@@ -195,7 +195,7 @@ def test_layout_neighbours_and_churn(blobs):
     full = core.knn(X, 10, "euclidean")
     flat = core.layout_neighbours(coords, 10)
     churn = core.neighbour_churn(full, flat)
-    assert churn.shape == (300,) and 0 <= churn.min() and churn.max() <= 1
+    assert churn.shape == (300,) and churn.min() >= 0 and churn.max() <= 1
     np.testing.assert_array_equal(core.neighbour_churn(full, full), 0)
     shifted = core.Neighbours((full.indices + 1) % 300, full.distances, "euclidean", True)
     assert core.neighbour_churn(full, shifted).mean() > 0.5
@@ -217,14 +217,14 @@ def test_npy_and_csv_exports_parse_back(tmp_path):
     core.write_npy(tmp_path / "z.npy", Z)
     np.testing.assert_array_equal(np.load(tmp_path / "z.npy", allow_pickle=False), Z)
     core.write_embeddings_csv(tmp_path / "z.csv", ds, idx, Z, coords)
-    rows = list(csv.DictReader(open(tmp_path / "z.csv")))
+    rows = list(csv.DictReader((tmp_path / "z.csv").read_text().splitlines()))
     assert len(rows) == 20 and rows[3]["label"] == ds.label_names[ds.y[3]]
     assert float(rows[5]["z2"]) == pytest.approx(Z[5, 2], rel=1e-6) and float(rows[5]["y"]) == pytest.approx(coords[5, 1])
 
 
 def test_csv_export_neutralises_formulas_but_keeps_numbers(tmp_path):
     core.write_csv(tmp_path / "s.csv", {"name": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM", "plain"], "value": [-1.5, 2, 3, 4, 5]})
-    rows = list(csv.reader(open(tmp_path / "s.csv")))
+    rows = list(csv.reader((tmp_path / "s.csv").read_text().splitlines()))
     assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM", "plain"]
     assert rows[1][1] == "-1.5"  # a negative number stays a number
 
@@ -251,7 +251,7 @@ def test_projector_files_parse_back(tmp_path):
 def test_selection_export(tmp_path):
     ds = digits()
     core.write_selection_csv(tmp_path / "sel.csv", ds, np.array([5, 7, 11]))
-    rows = list(csv.DictReader(open(tmp_path / "sel.csv")))
+    rows = list(csv.DictReader((tmp_path / "sel.csv").read_text().splitlines()))
     assert [r["index"] for r in rows] == ["5", "7", "11"]
 
 
