@@ -60,8 +60,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation"),
     "core.evaluation.transfer": ("TransferResult", "parse_budgets", "transfer"),
     "core.exploration": (
-        "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement", "run_space",
-        "search", "selection_summary", "snapshot_series",
+        "CheckpointInfo", "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement",
+        "newest_checkpoint", "run_space", "search", "selection_summary", "snapshot_series",
     ),
     "core.report.build": ("ReportData", "build_report", "write_report"),
     "core.report.export": ("write_csv", "write_embeddings_csv", "write_npy", "write_projector", "write_selection_csv"),

@@ -25,6 +25,7 @@ class EmbeddingSpace:
     dataset: Dataset
     indices: np.ndarray  # (n,) dataset rows
     embeddings: np.ndarray  # (n, d) float32
+    checkpoint: str | None = None  # the checkpoint file that embedded them, for a trained space
 
     def __post_init__(self):
         if len(self.indices) != len(self.embeddings):
@@ -62,6 +63,37 @@ class SnapshotSeries:
     arrays: tuple[np.ndarray, ...]  # (m, d) each, memory-mapped
 
 
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """One checkpoint of a run, as its manifest lists it (cheap to read while the run is training)."""
+
+    file: str
+    epoch: int
+    step: int
+    reason: str
+    final: bool  # the run is no longer running: no newer checkpoint will come
+
+
+def newest_checkpoint(run_dir: str | Path) -> CheckpointInfo | None:
+    """The run's newest checkpoint by step, or None while it has none (or its manifest cannot be read yet)."""
+    from core.training import checkpoint as ckpt
+
+    try:
+        run = RunDirectory.open(run_dir)
+        entries = ckpt.read_manifest(run.checkpoints)["checkpoints"]
+    except (OSError, ValueError, KeyError, RunDirectoryError, ckpt.CheckpointError):
+        return None
+    if not entries:
+        return None
+    try:
+        running = run.read_status().get("status") == "running"
+    except (OSError, ValueError, RunDirectoryError):
+        running = True  # unreadable mid-write: assume more may come
+    e = max(entries, key=lambda e: e["step"])
+    return CheckpointInfo(str(e["file"]), int(e.get("epoch", 0)), int(e["step"]), str(e.get("reason", "")),
+                          final=not running)
+
+
 def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> EmbeddingSpace:
     """Every sample of the run's dataset embedded by its newest valid checkpoint (or ``checkpoint``).
 
@@ -88,7 +120,8 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
         except OSError:  # a read-only run (e.g. someone else's): keep them in memory instead
             Z = trained.embed()
         _forget_pruned(run, cached)
-    return EmbeddingSpace(f"{trained.experiment.name} · trained", trained.data.dataset, np.arange(len(Z)), Z)
+    return EmbeddingSpace(f"{trained.experiment.name} · trained · {loaded.path.stem}", trained.data.dataset,
+                          np.arange(len(Z)), Z, checkpoint=loaded.path.name)
 
 
 def _forget_pruned(run: RunDirectory, keep: Path) -> None:

@@ -623,6 +623,7 @@ class MainWindow(QMainWindow):
             self.snapshot_map.clear(event.run_dir)
             self.cockpit.set_start(event.initial_diagnostics, event.baseline_probe_accuracy)
             self.opened_run = event.run_dir
+            self.embeddings.set_run(event.run_dir, self.runs_root)  # it follows the run from its first checkpoint
             self.run_list.refresh()
             self._total_steps = event.total_steps
             self._start_step = event.start_step

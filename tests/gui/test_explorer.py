@@ -3,6 +3,7 @@ exports. Assertions compare with core's own answers."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -397,3 +398,44 @@ def test_numeric_categories_sort_as_numbers_and_text_naturally():
     assert [c.categories[i] for i in c.index] == ["run 10", "run 9", "10", "2", "b", "A"]
     c = colouring.categorical(np.array([0.5, 1.0, 0.25]))
     assert c.categories == ("0.25", "0.5", "1")
+
+
+def test_the_tab_follows_a_run_being_written_checkpoint_by_checkpoint(qtbot, tiny_experiment):
+    """A run written elsewhere (the CLI, here the engine driven by the test): the tab shows the first checkpoint
+    as soon as it exists, says when a newer one appears, and shows the final one when the run ends."""
+    from replearn_gui.explorer.tab import EmbeddingsTab
+
+    events = core.train(tiny_experiment)
+    run_dir = None
+    for event in events:
+        if isinstance(event, core.RunStarted):
+            run_dir = event.run_dir
+            break
+    t = EmbeddingsTab()
+    qtbot.addWidget(t)
+    t.resize(1200, 700)
+    t.show()
+    t.set_run(run_dir)
+    assert "no checkpoint yet" in t.message.text()
+
+    def until_checkpoint():
+        for event in events:
+            if isinstance(event, core.CheckpointSaved):
+                return event
+        return None
+
+    first = until_checkpoint()
+    qtbot.waitUntil(lambda: t.shown_checkpoint is not None and not t.busy, timeout=30000)
+    assert t.shown_checkpoint == Path(first.path).name
+    second = until_checkpoint()
+    qtbot.waitUntil(lambda: "A newer checkpoint" in t.message.text(), timeout=10000)
+    assert Path(second.path).name in t.message.text() and t.shown_checkpoint == Path(first.path).name
+    assert t.reload.text() != "Reload"
+    result = core.run_to_end(events)
+    final = core.newest_checkpoint(result.run_dir)
+    assert final.final
+    qtbot.waitUntil(lambda: t.shown_checkpoint == final.file and not t.busy, timeout=30000)
+    expected = core.run_space(result.run_dir)
+    np.testing.assert_allclose(t.primary.space.embeddings, expected.embeddings, rtol=1e-5, atol=1e-6)
+    t.cancel()
+    qtbot.waitUntil(lambda: not t.busy, timeout=30000)
