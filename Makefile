@@ -11,7 +11,7 @@ CONSTRAINTS ?= constraints.txt
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e '.[gui,test]'
 	touch $(STAMP)
 
 install: $(STAMP)

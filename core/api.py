@@ -15,15 +15,16 @@ from typing import Any
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.errors": (
         "CheckpointError", "ConfigError", "DataError", "DeviceError", "NonFiniteLossError", "ReplearnError",
-        "RunDirectoryError", "SchemaVersionError", "UnknownNameError",
+        "RunDirectoryError", "SchemaVersionError", "UnknownNameError", "ExportError", "PluginError",
     ),
+    "core.plugins": ("load_plugins", "loaded_plugins", "plugin_entry_points", "PluginInfo"),
     "core.params": ("FieldSpec", "Params", "field_specs", "from_mapping", "param", "to_mapping"),
     "core.fileio": ("atomic_write_bytes",),
     "core.registry": ("Entry", "Registry"),
     "core.data.base": ("DATA_KINDS", "DATASETS", "MASK_ID", "PAD_ID", "Dataset", "DatasetSource", "DataSpec"),
-    "core.data.files": ("reader_for",),
+    "core.data.files": ("file_patterns", "reader_for"),
     "core.data.files.csv_table": ("sniff_delimiter",),
-    "core.data.preview": ("Preview", "preview"),
+    "core.data.preview": ("Preview", "preview", "to_uint8"),
     "core.data.splits": ("Normalizer", "PreparedData", "Splits", "make_splits", "prepare"),
     "core.data.views": ("AUGMENTATIONS", "DEFAULT_VIEWS", "Augmentation", "ViewPipeline", "make_views"),
     "core.projection.methods": ("PROJECTIONS", "Projection", "ProjectionProgress", "warm_up_umap"),
@@ -47,30 +48,38 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.presets": ("DEFAULT_PRESET", "load_preset", "preset_names", "preset_path"),
     "core.training.events": (
         "CheckpointSaved", "EpochEnded", "LearningRateChanged", "RequestSnapshot", "RunFinished", "RunStarted",
-        "SaveCheckpoint", "SetLearningRate", "SnapshotReady", "StepEnded", "Stop", "to_record",
+        "SaveCheckpoint", "SetLearningRate", "SnapshotReady", "StepEnded", "Stop", "event_from_record", "to_record",
     ),
+    "core.training.outcome": ("collapse_advice",),
+    "core.user_settings": ("runs_folder", "set_runs_folder"),
     "core.training.checkpoint": ("load_checkpoint",),
     "core.training.rundir": ("RunDirectory",),
     "core.training.loop": (
         "TrainResult", "build_model", "data_spec", "load_dataset", "resume", "run_to_end", "train", "warm_up_engine",
     ),
     "core.training.inference": ("ModelOnData", "initialised", "load_trained", "prepare_data"),
-    "core.evaluation.metrics": ("faithfulness",),
-    "core.evaluation.suite": ("BASELINES", "EVALUATIONS", "Evaluation", "EvaluationProgress", "evaluate"),
+    "core.evaluation.metrics": ("Metric", "faithfulness", "mean_metric"),
+    "core.evaluation.results": ("Evaluation", "EvaluationProgress", "RepresentationResult"),
+    "core.evaluation.methods.base": ("EVALUATIONS", "EvaluationContext", "EvaluationMethod", "evaluation_names"),
+    "core.evaluation.suite": ("BASELINES", "BASELINE_HELP", "evaluate"),
     "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation"),
     "core.evaluation.transfer": ("TransferResult", "parse_budgets", "transfer"),
     "core.exploration": (
-        "CheckpointInfo", "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "label_agreement",
-        "newest_checkpoint", "run_space", "search", "selection_summary", "snapshot_series",
+        "CheckpointInfo", "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "file_space",
+        "label_agreement", "newest_checkpoint", "run_space", "search", "selection_summary", "snapshot_series",
     ),
     "core.report.build": ("ReportData", "build_report", "write_report"),
-    "core.report.export": ("write_csv", "write_embeddings_csv", "write_npy", "write_projector", "write_selection_csv"),
+    "core.report.export": ("write_csv", "write_embeddings_csv", "write_npy", "write_projector", "write_selection_csv",
+                           "write_embeddings_parquet", "write_embeddings_file"),
+    "core.report.embed": ("EmbedResult", "embed_data"),
+    "core.training.export": ("ExportResult", "export_encoder"),
 }
 # public name -> (module, the name there), for names exported under another name
 _ALIASES: dict[str, tuple[str, str]] = {
     "decode_text": ("core.data.files.csv_table", "decode"),
     "REPORT_FORMATS": ("core.report.build", "FORMATS"),
     "REPORT_SECTIONS": ("core.report.build", "SECTIONS"),
+    "EXPORT_FORMATS": ("core.training.export", "FORMATS"),
 }
 
 _WHERE: dict[str, tuple[str, str]] = {name: (module, name) for module, names in _EXPORTS.items() for name in names}
@@ -81,7 +90,7 @@ __all__ = sorted([*_WHERE, "REGISTRIES"])
 
 def _registries() -> dict[str, Any]:
     names = {"datasets": "DATASETS", "encoders": "ENCODERS", "objectives": "OBJECTIVES",
-             "augmentations": "AUGMENTATIONS", "projections": "PROJECTIONS"}
+             "augmentations": "AUGMENTATIONS", "projections": "PROJECTIONS", "evaluations": "EVALUATIONS"}
     return {key: __getattr__(name) for key, name in names.items()}
 
 

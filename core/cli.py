@@ -1,6 +1,6 @@
 """``replearn``: the command line front end of the training engine.
 
-Exit codes: 0 success, 1 failure while running, 2 bad usage or configuration, 130 interrupted.
+Exit codes: 0 success, 1 failure while running, 2 bad usage, configuration or input data, 130 interrupted.
 Errors print as one sentence; ``--debug`` shows the traceback.
 """
 from __future__ import annotations
@@ -33,6 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                        help="import this plugin module (or installed entry point) first; repeatable")
+    add = sub.add_parser
+
+    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        return add(name, parents=[common], **kwargs)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     p = sub.add_parser("train", help="train an experiment (a TOML file or a preset name)",
                        description="Train an experiment. EXPERIMENT is a TOML file or the name of a preset "
@@ -42,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", help="auto, cpu, cuda, cuda:N or mps (overrides training.device)")
     p.add_argument("--epochs", type=int, help="override training.epochs")
     p.add_argument("--seed", type=int, help="override training.seed")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="overrides",
+                   help="override any setting by its dotted key, e.g. training.lr=0.01, encoder.params.hidden=[64,32], "
+                        "data.split.mode=predefined (typed by the schema; repeatable)")
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
 
     p = sub.add_parser("resume", help="continue a run from its newest valid checkpoint",
@@ -57,9 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "layer-wise probes and reconstruction, on the run's representation and on three "
                                    "baselines (raw features, PCA, random-init encoder). Writes reports/evaluation.json.")
     p.add_argument("run_dir", metavar="RUN_DIR")
-    p.add_argument("--evaluations", help="comma-separated subset (default: all)")
+    p.add_argument("--evaluations", help="comma-separated subset (default: all; see `replearn list evaluations`)")
     p.add_argument("--no-baselines", action="store_true", help="evaluate the learned representation only")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--json", action="store_true", help="print the evaluation record as JSON")
 
     p = sub.add_parser("report", help="build a run's probe report (HTML, PDF, JSON, Markdown, CSV)",
                        description="Evaluate a run against its baselines and write the probe report into RUN_DIR/reports "
@@ -67,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--formats", default="html,pdf,json,md,csv", help="comma-separated: html, pdf, json, md, csv")
     p.add_argument("--out", metavar="DIR", help="folder for the report files (default: RUN_DIR/reports)")
-    p.add_argument("--evaluations", help="comma-separated subset (default: all)")
+    p.add_argument("--evaluations", help="comma-separated subset (default: all; see `replearn list evaluations`)")
 
     p = sub.add_parser("transfer", help="frozen vs fine-tuned vs from-scratch on a new dataset, over label budgets",
                        description="Take a run's encoder to DATASET (same sample shape) and print test accuracy per "
@@ -77,16 +90,56 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", metavar="DATASET", help="a registered dataset name (see `replearn list datasets`)")
     p.add_argument("--budgets", default="1,5,10,50,all", help="labels per class, comma-separated; 'all' = every label")
     p.add_argument("--epochs", type=int, default=30, help="epochs of fine-tuning / training from scratch")
+    p.add_argument("--json", action="store_true", help="print the result as JSON")
 
-    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations or presets",
-                       description="List what can be named in an experiment file.")
-    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "presets"])
+    p = sub.add_parser("export", help="write a run's encoder as safetensors, TorchScript or ONNX, with its preprocessing",
+                       description="Write the encoder of RUN_DIR (newest checkpoint, or --checkpoint) with its "
+                                   "preprocessing (normaliser mean and scale, input shape, data kind) and a JSON card "
+                                   "(objective, data set, metrics, versions) into RUN_DIR/export (or --out). "
+                                   "TorchScript and ONNX graphs take raw samples and apply the normaliser themselves; "
+                                   "each is loaded back and compared with the encoder before it is written.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("--format", default="safetensors", choices=["safetensors", "torchscript", "onnx"])
+    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--out", metavar="DIR", help="folder for the files (default: RUN_DIR/export)")
 
-    p = sub.add_parser("describe", help="explain one dataset, encoder, objective or augmentation and its parameters",
+    p = sub.add_parser("embed", help="embed new data with a run's encoder and its saved preprocessing",
+                       description="Read DATA (a file or folder; the reader is guessed from its name, or --reader), "
+                                   "normalise it with the run's saved preprocessing and write its embeddings to "
+                                   "--out: .npy (vectors), .parquet (a vector column 'embedding' plus label and "
+                                   "metadata columns) or .csv.")
+    p.add_argument("run_dir", metavar="RUN_DIR")
+    p.add_argument("data", metavar="DATA")
+    p.add_argument("--out", required=True, metavar="FILE", help="FILE.npy, FILE.parquet or FILE.csv")
+    p.add_argument("--reader", help="the dataset reader to use (see `replearn list datasets`)")
+    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+
+    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations, evaluations "
+                                    "or presets",
+                       description="List what can be named in an experiment file (and `--evaluations`).")
+    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "evaluations", "presets"])
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+
+    p = sub.add_parser("describe", help="explain one dataset, encoder, objective, augmentation or evaluation and its "
+                                        "parameters",
                        description="Show the documentation and every parameter (default, allowed values, help).")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--kind", choices=["dataset", "encoder", "objective", "augmentation"],
+    p.add_argument("--kind", choices=["dataset", "encoder", "objective", "augmentation", "evaluation"],
                    help="when NAME exists in several registries")
+    p.add_argument("--json", action="store_true", help="print the entries as JSON")
+
+    p = sub.add_parser("plugins", help="list installed plugin entry points and the plugins loaded",
+                       description="Installed packages can offer encoders, objectives, datasets and evaluations as "
+                                   "entry points (groups replearn.encoders, replearn.objectives, replearn.datasets, "
+                                   "replearn.evaluations). They are listed here, and loaded only when named: "
+                                   "plugins = [\"NAME\"] in the experiment file or --plugin NAME.")
+    p.add_argument("--json", action="store_true", help="print a JSON object")
+
+    p = sub.add_parser("completion", help="print a shell completion script (bash or zsh)",
+                       description="Print a completion script: `replearn completion bash > "
+                                   "~/.local/share/bash-completion/completions/replearn`, or for zsh into a folder "
+                                   "on $fpath as _replearn.")
+    p.add_argument("shell", choices=["bash", "zsh", "tcsh"])
     return parser
 
 
@@ -189,10 +242,90 @@ def _process_group():
 def _summary(result: Any) -> str:
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.test.items() if v is not None)
     return (f"{result.status}: {result.epochs_completed} epoch(s), {result.steps} steps in {result.seconds:.1f}s"
-            + (f"  {test}" if test else "") + f"\nrun: {result.run_dir}")
+            + (f"  {test}" if test else "") + f"\nrun: {result.run_dir}"
+            + (f"\n{result.advice}" if getattr(result, "advice", "") else ""))
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
+
+
+def _typed(raw: str) -> Any:
+    """A --set value as TOML reads it (numbers, true/false, [lists], "quoted text"); anything else is text."""
+    import tomllib
+
+    try:
+        return tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        return raw
+
+
+def apply_overrides(experiment: Any, pairs: Sequence[str]) -> Any:
+    """The experiment with ``key=value`` settings changed, validated by the schema like a file (errors name
+    the dotted key). A component's ``name`` is applied first and drops that component's old parameters."""
+    import core
+    from core.config.io import experiment_from_dict, experiment_to_dict
+
+    doc = experiment_to_dict(experiment)
+    parsed = []
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise core.ConfigError("--set", f"{pair!r} is not KEY=VALUE", value=pair,
+                                   allowed="dotted keys such as training.lr=0.01 or data.params.path=data.csv")
+        parsed.append((key.split("."), raw.strip()))
+    parsed.sort(key=lambda kv: kv[0][-1] != "name")  # names first: they choose which parameters exist
+    for parts, raw in parsed:
+        node: Any = doc
+        for i, part in enumerate(parts[:-1]):
+            child = node.get(part) if isinstance(node, dict) else None
+            if child is None and isinstance(node, dict):
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise core.ConfigError(".".join(parts[:i + 1]), "is a value, not a table of settings",
+                                       value=".".join(parts))
+            node = child
+        value = _typed(raw)
+        spec = _field_spec(doc, parts)
+        if spec is not None and spec.kind in ("str", "choice") and not isinstance(value, str):
+            value = raw  # a text setting keeps the text as typed (run_name=2024)
+        elif spec is not None and spec.kind == "tuple" and isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]  # metadata_columns=a,b
+        if parts[-1] == "name" and len(parts) == 2 and parts[0] in ("data", "encoder", "objective") \
+                and node.get("name") != value:
+            node.pop("params", None)
+        node[parts[-1]] = value
+    return experiment_from_dict(doc)
+
+
+def _field_spec(doc: dict, parts: list[str]) -> Any:
+    """The schema's description of the setting at a dotted key, or None when there is no such setting (the
+    validation that follows names it)."""
+    from core.params import field_specs
+    from core.config.schema import OutputConfig, SplitConfig, TrainingConfig
+
+    cls = None
+    if len(parts) == 2 and parts[0] in ("training", "output"):
+        cls = TrainingConfig if parts[0] == "training" else OutputConfig
+    elif parts[:2] == ["data", "split"] and len(parts) == 3:
+        cls = SplitConfig
+    elif len(parts) == 3 and parts[1] == "params" and parts[0] in ("data", "encoder", "objective"):
+        import core
+
+        registry = {"data": core.DATASETS, "encoder": core.ENCODERS, "objective": core.OBJECTIVES}[parts[0]]
+        name = (doc.get(parts[0]) or {}).get("name")
+        cls = registry.get(name).Params if name in registry else None
+    if cls is None:
+        return None
+    return next((f for f in field_specs(cls) if f.name == parts[-1]), None)
+
+
+def _print_json(obj: Any, out: TextIO) -> None:
+    import json
+
+    from core.fileio import json_ready
+
+    print(json.dumps(json_ready(obj), indent=1, allow_nan=False), file=out)
 
 
 def _load_experiment_arg(text: str):
@@ -205,11 +338,22 @@ def _load_experiment_arg(text: str):
                            f"(presets: {', '.join(core.preset_names())})")
 
 
+def _evaluations_arg(text: str | None) -> tuple[str, ...] | None:
+    """``--evaluations a,b``: those (the suite names an unknown one); none given: every registered evaluation."""
+    return tuple(e.strip() for e in text.split(",") if e.strip()) if text else None
+
+
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     experiment = _load_experiment_arg(args.experiment)
-    changes = {k: v for k, v in (("device", args.device), ("epochs", args.epochs), ("seed", args.seed)) if v is not None}
+    if args.overrides:
+        experiment = apply_overrides(experiment, args.overrides)
+    changes = {k: v for k, v in (("device", args.device), ("seed", args.seed)) if v is not None}
     if changes:
         experiment = experiment.with_training(**changes)
+    if args.epochs is not None:
+        experiment, note = experiment.with_epochs(args.epochs)
+        if note and not args.quiet:
+            print(f"note: {note}", file=out)
     quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0  # under torchrun, rank 0 speaks for all
     with _process_group():
         result = _drive(core.train(experiment, out=args.out), Progress(out, err, quiet))
@@ -231,15 +375,23 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     import json
 
-    from core.evaluation.suite import BASELINES, EVALUATIONS, evaluate
     from core.fileio import atomic_write_text
 
-    chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
+    chosen = _evaluations_arg(args.evaluations)
     model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
-    result = _with_status_line(evaluate(model, chosen, () if args.no_baselines else BASELINES), err)
+    result = _with_status_line(core.evaluate(model, chosen, () if args.no_baselines else core.BASELINES), err)
+    run = core.RunDirectory.open(args.run_dir)
+    path = run.reports / "evaluation.json"
+    path.parent.mkdir(exist_ok=True)
+    record = {"schema_version": 1, **result.to_record()}
+    atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False, default=lambda v: None) + "\n")
+    if args.json:
+        _print_json({**record, "saved": str(path)}, out)
+        return EXIT_OK
     names = list(result.results)
     metric_names = list(dict.fromkeys(m for r in result.results.values() for m in r.metrics))
-    print(f"{result.experiment} on {result.dataset}: {result.n_train} training / {result.n_test} test samples "
+    where = result.split.get("description") or f"{result.n_test} test samples"
+    print(f"{result.experiment} on {result.dataset}: {result.n_train} training samples, scored on the {where} "
           f"({result.seconds:.1f} s)", file=out)
     print(f"{'metric':<28}" + "".join(f"{n:>24}" for n in names), file=out)
     for m in metric_names:
@@ -255,24 +407,18 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{m:<28}" + "".join(cells), file=out)
     for layer, metric in result.learned.layerwise:
         print(f"{'probe @ ' + layer:<28}{metric.value:>24.3f}", file=out)
-    run = core.RunDirectory.open(args.run_dir)
-    path = run.reports / "evaluation.json"
-    path.parent.mkdir(exist_ok=True)
-    atomic_write_text(path, json.dumps({"schema_version": 1, **result.to_record()}, indent=1, allow_nan=False,
-                                       default=lambda v: None) + "\n")
     print(f"saved {path}", file=out)
     return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from core.evaluation.suite import EVALUATIONS
     from core.report.build import FORMATS, build_report, write_report
 
     formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise core.ConfigError("--formats", f"unknown format(s) {', '.join(unknown)}", allowed=", ".join(FORMATS))
-    chosen = tuple(e.strip() for e in args.evaluations.split(",")) if args.evaluations else EVALUATIONS
+    chosen = _evaluations_arg(args.evaluations)
     data = _with_status_line(build_report(args.run_dir, evaluations=chosen), err)
     directory = args.out or core.RunDirectory.open(args.run_dir).reports
     for fmt, path in write_report(data, directory, formats).items():
@@ -285,25 +431,72 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     budgets = parse_budgets(args.budgets, "--budgets")
     result = _with_status_line(transfer(args.run_dir, args.dataset, budgets, epochs=args.epochs), err)
-    print(f"transfer of {result.source_run} to {result.target} ({result.n_test} test samples)", file=out)
+    if args.json:
+        import dataclasses
+
+        _print_json(dataclasses.asdict(result), out)
+        return EXIT_OK
+    where = result.split.get("description") or f"{result.n_test} test samples"
+    print(f"transfer of {result.source_run} to {result.target} (scored on the {where})", file=out)
     print(f"{'labels per class':<18}" + "".join(f"{m:>14}" for m in METHODS), file=out)
     for i, b in enumerate(result.budgets):
         print(f"{'all' if b is None else b:<18}" + "".join(f"{result.accuracy[m][i]:>14.3f}" for m in METHODS), file=out)
     return EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from core.training.export import export_encoder
+
+    result = export_encoder(args.run_dir, args.format, out=args.out, checkpoint=args.checkpoint)
+    check = result.card.get("check", {})
+    if "max_abs_difference" in check:
+        print(f"checked on {check['samples']} samples with {check['runtime']}: largest difference "
+              f"{check['max_abs_difference']:.2g} (allowed {check['atol']:g} + {check['rtol']:g}*|z|)", file=out)
+    for role, path in result.files.items():
+        print(f"{role:<14} {path}", file=out)
+    return EXIT_OK
+
+
+def cmd_embed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from core.report.embed import embed_data
+
+    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, checkpoint=args.checkpoint)
+    print(f"{result.n} samples of {result.dataset} -> {result.dim}-dimensional embeddings: {result.path}", file=out)
+    return EXIT_OK
+
+
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.what == "presets":
-        for name in core.preset_names():
-            exp = core.load_preset(name)
+        presets = [(name, core.load_preset(name)) for name in core.preset_names()]
+        if args.json:
+            _print_json([{"name": n, "description": e.description, "dataset": e.data.name, "encoder": e.encoder.name,
+                          "objective": e.objective.name} for n, e in presets], out)
+            return EXIT_OK
+        for name, exp in presets:
             print(f"{name:<24} {exp.description}", file=out)
         return EXIT_OK
+    if args.what == "evaluations":
+        for name in core.evaluation_names():  # in the order they run, with the help the GUI shows
+            print(f"{name:<24} {core.EVALUATIONS.get(name).info['help']}", file=out)
+        return EXIT_OK
     registry = core.REGISTRIES[args.what]
+    if args.json:
+        _print_json([entry_record(e) for e in registry], out)
+        return EXIT_OK
     for entry in registry:
         kinds = entry.info.get("data_kinds") or ([entry.info["kind"]] if "kind" in entry.info else [])
         extra = f" [{', '.join(kinds)}]" if kinds else ""
         print(f"{entry.name:<24} {entry.summary}{extra}", file=out)
     return EXIT_OK
+
+
+def entry_record(entry: Any) -> dict[str, Any]:
+    """One registry entry as plain data (``list --json``, ``describe --json``)."""
+    return {"name": entry.name, "kind": entry.kind, "summary": entry.summary, "description": entry.description,
+            "info": {k: list(v) if isinstance(v, (list, tuple)) else v for k, v in entry.info.items()},
+            "parameters": [{"name": f.name, "type": f.kind, "default": list(f.default) if isinstance(f.default, tuple)
+                            else f.default, "label": f.label, "allowed": f.allowed(), "help": f.help}
+                           for f in entry.fields]}
 
 
 def describe_entry(entry: Any) -> str:
@@ -321,7 +514,7 @@ def describe_entry(entry: Any) -> str:
 
 def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     registries = {"dataset": core.DATASETS, "encoder": core.ENCODERS, "objective": core.OBJECTIVES,
-                  "augmentation": core.AUGMENTATIONS}
+                  "augmentation": core.AUGMENTATIONS, "evaluation": core.EVALUATIONS}
     if args.kind:
         registries = {args.kind: registries[args.kind]}
     found = [reg.get(args.name) for reg in registries.values() if args.name in reg]
@@ -329,13 +522,42 @@ def cmd_describe(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         import difflib
 
         names = sorted({n for reg in registries.values() for n in reg.names()})
-        kind = args.kind or "dataset, encoder, objective or augmentation"
+        kind = args.kind or "dataset, encoder, objective, augmentation or evaluation"
         raise core.UnknownNameError(kind, args.name, names, difflib.get_close_matches(args.name, names, n=2))
+    if args.json:
+        _print_json([entry_record(e) for e in found], out)
+        return EXIT_OK
     print("\n\n".join(describe_entry(e) for e in found), file=out)
     return EXIT_OK
 
 
+def cmd_plugins(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from core import plugins
+
+    points = plugins.entry_points()
+    loaded = plugins.loaded()
+    if args.json:
+        _print_json({"entry_points": [{"group": g, "name": n, "value": v} for g, n, v in points],
+                     "loaded": [{"name": p.name, "target": p.target, "source": p.source} for p in loaded]}, out)
+        return EXIT_OK
+    print("installed entry points (loaded only when named: plugins = [\"NAME\"] or --plugin NAME):", file=out)
+    for g, n, v in points:
+        print(f"  {g:<22} {n:<20} {v}", file=out)
+    if not points:
+        print("  none", file=out)
+    print("loaded now: " + (", ".join(f"{p.name} ({p.source})" for p in loaded) or "none"), file=out)
+    return EXIT_OK
+
+
+def cmd_completion(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    import shtab
+
+    print(shtab.complete(build_parser(), shell=args.shell), file=out)
+    return EXIT_OK
+
+
 COMMANDS = {"train": cmd_train, "resume": cmd_resume, "evaluate": cmd_evaluate, "report": cmd_report, "transfer": cmd_transfer,
+            "export": cmd_export, "embed": cmd_embed, "plugins": cmd_plugins, "completion": cmd_completion,
             "list": cmd_list,
             "describe": cmd_describe}
 
@@ -349,11 +571,15 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             args = parser.parse_args(argv)
     except SystemExit as exit_:
         return int(exit_.code or 0)
-    from core.errors import ConfigError, ReplearnError
+    from core.errors import ConfigError, DataError, ExportError, PluginError, ReplearnError
 
     try:
+        if getattr(args, "plugin", None):
+            from core.plugins import load_plugins
+
+            load_plugins(args.plugin, where="--plugin")
         return COMMANDS[args.command](args, out, err)
-    except ConfigError as e:
+    except (ConfigError, DataError, ExportError, PluginError) as e:  # bad input (a setting, a file, a plugin): exit 2
         print(f"replearn: error: {e}", file=err)
         if args.debug:
             traceback.print_exc(file=err)

@@ -67,6 +67,18 @@ class CheckpointError(ReplearnError):
     """A checkpoint is missing, torn, or does not match the model."""
 
 
+class ExportError(ReplearnError):
+    """A model cannot be exported in the format asked for (it cannot be traced, or the graph is not faithful)."""
+
+
+class PluginError(ReplearnError):
+    """A plugin named by the user cannot be found or fails while it is imported."""
+
+
+class InitWeightsError(ConfigError, CheckpointError):
+    """``training.init_weights`` names weights that cannot start this encoder (a setting, and a checkpoint)."""
+
+
 class RunDirectoryError(ReplearnError):
     """A run directory is missing, unreadable, or not writable."""
 

@@ -25,11 +25,15 @@ class EmbeddingSpace:
     dataset: Dataset
     indices: np.ndarray  # (n,) dataset rows
     embeddings: np.ndarray  # (n, d) float32
+    #: (n, 2) coordinates made with the embeddings elsewhere (a file's x / y columns); None = project them here
+    layout: np.ndarray | None = None
     checkpoint: str | None = None  # the checkpoint file that embedded them, for a trained space
 
     def __post_init__(self):
         if len(self.indices) != len(self.embeddings):
             raise ValueError(f"{len(self.indices)} indices for {len(self.embeddings)} embeddings")
+        if self.layout is not None and np.asarray(self.layout).shape != (len(self.indices), 2):
+            raise ValueError(f"a layout of shape {np.asarray(self.layout).shape} for {len(self.indices)} points")
 
     @property
     def n(self) -> int:
@@ -122,6 +126,64 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
         _forget_pruned(run, cached)
     return EmbeddingSpace(f"{trained.experiment.name} · trained · {loaded.path.stem}", trained.data.dataset,
                           np.arange(len(Z)), Z, checkpoint=loaded.path.name)
+
+
+def file_space(path: str | Path, reader: str | None = None) -> EmbeddingSpace:
+    """Embeddings made elsewhere, to explore without training: a Parquet file (a vector column; the other columns
+    are metadata, ``label`` the label, numeric ``x`` and ``y`` a precomputed 2-D layout), TF Embedding Projector
+    files (``tensor.tsv`` / ``vectors.tsv`` + ``metadata.tsv``), a CSV of ``z0..zN`` columns (as our exports write
+    it) or a 2-D ``.npy`` array."""
+    from core.config.schema import DataConfig
+    from core.data.files import reader_for
+    from core.errors import DataError
+    from core.training.loop import load_data
+
+    path = Path(path)
+    name = reader or reader_for(str(path))
+    if name not in ("parquet", "projector", "csv", "npy"):
+        raise DataError(f"{path}: not an embeddings file (expected .parquet, tensor.tsv / vectors.tsv, .csv or .npy)")
+    params: dict = {"path": str(path)}
+    if name == "parquet":
+        params.update(_parquet_roles(path))
+    elif name == "csv":
+        params.update(_csv_roles(path))
+    if name in ("parquet", "npy", "csv"):
+        params["kind"] = "embeddings"
+    dataset = load_data(DataConfig(name=name, params=params))
+    Z = np.ascontiguousarray(np.asarray(dataset.X, dtype=np.float32).reshape(dataset.n, -1))
+    layout = None
+    x, y = dataset.metadata.get("x"), dataset.metadata.get("y")
+    if x is not None and y is not None and np.issubdtype(np.asarray(x).dtype, np.number) \
+            and np.issubdtype(np.asarray(y).dtype, np.number):
+        layout = np.stack([np.asarray(x, np.float32), np.asarray(y, np.float32)], axis=1)
+    return EmbeddingSpace(name=f"{path.name} (file)", dataset=dataset, indices=np.arange(dataset.n), embeddings=Z,
+                          layout=layout)
+
+
+def _parquet_roles(path: Path) -> dict:
+    import pyarrow.parquet as pq
+    import pyarrow.types as pt
+
+    schema = pq.read_schema(path)
+    lists = [f.name for f in schema if pt.is_list(f.type) or pt.is_large_list(f.type) or pt.is_fixed_size_list(f.type)]
+    if len(lists) != 1:
+        return {}  # the reader explains what it finds
+    others = [f.name for f in schema if f.name != lists[0]]
+    label = "label" if "label" in others else None
+    return {"vector_column": lists[0], "label_column": label,
+            "metadata_columns": tuple(c for c in others if c != label)}
+
+
+def _csv_roles(path: Path) -> dict:
+    import re as _re
+
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        header = [c.strip() for c in fh.readline().rstrip("\r\n").split(",")]
+    z = [c for c in header if _re.fullmatch(r"z\d+", c)]
+    if not z:
+        return {}
+    label = "label" if "label" in header else None
+    return {"label_column": label, "metadata_columns": tuple(c for c in header if c not in z and c != label)}
 
 
 def _forget_pruned(run: RunDirectory, keep: Path) -> None:

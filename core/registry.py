@@ -112,7 +112,14 @@ class Registry(Generic[T]):
             return self._entries[name]
         except (KeyError, TypeError):
             suggestions = difflib.get_close_matches(str(name), list(self._entries), n=2, cutoff=0.5)
-            raise UnknownNameError(self.kind, str(name), self.names(), suggestions, field) from None
+            err = UnknownNameError(self.kind, str(name), self.names(), suggestions, field)
+            from core.plugins import offer
+
+            hint = offer(self.kind, str(name))
+            if hint:  # an installed plugin provides it: say how to load it (it is never loaded unasked)
+                err.problem += hint
+                err.args = (err._format(),)
+            raise err from None
 
     def names(self) -> list[str]:
         return sorted(self._entries)

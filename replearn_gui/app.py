@@ -5,16 +5,23 @@ import argparse
 import sys
 from typing import Sequence
 
-from PySide6.QtWidgets import QApplication
+try:
+    from PySide6.QtWidgets import QApplication
+except ImportError:  # a headless install (no [gui] extra): say how to get the app instead of a traceback
+    sys.exit("replearn-gui: the desktop app needs PySide6; install it with: pip install 'replearn-studio[gui]' "
+             "(the `replearn` command works without it)")
 
 from replearn_gui.main_window import MainWindow
+from replearn_gui.window_actions import version_text
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="replearn-gui", description="RepLearn Studio: train and explore representations.")
     parser.add_argument("experiment", nargs="?", help="an experiment TOML file or a preset name (default: digits-supervised)")
-    parser.add_argument("--runs", metavar="DIR", help="folder where new runs are written")
+    parser.add_argument("--runs", metavar="DIR", help="folder where new runs are written (default: the runs folder "
+                        "of Preferences, shared with the replearn command)")
     parser.add_argument("--start", action="store_true", help="start training as soon as the experiment is loaded")
+    parser.add_argument("--version", action="version", version=f"replearn-gui {version_text()}")
     return parser.parse_args(list(argv))
 
 

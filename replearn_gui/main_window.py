@@ -1,51 +1,36 @@
-"""The main window: the experiment on the left, the live training view in the middle, progress below.
+"""The main window: the experiment and the runs on the left, the tabs (training, embeddings, evaluation) on the
+right, progress below. It composes the parts (:mod:`training_tab`, :mod:`run_queue`, :mod:`experiment_panel`,
+:mod:`window_actions`) and owns what joins them: loading an experiment, starting / resuming / following runs,
+and closing without leaving a worker behind.
 
-This is the foundation's window; the wizard, the embedding explorer and the evaluation views join it in their
-own issues. It never waits on core: loading the experiment (which imports torch) and training both run in
-superqt workers, and the plot repaints on a timer rather than on every event.
+It never waits on core: loading the experiment (which imports torch), training and reading runs all happen in
+workers, and the plots repaint on a timer rather than on every event.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QFormLayout,
-    QGroupBox,
-    QLabel,
-    QListWidget,
-    QMainWindow,
-    QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QCloseEvent, QGuiApplication
+from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+                               QWidget)
 
 import core
-from core import EpochEnded, LearningRateChanged, RunStarted, SnapshotReady, StepEnded
 from replearn_gui.evaluation.tab import EvaluationTab
+from replearn_gui.experiment_panel import ExperimentPanel
 from replearn_gui.explorer.tab import EmbeddingsTab
+from replearn_gui.jobs import BackgroundJob
 from replearn_gui.run_controller import RunController
 from replearn_gui.run_follower import RunFollower
-from replearn_gui.widgets.collapse_panel import CollapsePanel
+from replearn_gui.run_queue import RunQueue
+from replearn_gui.training_tab import TrainingTab
 from replearn_gui.widgets.error_dialog import show_error
-from replearn_gui.widgets.loss_plot import LossPlot
 from replearn_gui.widgets.run_list import RunList
-from replearn_gui.widgets.snapshot_map import SnapshotMap
-from replearn_gui.workers import alive, load_experiment_job, make_worker
+from replearn_gui.window_actions import WindowActions, apply_palette
+from replearn_gui.workers import load_experiment_job, read_run_curves
 
 REFRESH_MS = 50  # repaint at most 20 times a second
-
-
-def default_runs_root() -> str:
-    docs = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation) or str(Path.home())
-    return str(Path(docs) / "RepLearn Studio" / "runs")
 
 
 LABEL_NAMES = ("label", "labels", "class", "target", "y", "species", "category")
@@ -53,7 +38,6 @@ LABEL_NAMES = ("label", "labels", "class", "target", "y", "species", "category")
 
 def guess_label_column(path: str) -> dict:
     """A table's label column when its header names one the usual way (the user can change it in the wizard)."""
-
     try:
         with open(path, "rb") as fh:
             head = fh.read(65536)
@@ -68,83 +52,33 @@ def guess_label_column(path: str) -> dict:
     return {"label_column": found} if found else {}
 
 
-class ExperimentPanel(QGroupBox):
-    """A read-only summary of the loaded experiment (the wizard will edit it)."""
-
-    FIELDS = ("Experiment", "Dataset", "Encoder", "Objective", "Views", "Epochs", "Batch size", "Optimiser", "Seed",
-              "Device")
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__("Experiment", parent)
-        form = QFormLayout(self)
-        self.values: dict[str, QLabel] = {}
-        for name in self.FIELDS:
-            label = QLabel("…")
-            label.setTextFormat(Qt.TextFormat.PlainText)
-            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-            form.addRow(f"{name}:", label)
-            self.values[name] = label
-        self.description = QLabel("Loading the training engine…")
-        self.description.setTextFormat(Qt.TextFormat.PlainText)
-        self.description.setWordWrap(True)
-        self.description.setObjectName("experimentDescription")
-        form.addRow(self.description)
-
-    def show_experiment(self, exp: Any) -> None:
-        t = exp.training
-
-        def changed(params) -> str:
-            """Only the settings that differ from the defaults: the panel stays short and says what matters."""
-            defaults = type(params)().to_dict()
-            diff = {k: v for k, v in params.to_dict().items() if defaults.get(k) != v}
-            return ", ".join(f"{k}={v}" for k, v in diff.items()) if diff else "defaults"
-
-        enc, obj = changed(exp.encoder.params), changed(exp.objective.params)
-        values = {
-            "Experiment": exp.name, "Dataset": exp.data.name, "Encoder": f"{exp.encoder.name} ({enc})",
-            "Objective": f"{exp.objective.name} ({obj})",
-            "Views": self._views_text(exp), "Epochs": str(t.epochs),
-            "Batch size": str(t.batch_size), "Optimiser": f"{t.optimizer}, lr {t.lr:g}, {t.schedule}",
-            "Seed": str(t.seed), "Device": t.device,
-        }
-        for key, text in values.items():
-            self.values[key].setText(text)
-            self.values[key].setWordWrap(True)
-        self.description.setText(exp.description)
-
-    @staticmethod
-    def _views_text(exp: Any) -> str:
-        if not exp.objective.entry.cls.uses_views:
-            return "none (single view)"
-        if not exp.views:
-            return "the default augmentations for this data"
-        return ", ".join(v.name for v in exp.views)
-
-
 class MainWindow(QMainWindow):
     def __init__(self, experiment: str | None = None, runs_root: str | None = None, autostart: bool = False):
         super().__init__()
         self.setWindowTitle("RepLearn Studio")
         self.setObjectName("mainWindow")
         self.setAcceptDrops(True)
-        self.resize(1320, 820)
+        self.setMinimumSize(1024, 700)
+        screen = QGuiApplication.primaryScreen()
+        room = screen.availableGeometry().size() if screen is not None else None
+        # 1320 × 820 where it fits; on a small screen the whole window stays on it (nothing clipped at 1024 × 700)
+        self.resize(max(1024, min(1320, room.width() if room else 1320)),
+                    max(700, min(820, room.height() if room else 820)))
         self.settings = QSettings()
-        self.runs_root = runs_root or str(self.settings.value("runs_root", default_runs_root()))
+        # --runs, else the runs folder the CLI shares (core.runs_folder: Preferences), known once core is loaded
+        self.runs_root: str | None = runs_root
         self.experiment: Any = None
         self.last_result: Any = None
         self._autostart = autostart
         self._closing = False
-        self._loader = None
         self._loading_source: str | None = None
-        self._total_steps = 0
-        self._start_step = 0
         self.error_box: QMessageBox | None = None
         self.wizard = None
         self.close_question: QMessageBox | None = None
+        self.preferences = None
         self.follower: RunFollower | None = None
         self.report_dialog = None
         self.transfer_wizard = None
-        self.queue: list[Any] = []
         self.opened_run: str | None = None
 
         self.controller = RunController(self, num_threads=int(self.settings.value("torch_threads", 1)))
@@ -152,8 +86,20 @@ class MainWindow(QMainWindow):
         self.controller.finished.connect(self.on_finished)
         self.controller.failed.connect(self.on_failed)
         self.controller.state_changed.connect(self.on_state_changed)
+        self.controller.paused_after_checkpoint.connect(self._announce_pause_checkpoint)
+        self.loader_job = BackgroundJob(self, policy="replace")
+        self.loader_job.done.connect(self.on_experiment_loaded)
+        self.loader_job.failed.connect(lambda exc, details: self._show_error("Cannot load the experiment", exc))
+        self.loader_job.finished.connect(self._on_loader_finished)
+        self.overlay_job = BackgroundJob(self, policy="replace")
+        self.overlay_job.done.connect(self._show_overlay)
+        self.overlay_job.failed.connect(lambda exc, details: self._show_error("Cannot overlay this run", exc))
 
-        self._build_actions()
+        self.actions = WindowActions(self)
+        for name in WindowActions.NAMES:  # the window's commands, reachable as window.start_action etc.
+            setattr(self, name, getattr(self.actions, name))
+        self.recent_menu, self.run_menu = self.actions.recent_menu, self.actions.run_menu
+        self.dark_action.setChecked(self.settings.value("view/dark", False, type=bool))
         self._build_ui()
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(REFRESH_MS)
@@ -171,122 +117,42 @@ class MainWindow(QMainWindow):
         self.load_experiment(experiment)
 
     # ---- construction -----------------------------------------------------------------------------------
-    def _build_actions(self) -> None:
-        def action(text: str, slot, shortcut=None, tip: str = "") -> QAction:
-            a = QAction(text, self)
-            a.triggered.connect(slot)
-            if shortcut is not None:
-                a.setShortcut(shortcut)
-            a.setStatusTip(tip)
-            return a
-
-        self.new_action = action("&New experiment…", self.new_experiment, QKeySequence.StandardKey.New,
-                                 "Choose data, encoder, objective and training in the wizard")
-        self.open_action = action("&Open experiment…", self.choose_experiment, QKeySequence.StandardKey.Open,
-                                  "Load an experiment TOML file")
-        self.open_data_action = action("Open &data…", self.choose_data, "Ctrl+D",
-                                       "Start a new experiment on your own data file or folder")
-        self.open_run_action = action("Open &run…", self.choose_run, "Ctrl+Shift+O",
-                                      "Open a run directory (also one that is still being written)")
-        self.checkpoint_action = action("Save &checkpoint", self.save_checkpoint, QKeySequence.StandardKey.Save,
-                                        "Save a checkpoint of the running training now")
-        self.quit_action = action("&Quit", self.close, QKeySequence.StandardKey.Quit)
-        self.report_action = action("&Report…", lambda: self.open_report_dialog(self.opened_run), "Ctrl+E",
-                                    "Evaluate the open run and export its report (HTML, PDF, JSON, Markdown, CSV)")
-        self.start_action = action("&Start", self.start_training, "Ctrl+R", "Train the loaded experiment")
-        self.queue_action = action("&Queue", self.queue_current, "Ctrl+Shift+R",
-                                   "Train the loaded experiment after the runs already going (or now, if none)")
-        self.pause_action = action("&Pause", self.toggle_pause, "Ctrl+P", "Pause or resume at the next step")
-        self.stop_action = action("S&top", self.controller.stop, "Ctrl+.",
-                                  "Stop after the current step, saving a checkpoint")
-        self.about_action = action("&About RepLearn Studio", self.show_about)
-        self.shortcuts_action = action("&Keyboard shortcuts", self.show_shortcuts, "F1")
-        self.dark_action = action("&Dark theme", self.toggle_theme, "Ctrl+Shift+T")
-        self.dark_action.setCheckable(True)
-        self.dark_action.setChecked(self.settings.value("view/dark", False, type=bool))
-        menu = self.menuBar()
-        file_menu = menu.addMenu("&File")
-        file_menu.addAction(self.new_action)
-        file_menu.addAction(self.open_action)
-        file_menu.addAction(self.open_data_action)
-        file_menu.addAction(self.open_run_action)
-        self.recent_menu = file_menu.addMenu("Open &recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addSeparator()
-        export_menu = file_menu.addMenu("&Export")
-        export_menu.addAction(self.report_action)
-        for kind, text in (("png", "Embedding view as &PNG…"), ("svg", "Embedding view as &SVG…"),
-                           ("projector", "TF Embedding &Projector files…"), ("embeddings", "Embeddings as &CSV…")):
-            export_menu.addAction(text, lambda kind=kind: self.export_embeddings(kind))
-        file_menu.addSeparator()
-        file_menu.addAction(self.quit_action)
-        run_menu = menu.addMenu("&Run")
-        for a in (self.start_action, self.queue_action, self.pause_action, self.stop_action, self.checkpoint_action):
-            run_menu.addAction(a)
-        menu.addMenu("&View").addAction(self.dark_action)
-        help_menu = menu.addMenu("&Help")
-        help_menu.addAction(self.shortcuts_action)
-        help_menu.addAction(self.about_action)
-        toolbar = self.addToolBar("Run")
-        toolbar.setObjectName("runToolbar")
-        toolbar.setMovable(False)
-        for a in (self.new_action, self.open_action, self.start_action, self.pause_action, self.stop_action):
-            toolbar.addAction(a)
-
     def _build_ui(self) -> None:
         self.experiment_panel = ExperimentPanel()
-        self.result_label = QLabel("")
-        self.result_label.setObjectName("resultLabel")
-        self.result_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.result_label.setWordWrap(True)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addWidget(self.experiment_panel)
-        left_layout.addWidget(self.result_label)
-        self.queue_box = QGroupBox("Queued runs")
-        self.queue_box.setObjectName("queueBox")
-        qlayout = QVBoxLayout(self.queue_box)
-        self.queue_list = QListWidget()
-        self.queue_list.setObjectName("queueList")
-        self.queue_list.setMaximumHeight(90)
-        qlayout.addWidget(self.queue_list)
-        remove = QPushButton("Remove from queue")
-        remove.clicked.connect(self._remove_from_queue)
-        qlayout.addWidget(remove)
-        self.queue_box.setVisible(False)
-        left_layout.addWidget(self.queue_box)
+        self.training = TrainingTab()
+        t = self.training
+        # the training view's parts, under the names the rest of the window (and its tests) use
+        self.loss_plot, self.cockpit, self.snapshot_map = t.loss_plot, t.cockpit, t.snapshot_map
+        self.epoch_label, self.result_label, self.progress, self.eta_label = (t.epoch_label, t.result_label,
+                                                                              t.progress, t.eta_label)
+        self.loss_plot.lr_requested.connect(self.change_learning_rate)
+        self.cockpit.collapse_detected.connect(self.on_collapse)
+        t.run_started.connect(self._on_run_started)
+        t.checkpoint_saved.connect(self._on_checkpoint_saved)
+        self.run_queue = RunQueue()
+        self.queue_box, self.queue_list, self.queue = self.run_queue, self.run_queue.list, self.run_queue.items
         self.run_list = RunList()
         self.run_list.open_run.connect(self.open_run)
         self.run_list.overlay_run.connect(self.overlay_run)
         self.run_list.clear_overlay.connect(self.clear_overlay)
+        self.run_list.resume_run.connect(self.resume_run)
+        self.run_list.run_removed.connect(self._on_run_removed)
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        summary = QScrollArea()  # a long description scrolls instead of being cut off on a small screen
+        summary.setWidget(self.experiment_panel)
+        summary.setWidgetResizable(True)
+        summary.setFrameShape(QScrollArea.Shape.NoFrame)
+        summary.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left_layout.addWidget(summary, 1)
+        left_layout.addWidget(self.result_label)
+        left_layout.addWidget(self.run_queue)
         left_layout.addWidget(self.run_list, 1)
+        left.setMinimumWidth(220)
 
-        self.loss_plot = LossPlot()
-        self.epoch_label = QLabel("No run yet. Press Start to train the experiment.")
-        self.epoch_label.setObjectName("epochLabel")
-        self.epoch_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.loss_plot.lr_requested.connect(self.change_learning_rate)
-        self.cockpit = CollapsePanel()
-        self.cockpit.collapse_detected.connect(self.on_collapse)
-        training = QWidget()
-        training_layout = QVBoxLayout(training)
-        self.snapshot_map = SnapshotMap()
-        top = QSplitter(Qt.Orientation.Horizontal)
-        top.addWidget(self.loss_plot)
-        top.addWidget(self.snapshot_map)
-        top.setStretchFactor(0, 3)
-        top.setStretchFactor(1, 1)
-        top.setSizes([640, 260])
-        split = QSplitter(Qt.Orientation.Vertical)
-        split.addWidget(top)
-        split.addWidget(self.cockpit)
-        split.setSizes([320, 420])
-        self.splitters = {"training": split, "trainingTop": top}
-        training_layout.addWidget(split, 1)
-        training_layout.addWidget(self.epoch_label)
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
-        self.tabs.addTab(training, "Training")
+        self.tabs.addTab(self.training, "Training")
         self.embeddings = EmbeddingsTab()
         self.embeddings.runs_root = self.runs_root
         self.tabs.addTab(self.embeddings, "Embeddings")
@@ -300,43 +166,48 @@ class MainWindow(QMainWindow):
         splitter.addWidget(left)
         splitter.addWidget(self.tabs)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([330, 870])
-        self.splitters["main"] = splitter
+        splitter.setSizes([300, 900])
+        self.splitters = {"main": splitter, **self.training.splitters}
         for name, sp in self.splitters.items():  # the user's layout survives a restart
             state = self.settings.value(f"splitter/{name}")
             if state is not None:
                 sp.restoreState(state)
         self.setCentralWidget(splitter)
-
-        self.progress = QProgressBar()
-        self.progress.setObjectName("runProgress")
-        self.progress.setMaximumWidth(260)
-        self.progress.setTextVisible(True)
-        self.eta_label = QLabel("")
         self.statusBar().addPermanentWidget(self.eta_label)
         self.statusBar().addPermanentWidget(self.progress)
         self.apply_theme(self.dark_action.isChecked())
+
+    @property
+    def _loader(self) -> Any:
+        """The experiment loader while it runs (None once the engine is loaded)."""
+        return self.loader_job if self.loader_job.busy else None
 
     # ---- experiment loading (in a worker: it imports torch) -----------------------------------------
     def load_experiment(self, source: str | None) -> None:
         self._loading_source = source
         self.start_action.setEnabled(False)
         self.statusBar().showMessage("Loading the training engine…")
-        worker = make_worker(load_experiment_job, source)
-        worker.returned.connect(self.on_experiment_loaded)
-        worker.errored.connect(alive(self, lambda exc: self._show_error("Cannot load the experiment", exc)))
-        worker.finished.connect(self._on_loader_finished)
-        self._loader = worker
-        worker.start()
+        self.loader_job.start(load_experiment_job, source)
+
+    def _resolve_runs_root(self) -> None:
+        if self.runs_root is None:
+            self.set_runs_root(str(core.runs_folder()))
+
+    def set_runs_root(self, path: str) -> None:
+        self.runs_root = path
+        self.embeddings.runs_root = self.evaluation.runs_root = path
+        self.run_list.refresh(path)
 
     @Slot(object)
     def on_experiment_loaded(self, experiment: Any) -> None:
+        self._resolve_runs_root()
         self.experiment = experiment
         self.embeddings.engine_ready()
         self.evaluation.engine_ready()
         if self._loading_source and Path(self._loading_source).is_file():
             self.remember(str(Path(self._loading_source).resolve()))
         self.experiment_panel.show_experiment(experiment)
+        self.training.set_objective(experiment.objective.name)
         self.statusBar().showMessage(f"Loaded {experiment.name}. Runs are written to {self.runs_root}", 8000)
         self.on_state_changed(self.controller.state)
         if self._autostart:
@@ -345,7 +216,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_loader_finished(self) -> None:
-        self._loader = None
+        self._resolve_runs_root()
+        self.run_list.engine_ready()  # core is imported now: the run list may describe runs in its worker
         if self._closing:
             self.close()
         elif self.experiment is not None:
@@ -374,8 +246,8 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def choose_data(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open data", "", "Data (*.csv *.tsv *.txt *.npy *.npz *.gz "
-                                              "*-ubyte *.tsv);;All files (*)")
+        path, _ = QFileDialog.getOpenFileName(self, "Open data", "", f"Data ({' '.join(core.file_patterns())});;"
+                                              "All files (*)")
         if path:
             self.new_experiment(path)
 
@@ -394,10 +266,9 @@ class MainWindow(QMainWindow):
 
     # ---- the run queue: experiments that start one after another ------------------------------------------
     def enqueue(self, exp: Any) -> None:
-        self.queue.append(exp)
-        self._show_queue()
+        position = self.run_queue.add(exp)
         self.statusBar().showMessage(f"Queued {exp.name}: it starts when the current run ends "
-                                     f"(position {len(self.queue)}).", 8000)
+                                     f"(position {position}).", 8000)
 
     @Slot()
     def queue_current(self) -> None:
@@ -409,25 +280,12 @@ class MainWindow(QMainWindow):
         else:
             self.start_training()
 
-    def _show_queue(self) -> None:
-        self.queue_list.clear()
-        for exp in self.queue:
-            self.queue_list.addItem(f"{exp.name} · {exp.objective.name} on {exp.data.name}, {exp.training.epochs} epochs")
-        self.queue_box.setVisible(bool(self.queue))
-
-    def _remove_from_queue(self) -> None:
-        row = self.queue_list.currentRow()
-        if 0 <= row < len(self.queue):
-            del self.queue[row]
-            self._show_queue()
-
     def _start_next_in_queue(self) -> None:
-        if self.queue and not self._closing and not self.controller.busy:
-            exp = self.queue.pop(0)
-            self._show_queue()
-            self.on_experiment_loaded(exp)
+        if len(self.run_queue) and not self._closing and not self.controller.busy:
+            self.on_experiment_loaded(self.run_queue.pop())
             self.start_training()
 
+    # ---- opening runs: replayed and followed through the same TrainingTab.show ----------------------------
     @Slot()
     def choose_run(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Open run", self.runs_root)
@@ -446,56 +304,69 @@ class MainWindow(QMainWindow):
         except core.ReplearnError as err:
             self._show_error("Cannot open the run", err)
             return
-        if self.follower is not None:
-            self.follower.stop()
-            self.follower.deleteLater()
+        self._stop_following()
         self.experiment = exp
         self.experiment_panel.show_experiment(exp)
-        self.loss_plot.clear()
-        self.cockpit.clear()
-        self.snapshot_map.clear(str(run.path))
-        self.result_label.setText("")
+        self.training.set_objective(exp.objective.name)
+        self.training.clear(str(run.path))
         self.opened_run = str(run.path)
         self.embeddings.set_run(self.opened_run, self.runs_root)
         self.evaluation.set_run(self.opened_run, self.runs_root)
         self.remember(str(run.path))
         self.follower = RunFollower(run.path, parent=self)
-        self.follower.records.connect(self.on_records)
+        self.follower.events.connect(self.training.show_all)
+        self.follower.failed.connect(lambda exc: self._show_error("Cannot read the run", exc))
         self.follower.stale.connect(lambda stale: self.statusBar().showMessage(
             "No new data from this run for a minute: it may have stopped." if stale else "The run is writing again."))
         self.follower.start()
         self.statusBar().showMessage(f"Opened {run.path}")
         self.on_state_changed(self.controller.state)
 
-    @Slot(list)
-    def on_records(self, records: list) -> None:
-        """Replay recorded events into the same views as live ones."""
-        for r in records:
-            kind = r.get("event")
-            if kind == "run_started":
-                initial = r.get("initial_diagnostics")
-                self.cockpit.set_start(core.Diagnostics.from_record(initial) if initial else None,
-                                       r.get("baseline_probe_accuracy"))
-            elif kind == "step":
-                self.loss_plot.add_step(r["step"], r["loss"], r.get("terms"), r["lr"])
-                self.loss_plot.show_lr(r["lr"])
-            elif kind == "epoch":
-                if r.get("val_loss") is not None:
-                    self.loss_plot.add_validation(r["step"], r["val_loss"])
-                d = r.get("diagnostics") or {}
-                if d:
-                    self.cockpit.add_epoch(r["epoch"], core.Diagnostics.from_record(d))
-                text = f"Epoch {r['epoch']}: train loss {r['train_loss']:.4f}"
-                if d:
-                    text += f" · effective rank {d['effective_rank']:.1f} of {d['dim']} · {d['verdict']['status']}"
-                self.epoch_label.setText(text)
-            elif kind == "snapshot":
-                self.snapshot_map.show_snapshot(r["path"], r.get("epoch"))
-            elif kind == "run_finished":
-                lines = [f"Run {r['status']} after {r['epochs_completed']} epoch(s), {r['seconds']:.1f} s."]
-                lines += [f"{k.replace('_', ' ')}: {v:.4f}" for k, v in (r.get("test") or {}).items() if v is not None]
-                lines.append(f"Saved in {self.opened_run}")
-                self.result_label.setText("\n".join(lines))
+    def _stop_following(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
+            self.follower.deleteLater()
+            self.follower = None
+
+    def _resumable(self, run_dir: str | None) -> bool:
+        if not run_dir:
+            return False
+        status = core.RunDirectory(run_dir).read_status()
+        return status.get("status") in ("stopped", "failed") and bool(status.get("last_checkpoint"))
+
+    @Slot(str)
+    def resume_run(self, path: str | None) -> None:
+        """Run → Resume (and the run list's menu): continue a stopped run from its newest valid checkpoint,
+        through the same engine path as ``replearn resume``."""
+        if not path or self.controller.busy:
+            if self.controller.busy:
+                self.statusBar().showMessage("A run is training: stop it before resuming another one.", 6000)
+            return
+        if not self._resumable(path):
+            self.statusBar().showMessage(f"{Path(path).name} has no checkpoint to resume from, or it is not "
+                                         "stopped.", 8000)
+            return
+        self._stop_following()
+        exp = core.RunDirectory.open(path).read_config()
+        self.experiment = exp
+        self.experiment_panel.show_experiment(exp)
+        self.training.set_objective(exp.objective.name)
+        self.opened_run = path
+        self.training.clear(path)
+        self.training.show_all(list(core.RunDirectory.open(path).read_events()))  # the history so far
+        self.training.result_label.setText("")
+        self.controller.resume_run(path)
+        self.statusBar().showMessage(f"Resuming {Path(path).name} from its newest checkpoint…")
+
+    @Slot(str)
+    def _on_run_removed(self, path: str) -> None:
+        if self.opened_run == path:
+            self._stop_following()
+            self.opened_run = None
+            self.training.clear(None)
+            self.embeddings.set_run(None, self.runs_root)
+            self.evaluation.set_run(None, self.runs_root)
+            self.on_state_changed(self.controller.state)
 
     @Slot(str)
     def open_report_dialog(self, run_dir: str | None) -> None:
@@ -528,13 +399,7 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def overlay_run(self, path: str) -> None:
         """Draw another run's curves (loss, effective rank, online probe, mean cosine) beside the current ones."""
-        from replearn_gui.workers import read_run_curves
-
-        worker = make_worker(read_run_curves, path)
-        worker.returned.connect(self._show_overlay)
-        worker.errored.connect(alive(self, lambda exc: self._show_error("Cannot overlay this run", exc)))
-        self._overlay_worker = worker
-        worker.start()
+        self.overlay_job.start(read_run_curves, path)
 
     def _show_overlay(self, curves: dict) -> None:
         self.loss_plot.set_overlay(curves["name"], curves["steps"], curves["losses"])
@@ -558,11 +423,24 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def on_collapse(self, verdict: Any) -> None:
-        """The first collapsed epoch: with auto-pause on, keep a checkpoint of this moment and pause."""
-        if self.cockpit.auto_pause.isChecked() and self.controller.busy:
-            self.controller.send(core.SaveCheckpoint())
-            self.controller.pause()
-            self.statusBar().showMessage(f"Paused: {verdict.status}. A checkpoint of this moment was saved.")
+        """The first collapsed epoch: with auto-pause on, save a checkpoint of this moment, then pause. The
+        message says "saved" only once the engine reports the file on disk."""
+        if self.cockpit.auto_pause.isChecked() and self.controller.state == "running":
+            self._collapse_status = verdict.status
+            self.controller.save_checkpoint_then_pause()
+            self.statusBar().showMessage(f"{verdict.status.capitalize()}: saving a checkpoint of this moment, then "
+                                         "pausing…")
+
+    @Slot(object)
+    def _announce_pause_checkpoint(self, event: Any) -> None:
+        status = getattr(self, "_collapse_status", "collapse")
+        self.statusBar().showMessage(f"Paused: {status}. A checkpoint of this moment is saved "
+                                     f"({Path(event.path).name}); Resume continues, Stop ends the run.")
+
+    @Slot(object)
+    def _on_checkpoint_saved(self, event: Any) -> None:
+        if event.reason == "requested" and self.controller.busy and not self.controller._pause_after_checkpoint:
+            self.statusBar().showMessage(f"Checkpoint saved: {Path(event.path).name}", 5000)
 
     @Slot()
     def save_checkpoint(self) -> None:
@@ -581,13 +459,8 @@ class MainWindow(QMainWindow):
     def start_training(self) -> None:
         if self.experiment is None or self.controller.busy:
             return
-        if self.follower is not None:
-            self.follower.stop()
-            self.follower = None
-        self.loss_plot.clear()
-        self.cockpit.clear()
-        self.result_label.setText("")
-        self.progress.setValue(0)
+        self._stop_following()
+        self.training.clear(None)
         self.controller.start(self.experiment, self.runs_root)
 
     @Slot()
@@ -600,77 +473,58 @@ class MainWindow(QMainWindow):
     @Slot(str)
     def on_state_changed(self, state: str) -> None:
         idle = state == "idle"
-        self.start_action.setEnabled(idle and self.experiment is not None and self._loader is None)
+        loading = self.loader_job.busy
+        self.start_action.setEnabled(idle and self.experiment is not None and not loading)
         self.open_action.setEnabled(idle)
         self.new_action.setEnabled(self.experiment is not None)
-        self.queue_action.setEnabled(self.experiment is not None and self._loader is None)
+        self.queue_action.setEnabled(self.experiment is not None and not loading)
         self.open_data_action.setEnabled(idle and self.experiment is not None)
         self.open_run_action.setEnabled(idle)
         self.report_action.setEnabled(self.opened_run is not None)
+        self.resume_action.setEnabled(idle and self._resumable(self.opened_run))
         self.checkpoint_action.setEnabled(state in ("running", "paused"))
         self.loss_plot.set_training(state in ("running", "paused"))
         self.pause_action.setEnabled(state in ("running", "paused"))
         self.pause_action.setText("&Resume" if state == "paused" else "&Pause")
         self.stop_action.setEnabled(state in ("running", "paused"))
         if state == "paused":
-            self.statusBar().showMessage("Paused")
-        elif state == "stopping":
+            self.training.paused()
+            if not self.statusBar().currentMessage().startswith("Paused"):
+                self.statusBar().showMessage("Paused")
+        else:
+            self.training.resumed()
+        if state == "stopping":
             self.statusBar().showMessage("Stopping after the current step…")
+        if idle and self.close_question is not None and not self._closing:
+            # the run ended on its own while "quit?" was open: the question no longer applies
+            self.close_question.done(0)
+            self.close_question = None
 
     @Slot(object)
     def on_event(self, event: Any) -> None:
-        if isinstance(event, RunStarted):
-            self.snapshot_map.clear(event.run_dir)
-            self.cockpit.set_start(event.initial_diagnostics, event.baseline_probe_accuracy)
+        """A live event of the run trained here: the same path as a replayed or followed one."""
+        self.training.show(event)
+
+    @Slot(object)
+    def _on_run_started(self, event: Any) -> None:
+        if self.controller.busy:
             self.opened_run = event.run_dir
+            self.run_list.busy_run = event.run_dir
             self.embeddings.set_run(event.run_dir, self.runs_root)  # it follows the run from its first checkpoint
             self.run_list.refresh()
-            self._total_steps = event.total_steps
-            self._start_step = event.start_step
-            self.progress.setRange(0, max(event.total_steps, 1))
             self.statusBar().showMessage(f"Training {event.experiment} on {event.device} → {event.run_dir}")
-        elif isinstance(event, StepEnded):
-            self.loss_plot.add_step(event.step, event.loss, event.terms, event.lr)
-            self.loss_plot.show_lr(event.lr)
-            self.progress.setValue(event.step)
-            done = event.step - self._start_step
-            remaining = self._total_steps - event.step
-            if done > 0:
-                eta = event.elapsed / done * remaining
-                self.eta_label.setText(f"epoch {event.epoch} · {event.samples_per_second:,.0f} samples/s · ETA {eta:,.0f} s")
-        elif isinstance(event, SnapshotReady):
-            self.snapshot_map.show_snapshot(event.embeddings, event.epoch)
-        elif isinstance(event, LearningRateChanged):
-            self.loss_plot.show_lr(event.lr)
-        elif isinstance(event, EpochEnded):
-            if event.val_loss is not None:
-                self.loss_plot.add_validation(event.step, event.val_loss)
-            self.cockpit.add_epoch(event.epoch, event.diagnostics)
-            parts = [f"Epoch {event.epoch}: train loss {event.train_loss:.4f}"]
-            if event.val_loss is not None:
-                parts.append(f"validation loss {event.val_loss:.4f}")
-            parts += [f"validation {k} {v:.3f}" for k, v in event.val_metrics.items()]
-            if event.diagnostics is not None:
-                d = event.diagnostics
-                parts.append(f"effective rank {d.effective_rank:.1f} of {d.dim}")
-                if d.probe_accuracy is not None:
-                    parts.append(f"online probe {d.probe_accuracy:.3f}")
-                parts.append(d.verdict.status)
-            self.epoch_label.setText(" · ".join(parts))
 
     @Slot(object)
     def on_finished(self, result: Any) -> None:
         self.last_result = result
-        self.loss_plot.refresh()
-        lines = [f"Run {result.status} after {result.epochs_completed} epoch(s), {result.seconds:.1f} s."]
-        lines += [f"{k.replace('_', ' ')}: {v:.4f}" for k, v in result.test.items() if v is not None]
-        lines.append(f"Saved in {result.run_dir}")
-        self.result_label.setText("\n".join(lines))
+        self.run_list.busy_run = None
         self.embeddings.set_run(result.run_dir, self.runs_root)
         self.evaluation.set_run(result.run_dir, self.runs_root)
-        self.eta_label.setText("")
-        self.statusBar().showMessage(f"Run {result.status}.", 8000)
+        self.training.ended()
+        headline = "Run diverged" if getattr(result, "verdict", "") == "diverged" else f"Run {result.status}"
+        self.statusBar().showMessage(f"{headline}.", 8000)
         self.run_list.refresh()
+        self.on_state_changed(self.controller.state)
         QTimer.singleShot(0, self._start_next_in_queue)
 
     @Slot(object, str)
@@ -725,46 +579,43 @@ class MainWindow(QMainWindow):
         self.apply_theme(self.dark_action.isChecked())
 
     def apply_theme(self, dark: bool) -> None:
-        from PySide6.QtGui import QColor, QPalette
-        from PySide6.QtWidgets import QApplication
-
-        app = QApplication.instance()
-        palette = QPalette()
-        if dark:
-            for role, color in ((QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, "#e6e6e6"),
-                                (QPalette.ColorRole.Base, "#1f1f1f"), (QPalette.ColorRole.AlternateBase, "#2b2b2b"),
-                                (QPalette.ColorRole.Text, "#e6e6e6"), (QPalette.ColorRole.Button, "#3a3a3a"),
-                                (QPalette.ColorRole.ButtonText, "#e6e6e6"), (QPalette.ColorRole.Highlight, "#3d7bd9"),
-                                (QPalette.ColorRole.HighlightedText, "#ffffff"), (QPalette.ColorRole.ToolTipBase, "#3a3a3a"),
-                                (QPalette.ColorRole.ToolTipText, "#e6e6e6")):
-                palette.setColor(role, QColor(color))
-        else:
-            palette = app.style().standardPalette()
-        app.setPalette(palette)
-        self.loss_plot.set_dark(dark)
-        self.cockpit.set_dark(dark)
+        apply_palette(dark)
+        self.training.set_dark(dark)
         self.embeddings.set_dark(dark)
         self.evaluation.set_dark(dark)
-        self.snapshot_map.set_dark(dark)
 
     @Slot()
+    def show_preferences(self) -> None:
+        from replearn_gui.preferences import PreferencesDialog
+
+        self.preferences = PreferencesDialog(self.runs_root, self.controller.num_threads,
+                                             self.dark_action.isChecked(), self)
+        self.preferences.accepted.connect(self._apply_preferences)
+        self.preferences.open()
+
+    @Slot()
+    def _apply_preferences(self) -> None:
+        dialog = self.preferences
+        runs_root, threads, dark = dialog.values()
+        if runs_root != self.runs_root:
+            try:
+                core.set_runs_folder(runs_root)  # shared with the CLI
+            except OSError as err:
+                self._show_error("Cannot save the runs folder", err)
+                return
+            self.set_runs_root(runs_root)
+        self.controller.num_threads = threads  # from the next run on
+        self.settings.setValue("torch_threads", threads)
+        if dark != self.dark_action.isChecked():
+            self.dark_action.setChecked(dark)
+            self.toggle_theme()
+        self.statusBar().showMessage(f"Preferences saved. Runs are written to {self.runs_root}", 6000)
+
     def show_shortcuts(self) -> None:
-        rows = [(a.text().replace("&", ""), a.shortcut().toString()) for a in
-                (self.new_action, self.open_action, self.open_data_action, self.open_run_action, self.start_action,
-                 self.queue_action, self.pause_action, self.stop_action, self.checkpoint_action, self.report_action,
-                 self.dark_action, self.shortcuts_action, self.quit_action)]
-        box = QMessageBox(self)
-        box.setWindowTitle("Keyboard shortcuts")
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setText("\n".join(f"{key:<16} {name}" for name, key in rows))
-        box.open()
+        self.actions.show_shortcuts()
 
-    @Slot()
     def show_about(self) -> None:
-        box = QMessageBox(self)
-        box.setWindowTitle("About RepLearn Studio")
-        box.setText("RepLearn Studio — train representations, watch their health, explore the embedding space.")
-        box.open()
+        self.actions.show_about()
 
     # ---- closing: never leave a worker behind -------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt naming)
@@ -783,8 +634,8 @@ class MainWindow(QMainWindow):
                 box.open()
             return
         dialogs = [d for d in (self.report_dialog, self.transfer_wizard) if d is not None]
-        background = (self.embeddings.busy or self.snapshot_map.busy or self.evaluation.busy
-                      or any(d.busy for d in dialogs))
+        background = (self.embeddings.busy or self.training.busy or self.evaluation.busy or self.overlay_job.busy
+                      or self.run_list.busy                      or (self.follower is not None and self.follower.busy) or any(d.busy for d in dialogs))
         if self.controller.busy or self._loader is not None or background:
             # Ask the workers to finish and close again when they have; the GUI thread never blocks on them.
             event.ignore()
@@ -794,8 +645,6 @@ class MainWindow(QMainWindow):
             return
         self.refresh_timer.stop()
         self.runs_timer.stop()
-        if self.follower is not None:
-            self.follower.stop()
         self.settings.setValue("window/geometry", self.saveGeometry())
         for name, sp in self.splitters.items():
             self.settings.setValue(f"splitter/{name}", sp.saveState())
@@ -806,6 +655,9 @@ class MainWindow(QMainWindow):
             return
         self._closing = True
         self.statusBar().showMessage("Stopping background work before closing…")
+        if self.follower is not None:
+            self.follower.stop()
+        self.overlay_job.cancel()
         self.embeddings.cancel()
         self.evaluation.cancel()
         for dialog in (self.report_dialog, self.transfer_wizard):

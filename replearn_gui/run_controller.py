@@ -9,8 +9,8 @@ from PySide6.QtCore import QObject, Signal, Slot
 from superqt.utils import GeneratorWorker
 
 import core
-from core import RunStarted
-from replearn_gui.workers import make_worker, training_job
+from core import CheckpointSaved, RunStarted
+from replearn_gui.workers import make_worker, resume_job, training_job
 
 
 class RunController(QObject):
@@ -23,6 +23,7 @@ class RunController(QObject):
     finished = Signal(object)  # core.TrainResult, once the worker thread is done and the controller is idle
     failed = Signal(object, str)  # the exception, its formatted traceback
     state_changed = Signal(str)
+    paused_after_checkpoint = Signal(object)  # the CheckpointSaved event: on disk, and the run is pausing
 
     def __init__(self, parent: QObject | None = None, num_threads: int = 1):
         super().__init__(parent)
@@ -32,6 +33,7 @@ class RunController(QObject):
         self._result: Any = None
         self._commands: queue.SimpleQueue = queue.SimpleQueue()
         self._state = "idle"
+        self._pause_after_checkpoint = False
 
     @property
     def state(self) -> str:
@@ -51,7 +53,16 @@ class RunController(QObject):
         if self._worker is not None:
             return False
         self._commands = queue.SimpleQueue()
-        worker = make_worker(training_job, experiment, runs_root, self.num_threads, self._commands)
+        return self._start(make_worker(training_job, experiment, runs_root, self.num_threads, self._commands))
+
+    def resume_run(self, run_dir: str) -> bool:
+        """Continue a stopped run from its newest valid checkpoint (the engine path of ``replearn resume``)."""
+        if self._worker is not None:
+            return False
+        self._commands = queue.SimpleQueue()
+        return self._start(make_worker(resume_job, run_dir, self.num_threads, self._commands))
+
+    def _start(self, worker: GeneratorWorker) -> bool:
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)
@@ -61,9 +72,18 @@ class RunController(QObject):
         self._worker = worker
         self._run_id = None
         self._result = None
+        self._pause_after_checkpoint = False
         self._set_state("running")
         worker.start()
         return True
+
+    def save_checkpoint_then_pause(self) -> None:
+        """Save a checkpoint now and pause once it is on disk (:attr:`paused_after_checkpoint` says so): a pause
+        alone would hold the request back until the run resumes."""
+        if self._worker is None or self._state != "running":
+            return
+        self._pause_after_checkpoint = True
+        self._commands.put(core.SaveCheckpoint())
 
     def pause(self) -> None:
         if self._worker is not None and self._state == "running":
@@ -97,6 +117,10 @@ class RunController(QObject):
         if run_id != self._run_id:
             return  # stale: from a run that is no longer current
         self.event.emit(event)
+        if self._pause_after_checkpoint and isinstance(event, CheckpointSaved) and event.reason == "requested":
+            self._pause_after_checkpoint = False
+            self.pause()
+            self.paused_after_checkpoint.emit(event)
 
     @Slot()
     def _on_paused(self) -> None:

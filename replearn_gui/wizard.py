@@ -152,8 +152,13 @@ class DataPage(QWizardPage):
 
     @Slot()
     def _browse(self) -> None:
-        path = QFileDialog.getExistingDirectory(self, "Choose a folder") if self.source.currentData() in (
-            "image_folder", "wav_folder") else QFileDialog.getOpenFileName(self, "Choose a file")[0]
+        info = core.DATASETS.get(self.source.currentData()).info
+        if info.get("folder"):
+            path = QFileDialog.getExistingDirectory(self, "Choose a folder")
+        else:
+            patterns = " ".join(info.get("patterns", ()))
+            filters = (f"{self.source.currentText()} ({patterns});;" if patterns else "") + "All files (*)"
+            path = QFileDialog.getOpenFileName(self, "Choose a file", "", filters)[0]
         if path:
             self.form.set_value("path", path)
 
@@ -339,7 +344,7 @@ class ObjectivePage(ChoicePage):
         with g:
             torch.manual_seed(0)
             tiles = [x.numpy()] + [pipeline(x).numpy() for _ in range(4)]
-        strip = np.concatenate([core.data.preview.to_uint8(t[0] if t.ndim == 3 else t, ds.value_range) for t in tiles], axis=1)
+        strip = np.concatenate([core.to_uint8(t[0] if t.ndim == 3 else t, ds.value_range) for t in tiles], axis=1)
         self.views.setPixmap(pixmap_from_preview(strip, max(1, 48 // strip.shape[0])))
         self.views.setToolTip("The first sample and four augmented views of it")
 

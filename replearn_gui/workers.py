@@ -21,7 +21,17 @@ def load_experiment_job(source: str | None) -> Any:
 
 def training_job(experiment: Any, runs_root: str, num_threads: int,
                  commands: queue.SimpleQueue | None = None) -> Generator[Any, Any, Any]:
-    """The engine's generator, with torch limited to ``num_threads`` so the GUI stays smooth.
+    """The engine's generator for a new run of ``experiment`` under ``runs_root``."""
+    return (yield from engine_job(lambda: core.train(experiment, out=runs_root), num_threads, commands))
+
+
+def resume_job(run_dir: str, num_threads: int, commands: queue.SimpleQueue | None = None) -> Generator[Any, Any, Any]:
+    """The engine's generator continuing a stopped run from its newest valid checkpoint (``replearn resume``)."""
+    return (yield from engine_job(lambda: core.resume(run_dir), num_threads, commands))
+
+
+def engine_job(make_generator, num_threads: int, commands: queue.SimpleQueue | None) -> Generator[Any, Any, Any]:
+    """Drive one of the engine's generators, with torch limited to ``num_threads`` so the GUI stays smooth.
 
     Commands come through a thread-safe queue and are handed to the engine after each event, all of them:
     superqt's own ``send`` keeps only the latest value, so "save a checkpoint" followed by "stop" before the
@@ -31,7 +41,7 @@ def training_job(experiment: Any, runs_root: str, num_threads: int,
 
     if num_threads:
         torch.set_num_threads(num_threads)
-    gen = core.train(experiment, out=runs_root)
+    gen = make_generator()
     reply: Any = None
     while True:
         try:
@@ -56,17 +66,17 @@ def read_run_curves(run_dir: str) -> dict[str, Any]:
 
     run = core.RunDirectory.open(run_dir)
     steps, losses, epochs, ranks, probe, cosines = [], [], [], [], [], []
-    for r in run.read_metrics():
-        if r.get("event") == "step":
-            steps.append(r["step"])
-            losses.append(r["loss"])
-        elif r.get("event") == "epoch" and r.get("diagnostics"):
-            d = r["diagnostics"]
-            epochs.append(r["epoch"])
-            ranks.append(d["effective_rank"])
-            cosines.append(d["mean_cosine"])
-            if d.get("probe_accuracy") is not None:
-                probe.append((r["epoch"], d["probe_accuracy"]))
+    for e in run.read_events():
+        if isinstance(e, core.StepEnded):
+            steps.append(e.step)
+            losses.append(e.loss)
+        elif isinstance(e, core.EpochEnded) and e.diagnostics is not None:
+            d = e.diagnostics
+            epochs.append(e.epoch)
+            ranks.append(d.effective_rank)
+            cosines.append(d.mean_cosine)
+            if d.probe_accuracy is not None:
+                probe.append((e.epoch, d.probe_accuracy))
     if not steps:
         raise core.RunDirectoryError(f"{run_dir} has no recorded training steps yet")
     return {"name": run.path.name, "steps": np.array(steps), "losses": np.array(losses), "epochs": epochs,

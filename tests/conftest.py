@@ -2,10 +2,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the shared settings (runs folder) of the test session, never the user's own
+os.environ["REPLEARN_CONFIG_DIR"] = tempfile.mkdtemp(prefix="replearn-settings-")
+os.environ.pop("REPLEARN_RUNS", None)
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from core.errors import ConfigError
 from core.fileio import atomic_write_text
 from core.params import from_mapping, to_mapping
 
-_TOP_LEVEL = ("schema_version", "name", "description", "data", "encoder", "objective", "views", "training", "output")
+_TOP_LEVEL = ("schema_version", "name", "description", "plugins", "data", "encoder", "objective", "views", "training", "output")
 
 
 def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
@@ -34,6 +34,7 @@ def experiment_to_dict(exp: Experiment) -> dict[str, Any]:
         "schema_version": SCHEMA_VERSION,
         "name": exp.name,
         "description": exp.description,
+        **({"plugins": list(exp.plugins)} if exp.plugins else {}),
         "data": {"name": exp.data.name, "params": to_mapping(exp.data.params), "split": to_mapping(exp.data.split)},
         "encoder": {"name": exp.encoder.name, "params": to_mapping(exp.encoder.params)},
         "objective": {"name": exp.objective.name, "params": to_mapping(exp.objective.params)},
@@ -89,8 +90,9 @@ def _component(cls: type, doc: Mapping[str, Any], key: str, extra: tuple[str, ..
     return cls(**kwargs)
 
 
-def experiment_from_dict(doc: Mapping[str, Any]) -> Experiment:
-    """Validate plain data (e.g. parsed TOML) into an :class:`Experiment`, migrating older schemas."""
+def experiment_from_dict(doc: Mapping[str, Any], base: Path | None = None) -> Experiment:
+    """Validate plain data (e.g. parsed TOML) into an :class:`Experiment`, migrating older schemas. ``base``: the
+    folder relative plugin files (``plugins = ["./my_encoder.py"]``) are taken from."""
     if not isinstance(doc, Mapping):
         raise ConfigError("", "an experiment must be a table of settings")
     doc = migrations.migrate(dict(doc), SCHEMA_VERSION)
@@ -103,9 +105,19 @@ def experiment_from_dict(doc: Mapping[str, Any]) -> Experiment:
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise ConfigError("description", f"expected text, got {description!r}")
+    plugins = doc.get("plugins", [])
+    if not isinstance(plugins, list) or not all(isinstance(p, str) and p.strip() for p in plugins):
+        raise ConfigError("plugins", f"expected a list of module or entry-point names, got {plugins!r}")
+    if plugins:  # before the components are checked: their names may come from the plugins
+        from core.plugins import load_plugins
+
+        plugins = [str((base or Path.cwd()) / p) if p.endswith(".py") and not Path(p).expanduser().is_absolute()
+                   else p for p in plugins]
+        load_plugins(plugins, where="plugins")
     return Experiment(
         name=name,
         description=description,
+        plugins=tuple(plugins),
         data=_component(DataConfig, doc, "data", extra=("split",)),
         encoder=_component(EncoderConfig, doc, "encoder"),
         objective=_component(ObjectiveConfig, doc, "objective"),
@@ -119,12 +131,17 @@ def dumps_experiment(exp: Experiment) -> str:
     return tomli_w.dumps(experiment_to_dict(exp))
 
 
-def loads_experiment(text: str, source: str = "<string>") -> Experiment:
+def loads_experiment(text: str, source: str = "<string>", base: Path | None = None) -> Experiment:
+    from core.errors import PluginError
+
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError("", f"{source} is not valid TOML: {err}") from None
-    return experiment_from_dict(doc)
+    try:
+        return experiment_from_dict(doc, base)
+    except PluginError as err:
+        raise PluginError(f"{source}: {err}") from None
 
 
 def load_experiment(path: str | os.PathLike) -> Experiment:
@@ -140,7 +157,8 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         raise ConfigError("", f"{str(path)!r} is not a UTF-8 text file") from None
     except OSError as err:
         raise ConfigError("", f"cannot read {str(path)!r}: {err.strerror}") from None
-    return resolve_data_paths(loads_experiment(text, source=str(path)), path.resolve().parent)
+    return resolve_data_paths(loads_experiment(text, source=str(path), base=path.resolve().parent),
+                              path.resolve().parent)
 
 
 def resolve_data_paths(exp: Experiment, base: Path) -> Experiment:

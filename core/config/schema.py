@@ -47,10 +47,18 @@ class ComponentConfig:
 
 @dataclass(frozen=True, kw_only=True)
 class SplitConfig(Params):
+    mode: Literal["auto", "random", "predefined"] = param(
+        "auto", label="Split",
+        help="predefined: the data set's own train / test (/ val) split (an .npz with x_train / x_test, a split "
+             "column, train/ and test/ folders, IDX train and t10k files); validation is carved from train when "
+             "it has none. random: a fresh seeded draw over all samples. auto: predefined when the data set ships "
+             "a split, random otherwise.")
     val_fraction: float = param(0.1, label="Validation fraction", min=0.0, max=0.5,
-                                help="Share of the samples held out to choose hyper-parameters and watch overfitting.")
+                                help="Share of the samples held out to choose hyper-parameters and watch overfitting (of the "
+                                     "training split, when a predefined split has no validation set).")
     test_fraction: float = param(0.2, label="Test fraction", min=0.0, max=0.5,
-                                 help="Share of the samples held out for the final, honest evaluation.")
+                                 help="Share of the samples held out for the final, honest evaluation (random split only: a "
+                                      "predefined split keeps its own test set).")
     stratify: bool = param(True, label="Stratify", help="Keep class proportions equal across splits (needs labels).")
     normalization: Literal["auto", "none", "standardize", "minmax"] = param(
         "auto", label="Normalisation",
@@ -111,14 +119,32 @@ class TrainingConfig(Params):
         "off", label="torch.compile", help="Compile the training step with torch.compile in this mode (the first "
                                            "steps are slower while it compiles).")
     init_weights: str = param("", label="Initial encoder weights",
-                              help="A .safetensors or PyTorch .pt/.pth file with the encoder's weights to start "
-                                   "from (e.g. pretrained elsewhere); empty = random initialisation. .pt files are "
-                                   "read as weights only: a file cannot run code.")
+                              help="Where the encoder's starting weights come from: a run directory (its newest "
+                                   "checkpoint) or one of its checkpoints, a .safetensors file, or a PyTorch "
+                                   ".pt/.pth file (read as weights only: a file cannot run code); empty = random "
+                                   "initialisation.")
+    log_to: tuple[str, ...] = param((), label="Also log to",
+                                    help="Trackers that get the same scalars as metrics.jsonl: tensorboard (event "
+                                         "files in RUN/tensorboard, for `tensorboard --logdir`).")
+    init_strip_prefix: str = param("", label="Strip key prefix",
+                                   help="Removed from the weights' key names before they are matched, e.g. "
+                                        "'module.' or 'backbone.'; keys without it are ignored. Empty: found by "
+                                        "itself when one prefix makes every key fit.")
+    init_key_map: tuple[str, ...] = param((), label="Rename keys",
+                                          help="'old=new' prefix renames applied to the weights' keys, e.g. "
+                                               "'fc.=head.'.")
 
     def check(self) -> None:
         if not _DEVICE.match(self.device):
             raise ConfigError("device", f"{self.device!r} is not a device", value=self.device,
                               allowed="auto, cpu, cuda, cuda:N, mps")
+        for name in self.log_to:
+            if name not in ("tensorboard",):
+                raise ConfigError("log_to", f"unknown tracker {name!r}", value=name, allowed="tensorboard")
+        for i, rule in enumerate(self.init_key_map):
+            if "=" not in rule or not rule.split("=", 1)[0]:
+                raise ConfigError("init_key_map", f"rule {i + 1} ({rule!r}) is not 'old=new'", value=rule,
+                                  allowed="'old_prefix=new_prefix', e.g. 'fc.=head.'")
         if self.warmup_epochs >= self.epochs:
             raise ConfigError("warmup_epochs", f"{self.warmup_epochs:g} must be shorter than the run",
                               value=self.warmup_epochs, allowed=f"0 <= value < epochs ({self.epochs})")
@@ -199,6 +225,8 @@ class Experiment:
     output: OutputConfig = field(default_factory=OutputConfig)
     #: augmentations for multi-view objectives, in order; empty = the default pipeline for the data kind
     views: tuple[AugmentationConfig, ...] = ()
+    #: modules or entry points to import before the components are looked up (see :mod:`core.plugins`)
+    plugins: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not _RUN_NAME.match(self.name):
@@ -213,10 +241,29 @@ class Experiment:
             if not isinstance(v, AugmentationConfig):
                 raise ConfigError(f"views[{i}]", f"expected AugmentationConfig, got {type(v).__name__}")
         object.__setattr__(self, "views", views)
+        object.__setattr__(self, "plugins", tuple(self.plugins))
 
     def with_training(self, **changes: Any) -> "Experiment":
-        """A copy with some training settings changed (validated like the original)."""
-        return replace(self, training=replace(self.training, **changes))
+        """A copy with some training settings changed (validated like the original; errors name ``training.*``)."""
+        try:
+            return replace(self, training=replace(self.training, **changes))
+        except ConfigError as err:
+            raise err.with_prefix("training") from None
 
     def with_output(self, **changes: Any) -> "Experiment":
-        return replace(self, output=replace(self.output, **changes))
+        try:
+            return replace(self, output=replace(self.output, **changes))
+        except ConfigError as err:
+            raise err.with_prefix("output") from None
+
+    def with_epochs(self, epochs: int) -> tuple["Experiment", str | None]:
+        """A copy that trains ``epochs`` epochs, and a note when the warm-up had to change: a warm-up as long as
+        the new run or longer keeps its share of the run (``warmup * epochs / old epochs``), so a one-epoch smoke
+        run of any preset works."""
+        t = self.training
+        if t.warmup_epochs < epochs:
+            return self.with_training(epochs=epochs), None
+        warmup = round(t.warmup_epochs * epochs / t.epochs, 3)
+        note = (f"warm-up shortened from {t.warmup_epochs:g} to {warmup:g} epoch(s) to keep its share of the "
+                f"{epochs}-epoch run")
+        return self.with_training(epochs=epochs, warmup_epochs=warmup), note

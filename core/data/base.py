@@ -17,6 +17,11 @@ MASK_ID = -2  # "hidden token" (written by masking augmentations and masked pred
 DataKind = Literal["image", "sequence", "tabular", "graph", "tokens", "audio", "embeddings"]
 DATA_KINDS: tuple[str, ...] = ("image", "sequence", "tabular", "graph", "tokens", "audio", "embeddings")
 
+# A data set's own split: one code per sample (``Dataset.split``), in this order.
+SPLIT_NAMES: tuple[str, ...] = ("train", "val", "test")
+SPLIT_ALIASES = {"train": 0, "training": 0, "val": 1, "valid": 1, "validation": 1, "dev": 1, "test": 2,
+                 "testing": 2, "t10k": 2}
+
 
 @dataclass(frozen=True, eq=False)
 class Dataset:
@@ -42,6 +47,8 @@ class Dataset:
     vocab_metadata: Mapping[str, np.ndarray] = field(default_factory=dict)  # per id (e.g. a word's category)
     source: str = ""  # where it came from: a file path, or "built-in"
     notes: tuple[str, ...] = ()  # warnings for the user (constant columns, dropped rows, fallback encodings, ...)
+    #: the data set's own split, when it ships one: int8 codes into :data:`SPLIT_NAMES` (0 train, 1 val, 2 test)
+    split: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in DATA_KINDS:
@@ -86,6 +93,12 @@ class Dataset:
             if edges.size and (edges.min() < 0 or edges.max() >= len(X)):
                 raise DataError(f"dataset {self.name!r}: edges refer to nodes outside 0..{len(X) - 1}")
             object.__setattr__(self, "edges", edges.astype(np.int64))
+        if self.split is not None:
+            split = np.asarray(self.split)
+            if split.shape != (len(X),) or not np.isin(split, (0, 1, 2)).all():
+                raise DataError(f"dataset {self.name!r}: the split must give each of the {len(X)} samples one of "
+                                f"{', '.join(SPLIT_NAMES)}")
+            object.__setattr__(self, "split", split.astype(np.int8))
         for key, column in self.metadata.items():
             if len(column) != len(X):
                 raise DataError(f"dataset {self.name!r}: metadata column {key!r} has {len(column)} values for {len(X)} samples")
@@ -117,6 +130,23 @@ class Dataset:
     @property
     def vocab_size(self) -> int:
         return len(self.vocab)
+
+    @property
+    def has_split(self) -> bool:
+        """Whether the data set ships its own train / test (/ val) split."""
+        return self.split is not None
+
+
+def split_codes(values, where: str) -> np.ndarray:
+    """Split names (train / val / validation / dev / test, any case) as :data:`SPLIT_NAMES` codes; ``where`` names
+    the file and column for the message about a value that is none of them."""
+    out = np.empty(len(values), dtype=np.int8)
+    for i, v in enumerate(values):
+        code = SPLIT_ALIASES.get(str(v).strip().lower())
+        if code is None:
+            raise DataError(f"{where}: row {i + 1} has split {str(v)!r}; expected train, val (validation, dev) or test")
+        out[i] = code
+    return out
 
 
 def first_non_finite(X: np.ndarray, chunk: int = 65536) -> int | None:

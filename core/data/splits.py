@@ -7,17 +7,48 @@ from typing import Literal
 import numpy as np
 
 from core.data.base import Dataset
-from core.errors import DataError
+from core.errors import ConfigError, DataError
 
 
 @dataclass(frozen=True, eq=False)
 class Splits:
-    """Sorted sample indices of each split; ``stratified`` says whether class proportions were kept."""
+    """Sorted sample indices of each split; ``stratified`` says whether class proportions were kept.
+
+    ``origin`` is ``"predefined"`` when train and test are the data set's own (its official test set) and
+    ``"random"`` for a seeded draw; ``val_origin`` is ``"predefined"`` when the data set also ships a
+    validation set, else ``"carved"`` (from train) or ``"random"``."""
 
     train: np.ndarray
     val: np.ndarray
     test: np.ndarray
     stratified: bool
+    origin: Literal["random", "predefined"] = "random"
+    val_origin: Literal["random", "carved", "predefined"] = "random"
+
+    @property
+    def evaluated_on(self) -> str:
+        """The split evaluations score on: the test split, or the validation split when there is no test split."""
+        return "test" if len(self.test) else "val"
+
+    def held_out(self) -> np.ndarray:
+        return self.test if len(self.test) else self.val
+
+    def describe(self) -> str:
+        """One phrase for records and reports, e.g. ``official test split (10000 samples)``."""
+        name = self.evaluated_on
+        n = len(self.held_out())
+        if name == "test":
+            kind = "official test split" if self.origin == "predefined" else "random test split"
+        else:
+            kind = {"predefined": "official validation split", "carved": "validation split carved from train"}.get(
+                self.val_origin, "random validation split")
+        return f"{kind} ({n} samples)"
+
+    def record(self) -> dict:
+        """What an evaluation record says about the split it used."""
+        return {"evaluated_on": self.evaluated_on, "origin": self.origin, "val_origin": self.val_origin,
+                "n_train": len(self.train), "n_val": len(self.val), "n_test": len(self.test),
+                "description": self.describe()}
 
 
 def make_splits(n: int, y: np.ndarray | None, *, val_fraction: float, test_fraction: float, seed: int,
@@ -104,6 +135,15 @@ class Normalizer:
         scale = np.where(scale > 1e-12, scale, 1.0)
         return cls(kind=kind, shift=shift.astype(np.float32), scale=scale.astype(np.float32))  # type: ignore[arg-type]
 
+    def to_record(self) -> dict:
+        """Plain JSON: the kind, and the per-feature ``shift`` (mean or minimum) and ``scale`` (std or range)."""
+        return {"kind": self.kind, "shift": self.shift.astype(float).tolist(), "scale": self.scale.astype(float).tolist()}
+
+    @classmethod
+    def from_record(cls, record: dict) -> "Normalizer":
+        return cls(kind=record["kind"], shift=np.asarray(record["shift"], np.float32),
+                   scale=np.asarray(record["scale"], np.float32))
+
     def apply(self, X: np.ndarray) -> np.ndarray:
         shape = X.shape
         flat = X.reshape(len(X), -1)
@@ -156,6 +196,15 @@ class PreparedData:
     normalizer: Normalizer
     X: np.ndarray
 
+    def preprocessing(self) -> dict:
+        """What a model trained on this data expects, for whoever feeds it new samples (saved with the run)."""
+        ds = self.dataset
+        return {"format": 1, "data_kind": ds.kind, "input_shape": list(ds.sample_shape), "dtype": "float32",
+                "normalization": self.normalizer.to_record(),
+                "value_range": None if ds.value_range is None else list(ds.value_range),
+                "label_names": list(ds.label_names), "feature_names": list(ds.feature_names),
+                "formula": "x_model = (x - shift) / scale, per feature of the flattened sample"}
+
     @property
     def value_range(self) -> tuple[float, float] | None:
         """Known bounds of the model's inputs after normalisation (for BCE reconstruction)."""
@@ -166,13 +215,66 @@ class PreparedData:
         return None
 
 
+def predefined_splits(dataset: Dataset, *, val_fraction: float, seed: int, stratify: bool = True) -> Splits:
+    """The data set's own split; a validation set is carved (seeded, stratified when possible) from train when
+    the data set has none. A class seen in val / test but never in train is refused: nothing could learn it."""
+    codes = dataset.split
+    assert codes is not None
+    train, val, test = (np.flatnonzero(codes == c).astype(np.int64) for c in (0, 1, 2))
+    where = dataset.source or dataset.name
+    if len(train) == 0:
+        raise DataError(f"{where}: the data set's own split has no training samples")
+    val_origin = "predefined"
+    stratified = True
+    if len(val) == 0 and val_fraction > 0:
+        y_train = dataset.y[train] if dataset.y is not None else None
+        inner = make_splits(len(train), y_train, val_fraction=val_fraction, test_fraction=0.0, seed=seed,
+                            stratify=stratify)
+        train, val, stratified = train[inner.train], train[inner.val], inner.stratified
+        val_origin = "carved"
+    elif len(val) == 0:
+        val_origin = "carved"
+    if dataset.y is not None:
+        seen = set(np.unique(dataset.y[train]).tolist())
+        for name, rows in (("test", test), ("validation", val)):
+            missing = sorted(set(np.unique(dataset.y[rows]).tolist()) - seen)
+            if missing:
+                labels = ", ".join(repr(dataset.label_names[m]) for m in missing[:5])
+                raise DataError(f"{where}: the {name} split has samples of class {labels} but the training split has "
+                                "none; add training samples of it or remove it from the other splits")
+    return Splits(train=train, val=val, test=test, stratified=stratified, origin="predefined", val_origin=val_origin)
+
+
+def choose_splits(dataset: Dataset, *, mode: str, val_fraction: float, test_fraction: float, seed: int,
+                  stratify: bool = True) -> Splits:
+    """``mode``: ``predefined`` (the data set's own split), ``random``, or ``auto`` (predefined when there is one)."""
+    if mode == "predefined" and not dataset.has_split:
+        raise ConfigError("data.split.mode", f"'predefined', but {dataset.source or dataset.name} ships no split of its "
+                          "own (no x_train / x_test members, split column or train/ and test/ folders)",
+                          value=mode, allowed="random, or a data set with its own split")
+    if mode not in ("auto", "random", "predefined"):
+        raise ConfigError("data.split.mode", f"unknown split mode {mode!r}", value=mode,
+                          allowed="auto, random, predefined")
+    if dataset.has_split and mode != "random":
+        return predefined_splits(dataset, val_fraction=val_fraction, seed=seed, stratify=stratify)
+    return make_splits(dataset.n, dataset.y, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+                       stratify=stratify)
+
+
+def prepare_from_config(dataset: Dataset, split, *, seed: int, loading: str = "auto") -> PreparedData:
+    """:func:`prepare` with the settings of a :class:`core.config.schema.SplitConfig`."""
+    return prepare(dataset, val_fraction=split.val_fraction, test_fraction=split.test_fraction,
+                   stratify=split.stratify, normalization=split.normalization, seed=seed, loading=loading,
+                   mode=split.mode)
+
+
 def prepare(dataset: Dataset, *, val_fraction: float, test_fraction: float, stratify: bool, normalization: str,
-            seed: int, loading: str = "auto") -> PreparedData:
+            seed: int, loading: str = "auto", mode: str = "auto") -> PreparedData:
     """Splits and normalised features. ``loading``: ``"memory"`` normalises everything now; ``"stream"`` (for a
     memory-mapped dataset) normalises rows as they are read; ``"auto"`` streams memory-mapped data above
-    :data:`STREAM_ABOVE_BYTES`."""
-    splits = make_splits(dataset.n, dataset.y, val_fraction=val_fraction, test_fraction=test_fraction,
-                         seed=seed, stratify=stratify)
+    :data:`STREAM_ABOVE_BYTES`. ``mode``: see :func:`choose_splits`."""
+    splits = choose_splits(dataset, mode=mode, val_fraction=val_fraction, test_fraction=test_fraction, seed=seed,
+                           stratify=stratify)
     kind = dataset.recommended_normalization if normalization == "auto" else normalization
     mapped = isinstance(dataset.X, np.memmap)
     stream = mapped and (loading == "stream" or (loading == "auto" and dataset.X.nbytes > STREAM_ABOVE_BYTES))

@@ -21,13 +21,13 @@ _EPS = 1e-7
 class Verdict:
     """Healthy, dimensional collapse or complete collapse, with the numbers behind it and one sentence."""
 
-    status: str  # "healthy" | "dimensional collapse" | "complete collapse"
+    status: str  # "healthy" | "dimensional collapse" | "complete collapse" | "too few samples"
     sentence: str
     numbers: tuple[tuple[str, float], ...]
 
     @property
     def collapsed(self) -> bool:
-        return self.status != "healthy"
+        return self.status in ("dimensional collapse", "complete collapse")
 
 
 @dataclass(frozen=True, eq=False)
@@ -120,6 +120,7 @@ def _frozen(a: np.ndarray) -> np.ndarray:
     return a
 
 
+MIN_SAMPLES = 16  # below this no verdict on the spread is given
 COVARIANCE_MAX_DIM = 256  # larger matrices stay out of the events (and of metrics.jsonl)
 
 
@@ -162,13 +163,18 @@ def collapse_verdict(d: Diagnostics) -> Verdict:
     if spread < 0.1 or d.mean_cosine > 0.95:
         return Verdict("complete collapse",
                        f"Complete collapse: the samples map to nearly the same vector (mean pairwise cosine "
-                       f"{d.mean_cosine:.2f}, spread {spread:.0%} of healthy) — nothing in the objective keeps "
-                       "them apart (no negatives, no variance term, or no stop-gradient).", numbers)
-    if d.dim >= 4 and (d.collapsed_dims >= d.dim / 2 or d.effective_rank < 0.1 * d.dim):
+                       f"{d.mean_cosine:.2f}, spread {spread:.0%} of healthy).", numbers)
+    if d.n < MIN_SAMPLES:
+        # a handful of samples spans a handful of directions: it looks like dimensional collapse without being one
+        return Verdict("too few samples",
+                       f"Too few samples to judge the spread: {d.n} embeddings of {d.dim} dimensions span at most "
+                       f"{min(d.n - 1, d.dim)} directions (effective rank {d.effective_rank:.1f}). Use an evaluation "
+                       f"batch of at least {max(MIN_SAMPLES, d.dim + 1)} samples.", numbers)
+    ceiling = min(d.dim, d.n - 1)  # n samples span at most n - 1 directions
+    if d.dim >= 4 and (d.collapsed_dims >= d.dim / 2 or d.effective_rank < 0.1 * ceiling):
         return Verdict("dimensional collapse",
                        f"Dimensional collapse: {d.collapsed_dims} of {d.dim} dimensions carry under a tenth of the "
                        f"healthy spread and the effective rank is {d.effective_rank:.1f} of {d.dim} — the "
-                       "representation uses few directions; a stronger variance or decorrelation term, a wider "
-                       "projector or a lower learning rate usually helps.", numbers)
+                       "representation uses few directions.", numbers)
     return Verdict("healthy", f"Healthy: effective rank {d.effective_rank:.1f} of {d.dim}, spread {spread:.0%} of "
                    f"the healthy 1/√d, mean pairwise cosine {d.mean_cosine:.2f}.", numbers)

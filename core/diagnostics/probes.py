@@ -60,6 +60,8 @@ class KNNProbe:
     a plain majority vote (ties go to the smallest class index).
     """
 
+    SCORE_BYTES = 64 * 2**20
+
     def __init__(self, k: int = 20, temperature: float = 0.07, weighted: bool = True, batch_size: int = 1024):
         self.k = k
         self.temperature = temperature
@@ -83,9 +85,12 @@ class KNNProbe:
         F = torch.from_numpy(self.features_)
         labels = torch.from_numpy(np.searchsorted(self.classes_, self.labels_))
         k = min(self.k, len(F))
+        # queries per block: at most batch_size, fewer when the training set is large so that one block of
+        # similarities stays near SCORE_BYTES (1024 queries x 160k training samples would be 640 MB)
+        block = max(16, min(self.batch_size, self.SCORE_BYTES // (4 * len(F))))
         out = []
-        for start in range(0, len(Q), self.batch_size):
-            sim, idx = (Q[start:start + self.batch_size] @ F.T).topk(k, dim=1)
+        for start in range(0, len(Q), block):
+            sim, idx = (Q[start:start + block] @ F.T).topk(k, dim=1)
             weight = torch.exp(sim / self.temperature) if self.weighted else torch.ones_like(sim)
             votes = torch.zeros(len(sim), len(self.classes_), dtype=torch.float64)
             votes.scatter_add_(1, labels[idx], weight.double())

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generator, Sequence
 
 import numpy as np
@@ -29,6 +29,7 @@ class TransferResult:
     budgets: list[int | None]  # labels per class; None = every training label
     accuracy: dict[str, list[float]]  # method -> accuracy per budget, on the target's test split
     n_test: int
+    split: dict = field(default_factory=dict)  # which split the accuracies are on (Splits.record())
 
 
 def parse_budgets(text: str, field: str = "budgets") -> list[int | None]:
@@ -92,7 +93,7 @@ def transfer(run_dir: str, target, budgets: Sequence[int | None] = (1, 5, 10, 50
              lr: float = 1e-3, seed: int = 0, device: str = "cpu") -> Generator[TransferProgress, None, TransferResult]:
     """``target`` is a :class:`core.DataConfig` (or a dataset name with default parameters)."""
     from core.config.schema import DataConfig
-    from core.data.splits import prepare
+    from core.data.splits import prepare_from_config
     from core.training.inference import load_trained
     from core.training.loop import load_data
 
@@ -105,10 +106,9 @@ def transfer(run_dir: str, target, budgets: Sequence[int | None] = (1, 5, 10, 50
         raise ConfigError("target", f"the encoder reads samples of shape {source.data.dataset.sample_shape}, but "
                           f"{dataset.name!r} has {dataset.sample_shape}", value=dataset.name)
     split = target.split
-    data = prepare(dataset, val_fraction=split.val_fraction, test_fraction=split.test_fraction,
-                   stratify=split.stratify, normalization=split.normalization, seed=seed)
+    data = prepare_from_config(dataset, split, seed=seed)
     y = dataset.y
-    test = data.splits.test if len(data.splits.test) else data.splits.val
+    test = data.splits.held_out()
     dev = source.device
     X_all = torch.from_numpy(np.ascontiguousarray(data.X)).to(dev)
     y_all = torch.from_numpy(y).to(dev)
@@ -143,4 +143,4 @@ def transfer(run_dir: str, target, budgets: Sequence[int | None] = (1, 5, 10, 50
                 model = _train_classifier(encoder, dataset.n_classes, X_all[idx], y_all[idx], epochs, lr, seed)
                 accuracy[method].append(_accuracy(model, X_test, y_test))
     yield TransferProgress(1.0, "done")
-    return TransferResult(str(run_dir), dataset.name, list(budgets), accuracy, len(test))
+    return TransferResult(str(run_dir), dataset.name, list(budgets), accuracy, len(test), data.splits.record())

@@ -1,8 +1,10 @@
 """Encoders: networks that turn a sample into its representation vector.
 
 Every encoder states its representation dimension (``out_dim``) and exposes its intermediate layers by name
-(:meth:`Encoder.layer_outputs`) so evaluations can probe where information lives. Sequence encoders over ids
-also give per-position states (:meth:`Encoder.sequence_outputs`) for token-level objectives.
+(:meth:`Encoder.layer_outputs`) so evaluations can probe where information lives; registry metadata
+``layer_probes=True`` says its layers are worth probing one by one (the ``layerwise`` evaluation reads it), and
+``data_kinds`` which data it reads. Sequence encoders over ids also give per-position states
+(:meth:`Encoder.sequence_outputs`) for token-level objectives.
 """
 from __future__ import annotations
 
@@ -24,6 +26,8 @@ class Encoder(nn.Module):
 
     Params: type[Params]
     out_dim: int
+    # TorchScript compiles every property unless told not to; these are Python-side helpers, not the graph
+    __jit_unused_properties__ = ["sequence_width", "layer_names"]
     #: True when the encoder reads ids (tokens, node ids) rather than real-valued features
     reads_ids: bool = False
 
@@ -46,7 +50,9 @@ class Encoder(nn.Module):
 
     @property
     def sequence_width(self) -> int:
-        raise NotImplementedError
+        """Width of the per-position states; 0 = none (a plain value, so that TorchScript's inspection of the
+        module's attributes does not trip over it)."""
+        return 0
 
     @property
     def layer_names(self) -> tuple[str, ...]:
@@ -77,7 +83,7 @@ def make_norm(kind: str, width: int, dims: int = 0) -> nn.Module:
     return nn.Identity()
 
 
-@ENCODERS.register("mlp", data_kinds=("image", "sequence", "tabular", "audio", "embeddings"))
+@ENCODERS.register("mlp", data_kinds=("image", "sequence", "tabular", "audio", "embeddings"), layer_probes=True)
 class MLPEncoder(Encoder):
     """Multi-layer perceptron on the flattened sample.
 
@@ -162,7 +168,7 @@ class _ConvEncoder(Encoder):
         return out
 
 
-@ENCODERS.register("cnn2d", data_kinds=("image",))
+@ENCODERS.register("cnn2d", data_kinds=("image",), layer_probes=True)
 class CNN2dEncoder(_ConvEncoder):
     """Small 2-D convolutional network for images of any size and channel count (C×H×W).
 
@@ -182,7 +188,7 @@ class CNN2dEncoder(_ConvEncoder):
         norm: Literal["none", "batch", "group"] = param("batch", label="Normalisation")
 
 
-@ENCODERS.register("cnn1d", data_kinds=("sequence", "audio"))
+@ENCODERS.register("cnn1d", data_kinds=("sequence", "audio"), layer_probes=True)
 class CNN1dEncoder(_ConvEncoder):
     """Small 1-D convolutional network for signals and sequences (C×T, or T for one channel).
 
@@ -227,7 +233,7 @@ def _masked_mean(h: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
     return (h * weights).sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
 
 
-@ENCODERS.register("embedding", data_kinds=("tokens", "graph"))
+@ENCODERS.register("embedding", data_kinds=("tokens", "graph"), layer_probes=True)
 class EmbeddingEncoder(_IdEncoder):
     """A learned vector per id: node embeddings for graphs, a bag of token embeddings for sequences.
 
@@ -267,7 +273,7 @@ class EmbeddingEncoder(_IdEncoder):
         return self.params.dim
 
 
-@ENCODERS.register("transformer", data_kinds=("tokens",))
+@ENCODERS.register("transformer", data_kinds=("tokens",), layer_probes=True)
 class TransformerEncoder(_IdEncoder):
     """A small transformer over token sequences (Vaswani et al., 2017), pre-norm, with learned positions.
 

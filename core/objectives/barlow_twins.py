@@ -10,7 +10,9 @@ from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObject
 from core.params import param
 
 
-@OBJECTIVES.register("barlow_twins", data_kinds=VIEW_KINDS)
+@OBJECTIVES.register("barlow_twins", data_kinds=VIEW_KINDS,
+                     collapse_guard="redundancy reduction: the cross-correlation of the two views is pushed to the identity, which decorrelates dimensions",
+                     collapse_advice="raise the off-diagonal weight λ, widen the projector, or lower the learning rate")
 class BarlowTwins(TwoViewObjective):
     """Barlow Twins: self-supervised learning via redundancy reduction (Zbontar et al., ICML 2021).
 

@@ -29,7 +29,9 @@ def ema_update(target: torch.nn.Module, online: torch.nn.Module, tau: float) -> 
         t.copy_(o)
 
 
-@OBJECTIVES.register("byol", data_kinds=VIEW_KINDS)
+@OBJECTIVES.register("byol", data_kinds=VIEW_KINDS,
+                     collapse_guard="an asymmetric predictor with an EMA target network (no negatives)",
+                     collapse_advice="raise the EMA momentum τ towards 0.996, lower the learning rate, or widen the predictor")
 class BYOL(TwoViewObjective):
     """Bootstrap Your Own Latent (Grill et al., NeurIPS 2020).
 

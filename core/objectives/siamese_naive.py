@@ -10,7 +10,9 @@ from core.objectives.multiview import VIEW_KINDS, TwoViewObjective
 from core.params import Params
 
 
-@OBJECTIVES.register("siamese_naive", data_kinds=VIEW_KINDS, teaching="collapses by design")
+@OBJECTIVES.register("siamese_naive", data_kinds=VIEW_KINDS, teaching="collapses by design",
+                     collapse_guard="nothing: it only pulls the two views together, with no negatives, variance term or stop-gradient",
+                     collapse_advice="it collapses by design; pick VICReg, SimCLR, BYOL, SimSiam or Barlow Twins to see what prevents it")
 class SiameseNaive(TwoViewObjective):
     """Only invariance: :math:`\\mathcal L = \\frac1N\\sum_i 2 - 2\\cos(f(v^1_i), f(v^2_i))` on two views.
 

@@ -10,7 +10,9 @@ from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObject
 from core.params import param
 
 
-@OBJECTIVES.register("simclr", data_kinds=VIEW_KINDS)
+@OBJECTIVES.register("simclr", data_kinds=VIEW_KINDS,
+                     collapse_guard="negatives: the contrastive NT-Xent loss pushes each sample away from the other samples of the batch",
+                     collapse_advice="use a larger batch (more negatives), a lower temperature τ, or stronger augmentations")
 class SimCLR(TwoViewObjective):
     """A simple framework for contrastive learning (Chen et al., ICML 2020).
 

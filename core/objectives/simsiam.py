@@ -11,7 +11,9 @@ from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObject
 from core.params import param
 
 
-@OBJECTIVES.register("simsiam", data_kinds=VIEW_KINDS)
+@OBJECTIVES.register("simsiam", data_kinds=VIEW_KINDS,
+                     collapse_guard="a stop-gradient on the target branch with a predictor (no negatives)",
+                     collapse_advice="keep the stop-gradient on, keep BatchNorm on the projector output, lower the learning rate")
 class SimSiam(TwoViewObjective):
     """Exploring simple Siamese representation learning (Chen & He, CVPR 2021).
 

@@ -10,7 +10,9 @@ from core.objectives.multiview import VIEW_KINDS, ProjectorParams, TwoViewObject
 from core.params import param
 
 
-@OBJECTIVES.register("vicreg", data_kinds=VIEW_KINDS)
+@OBJECTIVES.register("vicreg", data_kinds=VIEW_KINDS,
+                     collapse_guard="variance regularisation (the variance hinge keeps every dimension's std near γ) and a covariance penalty that decorrelates dimensions",
+                     collapse_advice="raise the variance weight μ or the covariance weight ν, lower the learning rate, or widen the expander")
 class VICReg(TwoViewObjective):
     """Variance-Invariance-Covariance Regularization (Bardes, Ponce & LeCun, ICLR 2022).
 

@@ -66,30 +66,36 @@ class ExactIndex:
     def __len__(self) -> int:
         return self.n
 
-    def _scores(self, q: torch.Tensor) -> torch.Tensor:
-        """Larger is nearer: cosine similarity, or −‖q − x‖² up to the constant ‖q‖² (added back later)."""
+    def _scores(self, q: torch.Tensor, lo: int = 0, hi: int | None = None) -> torch.Tensor:
+        """Larger is nearer: cosine similarity, or −‖q − x‖² up to the constant ‖q‖² (added back later), against
+        points ``lo:hi``."""
+        hi = self.n if hi is None else hi
         if self.on_cpu:
-            s = torch.from_numpy(q.numpy() @ self.data_t)
+            s = torch.from_numpy(q.numpy() @ self.data_t[:, lo:hi])
         else:
-            s = q @ self.data.T
+            s = q @ self.data[lo:hi].T
         if self.metric == "euclidean":
-            s = 2 * s - self.sq_norms[None, :]
+            s = 2 * s - self.sq_norms[None, lo:hi]
         return s
+
+    # Many queries against a large database: tile both sides so that one tile of scores stays near
+    # SCORE_BYTES, and keep a running top-k per query. Blocking the queries alone re-reads the whole
+    # database for every 16 queries at 1M points (1000 queries: 7.3 s); tiles read it once per query tile.
+    TILE_QUERIES = 1024
+    TILED_FROM = 64  # queries; below this the one-pass product (a matrix-vector product per query) is faster
 
     @torch.no_grad()
     def query(self, Q: np.ndarray, k: int, exclude_self: np.ndarray | None = None) -> Neighbours:
         """The k nearest points of each query row; ``exclude_self[i]`` = the index of query i in X, to skip it."""
         k = min(k, self.n - (1 if exclude_self is not None else 0))
         q_all = _prepare(Q, self.metric, self.device)
+        tiled = len(q_all) >= self.TILED_FROM and self.n > self.block
+        step = self.TILE_QUERIES if tiled else self.block
         idx_out, dist_out = [], []
-        for start in range(0, len(q_all), self.block):
-            q = q_all[start:start + self.block]
-            score = self._scores(q)
-            if exclude_self is not None:
-                rows = torch.arange(len(q), device=score.device)
-                own = torch.as_tensor(exclude_self[start:start + self.block], device=score.device)
-                score[rows, own] = float("-inf")
-            best, idx = score.topk(k, dim=1)
+        for start in range(0, len(q_all), step):
+            q = q_all[start:start + step]
+            own = None if exclude_self is None else torch.as_tensor(exclude_self[start:start + step])
+            best, idx = self._tiled_topk(q, k, own) if tiled else self._block_topk(q, k, own)
             if self.metric == "cosine":
                 dist = 1 - best
             else:
@@ -99,6 +105,35 @@ class ExactIndex:
         return Neighbours(torch.cat(idx_out).numpy(), torch.cat(dist_out).numpy().astype(np.float32),
                           self.metric, exact=True)
 
+    def _block_topk(self, q: torch.Tensor, k: int, own: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scores of a block of queries against every point at once, then the k best."""
+        score = self._scores(q)
+        if own is not None:
+            score[torch.arange(len(q), device=score.device), own.to(score.device)] = float("-inf")
+        return score.topk(k, dim=1)
+
+    def _tiled_topk(self, q: torch.Tensor, k: int, own: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The k best of each query over database tiles, merged tile by tile into a running top-k."""
+        tile = max(k, self.SCORE_BYTES // (4 * len(q)))
+        best = idx = None
+        rows = torch.arange(len(q), device=q.device)
+        for lo in range(0, self.n, tile):
+            hi = min(lo + tile, self.n)
+            score = self._scores(q, lo, hi)
+            if own is not None:
+                inside = (own >= lo) & (own < hi)
+                if bool(inside.any()):
+                    score[rows[inside.to(rows.device)], (own[inside] - lo).to(score.device)] = float("-inf")
+            kk = min(k, hi - lo)
+            tile_best, tile_idx = score.topk(kk, dim=1)
+            tile_idx = tile_idx + lo
+            if best is None:
+                best, idx = tile_best, tile_idx
+            else:
+                merged, pos = torch.cat([best, tile_best], dim=1).topk(k, dim=1)
+                idx = torch.cat([idx, tile_idx], dim=1).gather(1, pos)
+                best = merged
+        return best, idx
 
 def knn(X: np.ndarray, k: int, metric: Metric = "cosine", *, queries: np.ndarray | None = None,
         approximate: bool | None = None, random_state: int = 0, device: str = "cpu") -> Neighbours:

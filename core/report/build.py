@@ -12,7 +12,8 @@ from typing import Any, Generator, Sequence
 import numpy as np
 
 from core.config.io import experiment_to_dict
-from core.evaluation.suite import BASELINES, EVALUATIONS, Evaluation, EvaluationProgress, evaluate
+from core.evaluation.results import Evaluation, EvaluationProgress
+from core.evaluation.suite import BASELINES, evaluate
 from core.fileio import json_ready
 from core.report import figures
 
@@ -38,22 +39,24 @@ class ReportData:
 
 
 def _history(run) -> dict[str, list[float]]:
+    from core.training.events import EpochEnded
+
     h: dict[str, list[float]] = {k: [] for k in ("epoch", "train_loss", "val_loss", "effective_rank",
                                                  "probe_accuracy", "uniformity")}
-    for r in run.read_metrics():
-        if r.get("event") != "epoch":
+    for e in run.read_events():
+        if not isinstance(e, EpochEnded):
             continue
-        d = r.get("diagnostics") or {}
-        h["epoch"].append(r["epoch"])
-        h["train_loss"].append(r["train_loss"])
-        h["val_loss"].append(r.get("val_loss"))
-        h["effective_rank"].append(d.get("effective_rank"))
-        h["probe_accuracy"].append(d.get("probe_accuracy"))
-        h["uniformity"].append(d.get("uniformity"))
+        d = e.diagnostics
+        h["epoch"].append(e.epoch)
+        h["train_loss"].append(e.train_loss)
+        h["val_loss"].append(e.val_loss)
+        h["effective_rank"].append(d.effective_rank if d else None)
+        h["probe_accuracy"].append(d.probe_accuracy if d else None)
+        h["uniformity"].append(None if d is None or not np.isfinite(d.uniformity) else d.uniformity)
     return h
 
 
-def build_report(run_dir: str | Path, *, evaluations: Sequence[str] = EVALUATIONS,
+def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = None,
                  baselines: Sequence[str] = BASELINES, sections: Sequence[str] = SECTIONS,
                  checkpoint: str | None = None) -> Generator[EvaluationProgress, None, ReportData]:
     """Evaluate a run and gather everything its report shows (a generator: progress, cancellable)."""
@@ -122,6 +125,11 @@ def _figures(data: ReportData, model) -> dict[str, str]:
 # ---- writers ---------------------------------------------------------------------------------------------
 
 
+def split_phrase(data: ReportData) -> str:
+    """Which split the evaluation scored on, e.g. ``official test split (10000 samples)``."""
+    return data.evaluation.split.get("description") or "test split"
+
+
 def _rows(data: ReportData) -> list[tuple[str, str, float | None, float | None, float | None]]:
     rows = []
     for rep, r in data.evaluation.results.items():
@@ -179,7 +187,7 @@ def write_markdown(data: ReportData, path: Path) -> Path:
                   f"| versions | {esc(', '.join(f'{k} {v}' for k, v in p['versions'].items()))} |", ""]
     if "evaluation" in data.sections:
         header, body = metric_table(data)
-        lines += ["## Evaluation (test split, 95% bootstrap intervals)", "",
+        lines += [f"## Evaluation ({esc(split_phrase(data))}, 95% bootstrap intervals)", "",
                   "| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(map(esc, row)) + " |" for row in body]
         lines.append("")
@@ -227,7 +235,8 @@ def write_html(data: ReportData, path: Path) -> Path:
         parts.append("</table>")
     if "evaluation" in data.sections:
         header, body = metric_table(data)
-        parts.append("<h2>Evaluation</h2><p>Test split; 95% bootstrap intervals in brackets.</p><table><tr>")
+        parts.append(f"<h2>Evaluation</h2><p>Scored on the {escape(split_phrase(data))}; 95% bootstrap intervals in "
+                     "brackets.</p><table><tr>")
         parts += [f"<th>{escape(h)}</th>" for h in header]
         parts.append("</tr>")
         for row in body:
@@ -285,7 +294,8 @@ def write_pdf(data: ReportData, path: Path) -> Path:
         header, body = metric_table(data)
         pdf.ln(2)
         pdf.set_font("Helvetica", "B", 12)
-        pdf.cell(0, 7, "Evaluation (test split, 95% bootstrap intervals)", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 7, _latin1(f"Evaluation ({split_phrase(data)}, 95% bootstrap intervals)"), new_x="LMARGIN",
+                 new_y="NEXT")
         pdf.set_font("Helvetica", "", 7)
         widths = [46] + [(190 - 46) / (len(header) - 1)] * (len(header) - 1)
         with pdf.table(col_widths=widths, text_align="LEFT", line_height=4) as table:

@@ -232,3 +232,86 @@ def restore_model(model: torch.nn.Module, weights: dict[str, torch.Tensor], sour
             parts.append(f"{k} has shape {tuple(weights[k].shape)}, the model expects {tuple(own[k].shape)}")
         raise CheckpointError(f"{source} does not fit this model: " + "; ".join(parts))
     model.load_state_dict(weights)
+
+
+def encoder_weights(source: str | Path) -> dict[str, torch.Tensor]:
+    """Encoder weights from ``source``: a run directory (its newest valid checkpoint), a checkpoints folder, one of
+    our checkpoint files (the ``encoder.`` part of its model), or a foreign weights file (:func:`read_weights`)."""
+    path = Path(source).expanduser()
+    if path.is_dir():
+        folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+        if not (folder / MANIFEST).is_file():
+            raise CheckpointError(f"{path} is a folder but neither a run directory nor a checkpoints folder "
+                                  "(no checkpoints/manifest.json)")
+        return _encoder_part(load_checkpoint(folder).model, path)
+    if path.suffix == ".safetensors" and path.is_file() and (path.parent / MANIFEST).is_file():
+        return _encoder_part(load_checkpoint(path.parent, path.name).model, path)
+    return read_weights(path)
+
+
+def _encoder_part(model: dict[str, torch.Tensor], source: Path) -> dict[str, torch.Tensor]:
+    part = {k[len("encoder."):]: v for k, v in model.items() if k.startswith("encoder.")}
+    if not part:
+        raise CheckpointError(f"{source}: the checkpoint holds no encoder weights")
+    return part
+
+
+def fit_keys(weights: dict[str, torch.Tensor], own: dict[str, torch.Tensor], *, strip: str = "",
+             key_map: tuple[str, ...] = ()) -> tuple[dict[str, torch.Tensor], str | None]:
+    """Rename ``weights``' keys to the model's: ``key_map`` prefix rules (``old=new``) first, then ``strip`` (keys
+    without that prefix are dropped). With no ``strip``, a prefix is found when one makes every model key fit
+    (``module.``, ``backbone.``, ``encoder.``...); the second value names it."""
+    for rule in key_map:
+        old, new = rule.split("=", 1)
+        weights = {(new + k[len(old):]) if k.startswith(old) else k: v for k, v in weights.items()}
+    if strip:
+        return {k[len(strip):]: v for k, v in weights.items() if k.startswith(strip)}, None
+    if set(own) <= set(weights):
+        return weights, None
+    counts: dict[str, int] = {}
+    for k in weights:
+        for o in own:
+            if k.endswith(o) and len(k) > len(o) and k[-len(o) - 1] == ".":
+                counts[k[: len(k) - len(o)]] = counts.get(k[: len(k) - len(o)], 0) + 1
+    for prefix, _ in sorted(counts.items(), key=lambda kv: -kv[1]):
+        stripped = {k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)}
+        if set(own) <= set(stripped):
+            return stripped, prefix
+    return weights, None
+
+
+def load_encoder_weights(encoder: torch.nn.Module, source: str, *, strip: str = "",
+                         key_map: tuple[str, ...] = ()) -> str | None:
+    """Start ``encoder`` from ``source`` (see :func:`encoder_weights`); a mismatch is one sentence naming the
+    missing and unexpected keys and the settings that rename them. Returns the prefix stripped on its own."""
+    from core.errors import InitWeightsError
+
+    name = Path(source).name
+    try:
+        weights = encoder_weights(source)
+    except CheckpointError as err:
+        raise InitWeightsError("training.init_weights", str(err), value=source) from None
+    own = encoder.state_dict()
+    weights, found = fit_keys(weights, own, strip=strip, key_map=key_map)
+    device = next(iter(own.values())).device if own else torch.device("cpu")
+    missing = sorted(set(own) - set(weights))
+    extra = sorted(set(weights) - set(own))
+    wrong = sorted(k for k in set(own) & set(weights) if tuple(own[k].shape) != tuple(weights[k].shape))
+    if missing or extra or wrong:
+        def some(keys: list[str]) -> str:
+            return ", ".join(keys[:3]) + (f" and {len(keys) - 3} more" if len(keys) > 3 else "")
+
+        parts = []
+        if missing:
+            parts.append(f"{len(missing)} missing key(s) ({some(missing)})")
+        if extra:
+            parts.append(f"{len(extra)} unexpected key(s) ({some(extra)})")
+        parts += [f"{k} has shape {tuple(weights[k].shape)} where the encoder has {tuple(own[k].shape)}"
+                  for k in wrong[:2]]
+        hint = "" if wrong and not (missing or extra) else (
+            "; set training.init_strip_prefix (e.g. 'module.') or training.init_key_map (e.g. 'fc.=head.') to "
+            "rename the keys")
+        raise InitWeightsError("training.init_weights", f"{name} does not fit this model: " + ", ".join(parts) + hint,
+                               value=source)
+    encoder.load_state_dict({k: v.to(device) for k, v in weights.items()})
+    return found

@@ -2,7 +2,10 @@
 
 Events are frozen dataclasses holding only copies (floats, read-only CPU numpy arrays), so they can cross
 threads. Each carries the ``run_id`` so a front end can drop events of a run it no longer shows. Every event
-is also appended to the run's ``metrics.jsonl`` as one JSON object (:func:`to_record`).
+is also appended to the run's ``metrics.jsonl`` as one JSON object (:func:`to_record`), and comes back from it
+as the same dataclass (:func:`event_from_record`, ``RunDirectory.read_events``): a live run, a run replayed from
+disk and a run followed while another process writes it reach the front ends as the same events. The schema of
+``metrics.jsonl`` is in ``docs/run-directory.md``.
 """
 from __future__ import annotations
 
@@ -18,8 +21,44 @@ from core.diagnostics.collapse import Diagnostics
 _NOT_RECORDED = {"record": False}
 
 
+class RecordError(ValueError):
+    """A ``metrics.jsonl`` record of a known event lacks a field or has one of the wrong type."""
+
+
+class _Recorded:
+    """``from_record``: the event back from its JSON object (the inverse of :func:`to_record`).
+
+    Diagnostics come back through ``Diagnostics.from_record`` (without their matrices: ``RunDirectory`` adds them
+    from ``diagnostics/``), mappings default to empty, fields left out of the record (a snapshot's array, fields
+    added in a later version) take their defaults, non-finite floats written as ``null`` come back as NaN.
+    """
+
+    @classmethod
+    def from_record(cls, record: Mapping[str, Any]):
+        kwargs: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name not in record or not f.metadata.get("record", True):
+                if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                    raise RecordError(f"a {EVENT_NAMES[cls]!r} record has no {f.name!r}")
+                continue
+            value, kind = record[f.name], str(f.type)
+            try:
+                if "Diagnostics" in kind:
+                    value = None if value is None else Diagnostics.from_record(value)
+                elif "Mapping" in kind:
+                    value = {str(k): (math.nan if v is None else v) for k, v in (value or {}).items()}
+                elif kind == "float":
+                    value = math.nan if value is None else float(value)
+                elif kind == "int":
+                    value = int(value)
+            except (TypeError, ValueError, KeyError, AttributeError) as err:
+                raise RecordError(f"a {EVENT_NAMES[cls]!r} record has a malformed {f.name!r} ({err})") from None
+            kwargs[f.name] = value
+        return cls(**kwargs)
+
+
 @dataclass(frozen=True)
-class RunStarted:
+class RunStarted(_Recorded):
     run_id: str
     run_dir: str
     experiment: str
@@ -41,7 +80,7 @@ class RunStarted:
 
 
 @dataclass(frozen=True)
-class StepEnded:
+class StepEnded(_Recorded):
     run_id: str
     epoch: int  # 1-based epoch this step belongs to
     step: int  # global optimiser steps done, 1-based
@@ -55,7 +94,7 @@ class StepEnded:
 
 
 @dataclass(frozen=True)
-class EpochEnded:
+class EpochEnded(_Recorded):
     run_id: str
     epoch: int
     step: int
@@ -72,18 +111,18 @@ class EpochEnded:
 
 
 @dataclass(frozen=True)
-class SnapshotReady:
+class SnapshotReady(_Recorded):
     """Embeddings of the fixed display subset (``snapshots/subset.npy`` holds their dataset indices)."""
 
     run_id: str
     epoch: int
     step: int
     path: str
-    embeddings: np.ndarray = field(repr=False, metadata=_NOT_RECORDED)
+    embeddings: np.ndarray | None = field(default=None, repr=False, metadata=_NOT_RECORDED)  # None when replayed
 
 
 @dataclass(frozen=True)
-class CheckpointSaved:
+class CheckpointSaved(_Recorded):
     run_id: str
     epoch: int
     step: int
@@ -92,7 +131,7 @@ class CheckpointSaved:
 
 
 @dataclass(frozen=True)
-class LearningRateChanged:
+class LearningRateChanged(_Recorded):
     run_id: str
     step: int
     base_lr: float
@@ -100,7 +139,7 @@ class LearningRateChanged:
 
 
 @dataclass(frozen=True)
-class RunFinished:
+class RunFinished(_Recorded):
     """Written to ``metrics.jsonl`` when a run ends; the generator's return value carries the same result."""
 
     run_id: str
@@ -109,6 +148,8 @@ class RunFinished:
     steps: int
     seconds: float
     test: Mapping[str, float]
+    verdict: str = ""  # "diverged" when the loss ended far above where it started; "" otherwise
+    advice: str = ""  # what to try, in one sentence, when there is a verdict
 
 
 Event = RunStarted | StepEnded | EpochEnded | SnapshotReady | CheckpointSaved | LearningRateChanged | RunFinished
@@ -117,6 +158,15 @@ EVENT_NAMES: dict[type, str] = {
     RunStarted: "run_started", StepEnded: "step", EpochEnded: "epoch", SnapshotReady: "snapshot",
     CheckpointSaved: "checkpoint", LearningRateChanged: "lr_changed", RunFinished: "run_finished",
 }
+EVENT_TYPES: dict[str, type] = {name: cls for cls, name in EVENT_NAMES.items()}
+
+
+def event_from_record(record: Mapping[str, Any]) -> Event | None:
+    """The event a ``metrics.jsonl`` record stands for; None for an event kind this version does not know (a
+    newer writer's), so old readers skip what they cannot show. Raises :class:`RecordError` for a known kind
+    with missing or malformed fields."""
+    cls = EVENT_TYPES.get(record.get("event")) if isinstance(record, Mapping) else None
+    return None if cls is None else cls.from_record(record)
 
 
 def _plain(value: Any) -> Any:

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from core.config.schema import Experiment
-from core.data.splits import PreparedData, prepare
+from core.data.splits import PreparedData, prepare_from_config
 from core.objectives.base import Objective
 from core.training import checkpoint as ckpt
 from core.training.loop import build_model, load_dataset
@@ -64,9 +64,8 @@ class ModelOnData:
 
 def prepare_data(experiment: Experiment) -> PreparedData:
     split = experiment.data.split
-    return prepare(load_dataset(experiment), val_fraction=split.val_fraction, test_fraction=split.test_fraction,
-                   loading=experiment.training.data_loading,
-                   stratify=split.stratify, normalization=split.normalization, seed=experiment.training.seed)
+    return prepare_from_config(load_dataset(experiment), split, seed=experiment.training.seed,
+                               loading=experiment.training.data_loading)
 
 
 def initialised(experiment: Experiment, device: str | None = None) -> ModelOnData:

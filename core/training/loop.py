@@ -29,13 +29,14 @@ from core import distributed
 from core.compatibility import check_compatible
 from core.config.schema import Experiment
 from core.data.base import DATASETS, Dataset, DataSpec
-from core.data.splits import PreparedData, prepare, split_edges
+from core.data.splits import PreparedData, prepare_from_config, split_edges
 from core.data.views import make_views
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics
 from core.diagnostics.probes import KNNProbe, LinearProbe
-from core.errors import ConfigError, NonFiniteLossError
+from core.errors import ConfigError, DataError, NonFiniteLossError
 from core.models.encoders import ENCODERS
 from core.objectives.base import OBJECTIVES, Batch, Objective
+from core.threads import blas_threads_for, limit_blas
 from core.training import checkpoint as ckpt
 from core.training.events import (
     CheckpointSaved,
@@ -51,9 +52,12 @@ from core.training.events import (
     Stop,
     to_record,
 )
+from core.training import outcome
+from core.user_settings import resolve_root
 from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
+from core.training.trackers import make_trackers
 
 _EVAL_SEED_OFFSET = 7_919
 
@@ -68,6 +72,8 @@ class TrainResult:
     seconds: float
     final_epoch: EpochEnded | None
     test: Mapping[str, float]
+    verdict: str = ""  # "diverged" (see RunFinished)
+    advice: str = ""
 
 
 def load_dataset(experiment: Experiment) -> Dataset:
@@ -84,7 +90,13 @@ def build_model(experiment: Experiment, data: PreparedData) -> Objective:
     """Encoder + objective for this data, with the compatibility checks that need the data."""
     enc_entry = ENCODERS.get(experiment.encoder.name, field="encoder.name")
     obj_entry = OBJECTIVES.get(experiment.objective.name, field="objective.name")
-    check_compatible(data.dataset.kind, enc_entry.name, obj_entry.name, data.dataset.has_labels)
+    try:
+        check_compatible(data.dataset.kind, enc_entry.name, obj_entry.name, data.dataset.has_labels)
+    except ConfigError as err:  # "needs labels": say which member or column holds them, when the reader saw one
+        hint = next((n for n in data.dataset.notes if "labels_array" in n or "label_column" in n), None)
+        if hint is None or data.dataset.has_labels:
+            raise
+        raise ConfigError(err.field, f"{err.problem}; {hint}", value=err.value, allowed=err.allowed) from None
     spec = data_spec(data, seed=experiment.training.seed)
     encoder = enc_entry.cls(experiment.encoder.params, spec)
     views = None
@@ -130,6 +142,7 @@ class Trainer:
         self._fallback_views = None
         self._stop = False
         self._last_checkpoint: str | None = None
+        self._trackers: list[Any] = []
         self.dist = distributed.current()
         if self.dist.enabled:  # only rank 0 measures, snapshots and writes: the others train
             if not self.dist.is_main:
@@ -141,12 +154,12 @@ class Trainer:
         if t.num_threads:
             torch.set_num_threads(t.num_threads)
         self.device = resolve_device(distributed.device_for(t.device, self.dist))
+        if t.log_to and self.dist.is_main and not isinstance(self.run_dir, ReplicaRunDirectory):
+            self._trackers = make_trackers(t.log_to, self.run_dir)
         seed_everything(t.seed)
         dataset = load_dataset(self.experiment)
         split = self.experiment.data.split
-        self.data = prepare(dataset, val_fraction=split.val_fraction, test_fraction=split.test_fraction,
-                            stratify=split.stratify, normalization=split.normalization, seed=t.seed,
-                            loading=t.data_loading)
+        self.data = prepare_from_config(dataset, split, seed=t.seed, loading=t.data_loading)
         n_train = len(self.data.splits.train)
         if t.batch_size > n_train:
             raise ConfigError("training.batch_size", f"{t.batch_size} is larger than the {n_train} training samples",
@@ -154,9 +167,8 @@ class Trainer:
         torch.manual_seed(t.seed)  # initial weights depend on the seed alone, not on what loading consumed
         self.model = build_model(self.experiment, self.data).to(self.device)
         if t.init_weights:  # pretrained encoder weights (a resumed run then restores its own checkpoint)
-            weights = ckpt.read_weights(t.init_weights)
-            ckpt.restore_model(self.model.encoder, {k: v.to(self.device) for k, v in weights.items()},
-                               Path(t.init_weights).name)
+            ckpt.load_encoder_weights(self.model.encoder, t.init_weights, strip=t.init_strip_prefix,
+                                      key_map=t.init_key_map)
         if self.dist.enabled:  # before the optimizer: the new layers hold new Parameter objects
             distributed.convert_batch_norm(self.model)
         self.optimizer = make_optimizer(self.experiment, self.model)
@@ -228,13 +240,23 @@ class Trainer:
         run = self.run_dir
         started = self._run_start = time.perf_counter()
         try:
-            self._setup()
+            try:
+                self._setup()
+            except (ConfigError, DataError):
+                # bad input found before anything was trained: a fresh run leaves no directory behind
+                if self.resume_from is None and isinstance(run, RunDirectory) and not run.checkpoint_files():
+                    run.close()
+                    run.remove()
+                raise
             run.write_status(status="running", run_id=self.run_id, experiment=self.experiment.name,
                              started=_now(), device=str(self.device), versions=ckpt.versions(),
                              seed=self.t.seed, message="")
             resumed = self.resume_from is not None
-            initial = self._diagnostics(probe=True) if self.t.diagnostics_every else None
-            baseline = self._raw_probe() if self.t.probe_every else None
+            self._first_loss = (next((e.loss for e in run.read_events() if isinstance(e, StepEnded)), None)
+                                if resumed else None)  # where the loss started, to tell a diverged run
+            with limit_blas(1):  # small problems: see core/threads.py
+                initial = self._diagnostics(probe=True) if self.t.diagnostics_every else None
+                baseline = self._raw_probe() if self.t.probe_every else None
             yield from self._emit(RunStarted(
                 run_id=self.run_id, run_dir=str(run.path), experiment=self.experiment.name, device=str(self.device),
                 epochs=self.t.epochs, steps_per_epoch=self.steps_per_epoch, start_epoch=self.epoch,
@@ -242,6 +264,7 @@ class Trainer:
                 n_test=len(self.data.splits.test), resumed=resumed, initial_diagnostics=initial,
                 baseline_probe_accuracy=baseline))
             if not resumed:
+                run.write_preprocessing(self.data.preprocessing())
                 run.save_array("snapshots/subset.npy", self.subset)
                 if self.data.dataset.y is not None:
                     run.save_array("snapshots/labels.npy", self.data.dataset.y[self.subset])
@@ -262,13 +285,18 @@ class Trainer:
                 test = self._final_evaluation()
                 status = "finished"
             seconds = time.perf_counter() - started
+            final_loss = test.get("test_loss", getattr(last_epoch_event, "train_loss", None))
+            verdict = advice = ""
+            if status == "finished" and outcome.diverged(self._first_loss, final_loss):
+                verdict, advice = "diverged", outcome.divergence_advice(self._first_loss, final_loss, self.base_lr)
             yield from self._emit(RunFinished(run_id=self.run_id, status=status, epochs_completed=self.epoch,
-                                              steps=self.step, seconds=seconds, test=test))
+                                              steps=self.step, seconds=seconds, test=test, verdict=verdict,
+                                              advice=advice))
             run.write_status(status=status, finished=_now(), epochs_completed=self.epoch, steps=self.step,
-                             test=test, last_checkpoint=self._last_checkpoint)
+                             test=test, last_checkpoint=self._last_checkpoint, verdict=verdict, advice=advice)
             return TrainResult(run_dir=str(run.path), run_id=self.run_id, status=status,
                                epochs_completed=self.epoch, steps=self.step, seconds=seconds,
-                               final_epoch=last_epoch_event, test=test)
+                               final_epoch=last_epoch_event, test=test, verdict=verdict, advice=advice)
         except (GeneratorExit, KeyboardInterrupt) as err:
             why = "interrupted" if isinstance(err, KeyboardInterrupt) else "closed by the caller before the end"
             _quietly(run.write_status, status="stopped", finished=_now(), epochs_completed=self.epoch,
@@ -281,12 +309,17 @@ class Trainer:
             raise
         finally:
             run.close()
+            for tracker in self._trackers:
+                tracker.close()
             if hasattr(self, "X"):
                 self.X.close()
 
     def _emit(self, event: Any) -> Generator[Any, Any, None]:
         """Record and yield one event; queue whatever command comes back."""
-        self.run_dir.append_metric(to_record(event))
+        record = to_record(event)
+        self.run_dir.append_metric(record)
+        for tracker in self._trackers:
+            tracker.log(record)
         command = yield event
         if isinstance(command, (list, tuple)):  # several commands arrived between two events
             self._pending.extend(command)
@@ -343,6 +376,8 @@ class Trainer:
             with distributed.gathering(), self._autocast():
                 out = self.step_model(batch)
             loss = float(out.loss.detach())
+            if getattr(self, "_first_loss", None) is None:
+                self._first_loss = loss
             terms = {k: float(v.detach()) for k, v in out.terms.items()}
             if not math.isfinite(loss):
                 raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
@@ -384,15 +419,16 @@ class Trainer:
                                             else (None, {}, {}))
         due = t.diagnostics_every and epoch % t.diagnostics_every == 0
         probe = bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)
-        diagnostics = self._diagnostics(probe=probe) if due else None
-        projection = self._diagnostics(space="projection") if due else None
+        with limit_blas(1):  # the diagnostics' SVDs and the probe's solver on the small eval batch
+            diagnostics = self._diagnostics(probe=probe) if due else None
+            projection = self._diagnostics(space="projection") if due else None
         event = EpochEnded(
             run_id=self.run_id, epoch=epoch, step=self.step, train_loss=loss_sum / max(seen, 1),
             train_terms=_means(sums, seen), train_metrics=_means(metric_sums, seen), val_loss=val_loss,
             val_terms=val_terms, val_metrics=val_metrics, seconds=time.perf_counter() - epoch_start,
             lr=self._lr_at(self.step - 1), diagnostics=diagnostics, projection_diagnostics=projection)
+        self._save_matrices(epoch, diagnostics, projection)  # before the event: a follower reading it finds them
         yield from self._emit(event)
-        self._save_matrices(epoch, diagnostics, projection)
         if t.snapshot_every and epoch % t.snapshot_every == 0:
             yield from self._emit(self._snapshot(f"snapshots/epoch_{epoch:03d}.npy"))
         if t.checkpoint_every and epoch % t.checkpoint_every == 0:
@@ -554,9 +590,10 @@ class Trainer:
         y = self.data.dataset.y
         if y is not None and len(np.unique(y[splits.train])) >= 2:
             train_z, target_z = self.embed(splits.train), self.embed(target)
-            probe = LinearProbe(random_state=self.t.seed).fit(train_z, y[splits.train])
-            result["linear_probe_accuracy"] = probe.score(target_z, y[target])
-            result["knn_accuracy"] = KNNProbe().fit(train_z, y[splits.train]).score(target_z, y[target])
+            with limit_blas(blas_threads_for(*train_z.shape)):
+                probe = LinearProbe(random_state=self.t.seed).fit(train_z, y[splits.train])
+                result["linear_probe_accuracy"] = probe.score(target_z, y[target])
+                result["knn_accuracy"] = KNNProbe().fit(train_z, y[splits.train]).score(target_z, y[target])
         return result
 
 
@@ -606,10 +643,12 @@ def train(experiment: Experiment, *, out: str | Path | None = None) -> Generator
     """Train ``experiment`` in a new run directory under ``out`` (default: ``experiment.output.root``)."""
     context = distributed.setup(experiment.training.device)
     if context.is_main:
-        run = RunDirectory.create(out if out is not None else experiment.output.root, _run_name(experiment))
+        run = RunDirectory.create(out if out is not None else resolve_root(experiment.output.root),
+                                  _run_name(experiment))
         run.write_config(experiment)
     else:  # data-parallel: rank 0 alone writes
-        run = ReplicaRunDirectory(Path(out if out is not None else experiment.output.root) / "(rank-0-writes)")
+        run = ReplicaRunDirectory(Path(out if out is not None else resolve_root(experiment.output.root))
+                                  / "(rank-0-writes)")
     return (yield from Trainer(experiment, run).run())
 
 

@@ -34,21 +34,6 @@ from replearn_gui.evaluation.jobs import evaluate_runs_job
 from replearn_gui.widgets.error_dialog import show_worker_error
 from replearn_gui.workers import alive, make_worker
 
-EVALUATION_HELP = {
-    "linear_probe": "logistic regression on frozen embeddings (C chosen on validation)",
-    "knn": "k-nearest-neighbour classifier (weighted and majority vote)",
-    "clustering": "k-means against the labels: ARI, NMI, silhouette",
-    "retrieval": "recall@10 and mAP@10 of same-label neighbours",
-    "calibration": "expected calibration error and Brier score of the probe",
-    "faithfulness": "how honest a 2-D PCA picture of the space is",
-    "layerwise": "a linear probe on every layer of the encoder",
-    "reconstruction": "reconstruction error, for objectives with a decoder",
-    "robustness": "probe accuracy under growing input corruption",
-    "invariance": "how much embeddings move under each augmentation",
-    "properties": "the property card: factors, smoothness, invariance, ...",
-}
-
-
 def fmt(value: Any, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -134,22 +119,21 @@ class EvaluationTab(QWidget):
         """Fill the evaluation and baseline choices from core (imported by then)."""
         if self.eval_boxes:
             return
-        for i, name in enumerate(core.EVALUATIONS):
-            box = QCheckBox(name.replace("_", " "))
+        names = core.evaluation_names()
+        for i, name in enumerate(names):
+            box = QCheckBox(core.EVALUATIONS.get(name).info.get("label", name))
             box.setObjectName(f"eval_{name}")
             box.setChecked(True)
-            box.setToolTip(EVALUATION_HELP.get(name, ""))
+            box.setToolTip(core.EVALUATIONS.get(name).info.get("help", ""))
             self.eval_boxes[name] = box
             self._eval_grid.addWidget(box, i // 2, i % 2)
-        row = (len(core.EVALUATIONS) + 1) // 2
+        row = (len(names) + 1) // 2
         self._eval_grid.addWidget(QLabel("Baselines:"), row, 0, 1, 2)
-        tips = {"raw": "the input features themselves", "pca": "PCA of the inputs to the same dimension",
-                "random_init": "the same encoder before training"}
         for j, name in enumerate(core.BASELINES):
             box = QCheckBox(name.replace("_", " "))
             box.setObjectName(f"baseline_{name}")
             box.setChecked(True)
-            box.setToolTip(tips.get(name, ""))
+            box.setToolTip(core.BASELINE_HELP.get(name, ""))
             self.baseline_boxes[name] = box
             self._eval_grid.addWidget(box, row + 1 + j // 2, j % 2)
 

@@ -14,10 +14,13 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+import core
+
 VERDICT_STYLE = {
     "healthy": "background:#e3f4e1; color:#1d5e20;",
     "dimensional collapse": "background:#fff1d6; color:#7a4b00;",
     "complete collapse": "background:#fde0e0; color:#8a1010;",
+    "too few samples": "background:#eeeeee; color:#444444;",
 }
 
 
@@ -26,6 +29,7 @@ class CollapsePanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
+        self.objective: str | None = None  # the run's objective: collapse advice names its own mechanism
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         top = QHBoxLayout()
@@ -81,12 +85,19 @@ class CollapsePanel(QWidget):
         self.heat_plot.addItem(self.heat)
         self.cov = pg.ImageItem()
         self.cov_plot.addItem(self.cov)
-        self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4)
-        self.knn_curve = self.probe_plot.plot(pen=pg.mkPen("#e08a2a", width=2), symbol="t", symbolSize=4)
-        self.baseline_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2a9d3a", style=Qt.PenStyle.DashLine),
-                                             label="raw features", labelOpts={"position": 0.3})
+        # the legend is the title's coloured key: a legend box would cover most of so small a plot
+        self.probe_key = {"linear probe": "#4a7bd0", "kNN": "#e08a2a", "raw features": "#2a9d3a"}
+        self.probe_plot.setTitle("Online probe: " + " ".join(
+            f"<span style='color:{c}'>{'- -' if name == 'raw features' else '●'} {name}</span>"
+            for name, c in self.probe_key.items()), size="9pt")
+        self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4,
+                                                symbolBrush="#4a7bd0", name="linear probe")
+        self.knn_curve = self.probe_plot.plot(pen=pg.mkPen("#e08a2a", width=2), symbol="t", symbolSize=4,
+                                              symbolBrush="#e08a2a", name="kNN")
+        self.baseline_line = pg.InfiniteLine(angle=0, pen=pg.mkPen("#2a9d3a", style=Qt.PenStyle.DashLine))
         self.baseline_line.hide()
         self.probe_plot.addItem(self.baseline_line)
+        self.probe_plot.setLabel("left", "accuracy")
         self.probe_plot.setYRange(0, 1)
         self.au_path = self.au_plot.plot(pen=pg.mkPen("#777777"), symbol="o", symbolSize=5, symbolBrush="#4a7bd0")
         self.au_plot.setLabel("bottom", "uniformity")
@@ -142,6 +153,7 @@ class CollapsePanel(QWidget):
         if baseline_probe is not None:
             self.baseline_line.setValue(baseline_probe)
             self.baseline_line.show()
+            self._fit_probe_range()
 
     def add_epoch(self, epoch: int, d: Any) -> None:
         """One epoch's Diagnostics (of the representation)."""
@@ -167,6 +179,7 @@ class CollapsePanel(QWidget):
         if d.knn_accuracy is not None:
             self.knn.append((epoch, d.knn_accuracy))
             self.knn_curve.setData(*zip(*self.knn, strict=True))
+        self._fit_probe_range()
         if d.alignment is not None and np.isfinite(d.uniformity):
             self.au.append((d.uniformity, d.alignment))
             self.au_path.setData(*zip(*self.au, strict=True))
@@ -181,8 +194,23 @@ class CollapsePanel(QWidget):
             self.cov_plot.setTitle("Cross-correlation" if d.cross_correlation is not None else "Covariance")
         self.show_verdict(d.verdict)
 
+    def _fit_probe_range(self) -> None:
+        """The accuracies and the baseline with a little room: a fixed 0–1 axis hides the differences."""
+        values = [a for _, a in self.probe + self.knn]
+        if self.baseline_line.isVisible():
+            values.append(self.baseline_line.value())
+        if not values:
+            return
+        low, high = min(values), max(values)
+        pad = max(0.02, 0.15 * (high - low))
+        self.probe_plot.setYRange(max(0.0, low - pad), min(1.0, high + pad), padding=0)
+
     def show_verdict(self, verdict: Any) -> None:
-        self.banner.setText(verdict.sentence)
+        text = verdict.sentence
+        if verdict.collapsed and self.objective:
+            advice = core.collapse_advice(self.objective, verdict.status)
+            text = f"{text} {advice}" if advice else text
+        self.banner.setText(text)
         self.banner.setStyleSheet("padding:6px; border-radius:4px;" + VERDICT_STYLE.get(verdict.status, ""))
         if verdict.collapsed and not self.collapsed_once:
             self.collapsed_once = True

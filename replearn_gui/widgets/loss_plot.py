@@ -72,7 +72,9 @@ class LossPlot(QWidget):
         self.grid.setPen(pg.mkPen((225, 225, 225)))
         self.grid.setZValue(-10)
         self.plot.addItem(self.grid)
-        self.plot.addLegend(offset=(-10, 10))
+        legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt", colCount=2,
+                                     brush=pg.mkBrush(255, 255, 255, 170))
+        legend.setZValue(5)
         self.raw = self.plot.plot(name="train (per step)", pen=pg.mkPen((120, 150, 200, 110), width=1))
         self.smooth = self.plot.plot(name="train (smoothed)", pen=pg.mkPen((40, 90, 200), width=2))
         self.val = self.plot.plot(name="validation (per epoch)", pen=pg.mkPen((220, 110, 30), width=2),
@@ -132,6 +134,9 @@ class LossPlot(QWidget):
     def set_dark(self, dark: bool) -> None:
         self.plot.setBackground("#1e1e1e" if dark else "w")
         self.grid.setPen(pg.mkPen((60, 60, 60) if dark else (225, 225, 225)))
+        legend = self.plot.plotItem.legend
+        legend.setBrush(pg.mkBrush(30, 30, 30, 170) if dark else pg.mkBrush(255, 255, 255, 170))
+        legend.setLabelTextColor("#dddddd" if dark else "#333333")
         for axis in ("left", "bottom", "right"):
             self.plot.getAxis(axis).setTextPen("#dddddd" if dark else "#333333")
             self.plot.getAxis(axis).setPen("#888888")

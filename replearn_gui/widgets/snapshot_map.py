@@ -2,7 +2,8 @@
 
 Each snapshot is projected in a worker (PCA of a few thousand points takes milliseconds, but the GUI thread never
 waits on a projection) and turned onto the previous picture with Procrustes, so the map changes only where the
-representation does. Snapshots that arrive while one is being projected are coalesced: only the newest is drawn.
+representation does. Snapshots that arrive while one is being projected are coalesced: only the newest is drawn
+(a :class:`BackgroundJob` with the ``"latest"`` policy).
 """
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 import core
 from replearn_gui.explorer.colouring import categorical_palette
 from replearn_gui.explorer.point_cloud import PointCloud
-from replearn_gui.workers import alive, make_worker
+from replearn_gui.jobs import BackgroundJob
 
 
-def snapshot_pca_job(embeddings: np.ndarray | str, run_dir: str | None, previous: np.ndarray | None):
-    """(coords, labels or None) of one snapshot: given as an array, or as the path of its ``.npy``."""
+def snapshot_pca_job(embeddings: np.ndarray | str, run_dir: str | None, previous: np.ndarray | None,
+                     epoch: int | None = None):
+    """(coords, labels or None, epoch) of one snapshot: given as an array, or as the path of its ``.npy``."""
     Z = np.load(embeddings, allow_pickle=False) if isinstance(embeddings, str) else np.asarray(embeddings)
     yield core.ProjectionProgress("pca", 0.0, "projecting")
     coords = core.run_to_end(core.project(np.asarray(Z, dtype=np.float32), "pca")).coords
@@ -32,7 +34,7 @@ def snapshot_pca_job(embeddings: np.ndarray | str, run_dir: str | None, previous
         labels = np.load(Path(run_dir) / "snapshots" / "labels.npy", allow_pickle=False)
         if len(labels) != len(coords):
             labels = None
-    return coords, labels
+    return coords, labels, epoch
 
 
 class SnapshotMap(QWidget):
@@ -60,45 +62,28 @@ class SnapshotMap(QWidget):
         self.coords: np.ndarray | None = None
         self.labels: np.ndarray | None = None
         self.epoch: int | None = None
-        self._worker = None
-        self._pending: tuple | None = None
+        self.job = BackgroundJob(self, policy="latest")
+        self.job.done.connect(self._show)
+        self.job.failed.connect(lambda exc, _details: self.title.setText(f"Snapshot map: {exc}"))
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self.job.busy
 
     def clear(self, run_dir: str | None = None) -> None:
+        self.job.cancel()  # a projection of the previous run is no longer wanted
         self.run_dir = run_dir
         self.coords = self.labels = None
         self.epoch = None
-        self._pending = None
         self.cloud.set_positions(np.zeros((0, 2)))
         self.title.setText("Snapshot map: PCA of the latest snapshot")
 
     def show_snapshot(self, embeddings: Any, epoch: int | None) -> None:
         """An array (live event) or a snapshot file path (opened run)."""
-        self._pending = (embeddings, epoch)
-        if self._worker is None:
-            self._start_next()
+        self.job.start(snapshot_pca_job, embeddings, self.run_dir, self.coords, epoch)
 
-    def _start_next(self) -> None:
-        if self._pending is None:
-            return
-        embeddings, epoch = self._pending
-        self._pending = None
-        worker = make_worker(snapshot_pca_job, embeddings, self.run_dir, self.coords)
-        worker.returned.connect(alive(self, lambda result, epoch=epoch: self._show(result, epoch)))
-        worker.errored.connect(alive(self, lambda exc: self.title.setText(f"Snapshot map: {exc}")))
-        worker.finished.connect(self._finished)
-        self._worker = worker
-        worker.start()
-
-    def _finished(self) -> None:
-        self._worker = None
-        self._start_next()
-
-    def _show(self, result: tuple, epoch: int | None) -> None:
-        coords, labels = result
+    def _show(self, result: tuple) -> None:
+        coords, labels, epoch = result
         first = self.coords is None or len(self.coords) != len(coords)
         self.coords, self.labels, self.epoch = coords, labels, epoch
         self.cloud.set_positions(coords)

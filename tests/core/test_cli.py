@@ -59,7 +59,7 @@ def test_train_a_preset_by_name(tmp_path, monkeypatch):
     [
         (["train", "missing.toml"], 2, "experiment file 'missing.toml' does not exist"),
         (["train", "not-a-preset"], 2, "neither an experiment file nor a preset"),
-        (["describe", "vicrge"], 2, "unknown dataset, encoder, objective or augmentation 'vicrge'"),
+        (["describe", "vicrge"], 2, "unknown dataset, encoder, objective, augmentation or evaluation 'vicrge'"),
         (["list", "widgets"], 2, "invalid choice: 'widgets'"),
         (["resume", "/nonexistent/run"], 1, "is not a directory"),
         ([], 2, "required: COMMAND"),

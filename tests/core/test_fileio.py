@@ -54,3 +54,47 @@ def test_json_and_hash(tmp_path):
     with pytest.raises(ValueError):
         atomic_write_json(target, {"x": float("nan")})
     assert '"b": 1' in target.read_text()
+
+
+def test_atomic_writes_honour_the_umask(tmp_path):
+    """Files written atomically get the mode any other new file would get (0644 under umask 022), not 0600."""
+    import os
+    import stat
+
+    from core.fileio import atomic_write_text
+
+    old = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "a.txt", "x")
+        plain = tmp_path / "plain.txt"
+        plain.write_text("x")
+        assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o644
+        os.umask(0o077)
+        atomic_write_text(tmp_path / "b.txt", "x")
+        assert stat.S_IMODE((tmp_path / "b.txt").stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
+
+
+def test_only_durable_writes_are_fsynced_and_both_are_atomic(tmp_path, monkeypatch):
+    import os
+
+    from core.fileio import atomic_writer
+
+    synced = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real_fsync(fd))
+    for durable in (True, False):
+        target = tmp_path / f"{durable}.bin"
+        target.write_bytes(b"old")
+        try:
+            with atomic_writer(target, "wb", durable=durable) as fh:
+                fh.write(b"half")
+                raise RuntimeError("killed mid-write")
+        except RuntimeError:
+            pass
+        assert target.read_bytes() == b"old" and list(tmp_path.glob(".*.tmp")) == []
+        with atomic_writer(target, "wb", durable=durable) as fh:
+            fh.write(b"new")
+        assert target.read_bytes() == b"new"
+    assert len(synced) == 1  # the durable write alone

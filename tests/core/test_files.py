@@ -340,7 +340,9 @@ def test_text_file_round_trip_labelled(tmp_path):
     path = write(tmp_path / "s.txt", "pos\tThe cat sat.\nneg\tA dog ran away!\n\npos\tthe cat ran\n")
     ds = load("text", path=path, labelled=True, max_length=4)
     assert ds.kind == "tokens" and ds.X.shape == (3, 4) and ds.label_names == ("neg", "pos")
-    words = [core.data.preview.tokens_text(ds.X[i], ds.vocab) for i in range(3)]
+    from core.data.preview import tokens_text
+
+    words = [tokens_text(ds.X[i], ds.vocab) for i in range(3)]
     assert words == ["the cat sat", "a dog ran away", "the cat ran"]
     assert "line 1 has no TAB" in error("text", path=write(tmp_path / "u.txt", "just words\n"), labelled=True)
 
@@ -429,3 +431,47 @@ def test_csv_spaces_after_delimiters_are_dropped_like_csv_reader_does(tmp_path):
         ds = load("csv", path=path, label_column="label", metadata_columns=["site"])
         assert ds.metadata["site"].tolist() == ["north", "south", "north"] and ds.label_names == ("a", "b")
         np.testing.assert_array_equal(ds.X, [[1, 2], [3, 4], [5, 6]])
+
+
+CSV_TABLES = [
+    ("x,y,label\n1,2,a\n3,4,b\n5,6,a\n", {"label_column": "label"}),
+    ("1;2;0\n3;4;1\n5;6;1\n7;8;0\n", {"label_column": "2"}),
+    ("\ufeffa\tb\tc\tcity\n1.5\t2\t7\tKöln\n3\t-4e3\t7\tBonn\n\n5\t6\t7\tKöln\n", {"metadata_columns": ["city"]}),
+    ("f1,f2,y\n0.1,0.2,10\n0.3,0.4,2\n0.5,0.6,1\n0.7,0.8,10\n", {"label_column": "y", "kind": "sequence"}),
+    ("a,b\n1,2\n3,4\n", {}),
+    ("a,b,y\n1,2,01\n3,4,1\n5,6,01\n", {"label_column": "y"}),  # labels keep their text: '01' is not '1'
+]
+
+
+@pytest.mark.parametrize("text, params", CSV_TABLES)
+def test_csv_arrow_fast_path_reads_the_same_dataset_as_the_cell_by_cell_reader(tmp_path, monkeypatch, text, params):
+    from core.data.files import csv_table
+
+    path = write(tmp_path / "t.csv", text)
+    fast = load("csv", path=path, **params)
+    assert csv_table._arrow_table(csv_table.existing_file(path), fast_params := _csv_params(path, params)) is not None
+    monkeypatch.setattr(csv_table, "_arrow_table", lambda path, p: None)
+    slow = load("csv", path=path, **params)
+    np.testing.assert_array_equal(fast.X, slow.X)
+    assert fast.X.dtype == slow.X.dtype == np.float32
+    assert (fast.y is None) == (slow.y is None)
+    if fast.y is not None:
+        np.testing.assert_array_equal(fast.y, slow.y)
+    assert fast.label_names == slow.label_names and fast.feature_names == slow.feature_names
+    assert fast.metadata.keys() == slow.metadata.keys()
+    for key in fast.metadata:
+        np.testing.assert_array_equal(fast.metadata[key], slow.metadata[key])
+    assert fast.notes == slow.notes and fast.kind == slow.kind and fast_params.path == path
+
+
+def _csv_params(path, params):
+    return core.DATASETS.get("csv").cls.Params(path=path, **params)
+
+
+@pytest.mark.parametrize("text", ["a,b\n1,2\n3,\n", "a,b\n1,2\n3,x\n", "a,b\n1,2\n3,4,5\n", 'a,b\n1,"2"\n3,4\n',
+                                  "a,b\n1,2\n3,inf\n"])
+def test_csv_arrow_fast_path_leaves_unusual_tables_to_the_cell_by_cell_reader(tmp_path, text):
+    from core.data.files import csv_table
+
+    path = write(tmp_path / "u.csv", text)
+    assert csv_table._arrow_table(csv_table.existing_file(path), _csv_params(path, {})) is None

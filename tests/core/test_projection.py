@@ -162,6 +162,19 @@ def test_blocked_search_gives_the_same_answer_as_one_block():
     np.testing.assert_array_equal(small.indices, big.indices)
 
 
+@pytest.mark.parametrize("metric", ["cosine", "euclidean"])
+def test_tiled_search_over_many_database_tiles_equals_scikit_learn(metric):
+    # 300 queries against 5,000 points in tiles of 97 points: the running top-k is merged 52 times, and a
+    # query's own index falls inside one tile only
+    X = np.random.default_rng(3).normal(size=(5000, 12)).astype(np.float32)
+    index = core.ExactIndex(X, metric, block=50)
+    index.SCORE_BYTES = 4 * 300 * 97
+    ours = index.query(X[:300], 6, exclude_self=np.arange(300))
+    d, i = NearestNeighbors(n_neighbors=7, metric=metric).fit(X).kneighbors(X[:300])
+    np.testing.assert_array_equal(ours.indices, i[:, 1:])
+    np.testing.assert_allclose(ours.distances, d[:, 1:], atol=1e-5)
+
+
 def test_approximate_knn_reports_its_recall():
     X, _ = make_blobs(2000, n_features=16, centers=10, random_state=0)
     approx = core.knn(X.astype(np.float32), 10, "euclidean", approximate=True)
@@ -259,3 +272,22 @@ def test_tsne_falls_back_to_scikit_learn_without_opentsne(blobs, monkeypatch):
     # it still separates the blobs: each point's nearest layout neighbour shares its blob
     nb = core.layout_neighbours(coords, 1).indices[:, 0]
     assert (y[nb] == y).mean() > 0.95
+
+
+def test_tsne_above_the_exact_graph_size_uses_nn_descent_and_still_keeps_neighbours(blobs, monkeypatch):
+    # large inputs get an approximate neighbour graph (as openTSNE and umap-learn do on their own); the layout
+    # must stay as faithful as the exact graph's
+    from sklearn.manifold import trustworthiness
+
+    from core.projection import methods
+
+    X, _ = blobs
+    params = {"n_iter": 150, "early_exaggeration_iter": 50, "random_state": 0}
+    exact = core.PROJECTIONS.get("tsne").cls(**params).fit_transform(X)
+    calls = []
+    real_knn = methods.knn
+    monkeypatch.setattr(methods, "knn", lambda *a, **kw: calls.append(kw.get("approximate")) or real_knn(*a, **kw))
+    monkeypatch.setattr(methods, "GRAPH_EXACT_UP_TO", 100)
+    approx = core.PROJECTIONS.get("tsne").cls(**params).fit_transform(X)
+    assert calls == [True]
+    assert trustworthiness(X, approx, n_neighbors=10) > trustworthiness(X, exact, n_neighbors=10) - 0.02

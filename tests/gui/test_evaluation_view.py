@@ -128,7 +128,7 @@ def test_report_dialog_cancel_while_building(qtbot, runs):
     from replearn_gui.evaluation.report_dialog import ReportDialog
 
     _, first, _ = runs
-    dialog = ReportDialog(first, list(core.EVALUATIONS))
+    dialog = ReportDialog(first, list(core.evaluation_names()))
     qtbot.addWidget(dialog)
     dialog.show()
     dialog.build_button.click()

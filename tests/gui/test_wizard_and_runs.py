@@ -78,8 +78,9 @@ def test_bad_data_file_is_reported_on_the_data_page(window, qtbot, tmp_path):
 
 def test_reopen_a_finished_run(window, qtbot, tmp_path, tiny_experiment):
     result = core.run_to_end(core.train(tiny_experiment.with_output(root=window.runs_root)))
-    window.run_list.refresh()
-    assert window.run_list.list.count() == 1 and "test_accuracy" not in window.run_list.list.item(0).text()
+    window.run_list.refresh()  # described in a worker
+    qtbot.waitUntil(lambda: window.run_list.list.count() == 1, timeout=10000)
+    assert "test_accuracy" not in window.run_list.list.item(0).text()
     window.open_run(result.run_dir)
     qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=10000)
     assert len(window.loss_plot.steps) == result.steps
@@ -229,7 +230,7 @@ def test_follow_a_run_that_another_process_is_writing(window, qtbot, tiny_experi
         (run_dir,) = list(root.iterdir())
         window.open_run(str(run_dir))
         updates = []
-        window.follower.records.connect(updates.append)
+        window.follower.events.connect(updates.append)
         qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=120000)
         assert proc.wait(timeout=60) == 0
     finally:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.data.base import DATASETS, Dataset, DatasetSource
-from core.data.files.common import existing_folder, fail
 from core.params import Params, param
+from core.data.base import DATASETS, Dataset, DatasetSource
+from core.data.files.common import class_folders, existing_folder, fail, split_class_files
 
 _PCM = {1: np.uint8, 2: np.int16, 4: np.int32}
 
@@ -36,7 +36,7 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
     return data.reshape(-1, channels).mean(axis=1), rate
 
 
-@DATASETS.register("wav_folder", kind="audio", file=True)
+@DATASETS.register("wav_folder", kind="audio", file=True, folder=True, folder_files=("*.wav",))
 class WavFolder(DatasetSource):
     """A folder with one sub-folder per class of WAV files (PCM, mono or stereo mixed to mono, one sample rate),
     cropped or zero-padded to one length."""
@@ -49,20 +49,16 @@ class WavFolder(DatasetSource):
 
     def load(self) -> Dataset:
         root = existing_folder(self.params.path)
-        classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-        if not classes:
+        if not class_folders(root):
             raise fail(root, "has no class folders", "Put the WAV files in one sub-folder per class")
+        class_names, found, has_split = split_class_files(root, lambda f: f.suffix.lower() == ".wav", ".wav files")
         clips, labels, names, rates = [], [], [], {}
-        for k, folder in enumerate(classes):
-            found = sorted(f for f in folder.iterdir() if f.suffix.lower() == ".wav")
-            if not found:
-                raise fail(folder, "is an empty class folder (no .wav files)")
-            for f in found:
-                data, rate = read_wav(f)
-                rates.setdefault(rate, f)
-                clips.append(data)
-                labels.append(k)
-                names.append(str(f.relative_to(root)))
+        for k, f, _ in found:
+            data, rate = read_wav(f)
+            rates.setdefault(rate, f)
+            clips.append(data)
+            labels.append(k)
+            names.append(str(f.relative_to(root)))
         if len(rates) > 1:
             (r1, f1), (r2, f2) = list(rates.items())[:2]
             raise fail(root, f"mixes sample rates ({r1} Hz in {f1.name}, {r2} Hz in {f2.name})",
@@ -72,7 +68,9 @@ class WavFolder(DatasetSource):
         for i, c in enumerate(clips):
             X[i, 0, : min(length, len(c))] = c[:length]
         rate = next(iter(rates))
-        return Dataset(name=root.name, kind="audio", X=X, y=np.array(labels), label_names=tuple(c.name for c in classes),
+        split = np.array([code for _, _, code in found], dtype=np.int8) if has_split else None
+        return Dataset(name=root.name, kind="audio", X=X, y=np.array(labels), label_names=tuple(class_names), split=split,
                        metadata={"file": np.array(names), "duration_s": np.array([len(c) / rate for c in clips])},
                        value_range=(-1.0, 1.0), recommended_normalization="none", source=str(root),
-                       description=f"{len(clips)} clips at {rate} Hz in {len(classes)} classes from {root.name}/")
+                       description=f"{len(clips)} clips at {rate} Hz in {len(class_names)} classes from {root.name}/"
+                       + (" (its own train / test split)" if has_split else ""))

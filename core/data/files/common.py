@@ -63,3 +63,45 @@ def check_fits_in_memory(path: Path, needed: int, what: str = "its contents") ->
     if free is not None and needed > free:
         raise fail(path, f"loading {what} needs {human(needed)}, but only {human(free)} of memory is free",
                    "Use a smaller file, or a float32 .npy file, which is memory-mapped instead of loaded")
+
+
+def split_folders(root: Path) -> dict[int, Path] | None:
+    """``{split code: folder}`` when ``root`` holds train/ and test/ (or val/) sub-folders, as public benchmarks
+    ship them (ImageNet-style train/<class>/..., test/<class>/...); None for a plain one-folder-per-class tree."""
+    from core.data.base import SPLIT_ALIASES
+
+    subdirs = [d for d in root.iterdir() if d.is_dir() and not d.name.startswith(".")]
+    codes = {d: SPLIT_ALIASES.get(d.name.lower()) for d in subdirs}
+    if not subdirs or any(c is None for c in codes.values()) or 0 not in codes.values() or len(codes) < 2:
+        return None
+    by_code: dict[int, Path] = {}
+    for d, c in codes.items():
+        if c in by_code:
+            raise fail(root, f"has two folders for one split ({by_code[c].name}/ and {d.name}/)")
+        by_code[c] = d
+    return dict(sorted(by_code.items()))
+
+
+def class_folders(root: Path) -> list[Path]:
+    return sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
+
+
+def split_class_files(root: Path, accept, what: str) -> tuple[list[str], list[tuple[int, Path, int]], bool]:
+    """Class names and ``(class index, file, split code)`` of a class-folder tree, or of train/ test/ (val/)
+    folders that each hold one; classes are the union over the splits. ``accept(file)`` picks the files."""
+    splits = split_folders(root)
+    trees = splits if splits is not None else {0: root}
+    per_split = {code: class_folders(folder) for code, folder in trees.items()}
+    for code, classes in per_split.items():
+        if not classes:
+            raise fail(trees[code], "has no class folders", f"Put the {what} in one sub-folder per class")
+    names = sorted({c.name for classes in per_split.values() for c in classes})
+    index = {n: i for i, n in enumerate(names)}
+    files: list[tuple[int, Path, int]] = []
+    for code, classes in per_split.items():
+        for folder in classes:
+            found = sorted(f for f in folder.iterdir() if f.is_file() and accept(f))
+            if not found:
+                raise fail(folder, f"is an empty class folder (no {what})", "Add files to it or remove the folder")
+            files += [(index[folder.name], f, code) for f in found]
+    return names, files, splits is not None

@@ -37,7 +37,7 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
 
 
-@DATASETS.register("idx", kind="image", file=True)
+@DATASETS.register("idx", kind="image", file=True, patterns=("*ubyte*", "*.idx", "*idx*.gz"))
 class IdxImages(DatasetSource):
     """MNIST-style IDX files: an images file (n × H × W bytes) and an optional labels file, plain or .gz."""
 
@@ -45,11 +45,25 @@ class IdxImages(DatasetSource):
     class Params(Params):
         path: str = param("", label="Images file", help="e.g. train-images-idx3-ubyte or its .gz")
         labels_path: str | None = param(None, label="Labels file", help="e.g. train-labels-idx1-ubyte; empty = none")
+        test_path: str | None = param(None, label="Test images file",
+                                      help="The data set's own test split, e.g. t10k-images-idx3-ubyte. Empty: the "
+                                           "t10k-... file next to a train-... file when there is one.")
+        test_labels_path: str | None = param(None, label="Test labels file", help="e.g. t10k-labels-idx1-ubyte")
 
     def load(self) -> Dataset:
         p = self.params
         path = existing_file(p.path)
+        test_path, test_labels = self._test_files(path)
         images = read_idx(path)
+        n_train = len(images)
+        parts = [images]
+        if test_path is not None:
+            test_images = read_idx(test_path)
+            if test_images.shape[1:] != images.shape[1:]:
+                raise fail(test_path, f"holds images of shape {test_images.shape[1:]}, but {path.name} holds "
+                           f"{images.shape[1:]}", "The train and test files must be of one data set")
+            parts.append(test_images)
+        images = np.concatenate(parts) if len(parts) > 1 else images
         if images.ndim not in (3, 4):
             raise fail(path, f"holds a {images.ndim}-D array {images.shape}; images need 3 dimensions (n, H, W)")
         scale = 255.0 if images.dtype == np.uint8 else 1.0
@@ -57,14 +71,47 @@ class IdxImages(DatasetSource):
         X = X[:, None] if X.ndim == 3 else X
         y, names = None, ()
         if p.labels_path:
-            lp = existing_file(p.labels_path, "labels file")
-            labels = read_idx(lp)
-            if labels.shape != (len(X),):
-                raise fail(lp, f"holds labels of shape {labels.shape} for {len(X)} images")
+            label_parts = [_labels(existing_file(p.labels_path, "labels file"), n_train)]
+            if test_path is not None:
+                if test_labels is None:
+                    raise fail(test_path, "has no labels file, but the training images have one",
+                               "Set test_labels_path (e.g. t10k-labels-idx1-ubyte)")
+                label_parts.append(_labels(test_labels, len(X) - n_train))
+            labels = np.concatenate(label_parts)
             classes = np.unique(labels)
             y, names = np.searchsorted(classes, labels).astype(np.int64), tuple(str(c) for c in classes)
+        split = None
+        if test_path is not None:
+            split = np.concatenate([np.zeros(n_train, np.int8), np.full(len(X) - n_train, 2, np.int8)])
         in_unit = scale == 255.0 or (X.min() >= 0 and X.max() <= 1)
-        return Dataset(name=path.name.split(".")[0], kind="image", X=X, y=y, label_names=names,
+        return Dataset(name=path.name.split(".")[0], kind="image", X=X, y=y, label_names=names, split=split,
                        value_range=(0.0, 1.0) if in_unit else None,
                        recommended_normalization="none" if in_unit else "standardize", source=str(path),
-                       description=f"{len(X)} images of {X.shape[-2]}x{X.shape[-1]} from {path.name}")
+                       description=f"{len(X)} images of {X.shape[-2]}x{X.shape[-1]} from {path.name}"
+                       + (f" and {test_path.name} (its own test split)" if test_path is not None else ""))
+
+    def _test_files(self, path: Path) -> tuple[Path | None, Path | None]:
+        """The test images and labels: as set, or MNIST's t10k-... files beside train-... files."""
+        p = self.params
+        if p.test_path:
+            test = existing_file(p.test_path, "test images file")
+            return test, existing_file(p.test_labels_path, "test labels file") if p.test_labels_path else None
+        if p.test_labels_path:
+            raise fail(path, "test_labels_path is set but test_path is not")
+        if not path.name.startswith("train-"):
+            return None, None
+        test = path.with_name("t10k-" + path.name[len("train-"):])
+        if not test.is_file():
+            return None, None
+        labels = None
+        if p.labels_path and Path(p.labels_path).name.startswith("train-"):
+            candidate = Path(p.labels_path).with_name("t10k-" + Path(p.labels_path).name[len("train-"):])
+            labels = candidate if candidate.is_file() else None
+        return test, labels
+
+
+def _labels(path: Path, n: int) -> np.ndarray:
+    labels = read_idx(path)
+    if labels.shape != (n,):
+        raise fail(path, f"holds labels of shape {labels.shape} for {n} images")
+    return labels

@@ -11,21 +11,22 @@ from typing import Literal
 
 import numpy as np
 
-from core.data.base import DATASETS, Dataset, DatasetSource
-from core.data.files.common import check_fits_in_memory, existing_folder, fail
 from core.params import Params, param
+from core.data.base import DATASETS, Dataset, DatasetSource
+from core.data.files.common import check_fits_in_memory, class_folders, existing_folder, fail, split_class_files
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
 
-@DATASETS.register("image_folder", kind="image", file=True)
+@DATASETS.register("image_folder", kind="image", file=True, folder=True)
 class ImageFolder(DatasetSource):
     """A folder with one sub-folder per class (``cats/``, ``dogs/``...) of PNG, JPEG or BMP images, grey or RGB,
     resized to a square size and scaled to [0, 1]. Pillow's decompression-bomb limit is enforced."""
 
     @dataclass(frozen=True, kw_only=True)
     class Params(Params):
-        path: str = param("", label="Folder", help="The folder whose sub-folders are the classes.")
+        path: str = param("", label="Folder", help="The folder whose sub-folders are the classes, or that holds "
+                                                    "train/ and test/ (and val/) folders of class folders.")
         size: int = param(32, label="Image side (pixels)", min=4, max=1024)
         color: Literal["auto", "grayscale", "rgb"] = param("auto", label="Colour",
                                                             help="auto: RGB if any image is in colour, else grey.")
@@ -46,18 +47,13 @@ class ImageFolder(DatasetSource):
     def _load(self) -> Dataset:
         p = self.params
         root = existing_folder(p.path)
-        classes = sorted(d for d in root.iterdir() if d.is_dir() and not d.name.startswith("."))
-        if not classes:
+        if not class_folders(root):
             loose = [f.name for f in root.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES]
             hint = f" (it holds {len(loose)} loose image(s))" if loose else ""
             raise fail(root, f"has no class folders{hint}", "Put the images in one sub-folder per class, e.g. cats/ and dogs/")
-        files: list[tuple[int, Path]] = []
-        for k, folder in enumerate(classes):
-            found = sorted(f for f in folder.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES)
-            if not found:
-                raise fail(folder, "is an empty class folder (no PNG, JPEG or BMP images)",
-                           "Add images to it or remove the folder")
-            files += [(k, f) for f in found]
+        class_names, found, has_split = split_class_files(root, lambda f: f.suffix.lower() in IMAGE_SUFFIXES,
+                                                          "PNG, JPEG or BMP images")
+        files = [(k, f) for k, f, _ in found]
         paths = [f for _, f in files]
         modes = _modes(paths, p.workers)  # headers only: nothing is decoded yet
         colour = any(m in ("RGB", "RGBA", "CMYK", "YCbCr") for m in modes.values()) or any(
@@ -80,10 +76,12 @@ class ImageFolder(DatasetSource):
         if mapped:
             notes.append("decoded once into a memory-mapped cache; training streams it")
         y = np.array([k for k, _ in files], dtype=np.int64)
-        return Dataset(name=root.name, kind="image", X=X, y=y, label_names=tuple(c.name for c in classes),
+        split = np.array([code for _, _, code in found], dtype=np.int8) if has_split else None
+        return Dataset(name=root.name, kind="image", X=X, y=y, label_names=tuple(class_names), split=split,
                        metadata={"file": np.array([str(f.relative_to(root)) for f in paths])},
                        value_range=(0.0, 1.0), recommended_normalization="none", source=str(root),
-                       description=f"{len(files)} images in {len(classes)} classes from {root.name}/", notes=tuple(notes))
+                       description=f"{len(files)} images in {len(class_names)} classes from {root.name}/"
+                       + (" (its own train / test split)" if has_split else ""), notes=tuple(notes))
 
 
 MEMORY_MAP_ABOVE = 1 << 30

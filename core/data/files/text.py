@@ -16,7 +16,7 @@ WORD = re.compile(r"[\w']+", re.UNICODE)
 UNKNOWN = "<unk>"
 
 
-@DATASETS.register("text", kind="tokens", file=True)
+@DATASETS.register("text", kind="tokens", file=True, patterns=("*.txt",))
 class TextLines(DatasetSource):
     """A text file with one sentence per line (optionally ``label<TAB>sentence``): lower-cased words become
     token ids; rare words share one ``<unk>`` id; sentences are cut to a maximum length."""

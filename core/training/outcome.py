@@ -1,0 +1,45 @@
+"""What a run's end and its health mean for the person who trained it: divergence, and collapse advice that names
+the mechanism the chosen objective actually has (its registry metadata: ``collapse_guard``, ``collapse_advice``).
+"""
+from __future__ import annotations
+
+import math
+
+from core.objectives.base import OBJECTIVES
+
+NAMES = {"vicreg": "VICReg", "simclr": "SimCLR", "byol": "BYOL", "simsiam": "SimSiam", "barlow_twins": "Barlow Twins",
+         "siamese_naive": "The naive Siamese objective"}
+DIVERGENCE_FACTOR = 10.0  # a final loss this many times the first step's loss (and 1 above it) is a diverged run
+
+
+def diverged(first_loss: float | None, final_loss: float | None) -> bool:
+    """True when the loss ended far above where it started (or non-finite): the optimiser blew up.
+
+    Healthy training lowers the loss; a learning rate far too high sends it up by orders of magnitude (digits
+    with lr 10: cross-entropy 2.3 → 325, VICReg 25 → 9e8) while staying finite, so no NaN check catches it.
+    """
+    if first_loss is None or final_loss is None:
+        return False
+    if not math.isfinite(final_loss):
+        return True
+    return final_loss > DIVERGENCE_FACTOR * abs(first_loss) and final_loss > first_loss + 1.0
+
+
+def divergence_advice(first_loss: float, final_loss: float, lr: float) -> str:
+    return (f"The run diverged: the loss rose from {first_loss:.3g} at the first step to {final_loss:.3g} at the "
+            f"end. The learning rate ({lr:g}) is most likely too high: try a tenth of it, a warm-up, or gradient "
+            "clipping (training.grad_clip).")
+
+
+def collapse_advice(objective: str, status: str) -> str:
+    """One sentence for a collapsed representation: what the objective has against collapse, and what to try."""
+    if status not in ("complete collapse", "dimensional collapse"):
+        return ""
+    entry = OBJECTIVES.get(objective) if objective in OBJECTIVES else None
+    guard = entry.info.get("collapse_guard") if entry is not None else None
+    advice = entry.info.get("collapse_advice") if entry is not None else None
+    if guard is None:  # reconstruction, supervised, ...: the loss itself needs distinct outputs
+        return ("This objective has no dedicated anti-collapse term; a lower learning rate, a wider encoder or more "
+                "epochs usually help.")
+    label = NAMES.get(entry.name, entry.name)
+    return f"{label} guards against collapse with {guard}; here it was not enough: {advice}."
