@@ -46,7 +46,7 @@ from replearn_gui.explorer.selection_panel import SelectionPanel
 from replearn_gui.explorer.state import NOTHING, ExplorerState
 from replearn_gui.explorer.viewbox import ExplorerViewBox, rotate
 from replearn_gui.widgets.error_dialog import show_worker_error
-from replearn_gui.workers import alive, make_worker
+from replearn_gui.jobs import BackgroundJob
 
 LABEL_MODE, SINGLE_MODE, FAITHFUL_MODE = "label", "(one colour)", "faithfulness (neighbours kept)"
 HOVER_MS = 8  # mouse moves are coalesced: the newest position is picked at most this often
@@ -67,9 +67,21 @@ class ExplorerView(QWidget):
         self._dark = False
         self._index = None
         self._index_key: tuple | None = None
-        self._worker = None
-        self._export_worker = None
-        self._cancelled = False
+        # projections, aligned layouts and faithfulness share one job (a new one replaces the running one and
+        # its late results are dropped); file exports have their own
+        self.job = BackgroundJob(self, policy="replace")
+        self.job.partial.connect(self._projection_progress)
+        self.job.done.connect(lambda value: self._on_done(value))
+        self.job.failed.connect(lambda exc, _details: self._projection_failed(exc))
+        self.job.cancelled.connect(lambda: self.projection_panel.show_progress(
+            0.0, "Cancelled; the picture shows the last finished layout."))
+        self.job.finished.connect(self._worker_finished)
+        self._on_done: Any = lambda value: None
+        self.export_job = BackgroundJob(self, policy="replace")
+        self.export_job.done.connect(lambda _: self.status.setText(f"Exported to {self._export_path}"))
+        self.export_job.failed.connect(lambda exc, _details: (self.status.setText(f"Export failed: {exc}"),
+                                                              show_worker_error(self, "Export failed", exc)))
+        self._export_path = ""
         self._memory: dict[str, np.ndarray] = {}  # (space, method, params) -> layout: switching back is instant
         self._hover_at: QPoint | None = None
         self._build(side_panel)
@@ -329,42 +341,32 @@ class ExplorerView(QWidget):
             self.projection_panel.show_progress(1.0, f"{method.upper()}: shown again (computed before).")
             self.projection_done.emit(None)
             return
-        worker = make_worker(projection_job, np.asarray(self.space.embeddings, dtype=np.float32), method, params,
-                             self.cache_dir)
-        worker.returned.connect(alive(self, lambda result: self._projection_returned(key, result)))
-        self._run(worker, f"Computing {method}…")
+        self._run(lambda result: self._projection_returned(key, result), f"Computing {method}…", projection_job,
+                  np.asarray(self.space.embeddings, dtype=np.float32), method, params, self.cache_dir)
 
     def compute_evolution(self, method: str, params: dict) -> None:
         """Aligned layouts of every snapshot, so the scrubber can move through training."""
-        worker = make_worker(aligned_job, list(self.state.frame_embeddings), method, params, self.cache_dir)
-        worker.returned.connect(self._frames_returned)
-        self._run(worker, f"Aligning {method} layouts of {len(self.state.frame_embeddings)} snapshots…")
+        self._run(self._frames_returned, f"Aligning {method} layouts of {len(self.state.frame_embeddings)} snapshots…",
+                  aligned_job, list(self.state.frame_embeddings), method, params, self.cache_dir)
 
-    def _run(self, worker, message: str) -> None:
-        worker.yielded.connect(self._projection_progress)
-        worker.errored.connect(self._projection_failed)
-        worker.finished.connect(self._worker_finished)
-        self._worker = worker
-        self._cancelled = False
+    def _run(self, on_done, message: str, fn, *args) -> None:
+        self._on_done = on_done
         self.user_moved_view = False
         self.projection_panel.set_busy(True)
         self.projection_panel.show_progress(0.0, message)
         self.busy_changed.emit(True)
-        worker.start()
+        self.job.start(fn, *args)
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None or self._export_worker is not None
+        return self.job.busy or self.export_job.busy
 
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.quit()  # stops at the next progress report; the finished signal tidies up
-            self._cancelled = True
+        """Stops the projection at its next progress report; what it sends meanwhile is dropped."""
+        self.job.cancel()
 
     @Slot(object)
     def _projection_progress(self, progress: Any) -> None:
-        if self._cancelled:
-            return  # reports already on their way when the user cancelled
         self.projection_panel.show_progress(progress.fraction, progress.message)
         if progress.coords is not None and not self.frames and len(progress.coords) == self.space.n:
             # t-SNE forming, live: the layout grows from PCA's ±1 to ±40, so the view follows it until the user
@@ -389,10 +391,7 @@ class ExplorerView(QWidget):
         show_worker_error(self, "Projection failed", exc)
 
     def _worker_finished(self) -> None:
-        self._worker = None
         self.projection_panel.set_busy(False)
-        if self._cancelled:
-            self.projection_panel.show_progress(0.0, "Cancelled; the picture shows the last finished layout.")
         self.busy_changed.emit(False)
 
     def set_layout(self, coords: np.ndarray, how: str = "new") -> None:
@@ -478,9 +477,8 @@ class ExplorerView(QWidget):
         if self.coords is None or self.busy:
             self.status.setText("Faithfulness needs a finished layout.")
             return
-        worker = make_worker(faithfulness_job, np.asarray(self.embeddings, dtype=np.float32), self.shown_xy())
-        worker.returned.connect(self._faithfulness_returned)
-        self._run(worker, "Measuring how many true neighbours the picture keeps…")
+        self._run(self._faithfulness_returned, "Measuring how many true neighbours the picture keeps…",
+                  faithfulness_job, np.asarray(self.embeddings, dtype=np.float32), self.shown_xy())
 
     def _faithfulness_returned(self, result: Any) -> None:
         metrics, kept = result
@@ -681,17 +679,9 @@ class ExplorerView(QWidget):
             return
         positions = self.selected if kind == "selection" else None
         coords = self.shown_xy() if self.coords is not None else None
-        worker = make_worker(export_job, kind, path, self.space, np.asarray(self.embeddings), coords, positions)
-        worker.returned.connect(alive(self, lambda _: self.status.setText(f"Exported to {path}")))
-        worker.errored.connect(alive(self, lambda exc: (self.status.setText(f"Export failed: {exc}"),
-                                                        show_worker_error(self, "Export failed", exc))))
-        worker.finished.connect(self._export_finished)
+        self._export_path = path
         self.status.setText(f"Exporting to {path}…")
-        self._export_worker = worker
-        worker.start()
-
-    def _export_finished(self) -> None:
-        self._export_worker = None
+        self.export_job.start(export_job, kind, path, self.space, np.asarray(self.embeddings), coords, positions)
 
     def set_dark(self, dark: bool) -> None:
         self._dark = dark
