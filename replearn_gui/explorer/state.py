@@ -44,6 +44,7 @@ class ExplorerState(QObject):
         self.frame_names: list[str] = []
         self.frames: list[np.ndarray] = []  # aligned layouts of the snapshots
         self.frame_pos = 0.0
+        self._between: np.ndarray | None = None
 
     # ---- the points ------------------------------------------------------------------------------------------
     def set_space(self, space: Any) -> None:
@@ -147,8 +148,13 @@ class ExplorerState(QObject):
         self.frame_pos = position
         i = int(np.floor(position))
         t = position - i
-        coords = self.frames[i] if t == 0 or i + 1 >= len(self.frames) else (
-            (1 - t) * self.frames[i] + t * self.frames[i + 1])
+        if t == 0 or i + 1 >= len(self.frames):
+            coords = self.frames[i]
+        else:  # in place in one buffer: an animation frame of 1M points allocates nothing
+            if self._between is None or self._between.shape != self.frames[i].shape:
+                self._between = np.empty_like(self.frames[i])
+            coords = np.multiply(self.frames[i], 1 - t, out=self._between)
+            coords += t * self.frames[i + 1]
         self.coords = coords
         moved = self.current_frame != before
         if moved:

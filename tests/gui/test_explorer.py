@@ -469,3 +469,59 @@ def test_a_new_layout_clears_the_hover_card_and_the_status_line(tab, qtbot):
     assert view.matches.tolist() == [5]  # the search itself still holds: its marks follow the points
     mx, my = view.search_marks.getData()
     np.testing.assert_allclose([mx[0], my[0]], view.cloud.positions[5])
+
+
+def test_level_of_detail_draws_the_same_picture_from_fewer_stamps(qtbot):
+    """Dense views stamp one point per device pixel; the picture stays what every stamp would give, emphasised
+    points stay on top, and vector exports keep every point."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage
+
+    from replearn_gui.explorer.point_cloud import LOD_MIN_POINTS, PointCloud
+
+    rng = np.random.default_rng(0)
+    n = LOD_MIN_POINTS * 3
+    xy = rng.normal(size=(n, 2))
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    cloud = PointCloud()
+    plot.addItem(cloud)
+    cloud.set_positions(xy)
+    cloud.set_colours(rng.integers(0, 3, n), [(200, 0, 0), (0, 150, 0), (0, 0, 200)])
+    strong = np.zeros(n, dtype=bool)
+    strong[rng.choice(n, 50, replace=False)] = True
+    cloud.set_emphasis(strong)
+    plot.getPlotItem().autoRange()
+
+    def picture(lod):
+        cloud.level_of_detail = lod
+        image = plot.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+        ptr = image.constBits()
+        a = np.frombuffer(ptr, np.uint8, image.sizeInBytes()).reshape(image.height(), image.bytesPerLine())
+        return a[:, : image.width() * 3].reshape(image.height(), image.width(), 3).astype(np.int16), cloud.last_drawn
+
+    every, drawn_all = picture(False)
+    fewer, drawn_lod = picture(True)
+    assert drawn_all == n and drawn_lod < 0.8 * n
+    differs = np.abs(every - fewer).max(axis=2) > 60
+    assert differs.mean() < 0.02, f"{differs.mean():.1%} of the pixels differ"
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    svg = QSvgGenerator()
+    svg.setOutputDevice(buffer)
+    p = QPainter(svg)
+    plot.render(p)
+    p.end()
+    assert cloud.last_drawn == n  # a file gets every point
+    # picking and lasso work on every point whatever is stamped
+    q = int(np.flatnonzero(strong)[0])
+    px = plot.getPlotItem().vb.viewPixelSize()
+    assert np.allclose(xy[cloud.pick(*xy[q], px)], xy[q], atol=6 * max(px))
+    assert len(cloud.positions_in_rect(-10, -10, 10, 10)) == n
