@@ -1,82 +1,207 @@
 """How good is each preset's representation? Linear-probe and kNN accuracy beside three baselines.
 
-For every preset (or those named on the command line): train it, then fit a linear probe (logistic regression
-on standardised features) and a weighted kNN (cosine, k = 20, T = 0.07) on the training split's embeddings and
-score them on the held-out test split. Baselines on the same splits: the raw input features, PCA of the raw
-features to the representation's dimension, and the same encoder at its random initialisation.
+For every preset (or those named on the command line): train it, then evaluate it with the same code as
+``replearn evaluate`` — the one linear-probe protocol (logistic regression on standardised features, fitted on
+the training split, C chosen on the validation split from {0.01, 0.1, 1, 10, 100}) and the weighted kNN (cosine,
+k = 20, T = 0.07), scored on the test split with Wilson 95% intervals. Baselines on the same splits: the raw
+input features, PCA-k (k = min(representation dim, input dim); "= raw" when it keeps every input dimension) and
+the same encoder at its random initialisation.
 
-    python bench/quality.py [PRESET ...] [--epochs N]
+    python bench/quality.py [PRESET ...] [--epochs N] [--seeds N] [--views old|default]
+    python bench/quality.py --signals [--views old|default]     # SimCLR / VICReg / BYOL on generated signals
 
-Targets on digits: supervised >= 0.97; every self-supervised objective's linear probe above its random-init
-encoder's and within 0.05 of the raw-pixel baseline, or better.
+``--seeds N`` trains N seeds per preset and adds their spread (min–max of the test accuracy): the variation
+between training runs, which the test-set intervals do not cover. ``--views old`` trains multi-view objectives
+with the default views of before this round (``OLD_DEFAULT_VIEWS``), for the before / after comparison.
+
+Targets: digits supervised >= 0.97; every self-supervised preset's probe and kNN above its random-init encoder's
+by more than the interval; on the generated signals the default contrastive run >= 0.10 above its random-init
+encoder's probe, and its kNN above the raw features'.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import statistics
 import tempfile
 import time
 
 import core
 
+# the default views of each data kind before this round (the "before" of bench/README.md)
+OLD_DEFAULT_VIEWS = {
+    "image": (("random_resized_crop", {"scale_min": 0.5}), ("rotation", {"degrees": 15.0}),
+              ("brightness_contrast", {}), ("gaussian_noise", {"sigma": 0.05})),
+    "audio": (("time_shift", {}), ("amplitude_scale", {}), ("time_mask", {}), ("gaussian_noise", {"sigma": 0.05})),
+    "sequence": (("time_shift", {}), ("amplitude_scale", {}), ("time_mask", {}), ("gaussian_noise", {"sigma": 0.05})),
+    "tabular": (("feature_resample", {"p": 0.3}), ("gaussian_noise", {"sigma": 0.1})),
+    "tokens": (("token_mask", {"p": 0.15}), ("token_dropout", {"p": 0.1})),
+}
+OLD_SIMCLR_TEMPERATURE = 0.5
 
-def scores(train_z, y_train, test_z, y_test, seed=0) -> tuple[float, float]:
-    lin = core.LinearProbe(random_state=seed).fit(train_z, y_train).score(test_z, y_test)
-    knn = core.KNNProbe().fit(train_z, y_train).score(test_z, y_test)
-    return lin, knn
+# generated signals (made here, not a benchmark's data): five event shapes whose class is the shape over time —
+# rising chirp, falling chirp, double pulse, damped ring, square burst — at a random onset and duration, with a
+# random gain and base frequency, over background noise, a slow drift and an interfering tone of random pitch.
+SIGNAL_CLASSES = ("rising chirp", "falling chirp", "double pulse", "damped ring", "square burst")
+SIGNAL_CLIPS, SIGNAL_LENGTH, SIGNAL_EPOCHS = 2000, 256, 20
 
 
-def evaluate(preset: str, epochs: int | None, root: str) -> dict:
-    exp = core.load_preset(preset).with_training(device="cpu", checkpoint_every=0, snapshot_every=0)
+def make_signals(path: str, n: int = SIGNAL_CLIPS, length: int = SIGNAL_LENGTH, seed: int = 0) -> str:
+    """Write the generated signal set as ``.npz`` (``X`` (n, length) float32, ``y``) and return its path."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, len(SIGNAL_CLASSES), n)
+    t = np.arange(length)
+    X = np.empty((n, length), dtype=np.float32)
+    for i in range(n):
+        dur = int(rng.uniform(0.3, 0.5) * length)  # nuisance: duration ...
+        onset = rng.integers(0, length - dur)  # ... onset
+        f0 = rng.uniform(0.04, 0.06)  # ... base frequency (cycles per sample)
+        u = np.linspace(0, 1, dur)
+        if y[i] == 0:
+            phase = 2 * np.pi * np.cumsum(f0 * (0.5 + 1.5 * u))
+            event = np.sin(phase)
+        elif y[i] == 1:
+            event = np.sin(2 * np.pi * np.cumsum(f0 * (2.0 - 1.5 * u)))
+        elif y[i] == 2:
+            event = np.sin(2 * np.pi * f0 * 1.5 * np.arange(dur)) * ((u < 0.3) | (u > 0.7))
+        elif y[i] == 3:
+            event = np.sin(2 * np.pi * f0 * 1.5 * np.arange(dur)) * np.exp(-5 * u)
+        else:
+            event = np.sign(np.sin(2 * np.pi * f0 * 0.5 * np.arange(dur))) * 0.7
+        x = np.zeros(length)
+        x[onset:onset + dur] = event * np.hanning(dur) ** 0.25 * rng.uniform(0.5, 1.5)  # ... gain
+        x += 0.3 * rng.standard_normal(length)  # background noise
+        x += rng.uniform(-0.5, 0.5) * np.sin(2 * np.pi * t / length * rng.uniform(0.5, 2) + rng.uniform(0, 6.3))  # drift
+        x += rng.uniform(0, 0.6) * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t + rng.uniform(0, 6.3))  # interferer
+        X[i] = x
+    np.savez(path, X=X, y=y)
+    return path
+
+
+def signal_experiments(root: str) -> dict[str, core.Experiment]:
+    """SimCLR / VICReg / BYOL with a 1-D CNN on the generated signals, with the default views (none named)."""
+    path = make_signals(f"{root}/signals.npz")
+    base = core.load_preset("tones-vicreg-cnn1d")
+    data = core.DataConfig(name="npy", params={"path": path, "labels_array": "y", "kind": "sequence"},
+                           split=base.data.split)
+    out = {}
+    for objective in ("simclr", "vicreg", "byol"):
+        obj = base.objective if objective == "vicreg" else core.ObjectiveConfig(name=objective)
+        out[f"signals-{objective}"] = dataclasses.replace(
+            base, name=f"signals-{objective}", data=data, objective=obj, views=()).with_training(
+            epochs=SIGNAL_EPOCHS, diagnostics_every=SIGNAL_EPOCHS, probe_every=0)
+    return out
+
+
+def with_old_views(exp: core.Experiment) -> core.Experiment:
+    """The experiment with the pre-round default views (when it names none) and SimCLR temperature."""
+    entry = core.OBJECTIVES.get(exp.objective.name)
+    if not entry.cls.uses_views:
+        return exp
+    kind = core.DATASETS.get(exp.data.name).info.get("kind")
+    if not exp.views and kind in OLD_DEFAULT_VIEWS:
+        exp = dataclasses.replace(exp, views=tuple(core.AugmentationConfig(name=n, params=p) for n, p in OLD_DEFAULT_VIEWS[kind]))
+    if exp.objective.name == "simclr":
+        params = dataclasses.replace(exp.objective.params, temperature=OLD_SIMCLR_TEMPERATURE)
+        exp = dataclasses.replace(exp, objective=dataclasses.replace(exp.objective, params=params))
+    return exp
+
+
+def evaluate(exp: core.Experiment, epochs: int | None, root: str, seed: int = 0) -> dict:
+    from core.evaluation.suite import evaluate as suite
+
+    exp = exp.with_training(device="cpu", checkpoint_every=0, snapshot_every=0, seed=seed)
     if epochs:
         exp = exp.with_training(epochs=epochs, warmup_epochs=min(exp.training.warmup_epochs, epochs - 1))
     start = time.perf_counter()
     result = core.run_to_end(core.train(exp, out=root))
     seconds = time.perf_counter() - start
-    trained = core.load_trained(result.run_dir)
-    data = trained.data
-    y = data.dataset.y
-    if y is None:
-        return {"preset": preset, "seconds": seconds}
-    tr, te = data.splits.train, data.splits.test if len(data.splits.test) else data.splits.val
-    z = trained.embed()
-    row = {"preset": preset, "objective": exp.objective.name, "dataset": exp.data.name, "dim": z.shape[1],
-           "seconds": seconds}
-    row["own"] = result.test.get("test_accuracy")  # the objective's own classifier, when it has one
-    row["probe"], row["knn"] = scores(z[tr], y[tr], z[te], y[te])
-    raw = data.X.reshape(len(data.X), -1)
-    row["raw_probe"], row["raw_knn"] = scores(raw[tr], y[tr], raw[te], y[te])
-    if data.dataset.kind not in ("graph", "tokens") and z.shape[1] < raw.shape[1]:
-        from sklearn.decomposition import PCA
-
-        pca = PCA(n_components=z.shape[1], random_state=0).fit(raw[tr])
-        row["pca_probe"], row["pca_knn"] = scores(pca.transform(raw[tr]), y[tr], pca.transform(raw[te]), y[te])
-    rand = core.initialised(exp, device="cpu").embed()
-    row["random_probe"], row["random_knn"] = scores(rand[tr], y[tr], rand[te], y[te])
+    model = core.load_trained(result.run_dir)
+    row = {"preset": exp.name, "seconds": seconds, "own": result.test.get("test_accuracy")}
+    d = result.final_epoch.diagnostics if result.final_epoch is not None else None
+    row["views"] = d.view_accuracy if d is not None else None
+    if model.data.dataset.y is None:
+        return row
+    ev = core.run_to_end(suite(model, ("linear_probe", "knn")))
+    row["notes"] = ev.notes()
+    for rep, prefix in (("learned", ""), ("raw", "raw_"), ("pca", "pca_"), ("random_init", "random_")):
+        r = ev.results.get(rep)
+        if r is None:
+            continue
+        row[prefix + "dim"] = r.dim
+        for metric, col in (("probe_accuracy", "probe"), ("knn_accuracy", "knn")):
+            m = r.metrics.get(metric)
+            if m is not None:
+                row[prefix + col] = m.value
+                row[prefix + col + "_ci"] = (m.low, m.high)
+    if "pca_dim" in row:
+        row["pca"] = f"{row['pca_dim']}" + ("=raw" if row["pca_dim"] == row.get("raw_dim") else "")
+    if "random_probe" in row:
+        row["margin"] = row["probe"] - row["random_probe"]  # what training added to the linear probe
+        row["knn_margin"] = row["knn"] - row["random_knn"]
+        # "clearly above": the learned interval's low end above the random-init interval's high end
+        row["clear"] = ("yes" if row["probe_ci"][0] > row["random_probe_ci"][1] and
+                        row["knn_ci"][0] > row["random_knn_ci"][1] else "no")
     return row
 
 
-def fmt(v) -> str:
-    return f"{v:.3f}" if isinstance(v, float) else ("  -  " if v is None else str(v))
+COLS = ["preset", "dim", "own", "probe", "knn", "raw_probe", "raw_knn", "pca", "pca_probe", "pca_knn",
+        "random_probe", "random_knn", "margin", "knn_margin", "clear", "views", "seconds"]
+
+
+def fmt(c: str, v) -> str:
+    if c == "preset":
+        return str(v).ljust(34)
+    if v is None:
+        return "-".rjust(8)
+    if c == "seconds":
+        return f"{v:.1f}".rjust(8)
+    if isinstance(v, float):
+        return f"{v:+.3f}".rjust(8) if "margin" in c else f"{v:.3f}".rjust(8)
+    if isinstance(v, tuple):  # (mean, low, high) over seeds
+        return f"{v[0]:.3f}±{(v[2] - v[1]) / 2:.3f}".rjust(12)
+    return str(v).rjust(8)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("presets", nargs="*", help="default: every preset")
     parser.add_argument("--epochs", type=int, help="override every preset's epochs (quick runs)")
+    parser.add_argument("--seeds", type=int, default=1, help="train this many seeds per preset (their spread)")
+    parser.add_argument("--views", choices=("default", "old"), default="default",
+                        help="old: the default views (and SimCLR temperature) of before this round")
+    parser.add_argument("--signals", action="store_true", help="SimCLR / VICReg / BYOL on the generated signals")
     args = parser.parse_args()
-    names = args.presets or core.preset_names()
-    cols = ["preset", "dim", "own", "probe", "knn", "raw_probe", "raw_knn", "pca_probe", "pca_knn", "random_probe",
-            "random_knn", "seconds"]
-    print("test-split accuracy; own = the objective's classifier, probe = linear probe, knn = weighted kNN (k=20, T=0.07)")
-    print(" | ".join(c.rjust(8) if c != "preset" else c.ljust(34) for c in cols))
     with tempfile.TemporaryDirectory() as root:
-        for name in names:
-            row = evaluate(name, args.epochs, root)
-            cells = []
-            for c in cols:
-                v = row.get(c)
-                cells.append(str(v).ljust(34) if c == "preset" else (f"{v:.1f}" if c == "seconds" else fmt(v)).rjust(8))
-            print(" | ".join(cells), flush=True)
+        if args.signals:
+            experiments = signal_experiments(root)
+            experiments = {k: v for k, v in experiments.items() if not args.presets or k in args.presets}
+        else:
+            experiments = {name: core.load_preset(name) for name in (args.presets or core.preset_names())}
+        if args.views == "old":
+            experiments = {k: with_old_views(v) for k, v in experiments.items()}
+        print(f"test-split accuracy ({args.views} views); own = the objective's classifier; margin = probe − "
+              "random-init probe; clear = both learned intervals above random-init's; views = contrastive accuracy "
+              "of two views at the end")
+        print(" | ".join(c.ljust(34) if c == "preset" else c.rjust(8) for c in COLS))
+        notes = None
+        for exp in experiments.values():
+            rows = [evaluate(exp, args.epochs, root, seed) for seed in range(args.seeds)]
+            row = dict(rows[0])
+            if args.seeds > 1:  # mean and the seeds' range (min, max) of each accuracy
+                for c in ("own", "probe", "knn", "random_probe", "random_knn", "margin"):
+                    vals = [r[c] for r in rows if r.get(c) is not None]
+                    if vals:
+                        row[c] = (statistics.mean(vals), min(vals), max(vals))
+                row["seconds"] = sum(r["seconds"] for r in rows)
+            notes = notes or row.get("notes")
+            print(" | ".join(fmt(c, row.get(c)) for c in COLS), flush=True)
+    for note in notes or []:
+        print("  " + note)
+    if args.seeds > 1:
+        print(f"  ± = half the range over {args.seeds} training seeds (each seed's own test interval is not shown)")
 
 
 if __name__ == "__main__":

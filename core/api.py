@@ -70,7 +70,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     ),
     "core.report.build": ("ReportData", "build_report", "write_report"),
     "core.report.export": ("write_csv", "write_embeddings_csv", "write_npy", "write_projector", "write_selection_csv",
-                           "write_embeddings_parquet", "write_embeddings_file"),
+                           "write_embeddings_parquet", "write_embeddings_file", "sample_columns"),
     "core.report.embed": ("EmbedResult", "embed_data"),
     "core.training.export": ("ExportResult", "export_encoder"),
 }

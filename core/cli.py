@@ -102,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="safetensors", choices=["safetensors", "torchscript", "onnx"])
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
     p.add_argument("--out", metavar="DIR", help="folder for the files (default: RUN_DIR/export)")
+    p.add_argument("--device", default="cpu", help="where the encoder is traced and checked (default: cpu)")
 
     p = sub.add_parser("embed", help="embed new data with a run's encoder and its saved preprocessing",
                        description="Read DATA (a file or folder; the reader is guessed from its name, or --reader), "
@@ -113,6 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="FILE.npy, FILE.parquet or FILE.csv")
     p.add_argument("--reader", help="the dataset reader to use (see `replearn list datasets`)")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default: cpu)")
 
     p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations, evaluations "
                                     "or presets",
@@ -166,6 +168,8 @@ class Progress:
                 verb = "Resuming" if event.resumed else "Training"
                 print(f"{verb} {event.experiment} on {event.device}: {event.n_train} training samples, "
                       f"{event.epochs} epochs x {event.steps_per_epoch} steps -> {event.run_dir}", file=self.out)
+                if event.split.startswith("official"):
+                    print(f"the final evaluation scores on the data set's {event.split}", file=self.out)
         elif isinstance(event, core.StepEnded) and self.tty:
             now = time.perf_counter()
             if now - self._last_draw > 0.1 or event.step == self.total:
@@ -240,10 +244,29 @@ def _process_group():
 
 
 def _summary(result: Any) -> str:
+    from core.diagnostics.probes import PROBE_PROTOCOL
+
     test = "  ".join(f"{k} {v:.4f}" for k, v in result.test.items() if v is not None)
+    protocol = f"\n{PROBE_PROTOCOL}" if "linear_probe_accuracy" in result.test else ""
+    status = core_status(result.run_dir)
+    best = status.get("best_checkpoint")
+    if best:
+        protocol += (f"\ntest figures of the best checkpoint by {best['metric']} ({best['value']:.4g}, epoch "
+                     f"{best['epoch']}); evaluate, report and the explorer use it too")
+    if status.get("message", "").startswith("early stopping"):
+        protocol += f"\n{status['message']}"
     return (f"{result.status}: {result.epochs_completed} epoch(s), {result.steps} steps in {result.seconds:.1f}s"
-            + (f"  {test}" if test else "") + f"\nrun: {result.run_dir}"
+            + (f"  {test}" if test else "") + protocol + f"\nrun: {result.run_dir}"
             + (f"\n{result.advice}" if getattr(result, "advice", "") else ""))
+
+
+def core_status(run_dir: str) -> dict:
+    import core
+
+    try:
+        return core.RunDirectory.open(run_dir).read_status()
+    except Exception:  # noqa: BLE001 - the summary line is a courtesy
+        return {}
 
 
 # ---- commands ---------------------------------------------------------------------------------------------
@@ -392,7 +415,7 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     metric_names = list(dict.fromkeys(m for r in result.results.values() for m in r.metrics))
     where = result.split.get("description") or f"{result.n_test} test samples"
     print(f"{result.experiment} on {result.dataset}: {result.n_train} training samples, scored on the {where} "
-          f"({result.seconds:.1f} s)", file=out)
+          f"({result.seconds:.1f} s); checkpoint {model.checkpoint}", file=out)
     print(f"{'metric':<28}" + "".join(f"{n:>24}" for n in names), file=out)
     for m in metric_names:
         cells = []
@@ -407,6 +430,8 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"{m:<28}" + "".join(cells), file=out)
     for layer, metric in result.learned.layerwise:
         print(f"{'probe @ ' + layer:<28}{metric.value:>24.3f}", file=out)
+    for note in result.notes():
+        print(note, file=out)
     print(f"saved {path}", file=out)
     return EXIT_OK
 
@@ -447,7 +472,7 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.training.export import export_encoder
 
-    result = export_encoder(args.run_dir, args.format, out=args.out, checkpoint=args.checkpoint)
+    result = export_encoder(args.run_dir, args.format, out=args.out, checkpoint=args.checkpoint, device=args.device)
     check = result.card.get("check", {})
     if "max_abs_difference" in check:
         print(f"checked on {check['samples']} samples with {check['runtime']}: largest difference "
@@ -460,7 +485,8 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_embed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.report.embed import embed_data
 
-    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, checkpoint=args.checkpoint)
+    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, checkpoint=args.checkpoint,
+                        device=args.device)
     print(f"{result.n} samples of {result.dataset} -> {result.dim}-dimensional embeddings: {result.path}", file=out)
     return EXIT_OK
 

@@ -99,15 +99,17 @@ def newest_checkpoint(run_dir: str | Path) -> CheckpointInfo | None:
 
 
 def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> EmbeddingSpace:
-    """Every sample of the run's dataset embedded by its newest valid checkpoint (or ``checkpoint``).
+    """Every sample of the run's dataset embedded by its best checkpoint when training kept one
+    (``training.keep_best``), else its newest valid one (or ``checkpoint``).
 
     The embeddings are written batch-wise to ``embeddings/<checkpoint>.npy`` in the run and memory-mapped from
     there: large spaces never need to fit in memory twice, and reopening the run reuses the file."""
     from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
 
-    trained = load_trained(run_dir, checkpoint, device)
     run = RunDirectory.open(run_dir)
+    checkpoint = ckpt.describe_choice(run.checkpoints, checkpoint)[0]  # the best one when training kept one
+    trained = load_trained(run_dir, checkpoint, device)
     loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
     cached = run.path / "embeddings" / f"{loaded.path.stem}.npy"
     Z = None
@@ -124,7 +126,9 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
         except OSError:  # a read-only run (e.g. someone else's): keep them in memory instead
             Z = trained.embed()
         _forget_pruned(run, cached)
-    return EmbeddingSpace(f"{trained.experiment.name} · trained · {loaded.path.stem}", trained.data.dataset,
+    best = ckpt.best_checkpoint(run.checkpoints)
+    which = f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == loaded.path.name else ""
+    return EmbeddingSpace(f"{trained.experiment.name} · trained{which} · {loaded.path.stem}", trained.data.dataset,
                           np.arange(len(Z)), Z, checkpoint=loaded.path.name)
 
 
@@ -164,7 +168,10 @@ def _parquet_roles(path: Path) -> dict:
     import pyarrow.parquet as pq
     import pyarrow.types as pt
 
-    schema = pq.read_schema(path)
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError: the reader says what is wrong
+        return {}
     lists = [f.name for f in schema if pt.is_list(f.type) or pt.is_large_list(f.type) or pt.is_fixed_size_list(f.type)]
     if len(lists) != 1:
         return {}  # the reader explains what it finds

@@ -19,6 +19,7 @@ from core.registry import Registry
 
 SCHEMA_VERSION = 1
 
+_KEEP_BEST = re.compile(r"^(val_loss|probe_accuracy|knn_accuracy|val_[A-Za-z0-9_]+)$")
 _DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 _RUN_NAME = re.compile(r"^[\w][\w.\- ]*$")
 
@@ -101,6 +102,16 @@ class TrainingConfig(Params):
                                   help="0 = only at the end of the run.")
     keep_checkpoints: int = param(5, label="Checkpoints kept", min=0,
                                   help="Only the newest ones are kept on disk; 0 = keep all.")
+    keep_best: str = param("", label="Keep the best checkpoint by", pattern_hint="val_loss, val_<metric>, probe_accuracy or knn_accuracy",
+                           help="Mark the checkpoint with the best value of this measurement as the run's best: "
+                                "evaluation, reports and the explorer then use it, and the end-of-run test figures "
+                                "are its own. val_loss (lower is better), val_<metric> of the objective (e.g. "
+                                "val_accuracy; lower is better for names ending in loss or error), or the online "
+                                "probe's probe_accuracy / knn_accuracy (self-supervised runs with labels; the "
+                                "probe then runs every epoch). Empty = off.")
+    early_stopping: int = param(0, label="Early-stopping patience (epochs)", min=0,
+                                help="Stop when keep_best has not improved for this many measured epochs; the run "
+                                     "counts as finished. 0 = off; needs keep_best.")
     snapshot_points: int = param(5000, label="Snapshot points", min=1, max=10_000_000,
                                  help="Size of the fixed subset whose embeddings are saved at each snapshot.")
     eval_points: int = param(1024, label="Diagnostics batch", min=8, max=1_000_000,
@@ -138,6 +149,12 @@ class TrainingConfig(Params):
         if not _DEVICE.match(self.device):
             raise ConfigError("device", f"{self.device!r} is not a device", value=self.device,
                               allowed="auto, cpu, cuda, cuda:N, mps")
+        if self.keep_best and not _KEEP_BEST.match(self.keep_best):
+            raise ConfigError("keep_best", f"{self.keep_best!r} is not a measurement training records",
+                              value=self.keep_best, allowed="val_loss, val_<metric>, probe_accuracy, knn_accuracy")
+        if self.early_stopping and not self.keep_best:
+            raise ConfigError("early_stopping", "needs keep_best: the measurement whose improvement it waits for",
+                              value=self.early_stopping, allowed="0, or set keep_best")
         for name in self.log_to:
             if name not in ("tensorboard",):
                 raise ConfigError("log_to", f"unknown tracker {name!r}", value=name, allowed="tensorboard")

@@ -215,6 +215,32 @@ class TimeShift(Augmentation):
         return out.view_as(x)
 
 
+@AUGMENTATIONS.register("time_crop", data_kinds=("sequence", "audio"))
+class TimeCrop(Augmentation):
+    """Crop a random window of ``scale_min``..1 of the length and stretch it back to the full length (linear
+    interpolation): the 1-D counterpart of ``random_resized_crop`` — views differ in tempo, pitch and which part
+    of the signal they see (as BYOL-A's random resize crop and TS2Vec's cropping)."""
+
+    @dataclass(frozen=True, kw_only=True)
+    class Params(Params):
+        scale_min: float = param(0.5, label="Smallest window (share of length)", min=0.05, max=1.0)
+
+    def apply(self, x):
+        s = _time_last(x)
+        n, t = s.shape[0], s.shape[-1]
+        width = _uniform(n, self.params.scale_min, 1.0, x.device) * (t - 1)
+        start = torch.rand(n, device=x.device) * (t - 1 - width)
+        pos = start.view(n, 1) + width.view(n, 1) * torch.linspace(0, 1, t, device=x.device).view(1, t)
+        lo = pos.floor().long().clamp(0, t - 1)
+        hi = (lo + 1).clamp(max=t - 1)
+        frac = (pos - lo).unsqueeze(1).to(s.dtype)
+
+        def at(idx):
+            return torch.gather(s, -1, idx.unsqueeze(1).expand(-1, s.shape[1], -1))
+
+        return (at(lo) * (1 - frac) + at(hi) * frac).view_as(x)
+
+
 @AUGMENTATIONS.register("amplitude_scale", data_kinds=("sequence", "audio"))
 class AmplitudeScale(Augmentation):
     """Multiply the whole signal by a random gain in [1 − s, 1 + s]."""
@@ -292,11 +318,13 @@ class TokenDropout(Augmentation):
         return torch.where(hit, torch.full_like(flat, PAD_ID), flat).view_as(x)
 
 
+_SIGNAL_VIEWS = (("time_crop", {"scale_min": 0.5}), ("time_shift", {"max_shift": 0.5}), ("amplitude_scale", {"scale": 0.3}),
+                 ("time_mask", {"max_width": 0.1}), ("gaussian_noise", {"sigma": 0.1}))
 DEFAULT_VIEWS: dict[str, tuple[tuple[str, dict[str, Any]], ...]] = {
     "image": (("random_resized_crop", {"scale_min": 0.5}), ("rotation", {"degrees": 15.0}),
               ("brightness_contrast", {}), ("gaussian_noise", {"sigma": 0.05})),
-    "sequence": (("time_shift", {}), ("amplitude_scale", {}), ("time_mask", {}), ("gaussian_noise", {"sigma": 0.05})),
-    "audio": (("time_shift", {}), ("amplitude_scale", {}), ("time_mask", {}), ("gaussian_noise", {"sigma": 0.05})),
+    "sequence": _SIGNAL_VIEWS,
+    "audio": _SIGNAL_VIEWS,
     "tabular": (("feature_resample", {"p": 0.3}), ("gaussian_noise", {"sigma": 0.1})),
     "embeddings": (("feature_resample", {"p": 0.2}), ("gaussian_noise", {"sigma": 0.05})),
     "tokens": (("token_mask", {"p": 0.15}), ("token_dropout", {"p": 0.1})),

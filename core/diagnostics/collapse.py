@@ -6,6 +6,9 @@ The formulas:
   Collapse in Contrastive Self-supervised Learning*, ICLR 2022), so a mean far below that signals collapse;
 - effective rank, RankMe (Garrido et al., ICML 2023): exp of the Shannon entropy of the normalised singular
   values, :math:`\\exp(-\\sum_k p_k\\log p_k)` with :math:`p_k = \\sigma_k / \\lVert\\sigma\\rVert_1 + \\varepsilon`;
+  the singular values are those of the embeddings as they are, *not centred*, as in the paper (so
+  RankMe(I₁₆) = 16; centring would remove one direction and give 15). The spectrum shown beside it
+  (``singular_values``) is the centred one: the PCA spectrum of the batch;
 - mean pairwise cosine similarity over distinct pairs.
 """
 from __future__ import annotations
@@ -39,7 +42,7 @@ class Diagnostics:
     std: np.ndarray  # per-dimension std of raw embeddings
     normalized_std: np.ndarray  # per-dimension std of L2-normalised embeddings
     singular_values: np.ndarray  # sorted, descending, of the centred embeddings
-    effective_rank: float
+    effective_rank: float  # RankMe of the uncentred embeddings (Garrido et al. 2023)
     mean_cosine: float
     uniformity: float = float("nan")
     alignment: float | None = None  # needs two views of each sample
@@ -47,6 +50,13 @@ class Diagnostics:
     cross_correlation: np.ndarray | None = None  # of two views' embeddings (Barlow Twins' C)
     probe_accuracy: float | None = None  # online linear probe (refitted on detached features)
     knn_accuracy: float | None = None
+    view_accuracy: float | None = None  # contrastive accuracy of the two views (see view_task)
+    positive_similarity: float | None = None  # mean cosine between the two views of a sample
+
+    @property
+    def view_hint(self) -> str | None:
+        """A sentence when the views make the contrastive task too easy or too hard to teach much."""
+        return view_hint(self.view_accuracy, self.positive_similarity)
 
     @property
     def verdict(self) -> Verdict:
@@ -73,7 +83,8 @@ class Diagnostics:
                    mean_cosine=float(r["mean_cosine"]) if r.get("mean_cosine") is not None else nan,
                    uniformity=float(r["uniformity"]) if r.get("uniformity") is not None else nan,
                    alignment=r.get("alignment"), probe_accuracy=r.get("probe_accuracy"),
-                   knn_accuracy=r.get("knn_accuracy"))
+                   knn_accuracy=r.get("knn_accuracy"), view_accuracy=r.get("view_accuracy"),
+                   positive_similarity=r.get("positive_similarity"))
 
     @property
     def collapsed_dims(self) -> int:
@@ -88,9 +99,55 @@ class Diagnostics:
             "mean_cosine": self.mean_cosine, "healthy_std": self.healthy_std,
             "mean_normalized_std": self.mean_normalized_std, "uniformity": self.uniformity,
             "alignment": self.alignment, "probe_accuracy": self.probe_accuracy, "knn_accuracy": self.knn_accuracy,
+            "view_accuracy": self.view_accuracy, "positive_similarity": self.positive_similarity,
+            "view_hint": self.view_hint,
             "verdict": {"status": v.status, "sentence": v.sentence, "numbers": dict(v.numbers)},
         }
         return record  # the d × d matrices go to the run's diagnostics/ folder, not into every JSON line
+
+
+VIEWS_TOO_EASY = 0.95  # contrastive accuracy above this: the views barely differ
+VIEWS_TOO_HARD = 0.05  # ... below this (chance is 1 / (2B − 1)): the views share too little
+
+
+def view_task(a: np.ndarray, b: np.ndarray, group: int = 256) -> tuple[float, float]:
+    """How hard the two views make the contrastive task: (contrastive accuracy, mean positive cosine).
+
+    Row i of ``a`` and ``b`` are two views of one sample. Within groups of ``group`` samples (a training batch's
+    size, so the figure compares with SimCLR's own ``contrastive_accuracy``), each of the 2·group views looks for
+    its most similar other view (cosine); the accuracy is the share that find their pair. Chance is
+    1 / (2·group − 1). Near 1 the task is too easy: the encoder learns little it did not know."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    ua = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), _EPS)
+    ub = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), _EPS)
+    positive = float((ua * ub).sum(axis=1).mean())
+    hits, total = 0, 0
+    for start in range(0, len(ua), group):
+        za, zb = ua[start:start + group], ub[start:start + group]
+        m = len(za)
+        if m < 2:
+            continue
+        z = np.concatenate([za, zb])
+        sim = z @ z.T
+        np.fill_diagonal(sim, -np.inf)
+        target = np.concatenate([np.arange(m, 2 * m), np.arange(m)])
+        hits += int((sim.argmax(axis=1) == target).sum())
+        total += 2 * m
+    return (hits / total if total else float("nan")), positive
+
+
+def view_hint(accuracy: float | None, positive: float | None) -> str | None:
+    if accuracy is None or not np.isfinite(accuracy):
+        return None
+    if accuracy > VIEWS_TOO_EASY:
+        return (f"The views are easy to tell apart (contrastive accuracy {accuracy:.2f}, positive-pair cosine "
+                f"{positive:.2f}): stronger augmentations (larger shifts, more noise or masking, crops) would "
+                "teach the encoder more.")
+    if accuracy < VIEWS_TOO_HARD:
+        return (f"The views share too little (contrastive accuracy {accuracy:.2f}): weaker augmentations, or more "
+                "epochs, may help the encoder find what they have in common.")
+    return None
 
 
 def effective_rank(singular_values: np.ndarray) -> float:
@@ -101,6 +158,12 @@ def effective_rank(singular_values: np.ndarray) -> float:
         return 0.0
     p = s / total + _EPS
     return float(np.exp(-(p * np.log(p)).sum()))
+
+
+def rankme(Z: np.ndarray) -> float:
+    """RankMe of embeddings ``Z`` (n, d) exactly as Garrido et al. (2023) define it: the effective rank of the
+    singular values of Z itself, uncentred."""
+    return effective_rank(np.linalg.svd(np.asarray(Z, dtype=np.float64), compute_uv=False))
 
 
 def mean_pairwise_cosine(Z: np.ndarray) -> float:
@@ -125,7 +188,8 @@ COVARIANCE_MAX_DIM = 256  # larger matrices stay out of the events (and of metri
 
 
 def compute_diagnostics(Z: np.ndarray, *, views: tuple[np.ndarray, np.ndarray] | None = None,
-                        probe_accuracy: float | None = None, knn_accuracy: float | None = None) -> Diagnostics:
+                        probe_accuracy: float | None = None, knn_accuracy: float | None = None,
+                        view_group: int = 256) -> Diagnostics:
     """Diagnostics of embeddings ``Z`` of shape ``(n, d)``; ``views`` = two views' embeddings of the same
     samples (for alignment and the cross-correlation matrix)."""
     from core.diagnostics.alignment import alignment, uniformity
@@ -138,19 +202,21 @@ def compute_diagnostics(Z: np.ndarray, *, views: tuple[np.ndarray, np.ndarray] |
     sv = np.linalg.svd(centred, compute_uv=False)
     d = Z.shape[1]
     cov = _frozen(centred.T @ centred / (len(Z) - 1)) if d <= COVARIANCE_MAX_DIM else None
-    align = cross = None
+    align = cross = view_acc = positive = None
     if views is not None:
         a, b = (np.asarray(v, dtype=np.float64) for v in views)
         align = alignment(a, b)
+        view_acc, positive = view_task(a, b, view_group)
         if a.shape[1] <= COVARIANCE_MAX_DIM:
             an = (a - a.mean(0)) / np.maximum(a.std(0), _EPS)
             bn = (b - b.mean(0)) / np.maximum(b.std(0), _EPS)
             cross = _frozen(an.T @ bn / len(a))
     return Diagnostics(
         n=len(Z), dim=d, std=_frozen(Z.std(axis=0)), normalized_std=_frozen(U.std(axis=0)),
-        singular_values=_frozen(sv), effective_rank=effective_rank(sv), mean_cosine=mean_pairwise_cosine(Z),
+        singular_values=_frozen(sv), effective_rank=rankme(Z), mean_cosine=mean_pairwise_cosine(Z),
         uniformity=uniformity(Z[:1024]), alignment=align, covariance=cov, cross_correlation=cross,
-        probe_accuracy=probe_accuracy, knn_accuracy=knn_accuracy,
+        probe_accuracy=probe_accuracy, knn_accuracy=knn_accuracy, view_accuracy=view_acc,
+        positive_similarity=positive,
     )
 
 

@@ -1,4 +1,5 @@
-"""Evaluation metrics on frozen embeddings, each with a bootstrap 95% interval where it averages over samples.
+"""Evaluation metrics on frozen embeddings, each with a 95% interval where it averages over samples (Wilson for
+accuracies, a bootstrap over the scored samples otherwise). ``docs/metrics.md`` lists every definition.
 
 Every function takes plain arrays and returns :class:`Metric` values; the formulas are in the docstrings and the
 tests check them against hand-computed values and scikit-learn.
@@ -12,7 +13,8 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Metric:
-    """A value with its bootstrap 95% interval (``None`` where the value is not an average over samples)."""
+    """A value with its 95% interval (``None`` where the value is not an average over samples): Wilson for
+    accuracies, bootstrap over the scored samples otherwise. Intervals cover test-set sampling, not training seeds."""
 
     name: str
     value: float
@@ -26,19 +28,50 @@ class Metric:
                 "higher_is_better": self.higher_is_better, "note": self.note}
 
 
-def bootstrap(per_sample: np.ndarray, n_boot: int = 1000, seed: int = 0) -> tuple[float, float, float]:
-    """Mean of per-sample scores and the 2.5 / 97.5 percentiles of the means of ``n_boot`` resamples."""
+BOOTSTRAP_RESAMPLES = 1000
+_CHUNK_ELEMENTS = 1 << 22  # resample indices drawn at a time: 32 MB of int64, whatever the test-set size
+
+
+def bootstrap(per_sample: np.ndarray, n_boot: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float, float]:
+    """Mean of per-sample scores and the 2.5 / 97.5 percentiles of the means of ``n_boot`` resamples (with
+    replacement, of the same size). The resamples are drawn in chunks, so memory stays bounded for any ``n``."""
     per_sample = np.asarray(per_sample, dtype=np.float64)
-    if len(per_sample) == 0:
+    n = len(per_sample)
+    if n == 0:
         return float("nan"), float("nan"), float("nan")
     rng = np.random.default_rng(seed)
-    means = per_sample[rng.integers(0, len(per_sample), (n_boot, len(per_sample)))].mean(axis=1)
+    means = np.empty(n_boot)
+    rows = max(1, _CHUNK_ELEMENTS // n)
+    for start in range(0, n_boot, rows):
+        stop = min(start + rows, n_boot)
+        means[start:stop] = per_sample[rng.integers(0, n, (stop - start, n))].mean(axis=1)
     return float(per_sample.mean()), float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))
 
 
+def wilson(successes: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    r"""Wilson score interval for a binomial proportion (Wilson 1927; ``z`` = 1.96 for 95%):
+    :math:`\frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n}`."""
+    if n == 0:
+        return float("nan"), float("nan")
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return float(max(0.0, centre - half)), float(min(1.0, centre + half))
+
+
 def mean_metric(name: str, per_sample: np.ndarray, seed: int = 0, higher_is_better: bool = True) -> Metric:
+    """The mean of per-sample scores with its bootstrap 95% interval."""
     value, low, high = bootstrap(per_sample, seed=seed)
     return Metric(name, value, low, high, higher_is_better)
+
+
+def accuracy_metric(name: str, correct: np.ndarray, note: str = "") -> Metric:
+    """The share of correct predictions with its Wilson 95% interval (exact enough, and O(1) at any size)."""
+    correct = np.asarray(correct, dtype=bool)
+    low, high = wilson(int(correct.sum()), len(correct))
+    value = float(correct.mean()) if len(correct) else float("nan")
+    return Metric(name, value, low, high, True, note)
 
 
 # ---- calibration ---------------------------------------------------------------------------------------------
@@ -114,17 +147,31 @@ def clustering(Z: np.ndarray, y: np.ndarray, seed: int = 0) -> list[Metric]:
 
 
 def retrieval(Z: np.ndarray, y: np.ndarray, k: int = 10, seed: int = 0) -> list[Metric]:
-    """Each sample queries all others (cosine): Recall@k = 1 if a same-label item is among its k nearest;
-    mAP@k = the mean over queries of the average precision over the first k results."""
+    r"""Each sample queries all others by cosine similarity; an item is relevant when it has the query's label.
+    Per query, over its k nearest (the definitions of torchmetrics' retrieval metrics with ``top_k=k``, which the
+    tests check against):
+
+    - ``hit_rate@k`` (``RetrievalHitRate``): 1 if a relevant item is among the k, else 0;
+    - ``recall@k`` (``RetrievalRecall``): relevant items among the k / all relevant items;
+    - ``map@k`` (``RetrievalMAP``): average precision over the k, :math:`\frac{1}{R_k}\sum_{i\le k}
+      \mathrm{rel}_i\,P@i` with :math:`R_k` the relevant items *retrieved* in the top k (0 when none).
+
+    A query with no relevant item at all scores 0 (torchmetrics' ``empty_target_action="neg"``).
+    """
     from core.projection.neighbors import knn
 
+    y = np.asarray(y)
     nb = knn(Z, k, "cosine")
     rel = (y[nb.indices] == y[:, None]).astype(np.float64)
     hit = rel.max(axis=1)
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    n_rel = counts[inverse] - 1  # every other sample of the query's class
+    recall = np.where(n_rel > 0, rel.sum(axis=1) / np.maximum(n_rel, 1), 0.0)
     precision_at = np.cumsum(rel, axis=1) / np.arange(1, rel.shape[1] + 1)
-    n_rel = np.minimum(np.bincount(y)[y] - 1, rel.shape[1])
-    ap = np.where(n_rel > 0, (precision_at * rel).sum(axis=1) / np.maximum(n_rel, 1), 0.0)
-    return [mean_metric(f"recall@{k}", hit, seed), mean_metric(f"map@{k}", ap, seed)]
+    retrieved = rel.sum(axis=1)
+    ap = np.where(retrieved > 0, (precision_at * rel).sum(axis=1) / np.maximum(retrieved, 1), 0.0)
+    return [mean_metric(f"hit_rate@{k}", hit, seed), mean_metric(f"recall@{k}", recall, seed),
+            mean_metric(f"map@{k}", ap, seed)]
 
 
 # ---- projection faithfulness ---------------------------------------------------------------------------------

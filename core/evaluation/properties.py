@@ -82,6 +82,10 @@ def corruption_levels(kind: str) -> dict[str, list[float]]:
     return levels
 
 
+CORRUPTION_UNITS = {"gaussian_noise": "noise std (normalised input units)", "occlusion": "share of the area hidden",
+                    "shift": "shift (pixels or samples)"}
+
+
 def corrupt(x: np.ndarray, kind: str, level: float, rng: np.random.Generator) -> np.ndarray:
     if level == 0:
         return x
@@ -188,12 +192,12 @@ def dims_for_variance(Z: np.ndarray, share: float = 0.95) -> int:
 
 def property_card(metrics: dict[str, Metric], inv: dict | None, smooth: float, factors: dict, Z: np.ndarray) -> dict[str, dict]:
     """One score per property, with how it was measured (None where it could not be)."""
-    from core.diagnostics.collapse import effective_rank
+    from core.diagnostics.collapse import rankme
 
-    sv = np.linalg.svd(Z - Z.mean(0), compute_uv=False)
+    rank = rankme(Z)
     card = {
-        "compactness": {"score": effective_rank(sv) / Z.shape[1],
-                        "how": f"effective rank {effective_rank(sv):.1f} of {Z.shape[1]} dimensions; "
+        "compactness": {"score": rank / Z.shape[1],
+                        "how": f"effective rank (RankMe) {rank:.1f} of {Z.shape[1]} dimensions; "
                                f"{dims_for_variance(Z)} dimensions hold 95% of the variance"},
         "separability": {"score": metrics["probe_accuracy"].value if "probe_accuracy" in metrics else None,
                          "how": "linear-probe accuracy on the test split"},

@@ -48,6 +48,24 @@ class Evaluation:
     per_point_faithfulness: np.ndarray | None = None
     #: which split the scores are on (:meth:`core.data.splits.Splits.record`): official or random test split, ...
     split: dict[str, Any] = field(default_factory=dict)
+    baseline_notes: dict[str, str] = field(default_factory=dict)  # what each baseline is, e.g. PCA-k's k
+
+    def notes(self) -> list[str]:
+        """What every table of this evaluation says: the split and its size, the probe protocols, what the
+        intervals cover, and what each baseline is."""
+        from core.diagnostics.probes import KNN_PROTOCOL, PROBE_PROTOCOL
+        from core.evaluation.metrics import BOOTSTRAP_RESAMPLES
+
+        where = self.split.get("description") or f"test split ({self.n_test} samples)"
+        n_val = self.split.get("n_val")
+        out = [f"Scored on the {where}; probes fitted on the training split ({self.n_train} samples).",
+               PROBE_PROTOCOL[0].upper() + PROBE_PROTOCOL[1:]
+               + (f" ({n_val} validation samples)." if n_val is not None else "."),
+               KNN_PROTOCOL,
+               f"95% intervals over the {self.n_test} scored samples: Wilson score intervals for accuracies, "
+               f"{BOOTSTRAP_RESAMPLES} bootstrap resamples for other averages. They cover the sampling of the "
+               "scored set, not the variation between training seeds."]
+        return out + [f"{name}: {text}" for name, text in self.baseline_notes.items()]
 
     @property
     def learned(self) -> RepresentationResult:
@@ -57,6 +75,7 @@ class Evaluation:
         return {
             "experiment": self.experiment, "dataset": self.dataset, "n_train": self.n_train, "n_test": self.n_test,
             "label_names": list(self.label_names), "split": self.split,
+            "baseline_notes": dict(self.baseline_notes), "notes": self.notes(),
             "evaluations": list(self.evaluations), "seconds": self.seconds,
             "results": {
                 name: {"dim": r.dim, "metrics": {k: m.to_record() for k, m in r.metrics.items()},

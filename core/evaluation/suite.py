@@ -1,10 +1,12 @@
 """The evaluation suite: every evaluation on the learned representation and on three baselines.
 
 ``evaluate(model)`` is a generator (progress events; close it to cancel) that returns an :class:`Evaluation`.
-Baselines, on the same splits: the raw input features, PCA of the raw features to the representation's
-dimension (fitted on the training split), and the same encoder at its random initialisation — so every number
-says whether learning helped. Probes fit on the training split (C chosen on the validation split) and are
-scored on the test split. The evaluations themselves are a registry (:mod:`core.evaluation.methods`), one file
+Baselines, on the same splits: the raw input features, PCA-k of the raw features with k = min(representation
+dimension, input dimension) (fitted on the training split; with k = the input dimension it is the raw features
+rotated, and the notes say so), and the same encoder at its random initialisation — so every number says whether
+learning helped. Probes follow :data:`~core.diagnostics.probes.PROBE_PROTOCOL` (fitted on the training split, C
+chosen on the validation split) and are scored on the test split; :meth:`Evaluation.notes` says which split, on
+how many samples, and what the intervals cover. The evaluations themselves are a registry (:mod:`core.evaluation.methods`), one file
 each.
 """
 from __future__ import annotations
@@ -19,7 +21,8 @@ from core.evaluation.methods.base import EVALUATIONS, EvaluationContext, evaluat
 from core.evaluation.results import Evaluation, EvaluationProgress, RepresentationResult
 
 BASELINES = ("raw", "pca", "random_init")
-BASELINE_HELP = {"raw": "the input features themselves", "pca": "PCA of the inputs to the same dimension",
+BASELINE_HELP = {"raw": "the input features themselves",
+                 "pca": "PCA of the inputs to the same dimension (all of them when the inputs are narrower)",
                  "random_init": "the same encoder before training"}
 
 
@@ -49,12 +52,23 @@ def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequenc
     if "raw" in baselines:
         embedders["raw"] = flat
     learned_dim = model.embed(np.arange(min(2, ds.n))).shape[1]
-    if "pca" in baselines and learned_dim < raw.shape[1]:
+    notes = {}
+    if "raw" in baselines:
+        notes["raw"] = f"the {raw.shape[1]} input features as the model sees them (normalised)"
+    if "pca" in baselines and ds.kind not in ("graph", "tokens"):  # ids are not features to rotate
         from sklearn.decomposition import PCA
 
-        pca = PCA(n_components=learned_dim, random_state=seed).fit(raw[splits.train])
+        k = min(learned_dim, raw.shape[1], len(splits.train))
+        pca = PCA(n_components=k, random_state=seed).fit(raw[splits.train])
         embedders["pca"] = lambda X: pca.transform(flat(X)).astype(np.float32)
+        notes["pca"] = (f"PCA-{k} of the input features (fitted on the training split)"
+                        + (": all input dimensions kept, so it is the raw features rotated" if k == raw.shape[1]
+                           else f", k = the representation's {learned_dim} dimensions" if k == learned_dim
+                           else f", k capped by the {len(splits.train)} training samples"))
+    elif "pca" in baselines:
+        notes["pca"] = f"not computed: {ds.kind} inputs are ids, not features to rotate"
     if "random_init" in baselines:
+        notes["random_init"] = "the same encoder at its random initialisation (same seed), untrained"
         from core.training.inference import initialised
 
         embedders["random_init"] = initialised(model.experiment, device=str(model.device)).embed_inputs
@@ -77,4 +91,5 @@ def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequenc
             per_point = ctx.per_point_faithfulness
     yield EvaluationProgress(1.0, "done")
     return Evaluation(model.experiment.name, ds.name, len(splits.train), len(test), ds.label_names, results,
-                      time.perf_counter() - started, evaluations, per_point, split=splits.record())
+                      time.perf_counter() - started, evaluations, per_point, split=splits.record(),
+                      baseline_notes=notes)

@@ -71,7 +71,8 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
 
     With :math:`s_{ij}` the cosine similarity, each view i has one positive (its pair) and 2N − 2 negatives:
     :math:`\ell_i = -\log\frac{\exp(s_{i,j(i)}/\tau)}{\sum_{k\ne i}\exp(s_{ik}/\tau)}`, averaged over the 2N views.
-    When all embeddings are collinear every term is :math:`\log(2N-1)`.
+    When all embeddings are collinear every term is :math:`\log(2N-1)`. Robustness: ``F.normalize`` divides by
+    :math:`\max(\lVert z\rVert, 10^{-12})`, so a zero embedding gives similarity 0 rather than NaN.
     """
     n = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]), dim=1)
@@ -82,7 +83,8 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
 
 
 def contrastive_accuracy(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
-    """Share of views whose most similar other view is their own pair."""
+    """Share of the 2N views whose most similar other view (cosine) is their own pair: the NT-Xent task solved
+    by argmax. Chance is 1 / (2N − 1); near 1 the views are too easy to tell apart to teach much."""
     n = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]), dim=1)
     sim = (z @ z.T).fill_diagonal_(float("-inf"))
@@ -113,7 +115,8 @@ def vicreg_invariance(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
 
 def vicreg_variance(z: torch.Tensor, gamma: float = 1.0, eps: float = 1e-4) -> torch.Tensor:
     r"""Hinge on the std of each dimension: :math:`\frac1d\sum_j \max(0, \gamma - \sqrt{\operatorname{Var}(z_{:,j}) + \epsilon})`
-    (Bardes et al., ICLR 2022; unbiased variance over the batch)."""
+    (Bardes et al., ICLR 2022; unbiased variance over the batch). :math:`\epsilon = 10^{-4}`, as in the paper,
+    keeps the square root's gradient finite when a dimension collapses."""
     std = torch.sqrt(z.var(dim=0) + eps)
     return F.relu(gamma - std).mean()
 
@@ -132,6 +135,11 @@ def barlow_twins(z1: torch.Tensor, z2: torch.Tensor, lambd: float) -> tuple[torc
 
     Returns the two parts, :math:`\sum_i (1 - C_{ii})^2` and :math:`\sum_{i\ne j} C_{ij}^2`; the loss is
     ``on + lambd * off``. Identical, perfectly decorrelated views give 0.
+
+    Robustness choice: each dimension's (biased) batch std is clamped at 1e-6 before dividing, so a constant
+    dimension contributes :math:`C_{ii} = 0` (a penalty of 1) instead of NaN. The authors' code standardises
+    with a non-affine BatchNorm, which adds eps = 1e-5 to the variance; the two agree to ~1e-5 whenever the
+    std is well above those floors.
     """
     n = z1.shape[0]
     z1n = (z1 - z1.mean(0)) / z1.std(0, unbiased=False).clamp_min(_EPS)

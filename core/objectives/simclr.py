@@ -25,7 +25,7 @@ class SimCLR(TwoViewObjective):
 
     @dataclass(frozen=True, kw_only=True)
     class Params(ProjectorParams):
-        temperature: float = param(0.5, label="Temperature τ", min=0.0, max=10.0, min_exclusive=True)
+        temperature: float = param(0.2, label="Temperature τ", min=0.0, max=10.0, min_exclusive=True)
 
     def forward(self, batch: Batch) -> LossOutput:
         v1, v2 = self.two_views(batch)

@@ -16,6 +16,7 @@ from core.evaluation.results import Evaluation, EvaluationProgress
 from core.evaluation.suite import BASELINES, evaluate
 from core.fileio import json_ready
 from core.report import figures
+from core.report.figures import svg_size
 
 SCHEMA_VERSION = 1
 FORMATS = ("html", "pdf", "json", "md", "csv")
@@ -66,6 +67,7 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = Non
     from core.training.rundir import RunDirectory
 
     run = RunDirectory.open(run_dir)
+    checkpoint = ckpt.describe_choice(run.checkpoints, checkpoint)[0]  # the best one when training kept one
     model = load_trained(run_dir, checkpoint=checkpoint)
     loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
     manifest = ckpt.read_manifest(run.checkpoints)
@@ -77,7 +79,8 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = Non
         "status": status.get("status"), "run_id": status.get("run_id"),
         "versions": {**status.get("versions", {}), "report": __version__},
         "data_fingerprint": hashlib.sha256(X.tobytes()).hexdigest()[:16] + f" ({X.shape[0]} samples)",
-        "checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry["epoch"], "step": entry["step"]},
+        "checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry["epoch"], "step": entry["step"],
+                       "why": model.checkpoint},
     }
     result = yield from evaluate(model, evaluations, baselines)
     data = ReportData(title=f"Probe report — {model.experiment.name}",
@@ -89,45 +92,76 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = Non
 
 
 def _figures(data: ReportData, model) -> dict[str, str]:
+    from core.evaluation.properties import CORRUPTION_UNITS
+
     out: dict[str, str] = {}
+    ev = data.evaluation
     h = data.history
+    gaps = lambda values: [np.nan if v is None else v for v in values]  # noqa: E731
     if h["epoch"]:
-        series = {"train loss": (h["epoch"], h["train_loss"])}
+        series = {"training loss": (h["epoch"], h["train_loss"])}
         if any(v is not None for v in h["val_loss"]):
-            series["validation loss"] = (h["epoch"], [np.nan if v is None else v for v in h["val_loss"]])
-        out["loss"] = figures.line_chart("Loss", series, "epoch", "loss")
+            series["validation loss"] = (h["epoch"], gaps(h["val_loss"]))
+        out["loss"] = figures.line_chart("Loss per epoch", series, "epoch", "loss (objective's units)",
+                                         integer_x=True)
+        if any(v is not None for v in h["probe_accuracy"]):
+            out["online_probe"] = figures.line_chart(
+                "Online linear probe per epoch (validation subset)",
+                {"online probe": (h["epoch"], gaps(h["probe_accuracy"]))}, "epoch", "accuracy", integer_x=True)
         if any(v is not None for v in h["effective_rank"]):
-            out["rank"] = figures.line_chart("Effective rank", {"RankMe": (h["epoch"], [np.nan if v is None else v for v in h["effective_rank"]])}, "epoch", "effective rank")
-    learned = data.evaluation.learned
+            out["rank"] = figures.line_chart("Effective rank (RankMe) per epoch",
+                                             {"RankMe": (h["epoch"], gaps(h["effective_rank"]))}, "epoch",
+                                             "effective rank (dimensions)", integer_x=True)
+    learned = ev.learned
+    accuracy = {name: r.metrics.get("probe_accuracy") for name, r in ev.results.items()}
+    if any(m is not None for m in accuracy.values()):
+        names = [n for n, m in accuracy.items() if m is not None]
+        out["baselines"] = figures.bar_chart(
+            f"Linear probe: learned vs baselines ({ev.split} split, n = {ev.n_test})", [n.replace("_", " ") for n in names],
+            [accuracy[n].value for n in names], "accuracy", xlabel="representation",
+            errors=[(accuracy[n].low, accuracy[n].high) if accuracy[n].low is not None else None for n in names])
     Z = model.embed()
     sv = np.linalg.svd(Z - Z.mean(0), compute_uv=False)
-    out["spectrum"] = figures.line_chart("Singular-value spectrum (log10)", {"σ": (np.arange(1, len(sv) + 1), np.log10(np.maximum(sv, 1e-12)))}, "index", "log10 σ")
+    out["spectrum"] = figures.line_chart("Singular values of the centred representation (all samples)",
+                                         {"σ": (np.arange(1, len(sv) + 1), np.maximum(sv, 1e-12))}, "index",
+                                         "singular value (log scale)", integer_x=True, log_y=True)
+    if learned.confusion is not None and len(ev.label_names) <= 30:
+        out["confusion"] = figures.heatmap(f"Confusion matrix of the linear probe ({ev.split} split)",
+                                           learned.confusion, ev.label_names, ev.label_names, value_label="samples",
+                                           xlabel="predicted class", ylabel="true class", cmap="Blues",
+                                           integer_values=True)
     if learned.reliability is not None:
         r = learned.reliability
         out["reliability"] = figures.reliability_diagram(r.confidence, r.accuracy, r.share)
     if learned.robustness:
-        series = {f"{name}": ([p[0] for p in c], [p[1] for p in c]) for name, c in learned.robustness.items()}
-        out["robustness"] = figures.line_chart("Robustness: probe accuracy vs corruption level", series, "level", "accuracy", (0, 1))
+        panels = {name.replace("_", " "): {"learned": ([p[0] for p in c], [p[1] for p in c])}
+                  for name, c in learned.robustness.items()}
+        for base, r in ev.results.items():
+            if base != "learned":
+                for name, c in r.robustness.items():
+                    panels[name.replace("_", " ")][base.replace("_", " ")] = ([p[0] for p in c], [p[1] for p in c])
+        units = {name.replace("_", " "): CORRUPTION_UNITS.get(name, "level") for name in learned.robustness}
+        out["robustness"] = figures.small_multiples("Robustness: linear-probe accuracy under corruption", panels,
+                                                    units, "accuracy", (0, 1.02))
     if learned.layerwise:
-        out["layerwise"] = figures.bar_chart("Linear probe per layer", [l for l, _ in learned.layerwise],
-                                             [m.value for _, m in learned.layerwise], "accuracy")
+        out["layerwise"] = figures.bar_chart(
+            "Linear probe per layer", [layer for layer, _ in learned.layerwise],
+            [m.value for _, m in learned.layerwise], "accuracy", xlabel="layer (input → output)",
+            errors=[(m.low, m.high) if m.low is not None else None for _, m in learned.layerwise])
     if learned.card:
         names = list(learned.card)
-        out["properties"] = figures.bar_chart("Property card", names, [learned.card[n]["score"] for n in names], "score")
+        out["properties"] = figures.bar_chart("Property card", names, [learned.card[n]["score"] for n in names],
+                                              "score (0 = worst, 1 = best)", xlabel="property")
     from core.projection.methods import PCA
 
     coords = PCA().fit_transform(Z)
     ds = model.data.dataset
-    out["projection"] = figures.scatter("2-D PCA of the representation", coords, ds.y, ds.label_names)
+    out["projection"] = figures.scatter("2-D PCA of the representation", coords, ds.y, ds.label_names,
+                                        xlabel="principal component 1", ylabel="principal component 2")
     return out
 
 
 # ---- writers ---------------------------------------------------------------------------------------------
-
-
-def split_phrase(data: ReportData) -> str:
-    """Which split the evaluation scored on, e.g. ``official test split (10000 samples)``."""
-    return data.evaluation.split.get("description") or "test split"
 
 
 def _rows(data: ReportData) -> list[tuple[str, str, float | None, float | None, float | None]]:
@@ -183,11 +217,11 @@ def write_markdown(data: ReportData, path: Path) -> Path:
     if "provenance" in data.sections:
         lines += ["## Provenance", "", "| | |", "|---|---|"]
         lines += [f"| run | {esc(p['run_dir'])} |", f"| seed | {p['seed']} |", f"| data | {esc(p['data_fingerprint'])} |",
-                  f"| checkpoint | {esc(p['checkpoint']['file'])} (sha256 {p['checkpoint']['sha256'][:16]}…) |",
+                  f"| checkpoint | {esc(p['checkpoint']['why'])}, epoch {p['checkpoint']['epoch']} (sha256 {p['checkpoint']['sha256'][:16]}…) |",
                   f"| versions | {esc(', '.join(f'{k} {v}' for k, v in p['versions'].items()))} |", ""]
     if "evaluation" in data.sections:
         header, body = metric_table(data)
-        lines += [f"## Evaluation ({esc(split_phrase(data))}, 95% bootstrap intervals)", "",
+        lines += ["## Evaluation", ""] + [f"- {esc(n)}" for n in data.evaluation.notes()] + ["",
                   "| " + " | ".join(map(esc, header)) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(map(esc, row)) + " |" for row in body]
         lines.append("")
@@ -222,21 +256,22 @@ def write_html(data: ReportData, path: Path) -> Path:
         f"<title>{escape(data.title)}</title><style>body{{font-family:Helvetica,Arial,sans-serif;max-width:1000px;"
         "margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;"
         "padding:4px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
-        ".figs svg{margin:6px}</style></head><body>",
+        ".figs{display:flex;flex-wrap:wrap;gap:10px}.figs svg{width:calc(50% - 10px);height:auto}"
+        "ul.notes{font-size:90%;color:#444}</style></head><body>",
         f"<h1>{escape(data.title)}</h1><p>Created {escape(data.created)}.</p>",
     ]
     if "provenance" in data.sections:
         parts.append("<h2>Provenance</h2><table>")
         for k, v in (("run", p["run_dir"]), ("experiment", p["experiment"]["name"]), ("seed", p["seed"]),
                      ("data fingerprint", p["data_fingerprint"]),
-                     ("checkpoint", f"{p['checkpoint']['file']} (sha256 {p['checkpoint']['sha256']})"),
+                     ("checkpoint", f"{p['checkpoint']['why']}, epoch {p['checkpoint']['epoch']} (sha256 {p['checkpoint']['sha256']})"),
                      ("versions", ", ".join(f"{a} {b}" for a, b in p["versions"].items()))):
             parts.append(f"<tr><td>{escape(str(k))}</td><td>{escape(str(v))}</td></tr>")
         parts.append("</table>")
     if "evaluation" in data.sections:
         header, body = metric_table(data)
-        parts.append(f"<h2>Evaluation</h2><p>Scored on the {escape(split_phrase(data))}; 95% bootstrap intervals in "
-                     "brackets.</p><table><tr>")
+        parts.append("<h2>Evaluation</h2><ul class='notes'>"
+                     + "".join(f"<li>{escape(n)}</li>" for n in data.evaluation.notes()) + "</ul><table><tr>")
         parts += [f"<th>{escape(h)}</th>" for h in header]
         parts.append("</tr>")
         for row in body:
@@ -287,15 +322,18 @@ def write_pdf(data: ReportData, path: Path) -> Path:
         pdf.cell(0, 7, "Provenance", new_x="LMARGIN", new_y="NEXT")
         pdf.set_font("Helvetica", "", 8)
         for k, v in (("run", p["run_dir"]), ("seed", p["seed"]), ("data", p["data_fingerprint"]),
-                     ("checkpoint", f"{p['checkpoint']['file']} sha256 {p['checkpoint']['sha256'][:32]}"),
+                     ("checkpoint", f"{p['checkpoint']['why']}, epoch {p['checkpoint']['epoch']}, sha256 {p['checkpoint']['sha256'][:32]}"),
                      ("versions", ", ".join(f"{a} {b}" for a, b in p["versions"].items()))):
             pdf.multi_cell(0, 4.5, _latin1(f"{k}: {v}"), new_x="LMARGIN", new_y="NEXT")
     if "evaluation" in data.sections:
         header, body = metric_table(data)
         pdf.ln(2)
         pdf.set_font("Helvetica", "B", 12)
-        pdf.cell(0, 7, _latin1(f"Evaluation ({split_phrase(data)}, 95% bootstrap intervals)"), new_x="LMARGIN",
-                 new_y="NEXT")
+        pdf.cell(0, 7, "Evaluation", new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", "", 7.5)
+        for note in data.evaluation.notes():
+            pdf.multi_cell(0, 3.8, _latin1(f"- {note}"), new_x="LMARGIN", new_y="NEXT")
+        pdf.ln(1)
         pdf.set_font("Helvetica", "", 7)
         widths = [46] + [(190 - 46) / (len(header) - 1)] * (len(header) - 1)
         with pdf.table(col_widths=widths, text_align="LEFT", line_height=4) as table:
@@ -312,13 +350,23 @@ def write_pdf(data: ReportData, path: Path) -> Path:
             score = "-" if v["score"] is None else f"{v['score']:.3f}"
             pdf.multi_cell(0, 4.5, _latin1(f"{name}: {score} - {v['how']}"), new_x="LMARGIN", new_y="NEXT")
     if "figures" in data.sections and data.figures:
+        pdf.add_page()
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 7, "Figures", new_x="LMARGIN", new_y="NEXT")
         with tempfile.TemporaryDirectory() as tmp:
-            for k, (name, svg) in enumerate(data.figures.items()):
-                if k % 2 == 0:
+            for name, svg in data.figures.items():
+                w_pt, h_pt = svg_size(svg)
+                width = min(170.0, w_pt * 25.4 / 72 * 1.15)  # mm; about the size the HTML shows
+                height = width * h_pt / w_pt
+                if pdf.get_y() + height > pdf.h - pdf.b_margin:
                     pdf.add_page()
-                f = Path(tmp) / f"{name}.svg"
-                f.write_text(_latin1(svg), encoding="latin-1")  # the PDF core fonts are Latin-1
-                pdf.image(str(f), w=170)
+                png = svg.png() if hasattr(svg, "png") else None
+                if png is not None:  # matplotlib's own raster: fpdf2 cannot draw every SVG feature
+                    pdf.image(io.BytesIO(png), x=(pdf.w - width) / 2, w=width, h=height)
+                else:  # an SVG that came without its figure (e.g. read back from elsewhere)
+                    f = Path(tmp) / f"{name}.svg"
+                    f.write_text(_latin1(svg), encoding="latin-1")  # the PDF core fonts are Latin-1
+                    pdf.image(str(f), x=(pdf.w - width) / 2, w=width, h=height)
                 pdf.ln(4)
     buf = io.BytesIO()
     pdf.output(buf)

@@ -90,13 +90,50 @@ def save_checkpoint(directory: Path, *, model: torch.nn.Module, optimizer: torch
     manifest["checkpoints"] = [c for c in manifest["checkpoints"] if c["file"] != name] + [entry]
     manifest["latest"] = name
     dropped = []
+    best = (manifest.get("best") or {}).get("file")
     if keep > 0 and len(manifest["checkpoints"]) > keep:
-        ordered = sorted(manifest["checkpoints"], key=lambda c: c["step"])
-        dropped, manifest["checkpoints"] = ordered[:-keep], ordered[-keep:]
+        # the best checkpoint (training.keep_best) is never rotated out; it counts towards ``keep``
+        ordered = sorted((c for c in manifest["checkpoints"] if c["file"] != best), key=lambda c: c["step"])
+        kept = keep - (1 if any(c["file"] == best for c in manifest["checkpoints"]) else 0)
+        dropped = ordered[:len(ordered) - max(kept, 1)]
+        manifest["checkpoints"] = [c for c in manifest["checkpoints"] if c not in dropped]
     atomic_write_json(directory / MANIFEST, manifest)
     for old in dropped:
         (directory / old["file"]).unlink(missing_ok=True)
     return path
+
+
+def mark_best(directory: Path, name: str, *, metric: str, value: float, epoch: int) -> None:
+    """Record checkpoint ``name`` (already in the manifest) as the run's best by ``metric``."""
+    manifest = read_manifest(directory)
+    if not any(c["file"] == name for c in manifest["checkpoints"]):
+        raise CheckpointError(f"checkpoint {name!r} is not in {directory / MANIFEST}")
+    manifest["best"] = {"file": name, "metric": metric, "value": float(value), "epoch": int(epoch)}
+    atomic_write_json(directory / MANIFEST, manifest)
+
+
+def best_checkpoint(directory: Path) -> dict[str, Any] | None:
+    """The manifest's best entry ({file, metric, value, epoch}) when training kept one and its file is listed."""
+    try:
+        manifest = read_manifest(directory)
+    except CheckpointError:
+        return None
+    best = manifest.get("best")
+    if isinstance(best, dict) and any(c["file"] == best.get("file") for c in manifest["checkpoints"]):
+        return best
+    return None
+
+
+def describe_choice(directory: Path, name: str | None) -> tuple[str | None, str]:
+    """Which checkpoint evaluation, reports and the explorer use, and why, in words: ``name`` when given, else
+    the best one (``training.keep_best``) when the run kept one, else the newest."""
+    if name is not None:
+        return name, f"{Path(name).name} (chosen)"
+    best = best_checkpoint(directory)
+    if best is not None:
+        return best["file"], (f"{best['file']}: the best by {best['metric']} ({best['value']:.4g}, epoch "
+                               f"{best['epoch']})")
+    return None, "the newest checkpoint"
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:

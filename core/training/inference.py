@@ -22,6 +22,7 @@ class ModelOnData:
     data: PreparedData
     model: Objective
     device: torch.device
+    checkpoint: str = ""  # which checkpoint's weights, in words ("" = freshly initialised)
 
     @torch.no_grad()
     def embed(self, indices: np.ndarray | None = None, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
@@ -78,10 +79,13 @@ def initialised(experiment: Experiment, device: str | None = None) -> ModelOnDat
 
 
 def load_trained(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> ModelOnData:
-    """A run's model with the weights of its newest valid checkpoint (or ``checkpoint``)."""
+    """A run's model with the weights of ``checkpoint``; by default its best checkpoint when training kept one
+    (``training.keep_best``), else its newest valid one. ``checkpoint`` on the result says which, in words."""
     run = RunDirectory.open(run_dir)
     experiment = run.read_config()
-    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
+    name, why = ckpt.describe_choice(run.checkpoints, checkpoint)
+    loaded = ckpt.load_checkpoint(run.checkpoints, name)
     result = initialised(experiment, device or "cpu")
     ckpt.restore_model(result.model, {k: v.to(result.device) for k, v in loaded.model.items()}, loaded.path.name)
+    result.checkpoint = why if name is not None else f"{loaded.path.name} ({why})"
     return result

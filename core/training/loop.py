@@ -141,6 +141,9 @@ class Trainer:
         self._pending: collections.deque = collections.deque()
         self._fallback_views = None
         self._stop = False
+        self._early_stop = False
+        self._best: tuple[float, int] | None = None  # (value, epoch) of training.keep_best's best so far
+        self._since_best = 0
         self._last_checkpoint: str | None = None
         self._trackers: list[Any] = []
         self.dist = distributed.current()
@@ -234,6 +237,9 @@ class Trainer:
         s = loaded.state
         self.epoch, self.step, self.batch_in_epoch, self.base_lr = s.epoch, s.step, s.batch_in_epoch, s.base_lr
         self._last_checkpoint = str(loaded.path)
+        best = ckpt.best_checkpoint(self.run_dir.checkpoints)
+        if best is not None and best["metric"] == self.t.keep_best:  # patience restarts; the best stays
+            self._best = (best["value"], best["epoch"])
 
     # ---- the generator ----------------------------------------------------------------------------------
     def run(self) -> Generator[Any, Any, TrainResult]:
@@ -250,10 +256,12 @@ class Trainer:
                 raise
             run.write_status(status="running", run_id=self.run_id, experiment=self.experiment.name,
                              started=_now(), device=str(self.device), versions=ckpt.versions(),
-                             seed=self.t.seed, message="")
+                             seed=self.t.seed, message="", split=self.data.splits.record())
             resumed = self.resume_from is not None
-            self._first_loss = (next((e.loss for e in run.read_events() if isinstance(e, StepEnded)), None)
-                                if resumed else None)  # where the loss started, to tell a diverged run
+            # where the loss started and how high it went, to tell a diverged run
+            history = [e.loss for e in run.read_events() if isinstance(e, StepEnded)] if resumed else []
+            self._first_loss = history[0] if history else None
+            self._peak_loss = max(history, default=None)
             with limit_blas(1):  # small problems: see core/threads.py
                 initial = self._diagnostics(probe=True) if self.t.diagnostics_every else None
                 baseline = self._raw_probe() if self.t.probe_every else None
@@ -262,7 +270,7 @@ class Trainer:
                 epochs=self.t.epochs, steps_per_epoch=self.steps_per_epoch, start_epoch=self.epoch,
                 start_step=self.step, n_train=len(self.data.splits.train), n_val=len(self.data.splits.val),
                 n_test=len(self.data.splits.test), resumed=resumed, initial_diagnostics=initial,
-                baseline_probe_accuracy=baseline))
+                baseline_probe_accuracy=baseline, split=self.data.splits.describe()))
             if not resumed:
                 run.write_preprocessing(self.data.preprocessing())
                 run.save_array("snapshots/subset.npy", self.subset)
@@ -272,7 +280,7 @@ class Trainer:
                     yield from self._emit(self._snapshot(f"snapshots/epoch_{0:03d}.npy"))
             last_epoch_event = None
             self._run_start = time.perf_counter()  # StepEnded.elapsed counts training time, not set-up
-            while self.epoch < self.t.epochs and not self._stop:
+            while self.epoch < self.t.epochs and not self._stop and not self._early_stop:
                 last_epoch_event = (yield from self._train_epoch()) or last_epoch_event
             if self._stop:
                 status = "stopped"
@@ -280,20 +288,28 @@ class Trainer:
                     yield from self._emit(self._checkpoint("stop"))
                 test: dict[str, float] = {}
             else:
-                if self.t.checkpoint_every == 0 or self.epoch % self.t.checkpoint_every:
-                    yield from self._emit(self._checkpoint("final"))
+                if self.t.checkpoint_every == 0 or self.epoch % self.t.checkpoint_every or self._early_stop:
+                    if not (self._last_checkpoint or "").endswith(f"step_{self.step:07d}.safetensors"):
+                        yield from self._emit(self._checkpoint("final"))
+                self._restore_best()  # the end-of-run figures are the best checkpoint's, as evaluate's are
                 test = self._final_evaluation()
                 status = "finished"
             seconds = time.perf_counter() - started
             final_loss = test.get("test_loss", getattr(last_epoch_event, "train_loss", None))
             verdict = advice = ""
-            if status == "finished" and outcome.diverged(self._first_loss, final_loss):
-                verdict, advice = "diverged", outcome.divergence_advice(self._first_loss, final_loss, self.base_lr)
+            peak = getattr(self, "_peak_loss", None)
+            if status == "finished" and outcome.diverged(self._first_loss, final_loss, peak):
+                verdict = "diverged"
+                advice = outcome.divergence_advice(self._first_loss, final_loss, self.base_lr, peak)
             yield from self._emit(RunFinished(run_id=self.run_id, status=status, epochs_completed=self.epoch,
                                               steps=self.step, seconds=seconds, test=test, verdict=verdict,
                                               advice=advice))
+            best = ckpt.best_checkpoint(run.checkpoints) if self.dist.is_main else None
             run.write_status(status=status, finished=_now(), epochs_completed=self.epoch, steps=self.step,
-                             test=test, last_checkpoint=self._last_checkpoint, verdict=verdict, advice=advice)
+                             test=test, last_checkpoint=self._last_checkpoint, verdict=verdict, advice=advice,
+                             best_checkpoint=best,
+                             message=(f"early stopping: {self.t.keep_best} did not improve for "
+                                      f"{self.t.early_stopping} epochs" if self._early_stop else ""))
             return TrainResult(run_dir=str(run.path), run_id=self.run_id, status=status,
                                epochs_completed=self.epoch, steps=self.step, seconds=seconds,
                                final_epoch=last_epoch_event, test=test, verdict=verdict, advice=advice)
@@ -378,6 +394,7 @@ class Trainer:
             loss = float(out.loss.detach())
             if getattr(self, "_first_loss", None) is None:
                 self._first_loss = loss
+            self._peak_loss = max(loss, getattr(self, "_peak_loss", None) or loss)
             terms = {k: float(v.detach()) for k, v in out.terms.items()}
             if not math.isfinite(loss):
                 raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
@@ -417,8 +434,9 @@ class Trainer:
         self.epoch, self.batch_in_epoch = epoch, 0
         val_loss, val_terms, val_metrics = (self._evaluate(self.data.splits.val) if self.dist.is_main
                                             else (None, {}, {}))
-        due = t.diagnostics_every and epoch % t.diagnostics_every == 0
-        probe = bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)
+        watch_probe = t.keep_best in ("probe_accuracy", "knn_accuracy") and self.y is not None
+        due = (t.diagnostics_every and epoch % t.diagnostics_every == 0) or watch_probe
+        probe = (bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)) or watch_probe
         with limit_blas(1):  # the diagnostics' SVDs and the probe's solver on the small eval batch
             diagnostics = self._diagnostics(probe=probe) if due else None
             projection = self._diagnostics(space="projection") if due else None
@@ -433,8 +451,56 @@ class Trainer:
             yield from self._emit(self._snapshot(f"snapshots/epoch_{epoch:03d}.npy"))
         if t.checkpoint_every and epoch % t.checkpoint_every == 0:
             yield from self._emit(self._checkpoint("epoch"))
+        if t.keep_best:
+            yield from self._keep_best(event)
         yield from self._handle_commands()
         return event
+
+    # ---- the best checkpoint and early stopping ---------------------------------------------------------
+    def _watched(self, event: EpochEnded) -> float | None:
+        name = self.t.keep_best
+        if name == "val_loss":
+            return event.val_loss
+        if name in ("probe_accuracy", "knn_accuracy"):
+            value = getattr(event.diagnostics, name, None) if event.diagnostics is not None else None
+            return None if value is None or not math.isfinite(value) else value
+        key = name.removeprefix("val_")
+        return event.val_metrics.get(key, event.val_terms.get(key))
+
+    def _keep_best(self, event: EpochEnded) -> Generator[Any, Any, None]:
+        name = self.t.keep_best
+        if self.dist.is_main:
+            value = self._watched(event)
+            if value is None and name not in ("probe_accuracy", "knn_accuracy") and self._best is None:
+                known = ["val_loss"] * (event.val_loss is not None) + [f"val_{k}" for k in event.val_metrics]
+                if self.y is not None:
+                    known += ["probe_accuracy", "knn_accuracy"]
+                raise ConfigError("training.keep_best", f"this run records no {name!r}", value=name,
+                                  allowed=", ".join(known) or "nothing: the run has no validation split")
+            if value is not None:
+                lower = name.endswith(("loss", "error", "mse"))
+                better = self._best is None or (value < self._best[0] if lower else value > self._best[0])
+                if better:
+                    self._best, self._since_best = (value, event.epoch), 0
+                    if not (self._last_checkpoint or "").endswith(f"step_{self.step:07d}.safetensors"):
+                        yield from self._emit(self._checkpoint("best"))
+                    ckpt.mark_best(self.run_dir.checkpoints, Path(self._last_checkpoint).name, metric=name,
+                                   value=value, epoch=event.epoch)
+                else:
+                    self._since_best += 1
+            patience = self.t.early_stopping
+            self._early_stop = bool(patience) and self._since_best >= patience and event.epoch < self.t.epochs
+        self._early_stop = distributed.agree_to_stop(self._early_stop)
+
+    def _restore_best(self) -> None:
+        """Load the best checkpoint's weights into the model before the end-of-run evaluation."""
+        if not self.t.keep_best or not self.dist.is_main:
+            return
+        best = ckpt.best_checkpoint(self.run_dir.checkpoints)
+        if best is None or (self._last_checkpoint or "").endswith(best["file"]):
+            return
+        loaded = ckpt.load_checkpoint(self.run_dir.checkpoints, best["file"])
+        ckpt.restore_model(self.model, {k: v.to(self.device) for k, v in loaded.model.items()}, best["file"])
 
     # ---- measurements (never touch the training RNG stream) ---------------------------------------------
     def _forked_rng(self):
@@ -499,7 +565,8 @@ class Trainer:
         probe_acc = knn_acc = None
         if probe and self.y is not None and space == "representation":
             probe_acc, knn_acc = self._online_probe(Z)
-        return compute_diagnostics(Z, views=views, probe_accuracy=probe_acc, knn_accuracy=knn_acc)
+        return compute_diagnostics(Z, views=views, probe_accuracy=probe_acc, knn_accuracy=knn_acc,
+                                   view_group=self.t.batch_size)
 
     def _save_matrices(self, epoch: int, *diags: Diagnostics | None) -> None:
         arrays = {}
@@ -545,9 +612,12 @@ class Trainer:
         Z_train = self.embed(self.probe_idx)
         if len(np.unique(y[self.probe_idx])) < 2:
             return float("nan"), float("nan")
-        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(Z_train, y[self.probe_idx])
+        # the probe protocol on subsets: C is chosen on the eval batch, so this live figure is a little
+        # optimistic; the test-split figure comes from the end-of-run probe (and `replearn evaluate`)
+        y_eval = y[self.eval_idx]
+        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(Z_train, y[self.probe_idx], Z_eval, y_eval)
         knn_probe = KNNProbe().fit(Z_train, y[self.probe_idx])
-        return probe.score(Z_eval, y[self.eval_idx]), knn_probe.score(Z_eval, y[self.eval_idx])
+        return probe.score(Z_eval, y_eval), knn_probe.score(Z_eval, y_eval)
 
     def _raw_probe(self) -> float | None:
         """The online probe on the raw (normalised) input features: the line a representation should beat."""
@@ -555,7 +625,8 @@ class Trainer:
         if y is None or len(np.unique(y[self.probe_idx])) < 2:
             return None
         raw = self.data.X.reshape(len(self.data.X), -1)
-        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(raw[self.probe_idx], y[self.probe_idx])
+        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(raw[self.probe_idx], y[self.probe_idx],
+                                                                         raw[self.eval_idx], y[self.eval_idx])
         return probe.score(raw[self.eval_idx], y[self.eval_idx])
 
     def _snapshot(self, relative: str) -> SnapshotReady:
@@ -579,7 +650,8 @@ class Trainer:
         return CheckpointSaved(run_id=self.run_id, epoch=self.epoch, step=self.step, path=str(path), reason=reason)
 
     def _final_evaluation(self) -> dict[str, float]:
-        """Test-split loss and metrics, and a linear probe fitted on the training split's frozen embeddings."""
+        """Test-split loss and metrics, and the linear probe (:data:`core.diagnostics.probes.PROBE_PROTOCOL`,
+        the same as ``replearn evaluate``) and kNN on the frozen embeddings."""
         splits = self.data.splits
         target = splits.test if len(splits.test) else splits.val
         if len(target) == 0 or not self.dist.is_main:
@@ -590,8 +662,9 @@ class Trainer:
         y = self.data.dataset.y
         if y is not None and len(np.unique(y[splits.train])) >= 2:
             train_z, target_z = self.embed(splits.train), self.embed(target)
+            val_z = self.embed(splits.val) if len(splits.val) else None
             with limit_blas(blas_threads_for(*train_z.shape)):
-                probe = LinearProbe(random_state=self.t.seed).fit(train_z, y[splits.train])
+                probe = LinearProbe(random_state=0).fit(train_z, y[splits.train], val_z, y[splits.val])
                 result["linear_probe_accuracy"] = probe.score(target_z, y[target])
                 result["knn_accuracy"] = KNNProbe().fit(train_z, y[splits.train]).score(target_z, y[target])
         return result

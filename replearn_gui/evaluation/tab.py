@@ -224,8 +224,10 @@ class EvaluationTab(QWidget):
         self.records = records
         self.progress.setValue(1000)
         seconds = sum(r.get("seconds", 0.0) for r in records.values())
-        self.status.setText(f"Evaluated {len(records)} run(s) in {seconds:.1f} s. Intervals are bootstrap 95% "
-                            "intervals over the test samples.")
+        notes = next((r.get("notes") for r in records.values() if r.get("notes")), None)
+        self.status.setText(f"Evaluated {len(records)} run(s) in {seconds:.1f} s. "
+                            + (" ".join(notes[:4]) if notes else "Intervals: 95%, over the test samples."))
+        self.status.setWordWrap(True)
         self.show_records()
         self.evaluated.emit(records)
 

@@ -65,6 +65,12 @@ class EmbeddingsTab(QWidget):
         self.compare.setObjectName("explorerCompare")
         self.compare.currentIndexChanged.connect(lambda _: self.load_comparison())
         top.addWidget(self.compare, 1)
+        self.open_file = QPushButton("Open embeddings file…")
+        self.open_file.setObjectName("explorerOpenFile")
+        self.open_file.setToolTip("Explore embeddings made elsewhere, without training: Parquet (a vector column; x / y "
+                                  "columns are its layout), TF Embedding Projector tensor.tsv, CSV or .npy")
+        self.open_file.clicked.connect(self._choose_file)
+        top.addWidget(self.open_file)
         self.reload = QPushButton("Reload")
         self.reload.setToolTip("Embed again (e.g. after more training)")
         self.reload.clicked.connect(lambda: self.load(force=True))
@@ -178,6 +184,42 @@ class EmbeddingsTab(QWidget):
         self._loaded_key = None  # try again next time the tab is shown
         if not is_user_error(exc):
             show_worker_error(self, "Cannot show this space", exc)
+
+    def _choose_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open embeddings", "",
+                                              "Embeddings (*.parquet *.tsv *.csv *.npy);;All files (*)")
+        if path:
+            self.open_embeddings_file(path)
+
+    def open_embeddings_file(self, path: str) -> None:
+        """Show embeddings from a file in the primary view, with the file's own 2-D layout when it has one."""
+        self.engine_ready()
+        self.run_dir = None  # the space is the file's, not a run's
+        self._loaded_key = ("file", path)
+        self.message.setText(f"Reading {Path(path).name}…")
+        worker = make_worker(core.file_space, path)
+        worker.returned.connect(alive(self, lambda space, key=self._loaded_key: self._show_file(space, key)))
+        worker.errored.connect(alive(self, self._load_failed))
+        worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
+        self._loaders.append(worker)
+        worker.start()
+
+    def _show_file(self, space: Any, key: tuple) -> None:
+        if key != self._loaded_key:
+            return
+        self.primary.set_space(space, None)
+        if space.layout is not None:
+            self.primary.set_layout(space.layout)
+            where = "its own 2-D layout (x, y)"
+        else:
+            panel = self.primary.projection_panel
+            params = panel.form.params() if panel.form is not None else None
+            self.primary.compute_projection(panel.current_method(), params.to_dict() if params else {})
+            where = "a projection computed here"
+        self.message.setText(f"{space.n:,} embeddings from {space.name.removesuffix(' (file)')}, shown with {where}.")
+        self.loaded.emit()
 
     def load(self, force: bool = False) -> None:
         if self.run_dir is None or self.primary is None:

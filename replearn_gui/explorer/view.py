@@ -201,6 +201,7 @@ class ExplorerView(QWidget):
         menu.addAction("Vector image (SVG)…", lambda: self.ask_export("svg"))
         menu.addAction("TF Embedding Projector folder…", lambda: self.ask_export("projector"))
         menu.addAction("Embeddings and coordinates (CSV)…", lambda: self.ask_export("embeddings"))
+        menu.addAction("Embeddings and coordinates (Parquet)…", lambda: self.ask_export("parquet"))
         self.export_button.setMenu(menu)
         tools.addWidget(self.export_button)
         self.look_row = QWidget()
@@ -665,7 +666,7 @@ class ExplorerView(QWidget):
             path = QFileDialog.getExistingDirectory(self, "Folder for the Embedding Projector files")
         else:
             filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "embeddings": "CSV (*.csv)",
-                       "selection": "CSV (*.csv)"}
+                       "selection": "CSV (*.csv)", "parquet": "Parquet (*.parquet)"}
             path, _ = QFileDialog.getSaveFileName(self, "Export", "", filters[kind])
         if path:
             self.export(kind, path)

@@ -24,6 +24,9 @@ VERDICT_STYLE = {
 }
 
 
+PROBE_MARKS = {"linear probe": "●", "kNN": "▲", "raw features": "- -"}  # as the curves are drawn
+
+
 class CollapsePanel(QWidget):
     collapse_detected = Signal(object)  # the Verdict, the first time a run collapses
 
@@ -44,6 +47,15 @@ class CollapsePanel(QWidget):
         self.auto_pause.setToolTip("Pause the run and save a checkpoint at the first epoch judged collapsed.")
         top.addWidget(self.auto_pause)
         layout.addLayout(top)
+        self.views_label = QLabel("")  # how hard the two views make the contrastive task, each epoch
+        self.views_label.setObjectName("viewStrength")
+        self.views_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.views_label.setWordWrap(True)
+        self.views_label.setToolTip("Two augmented views of the diagnostics batch: the share of views whose most "
+                                    "similar other view (within batch-sized groups) is their pair, and the mean "
+                                    "cosine of the pairs. Near 1 the views are too easy to teach much.")
+        self.views_label.hide()
+        layout.addWidget(self.views_label)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("cockpit")
         layout.addWidget(self.view, 1)
@@ -88,7 +100,7 @@ class CollapsePanel(QWidget):
         # the legend is the title's coloured key: a legend box would cover most of so small a plot
         self.probe_key = {"linear probe": "#4a7bd0", "kNN": "#e08a2a", "raw features": "#2a9d3a"}
         self.probe_plot.setTitle("Online probe: " + " ".join(
-            f"<span style='color:{c}'>{'- -' if name == 'raw features' else '●'} {name}</span>"
+            f"<span style='color:{c}'>{PROBE_MARKS[name]} {name}</span>"
             for name, c in self.probe_key.items()), size="9pt")
         self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4,
                                                 symbolBrush="#4a7bd0", name="linear probe")
@@ -98,6 +110,7 @@ class CollapsePanel(QWidget):
         self.baseline_line.hide()
         self.probe_plot.addItem(self.baseline_line)
         self.probe_plot.setLabel("left", "accuracy")
+        self.probe_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.95, not "950 (x0.001)"
         self.probe_plot.setYRange(0, 1)
         self.au_path = self.au_plot.plot(pen=pg.mkPen("#777777"), symbol="o", symbolSize=5, symbolBrush="#4a7bd0")
         self.au_plot.setLabel("bottom", "uniformity")
@@ -132,6 +145,7 @@ class CollapsePanel(QWidget):
         self.baseline_line.hide()
         self.banner.setText("The representation's health appears after the first epoch.")
         self.banner.setStyleSheet("padding:6px; border-radius:4px; background:#eeeeee;")
+        self.views_label.hide()
 
     def set_overlay(self, epochs: list[int], ranks: list[float], probe: list[tuple[int, float]],
                     cosines: list[float]) -> None:
@@ -193,6 +207,19 @@ class CollapsePanel(QWidget):
             self.cov.setLookupTable(pg.colormap.get("CET-D1").getLookupTable())
             self.cov_plot.setTitle("Cross-correlation" if d.cross_correlation is not None else "Covariance")
         self.show_verdict(d.verdict)
+        self.show_view_strength(epoch, d)
+
+    def show_view_strength(self, epoch: int, d: Any) -> None:
+        if getattr(d, "view_accuracy", None) is None:
+            self.views_label.hide()
+            return
+        text = (f"Views, epoch {epoch}: contrastive accuracy {d.view_accuracy:.2f} · positive-pair cosine "
+                f"{d.positive_similarity:.2f}")
+        hint = d.view_hint
+        self.views_label.setText(text + (f" — {hint}" if hint else ""))
+        self.views_label.setStyleSheet("padding:3px 6px; border-radius:4px;"
+                                       + ("background:#fff3cd; color:#5c4400;" if hint else "color:#555;"))
+        self.views_label.show()
 
     def _fit_probe_range(self) -> None:
         """The accuracies and the baseline with a little room: a fixed 0–1 axis hides the differences."""

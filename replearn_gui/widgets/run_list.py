@@ -59,9 +59,17 @@ def list_runs(root: str) -> list[tuple[str, str, str, str]]:
                   key=lambda p: p.stat().st_mtime, reverse=True)
     out = []
     for p in runs:
-        label, tip = describe_run(p)
-        out.append((str(p), label, tip, core.RunDirectory(p).read_status().get("status", "unknown")))
+        run = core.RunDirectory(p)
+        stamp = tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in (run.status_path, run.metrics_path))
+        cached = _DESCRIBED.get(str(p))
+        if cached is None or cached[0] != stamp:  # describe again only what changed since the last refresh
+            label, tip = describe_run(p)
+            cached = _DESCRIBED[str(p)] = (stamp, (label, tip, run.read_status().get("status", "unknown")))
+        out.append((str(p), *cached[1]))
     return out
+
+
+_DESCRIBED: dict[str, tuple[tuple, tuple]] = {}  # path -> (file stamps, description); used by one worker at a time
 
 
 class RunList(QWidget):

@@ -34,6 +34,25 @@ def test_train_prints_one_line_per_epoch_and_a_summary(tmp_path):
     assert core.RunDirectory.open(run_dir).read_status()["status"] == "finished"
 
 
+def test_train_and_evaluate_print_the_same_linear_probe(tmp_path):
+    path = write_experiment(tmp_path)
+    code, out, err = run("train", str(path), "--out", str(tmp_path / "runs"), "--device", "cpu", "--quiet")
+    assert code == 0, err
+    trained = float(out.split("linear_probe_accuracy ")[1].split()[0])
+    assert "C chosen on the validation split" in out  # the protocol is named
+    run_dir = out.strip().splitlines()[-1].removeprefix("run: ")
+    code, out, err = run("evaluate", run_dir, "--evaluations", "linear_probe", "--no-baselines")
+    assert code == 0, err
+    row = next(line for line in out.splitlines() if line.startswith("probe_accuracy "))
+    assert float(row.split()[1]) == pytest.approx(round(trained, 3), abs=1e-9)
+    assert "C chosen on the validation split" in out and "Wilson" in out
+    stored = core.RunDirectory.open(run_dir).read_status()["test"]["linear_probe_accuracy"]
+    import json
+
+    record = json.loads((core.RunDirectory.open(run_dir).reports / "evaluation.json").read_text())
+    assert record["results"]["learned"]["metrics"]["probe_accuracy"]["value"] == pytest.approx(stored, abs=1e-12)
+
+
 def test_overrides_and_resume(tmp_path):
     path = write_experiment(tmp_path)
     code, out, _ = run("train", str(path), "--out", str(tmp_path / "runs"), "--epochs", "1", "--seed", "3", "--quiet")
@@ -48,10 +67,13 @@ def test_overrides_and_resume(tmp_path):
 
 
 def test_train_a_preset_by_name(tmp_path, monkeypatch):
+    """A preset's default output root is the runs folder the app shows (REPLEARN_RUNS / Preferences)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REPLEARN_RUNS", str(tmp_path / "shared"))
     code, out, err = run("train", "digits-autoencoder", "--epochs", "1", "--quiet")
     assert code == 0, err
-    assert (tmp_path / "runs").is_dir()
+    assert [p.name.split("-2")[0] for p in (tmp_path / "shared").iterdir()] == ["digits-autoencoder"]
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize(

@@ -85,3 +85,38 @@ def test_covariance_and_cross_correlation():
 def test_rankme_of_the_identity_is_its_size():
     sv = np.linalg.svd(np.eye(16), compute_uv=False)
     assert effective_rank(sv) == pytest.approx(16.0, rel=1e-4)
+
+
+def test_live_effective_rank_is_rankme_of_the_uncentred_embeddings():
+    # the paper's definition: I₁₆ has rank 16 (centring it first would give 15)
+    assert compute_diagnostics(np.eye(16)).effective_rank == pytest.approx(16.0, rel=1e-4)
+    Z = np.random.default_rng(0).normal(size=(200, 8)) + 5.0  # a large shared offset is one strong direction
+    sv = np.linalg.svd(Z, compute_uv=False)
+    assert compute_diagnostics(Z).effective_rank == pytest.approx(effective_rank(sv), rel=1e-9)
+
+
+def test_view_task_equals_simclrs_contrastive_accuracy_and_says_when_views_are_too_easy():
+    import torch
+
+    from core.diagnostics.collapse import view_task
+    from core.objectives.functional import contrastive_accuracy
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(64, 16))
+    b = a + 0.9 * rng.normal(size=(64, 16))  # views that share some of each sample
+    acc, positive = view_task(a, b, group=64)
+    assert acc == pytest.approx(float(contrastive_accuracy(torch.as_tensor(a), torch.as_tensor(b))))
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert positive == pytest.approx(cos.mean())
+    easy = compute_diagnostics(a, views=(a, a + 1e-3 * rng.normal(size=a.shape)))
+    assert easy.view_accuracy == 1.0 and "easy to tell apart" in easy.view_hint
+    hard = compute_diagnostics(a, views=(a, rng.normal(size=a.shape)))
+    assert hard.view_accuracy < 0.05 and "share too little" in hard.view_hint
+    assert compute_diagnostics(a, views=(a, b)).view_hint is None and 0.05 < acc < 0.95
+    assert core_record_roundtrip(easy).view_accuracy == easy.view_accuracy
+
+
+def core_record_roundtrip(d):
+    from core.diagnostics.collapse import Diagnostics
+
+    return Diagnostics.from_record(d.to_record())

@@ -44,17 +44,18 @@ def test_bootstrap_interval_brackets_the_mean():
 def test_retrieval_and_clustering_on_perfect_clusters():
     Z = np.repeat(np.eye(4), 10, axis=0) + 1e-3 * np.random.default_rng(0).normal(size=(40, 4))
     y = np.repeat(np.arange(4), 10)
-    recall, mean_ap = M.retrieval(Z, y, k=5)
-    assert recall.value == 1.0 and mean_ap.value == pytest.approx(1.0)
+    hit, recall, mean_ap = M.retrieval(Z, y, k=5)
+    assert hit.value == 1.0 and mean_ap.value == pytest.approx(1.0)
+    assert recall.value == pytest.approx(5 / 9)  # 5 of each query's 9 same-class items fit in the top 5
     nmi, ari, sil = M.clustering(Z, y)
     assert nmi.value == pytest.approx(1.0) and ari.value == pytest.approx(1.0) and sil.value > 0.9
 
 
-def test_map_counts_ranks():
-    # query 0's neighbours by cosine: relevant item at rank 2 only → AP = 1/2 / 1
+def test_map_divides_by_the_relevant_items_retrieved():
+    # query 0's neighbours by cosine: 3 (relevant), 1, 2 → AP@2 = P@1 · 1 / 1 relevant retrieved = 1
     Z = np.array([[1.0, 0.0], [0.9, 0.44], [0.0, 1.0], [0.8, 0.6]])
     y = np.array([0, 1, 1, 0])
-    _, mean_ap = M.retrieval(Z, y, k=2)
+    _, _, mean_ap = M.retrieval(Z, y, k=2)
     from core.projection.neighbors import knn
 
     order = knn(Z, 2, "cosine").indices
@@ -62,7 +63,7 @@ def test_map_counts_ranks():
     for i in range(4):
         rel = (y[order[i]] == y[i]).astype(float)
         prec = np.cumsum(rel) / np.arange(1, 3)
-        expected.append((prec * rel).sum() / min((y == y[i]).sum() - 1, 2))
+        expected.append((prec * rel).sum() / rel.sum() if rel.sum() else 0.0)
     assert mean_ap.value == pytest.approx(np.mean(expected))
 
 

@@ -43,7 +43,12 @@ def test_every_format_parses_and_escapes_user_strings(hostile_run, tmp_path):
     assert record["schema_version"] == 1 and record["provenance"]["seed"] == 0
     assert len(record["provenance"]["checkpoint"]["sha256"]) == 64
     assert "probe_accuracy" in record["evaluation"]["results"]["learned"]["metrics"]
-    assert set(record["evaluation"]["results"]) == {"learned", "raw", "random_init"}  # 4-d > 3 features: no PCA
+    # the PCA baseline never vanishes: 4-d representation, 3 features → PCA-3, said to be the raw features rotated
+    assert set(record["evaluation"]["results"]) == {"learned", "raw", "pca", "random_init"}
+    assert record["evaluation"]["results"]["pca"]["dim"] == 3
+    assert "raw features rotated" in record["evaluation"]["baseline_notes"]["pca"]
+    notes = " ".join(record["evaluation"]["notes"])
+    assert "test split" in notes and "Wilson" in notes and "not the variation between training seeds" in notes
     html = paths["html"].read_text()
     assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "Content-Security-Policy" in html and "default-src 'none'" in html

@@ -403,3 +403,48 @@ def test_streaming_a_memory_mapped_file_trains_like_loading_it(tmp_path):
     np.testing.assert_allclose(streamed_losses, memory_losses, rtol=1e-4, atol=1e-6)
     assert streamed_losses == unthreaded_losses  # the loader threads change nothing but the timing
     assert streamed.test["test_accuracy"] == pytest.approx(memory.test["test_accuracy"], abs=0.02)
+
+
+def test_keep_best_marks_the_best_checkpoint_and_early_stopping_ends_the_run(tmp_path):
+    from core.training import checkpoint as ckpt
+
+    # a learning rate so high that the validation loss gets worse after the first epochs: the best is early
+    exp = core.load_preset("digits-supervised").with_training(
+        epochs=12, device="cpu", warmup_epochs=0, lr=0.5, optimizer="sgd", momentum=0.0, keep_best="val_loss",
+        early_stopping=2, keep_checkpoints=2, snapshot_every=0, diagnostics_every=0, probe_every=0)
+    result = core.run_to_end(core.train(exp.with_output(root=str(tmp_path))))
+    run = core.RunDirectory.open(result.run_dir)
+    best = ckpt.best_checkpoint(run.checkpoints)
+    losses = {r["epoch"]: r["val_loss"] for r in run.read_metrics() if r.get("event") == "epoch"}
+    assert best is not None and best["metric"] == "val_loss"
+    assert best["value"] == pytest.approx(min(losses.values())) and losses[best["epoch"]] == best["value"]
+    assert result.status == "finished" and result.epochs_completed == best["epoch"] + 2 < 12  # patience 2
+    assert "early stopping" in run.read_status()["message"]
+    assert (run.checkpoints / best["file"]).is_file()  # rotation (keep 2) never deletes the best
+    # the end-of-run figures are the best checkpoint's, and evaluation uses it by default and says so
+    model = core.load_trained(result.run_dir)
+    assert best["file"] in model.checkpoint and "best by val_loss" in model.checkpoint
+    from core.evaluation.suite import evaluate
+
+    ev = core.run_to_end(evaluate(model, ("linear_probe",), ()))
+    assert ev.learned.value("probe_accuracy") == pytest.approx(result.test["linear_probe_accuracy"], abs=1e-12)
+
+
+def test_keep_best_names_what_the_run_records():
+    with pytest.raises(core.ConfigError, match="early_stopping"):
+        core.TrainingConfig(early_stopping=3)
+    with pytest.raises(core.ConfigError, match="keep_best"):
+        core.TrainingConfig(keep_best="accuracy please")
+
+
+def test_the_online_probe_can_drive_keep_best_for_self_supervised_runs(tmp_path):
+    from core.training import checkpoint as ckpt
+
+    exp = core.load_preset("digits-simclr").with_training(epochs=3, device="cpu", warmup_epochs=0, probe_every=0,
+                                                          keep_best="probe_accuracy", snapshot_every=0)
+    result = core.run_to_end(core.train(exp.with_output(root=str(tmp_path))))
+    run = core.RunDirectory.open(result.run_dir)
+    probes = {r["epoch"]: r["diagnostics"]["probe_accuracy"] for r in run.read_metrics() if r.get("event") == "epoch"}
+    assert set(probes) == {1, 2, 3} and all(v is not None for v in probes.values())  # measured every epoch
+    best = ckpt.best_checkpoint(run.checkpoints)
+    assert best["metric"] == "probe_accuracy" and best["value"] == pytest.approx(max(probes.values()))

@@ -100,6 +100,20 @@ def test_time_shift_is_a_circular_roll():
         torch.testing.assert_close(row, torch.roll(torch.arange(10, dtype=torch.float32), -k))
 
 
+def test_time_crop_stretches_a_window_back_to_full_length():
+    spec = core.DataSpec(kind="sequence", sample_shape=(1, 21))
+    entry = core.AUGMENTATIONS.get("time_crop")
+    ramp = torch.arange(21, dtype=torch.float32).view(1, 1, 21).repeat(8, 1, 1)
+    whole = entry.cls(entry.make_params({"scale_min": 1.0}), spec)(ramp)
+    torch.testing.assert_close(whole, ramp)  # the full window is the signal itself
+    out = entry.cls(entry.make_params({"scale_min": 0.5}), spec)(ramp)[:, 0]
+    steps = out[:, 1:] - out[:, :-1]
+    # a linear ramp stays linear: a window of w samples stretched over 20 steps rises w/20 per step
+    torch.testing.assert_close(steps, steps[:, :1].expand_as(steps), atol=1e-4, rtol=0)
+    assert ((steps[:, 0] >= 0.5 - 1e-4) & (steps[:, 0] <= 1 + 1e-4)).all()
+    assert (out[:, 0] >= 0).all() and (out[:, -1] <= 20 + 1e-4).all()
+
+
 def test_augmentation_for_the_wrong_kind_is_refused_with_the_alternatives():
     spec = core.DataSpec(kind="tabular", sample_shape=(4,))
     with pytest.raises(core.ConfigError) as info:

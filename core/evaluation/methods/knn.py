@@ -15,4 +15,4 @@ class KNNAccuracy(EvaluationMethod):
         train, test, y = ctx.splits.train, ctx.test, ctx.y
         for weighted, label in ((True, "knn_accuracy"), (False, "knn_majority_accuracy")):
             pred = KNNProbe(weighted=weighted).fit(ctx.Z[train], y[train]).predict(ctx.Z[test])
-            ctx.result.metrics[label] = M.mean_metric(label, pred == y[test], ctx.seed)
+            ctx.result.metrics[label] = M.accuracy_metric(label, pred == y[test])

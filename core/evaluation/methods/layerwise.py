@@ -31,4 +31,4 @@ class LayerwiseProbes(EvaluationMethod):
             H = np.concatenate(parts)
             probe = LinearProbe(random_state=ctx.seed).fit(H[splits.train], y[splits.train], H[splits.val], y[splits.val])
             ctx.result.layerwise.append(
-                (layer, M.mean_metric(f"probe_accuracy[{layer}]", probe.predict(H[test]) == y[test], ctx.seed)))
+                (layer, M.accuracy_metric(f"probe_accuracy[{layer}]", probe.predict(H[test]) == y[test])))

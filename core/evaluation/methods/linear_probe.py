@@ -8,7 +8,7 @@ from core.evaluation.methods.base import EVALUATIONS, EvaluationContext, Evaluat
 
 
 @EVALUATIONS.register("linear_probe", label="linear probe", order=10, direction="higher", needs_labels=True,
-                      help="logistic regression on frozen embeddings (C chosen on validation)")
+                      help="logistic regression on frozen embeddings, fitted on train, C chosen on validation")
 class LinearProbeAccuracy(EvaluationMethod):
     """Test accuracy of a linear probe fitted on the training split, its training accuracy and the confusion
     matrix on the test split."""
@@ -17,7 +17,7 @@ class LinearProbeAccuracy(EvaluationMethod):
         probe, Z, y, test, train = ctx.probe(), ctx.Z, ctx.y, ctx.test, ctx.splits.train
         pred = probe.predict(Z[test])
         r = ctx.result
-        r.metrics["probe_accuracy"] = M.mean_metric("probe_accuracy", pred == y[test], ctx.seed)
+        r.metrics["probe_accuracy"] = M.accuracy_metric("probe_accuracy", pred == y[test], note=f"C = {probe.C_:g}")
         r.metrics["probe_train_accuracy"] = M.Metric("probe_train_accuracy",
                                                      float((probe.predict(Z[train]) == y[train]).mean()))
         r.confusion = confusion(y[test], pred, len(ctx.data.dataset.label_names))
