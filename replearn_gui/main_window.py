@@ -21,6 +21,7 @@ from replearn_gui.evaluation.tab import EvaluationTab
 from replearn_gui.experiment_panel import ExperimentPanel
 from replearn_gui.explorer.tab import EmbeddingsTab
 from replearn_gui.jobs import BackgroundJob
+from replearn_gui.lessons import LearnController
 from replearn_gui.run_controller import RunController
 from replearn_gui.run_follower import RunFollower
 from replearn_gui.run_queue import RunQueue
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.recent_menu, self.run_menu = self.actions.recent_menu, self.actions.run_menu
         self.dark_action.setChecked(self.settings.value("view/dark", False, type=bool))
         self._build_ui()
+        self.learn = LearnController(self, show_start=experiment is None)  # Learn menu, start page, lesson dock
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(REFRESH_MS)
         self.refresh_timer.timeout.connect(self.loss_plot.refresh)
@@ -213,6 +215,7 @@ class MainWindow(QMainWindow):
         self.experiment = experiment
         self.embeddings.engine_ready()
         self.evaluation.engine_ready()
+        self.learn.engine_ready()
         if self._loading_source and Path(self._loading_source).is_file():
             self.remember(str(Path(self._loading_source).resolve()))
         self.experiment_panel.show_experiment(experiment)
@@ -324,6 +327,7 @@ class MainWindow(QMainWindow):
         self.training.set_objective(exp.objective.name)
         self.training.clear(str(run.path))
         self.opened_run = str(run.path)
+        self.learn.leave_start_page()
         self.embeddings.set_run(self.opened_run, self.runs_root)
         self.evaluation.set_run(self.opened_run, self.runs_root)
         self.remember(str(run.path))
@@ -482,7 +486,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_checkpoint_saved(self, event: Any) -> None:
-        if event.reason == "requested" and self.controller.busy and not self.controller._pause_after_checkpoint:
+        if event.reason == "requested" and self.controller.busy and not self.controller.pausing_after_checkpoint:
             self.statusBar().showMessage(f"Checkpoint saved: {Path(event.path).name}", 5000)
 
     @Slot()

@@ -73,6 +73,9 @@ def read_run_curves(run_dir: str) -> dict[str, Any]:
     steps, losses, epochs, ranks, probe, cosines = [], [], [], [], [], []
     for e in run.read_events():
         if isinstance(e, core.StepEnded):
+            while steps and steps[-1] >= e.step:  # redone after a resume from an earlier checkpoint
+                steps.pop()
+                losses.pop()
             steps.append(e.step)
             losses.append(e.loss)
         elif isinstance(e, core.EpochEnded) and e.diagnostics is not None:

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QLabel, QListWidget, QListWidgetItem, QPushButton,
 
 from replearn_gui.explorer.colouring import Colouring
 from replearn_gui.explorer.state import ExplorerState
+from replearn_gui.plain_text import plain_tooltip
 
 
 def colour_bar_pixmap(c: Colouring, text: QColor) -> QPixmap:
@@ -67,7 +68,8 @@ class LegendPanel(QWidget):
         continuous = c is not None and c.value_range is not None
         if continuous:
             self.colour_bar.setPixmap(colour_bar_pixmap(c, self.palette().text().color()))
-            self.colour_bar.setToolTip(f"{c.title}: {c.value_range[0]:.3g} (dark) to {c.value_range[1]:.3g} (yellow)")
+            self.colour_bar.setToolTip(plain_tooltip(  # the title is a metadata column name: never HTML
+                f"{c.title}: {c.value_range[0]:.3g} (dark) to {c.value_range[1]:.3g} (yellow)"))
         else:
             self.colour_bar.clear()
         self.colour_bar.setVisible(continuous)

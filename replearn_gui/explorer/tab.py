@@ -19,10 +19,11 @@ CHECKPOINT_POLL_MS = 1000
 NOTHING, BASELINE, SAME_SNAPSHOTS = "nothing", "baseline", "snapshots"
 
 
-def load_space_job(run_dir: str, source: str) -> tuple[Any, list, list]:
-    """(space, snapshot arrays, snapshot names) for one run; the arrays are empty for the trained model."""
+def load_space_job(run_dir: str, source: str, layer: str | None = None) -> tuple[Any, list, list]:
+    """(space, snapshot arrays, snapshot names) for one run; the arrays are empty for the trained model.
+    ``layer``: one of the encoder's layers instead of its output (trained model only)."""
     if source == TRAINED:
-        return core.run_space(run_dir), [], []
+        return core.run_space(run_dir, layer=layer), [], []
     if source == BASELINE:
         return core.baseline_space(run_dir), [], []
     series = core.snapshot_series(run_dir)
@@ -59,6 +60,14 @@ class EmbeddingsTab(QWidget):
         self.source.addItem("Training snapshots · epoch by epoch", SNAPSHOTS)
         self.source.currentIndexChanged.connect(lambda _: self.load())
         top.addWidget(self.source)
+        top.addWidget(QLabel("Layer:"))
+        self.layer = QComboBox()  # "show layer k": what each layer of the encoder encodes
+        self.layer.setObjectName("explorerLayer")
+        self.layer.setToolTip("Show the outputs of one layer of the encoder instead of the representation "
+                              "(the trained model only; per-layer probes are in the Evaluation tab)")
+        self.layer.addItem("output (representation)", None)
+        self.layer.currentIndexChanged.connect(lambda _: self.load())
+        top.addWidget(self.layer)
         top.addSpacing(12)
         top.addWidget(QLabel("Compare with:"))
         self.compare = QComboBox()
@@ -128,6 +137,7 @@ class EmbeddingsTab(QWidget):
         self.runs_root = runs_root or self.runs_root
         self.engine_ready()
         self._fill_compare()
+        self._fill_layers()
         if self.isVisible():
             self.load()
             self.watch.start()
@@ -169,6 +179,29 @@ class EmbeddingsTab(QWidget):
                 if (p / "config.toml").is_file() and str(p) != self.run_dir:
                     self.compare.addItem(f"run {p.name}", str(p))
         self.compare.blockSignals(False)
+
+    def _fill_layers(self) -> None:
+        """Back to the output, and the run's layer names read in the background."""
+        self.layer.blockSignals(True)
+        while self.layer.count() > 1:
+            self.layer.removeItem(1)
+        self.layer.setCurrentIndex(0)
+        self.layer.blockSignals(False)
+        if self.run_dir is None:
+            return
+        worker = make_worker(core.encoder_layers, self.run_dir)
+        worker.returned.connect(alive(self, lambda names, run=self.run_dir: self._show_layers(run, names)))
+        worker.errored.connect(alive(self, lambda _exc: None))  # no layers to offer: the output stays
+        worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
+        self._loaders.append(worker)
+        worker.start()
+
+    def _show_layers(self, run_dir: str, names: tuple) -> None:
+        if run_dir != self.run_dir:
+            return
+        for name in names:
+            if name != "representation":
+                self.layer.addItem(f"layer {name}", name)
 
     def _start(self, job_args: tuple, on_done) -> None:
         worker = make_worker(load_space_job, *job_args)
@@ -225,8 +258,10 @@ class EmbeddingsTab(QWidget):
         if self.run_dir is None or self.primary is None:
             return
         source = self.source.currentData()
+        layer = self.layer.currentData() if source == TRAINED else None
+        self.layer.setEnabled(source == TRAINED)
         newest = core.newest_checkpoint(self.run_dir) if source == TRAINED else None
-        key = (self.run_dir, source, newest.file if newest else None)
+        key = (self.run_dir, source, layer, newest.file if newest else None)
         if key == self._loaded_key and not force:
             return
         if source == TRAINED and newest is None:
@@ -239,7 +274,7 @@ class EmbeddingsTab(QWidget):
         self.newer_checkpoint = None
         self.reload.setText("Reload")
         self.message.setText("Embedding the samples with the run's encoder…")
-        self._start((self.run_dir, self.source.currentData()), lambda r, key=key: self._show(self.primary, r, key))
+        self._start((self.run_dir, source, layer), lambda r, key=key: self._show(self.primary, r, key))
 
     def _show(self, view: ExplorerView, result: tuple, key: tuple | None = None) -> None:
         space, arrays, names = result

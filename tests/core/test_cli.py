@@ -100,7 +100,7 @@ def test_bad_value_in_file_names_the_field(tmp_path):
     path.write_text('name = "x"\n[training]\nlr = -1\n')
     code, _, err = run("train", str(path))
     assert code == 2
-    assert err.strip() == "replearn: error: training.lr: -1.0 is out of range (allowed: a number, 0 < value <= 10)"
+    assert err.strip() == f"replearn: error: {path}: training.lr: -1.0 is out of range (allowed: a number, 0 < value <= 10)"
 
 
 def test_debug_shows_the_traceback(tmp_path):

@@ -232,3 +232,31 @@ def test_a_run_directory_on_the_command_line_opens_it(qtbot, tmp_path, tiny_expe
     qtbot.waitUntil(lambda: w.opened_run == result.run_dir and "Run finished" in w.result_label.text(),
                     timeout=60000)
     assert len(w.loss_plot.steps) == result.steps
+
+
+def test_resume_from_the_run_lists_context_menu(window, qtbot, tiny_experiment):
+    from PySide6.QtGui import QContextMenuEvent
+
+    gen = core.train(tiny_experiment.with_training(epochs=2).with_output(root=window.runs_root))
+    while not isinstance(next(gen), core.StepEnded):
+        pass
+    with pytest.raises(StopIteration) as stop:
+        gen.send(core.Stop())  # stopped at step 1, with a checkpoint: as `replearn train` interrupted
+        while True:
+            next(gen)
+    run_dir = stop.value.value.run_dir
+    runs = window.run_list.list
+    window.run_list.refresh()
+    qtbot.waitUntil(lambda: runs.count() == 1 and runs.item(0).text().startswith("■"), timeout=10000)
+    pos = runs.visualItemRect(runs.item(0)).center()
+    qtbot.mouseClick(runs.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    QApplication.sendEvent(runs.viewport(), QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos,
+                                                               runs.viewport().mapToGlobal(pos)))
+    menu = window.run_list.menu
+    qtbot.waitUntil(menu.isVisible, timeout=5000)
+    assert window.run_list.resume_action in menu.actions()
+    with qtbot.waitSignal(window.controller.finished, timeout=60000) as finished:
+        menu.setActiveAction(window.run_list.resume_action)
+        qtbot.keyClick(menu, Qt.Key.Key_Return)
+    assert finished.args[0].run_dir == run_dir and finished.args[0].status == "finished"
+    assert finished.args[0].epochs_completed == 2
