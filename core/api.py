@@ -69,9 +69,9 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
                                "load_transfer", "save_transfer"),
     "core.evaluation.transfer": ("TransferResult", "TransferTarget", "parse_budgets", "transfer", "transfer_targets"),
     "core.exploration": (
-        "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "encoder_layers", "file_space",
-        "label_agreement", "run_space",
-        "search", "selection_summary", "snapshot_series",
+        "CheckpointInfo", "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "encoder_layers",
+        "file_space", "label_agreement", "newest_checkpoint", "run_space", "search", "selection_summary",
+        "snapshot_series",
     ),
     "core.report.build": ("ReportData", "build_report", "write_report"),
     "core.report.export": ("write_csv", "write_embeddings_csv", "write_npy", "write_projector", "write_selection_csv",

@@ -28,6 +28,7 @@ class EmbeddingSpace:
     embeddings: np.ndarray  # (n, d) float32
     #: (n, 2) coordinates made with the embeddings elsewhere (a file's x / y columns); None = project them here
     layout: np.ndarray | None = None
+    checkpoint: str | None = None  # the checkpoint file that embedded them, for a trained space
 
     def __post_init__(self):
         if len(self.indices) != len(self.embeddings):
@@ -67,6 +68,37 @@ class SnapshotSeries:
     arrays: tuple[np.ndarray, ...]  # (m, d) each, memory-mapped
 
 
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """One checkpoint of a run, as its manifest lists it (cheap to read while the run is training)."""
+
+    file: str
+    epoch: int
+    step: int
+    reason: str
+    final: bool  # the run is no longer running: no newer checkpoint will come
+
+
+def newest_checkpoint(run_dir: str | Path) -> CheckpointInfo | None:
+    """The run's newest checkpoint by step, or None while it has none (or its manifest cannot be read yet)."""
+    from core.training import checkpoint as ckpt
+
+    try:
+        run = RunDirectory.open(run_dir)
+        entries = ckpt.read_manifest(run.checkpoints)["checkpoints"]
+    except (OSError, ValueError, KeyError, RunDirectoryError, ckpt.CheckpointError):
+        return None
+    if not entries:
+        return None
+    try:
+        running = run.read_status().get("status") == "running"
+    except (OSError, ValueError, RunDirectoryError):
+        running = True  # unreadable mid-write: assume more may come
+    e = max(entries, key=lambda e: e["step"])
+    return CheckpointInfo(str(e["file"]), int(e.get("epoch", 0)), int(e["step"]), str(e.get("reason", "")),
+                          final=not running)
+
+
 def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None,
               layer: str | None = None) -> EmbeddingSpace:
     """Every sample of the run's dataset embedded by its best checkpoint when training kept one
@@ -102,9 +134,10 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
     from core.training import checkpoint as ckpt
 
     best = ckpt.best_checkpoint(run.checkpoints)
-    which = (f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == trained.checkpoint.file
-             else "")
-    return EmbeddingSpace(f"{trained.experiment.name} · trained{which}", trained.data.dataset, np.arange(len(Z)), Z)
+    used = trained.checkpoint
+    which = f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == used.file else ""
+    return EmbeddingSpace(f"{trained.experiment.name} · trained{which} · {Path(used.file).stem}", trained.data.dataset,
+                          np.arange(len(Z)), Z, checkpoint=used.file)
 
 
 def encoder_layers(run_dir: str | Path) -> tuple[str, ...]:

@@ -19,6 +19,7 @@ import difflib
 import importlib
 import inspect
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -79,14 +80,24 @@ class Registry(Generic[T]):
         self.base = base
         self.builtins = builtins
         self._loaded = not builtins
+        self._loading = False
+        # another thread reading while the built-ins import must wait for them, not see the registry half-filled
+        # (the app's experiment loader and its engine warm-up read registries at the same time). Re-entrant: the
+        # modules being imported register into this registry on the importing thread.
+        self._lock = threading.RLock()
         self._entries_: dict[str, Entry[T]] = {}
 
     @property
     def _entries(self) -> dict[str, Entry[T]]:
         if not self._loaded:
-            self._loaded = True  # before importing: the modules register into this registry while loading
-            for module in self.builtins:
-                importlib.import_module(module)
+            with self._lock:
+                if not self._loaded and not self._loading:
+                    self._loading = True  # the modules register into this registry while loading
+                    try:
+                        for module in self.builtins:
+                            importlib.import_module(module)
+                    finally:
+                        self._loaded, self._loading = True, False
         return self._entries_
 
     def register(self, name: str, **info: Any) -> Callable[[type[T]], type[T]]:

@@ -573,6 +573,7 @@ class MainWindow(QMainWindow):
         if self.controller.busy:
             self.opened_run = event.run_dir
             self.run_list.busy_run = event.run_dir
+            self.embeddings.set_run(event.run_dir, self.runs_root)  # it follows the run from its first checkpoint
             self.run_list.refresh()
             self.statusBar().showMessage(f"Training {event.experiment} on {event.device} → {event.run_dir}")
 
