@@ -3,6 +3,10 @@ tick arrives (the event-loop stall) while a real run trains in the app, and whil
 in the Embeddings tab.
 
     QT_QPA_PLATFORM=offscreen python bench/gui_responsiveness.py [--preset digits-vicreg] [--epochs 6]
+    xvfb-run -a env QT_QPA_PLATFORM=xcb python bench/gui_responsiveness.py    # a real X session (xcb)
+
+Offscreen skips the window system's own painting; under Xvfb with the xcb platform every repaint really goes
+to an X server, which is what a person's session costs.
 
 Target: p99 stall < 50 ms. Prints p50 / p99 / max per phase.
 """

@@ -34,13 +34,23 @@ BENCHES = [
     ("neighbors", [], [
         ("exact kNN, 1 query on 100k x 128", r"core\.ExactIndex\s+([\d.]+)", "ms", "<= 5"),
         ("exact kNN, 1000 queries", r"core\.ExactIndex\s+[\d.]+\s+([\d.]+)", "s", "<= 0.5")]),
+    ("neighbors", ["--n", "1000000", "--skip-approximate", "--repeats", "2"], [
+        ("exact kNN 1M x 128: 1 query vs faiss IndexFlatIP", r"ratio core / faiss: 1 query ([\d.]+)x", "x", "fastest"),
+        ("exact kNN 1M x 128: 1000 queries vs faiss", r"1000 queries ([\d.]+)x \(same", "x", "<= 1")]),
     ("projection", [], [
         ("projection overhead: PCA", r"(?m)^pca\s+[\d.]+\s+[\d.]+\s+([\d.]+)", "x", "<= 1.05"),
         ("projection overhead: t-SNE", r"(?m)^tsne\s+[\d.]+\s+[\d.]+\s+([\d.]+)", "x", "<= 1.05"),
         ("projection overhead: UMAP", r"(?m)^umap\s+[\d.]+\s+[\d.]+\s+([\d.]+)", "x", "<= 1.05")]),
     ("load", [], [
         ("load 500 MB .npy (memory-mapped)", r"ours-npy\s+([\d.]+)", "s", ""),
-        ("load 200k-row CSV", r"ours-csv\s+([\d.]+)", "s", "")]),
+        ("load 200k-row CSV", r"ours-csv\s+([\d.]+)", "s", ""),
+        ("CSV vs pandas: time", r"ours / pandas: time ([\d.]+)x", "x", "<= 1.5"),
+        ("CSV vs pandas: peak memory", r"peak memory ([\d.]+)x \(target", "x", "<= 1.5")]),
+    ("scaling", [], [
+        ("scaling, supervised 20k rows: ms per 1k rows", r"supervised\s+20,000\s+[\d.]+\s+([\d.]+)", "ms", "linear"),
+        ("scaling, supervised 2M rows: ms per 1k rows", r"supervised\s+2,000,000\s+[\d.]+\s+([\d.]+)", "ms", "linear"),
+        ("scaling, supervised 2M rows: peak memory", r"supervised\s+2,000,000(?:\s+[\d.]+){3}\s+([\d.]+)", "MB",
+         "bounded")]),
     ("scale", [], [
         ("1M x 128 embeddings in memory: growth", r"all in memory \(embed\)\s+[\d.]+ s\s+peak\s+[\d,]+ MB\s+\(\+([\d,]+) MB",
          "MB", ""),

@@ -65,14 +65,17 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.evaluation.tables": ("ResultRow", "comparison_rows", "load_evaluation", "result_rows", "save_evaluation"),
     "core.evaluation.transfer": ("TransferResult", "parse_budgets", "transfer"),
     "core.exploration": (
-        "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "file_space", "label_agreement", "run_space",
+        "EmbeddingSpace", "SelectionSummary", "SnapshotSeries", "baseline_space", "encoder_layers", "file_space",
+        "label_agreement", "run_space",
         "search", "selection_summary", "snapshot_series",
     ),
     "core.report.build": ("ReportData", "build_report", "write_report"),
     "core.report.export": ("write_csv", "write_embeddings_csv", "write_npy", "write_projector", "write_selection_csv",
-                           "write_embeddings_parquet", "write_embeddings_file"),
+                           "write_embeddings_parquet", "write_embeddings_file", "sample_columns"),
     "core.report.embed": ("EmbedResult", "embed_data"),
     "core.training.export": ("ExportResult", "export_encoder"),
+    "core.glossary": ("define", "explain_metric"),
+    "core.lessons": ("Answer", "Lesson", "RunFacts", "check_run", "lesson_ids", "load_lesson"),
 }
 # public name -> (module, the name there), for names exported under another name
 _ALIASES: dict[str, tuple[str, str]] = {
@@ -80,6 +83,8 @@ _ALIASES: dict[str, tuple[str, str]] = {
     "REPORT_FORMATS": ("core.report.build", "FORMATS"),
     "REPORT_SECTIONS": ("core.report.build", "SECTIONS"),
     "EXPORT_FORMATS": ("core.training.export", "FORMATS"),
+    "all_lessons": ("core.lessons", "lessons"),
+    "glossary_entries": ("core.glossary", "glossary"),
 }
 
 _WHERE: dict[str, tuple[str, str]] = {name: (module, name) for module, names in _EXPORTS.items() for name in names}

@@ -1,14 +1,19 @@
 """``replearn``: the command line front end of the training engine.
 
-Exit codes: 0 success, 1 failure while running, 2 bad usage, configuration or input data, 130 interrupted.
-Errors print as one sentence; ``--debug`` shows the traceback.
+Exit codes: 0 success, 1 failure while running, 2 bad usage, configuration or input data, 130 interrupted (Ctrl-C or
+SIGTERM: a training run first stops after the current step and saves a checkpoint; a second signal interrupts at
+once). Errors print as one sentence; ``--debug`` shows the traceback. Notes (a file read as Latin-1, rows
+dropped, the checkpoint used) print as ``replearn: note: ...`` on stderr.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -72,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--evaluations", help="comma-separated subset (default: all; see `replearn list evaluations`)")
     p.add_argument("--no-baselines", action="store_true", help="evaluate the learned representation only")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--out", metavar="FILE", help="where to write the results (default: RUN_DIR/reports/evaluation.json)")
     p.add_argument("--json", action="store_true", help="print the evaluation record as JSON")
 
     p = sub.add_parser("report", help="build a run's probe report (HTML, PDF, JSON, Markdown, CSV)",
@@ -102,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="safetensors", choices=["safetensors", "torchscript", "onnx"])
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
     p.add_argument("--out", metavar="DIR", help="folder for the files (default: RUN_DIR/export)")
+    p.add_argument("--device", default="cpu", help="where the encoder is traced and checked (default: cpu)")
 
     p = sub.add_parser("embed", help="embed new data with a run's encoder and its saved preprocessing",
                        description="Read DATA (a file or folder; the reader is guessed from its name, or --reader), "
@@ -113,11 +120,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="FILE", help="FILE.npy, FILE.parquet or FILE.csv")
     p.add_argument("--reader", help="the dataset reader to use (see `replearn list datasets`)")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default: cpu)")
 
-    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations, evaluations "
-                                    "or presets",
-                       description="List what can be named in an experiment file (and `--evaluations`).")
-    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "evaluations", "presets"])
+    p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations, evaluations, "
+                                    "presets, or runs",
+                       description="List what can be named in an experiment file (and `--evaluations`), or the runs "
+                                   "in a folder with their status (a run whose process vanished shows as interrupted).")
+    p.add_argument("what", choices=["datasets", "encoders", "objectives", "augmentations", "evaluations", "presets",
+                                    "runs"])
+    p.add_argument("--root", metavar="DIR", help="the runs folder (for `list runs`; default: the one the app uses)")
     p.add_argument("--json", action="store_true", help="print a JSON list")
 
     p = sub.add_parser("describe", help="explain one dataset, encoder, objective, augmentation or evaluation and its "
@@ -166,6 +177,8 @@ class Progress:
                 verb = "Resuming" if event.resumed else "Training"
                 print(f"{verb} {event.experiment} on {event.device}: {event.n_train} training samples, "
                       f"{event.epochs} epochs x {event.steps_per_epoch} steps -> {event.run_dir}", file=self.out)
+                if event.split.startswith("official"):
+                    print(f"the final evaluation scores on the data set's {event.split}", file=self.out)
         elif isinstance(event, core.StepEnded) and self.tty:
             now = time.perf_counter()
             if now - self._last_draw > 0.1 or event.step == self.total:
@@ -204,13 +217,54 @@ class Progress:
         return "  ".join(parts)
 
 
+class Interrupted(Exception):
+    """Training stopped because of Ctrl-C or SIGTERM, after saving a checkpoint."""
+
+    def __init__(self, signum: int, result: Any):
+        self.signum, self.result = signum, result
+
+
+class _StopOnSignal:
+    """Ctrl-C and SIGTERM while training: the first asks the run to stop after the current step, which saves a
+    checkpoint; before the run has started, or at a second signal, the process is interrupted at once."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.started = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> "_StopOnSignal":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if not self.started or self.signum is not None:
+            raise KeyboardInterrupt
+        self.signum = signum
+
+
 def _drive(generator: Any, progress: Progress) -> Any:
-    try:
-        while True:
-            progress.handle(next(generator))
-    except StopIteration as stop:
-        progress._clear()
-        return stop.value
+    with _StopOnSignal() as stop_request:
+        command = None
+        try:
+            while True:
+                event = generator.send(command)
+                stop_request.started = True
+                progress.handle(event)
+                command = core.Stop() if stop_request.signum is not None else None
+        except StopIteration as stop:
+            progress._clear()
+            result = stop.value
+    if stop_request.signum is not None and getattr(result, "status", None) == "stopped":
+        raise Interrupted(stop_request.signum, result)
+    return result
 
 
 def _with_status_line(generator: Any, err: TextIO) -> Any:
@@ -237,6 +291,17 @@ def _process_group():
 
     yield
     distributed.shutdown()
+
+
+@contextlib.contextmanager
+def _values_from(source: str | None):
+    """A setting found wrong once the data is loaded (a batch larger than the dataset) names its file too."""
+    try:
+        yield
+    except core.ConfigError as err:
+        if source is None:
+            raise
+        raise err.in_file(source) from None
 
 
 def _summary(result: Any) -> str:
@@ -374,7 +439,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if note and not args.quiet:
             print(f"note: {note}", file=out)
     quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0  # under torchrun, rank 0 speaks for all
-    with _process_group():
+    with _process_group(), _values_from(args.experiment if Path(args.experiment).exists() else None):
         result = _drive(core.train(experiment, out=args.out), Progress(out, err, quiet))
     if not quiet or args.quiet:
         print(_summary(result), file=out)
@@ -384,7 +449,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     generator = core.resume(args.run_dir, epochs=args.epochs, device=args.device, checkpoint=args.checkpoint)
     quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0
-    with _process_group():
+    with _process_group(), _values_from(str(Path(args.run_dir) / "config.toml")):
         result = _drive(generator, Progress(out, err, quiet))
     if not quiet or args.quiet:
         print(_summary(result), file=out)
@@ -397,13 +462,16 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.fileio import atomic_write_text
 
     chosen = _evaluations_arg(args.evaluations)
+    path = Path(args.out) if args.out else core.RunDirectory.open(args.run_dir).reports / "evaluation.json"
+    _check_writable(path.parent)  # before the evaluation: a read-only run should not cost minutes to find out
     model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
     result = _with_status_line(core.evaluate(model, chosen, () if args.no_baselines else core.BASELINES), err)
-    run = core.RunDirectory.open(args.run_dir)
-    path = run.reports / "evaluation.json"
-    path.parent.mkdir(exist_ok=True)
     record = {"schema_version": 1, **result.to_record()}
-    atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False, default=lambda v: None) + "\n")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False, default=lambda v: None) + "\n")
+    except OSError as e:
+        raise _not_writable(e, path) from None
     if args.json:
         _print_json({**record, "saved": str(path)}, out)
         return EXIT_OK
@@ -432,6 +500,26 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
+def _check_writable(directory: Path) -> None:
+    import tempfile
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        raise _not_writable(e, directory) from None
+
+
+def _not_writable(err: OSError, path: Path) -> Exception:
+    """A results file that cannot be written (a read-only run directory): say so, and how to put it elsewhere."""
+    from core.training.rundir import explain_os_error
+
+    problem = explain_os_error(err, path)
+    return type(problem)(f"{problem}; pass --out with a writable place for the results")
+
+
 def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.report.build import FORMATS, build_report, write_report
 
@@ -440,9 +528,14 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if unknown:
         raise core.ConfigError("--formats", f"unknown format(s) {', '.join(unknown)}", allowed=", ".join(FORMATS))
     chosen = _evaluations_arg(args.evaluations)
+    directory = Path(args.out) if args.out else core.RunDirectory.open(args.run_dir).reports
+    _check_writable(directory)
     data = _with_status_line(build_report(args.run_dir, evaluations=chosen), err)
-    directory = args.out or core.RunDirectory.open(args.run_dir).reports
-    for fmt, path in write_report(data, directory, formats).items():
+    try:
+        written = write_report(data, directory, formats)
+    except OSError as e:
+        raise _not_writable(e, directory) from None
+    for fmt, path in written.items():
         print(f"{fmt:<5} {path}", file=out)
     return EXIT_OK
 
@@ -468,7 +561,7 @@ def cmd_transfer(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.training.export import export_encoder
 
-    result = export_encoder(args.run_dir, args.format, out=args.out, checkpoint=args.checkpoint)
+    result = export_encoder(args.run_dir, args.format, out=args.out, checkpoint=args.checkpoint, device=args.device)
     check = result.card.get("check", {})
     if "max_abs_difference" in check:
         print(f"checked on {check['samples']} samples with {check['runtime']}: largest difference "
@@ -481,12 +574,25 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_embed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.report.embed import embed_data
 
-    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, checkpoint=args.checkpoint)
+    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, checkpoint=args.checkpoint,
+                        device=args.device)
     print(f"{result.n} samples of {result.dataset} -> {result.dim}-dimensional embeddings: {result.path}", file=out)
     return EXIT_OK
 
 
 def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    if args.what == "runs":
+        from core.user_settings import DEFAULT_ROOT, resolve_root
+
+        root = Path(args.root) if args.root else Path(resolve_root(DEFAULT_ROOT))
+        if not root.is_dir():
+            raise core.ConfigError("--root", f"{str(root)!r} is not a folder")
+        for path in sorted(p for p in root.iterdir() if (p / "config.toml").is_file()):
+            run = core.RunDirectory(path)
+            status = run.read_status()
+            steps = f"{status['steps']} steps" if isinstance(status.get("steps"), int) else ""
+            print(f"{path.name:<40} {run.state():<12} {steps}", file=out)
+        return EXIT_OK
     if args.what == "presets":
         presets = [(name, core.load_preset(name)) for name in core.preset_names()]
         if args.json:
@@ -594,12 +700,26 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return int(exit_.code or 0)
     from core.errors import ConfigError, DataError, ExportError, PluginError, ReplearnError
 
+    notes = _NoteHandler(err)
+    logger = logging.getLogger("replearn")
+    level = logger.level
+    logger.addHandler(notes)
+    logger.setLevel(logging.INFO)
+    previous_term = None
+    if threading.current_thread() is threading.main_thread():  # SIGTERM ends a command like Ctrl-C does
+        previous_term = signal.signal(signal.SIGTERM, _interrupt)
     try:
         if getattr(args, "plugin", None):
             from core.plugins import load_plugins
 
             load_plugins(args.plugin, where="--plugin")
         return COMMANDS[args.command](args, out, err)
+    except Interrupted as e:
+        name = signal.Signals(e.signum).name
+        saved = getattr(e.result, "run_dir", None)
+        print(f"replearn: interrupted ({name}); the run stopped at step {e.result.steps} with a checkpoint "
+              f"(`replearn resume {saved}` continues it)", file=err)
+        return EXIT_INTERRUPTED
     except (ConfigError, DataError, ExportError, PluginError) as e:  # bad input (a setting, a file, a plugin): exit 2
         print(f"replearn: error: {e}", file=err)
         if args.debug:
@@ -617,14 +737,37 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
     except KeyboardInterrupt:
-        print("\nreplearn: interrupted; the run is marked stopped (`replearn resume RUN_DIR` continues it "
-              "from its last checkpoint)", file=err)
+        if args.command in ("train", "resume"):
+            print("\nreplearn: interrupted; the run is marked stopped (`replearn resume RUN_DIR` continues it "
+                  "from its last checkpoint)", file=err)
+        else:
+            print("\nreplearn: interrupted", file=err)
         return EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 - a bug: one sentence unless --debug
         print(f"replearn: internal error: {type(e).__name__}: {e}. Run with --debug to see the traceback.", file=err)
         if args.debug:
             traceback.print_exc(file=err)
         return EXIT_FAILURE
+    finally:
+        logger.removeHandler(notes)
+        logger.setLevel(level)
+        if previous_term is not None:
+            signal.signal(signal.SIGTERM, previous_term)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+class _NoteHandler(logging.Handler):
+    """Core's notes for the user (``logging.getLogger("replearn")``), one line each on stderr."""
+
+    def __init__(self, err: TextIO):
+        super().__init__(logging.INFO)
+        self.err = err
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"replearn: note: {record.getMessage()}", file=self.err)
 
 
 if __name__ == "__main__":

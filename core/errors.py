@@ -28,6 +28,18 @@ class ConfigError(ReplearnError, ValueError):
             text += f" (allowed: {self.allowed})"
         return text
 
+    source: str | None = None  # the file the value came from (an experiment TOML), when known
+
+    def in_file(self, source: str) -> "ConfigError":
+        """The same error, saying which file holds the value (``exp.toml: training.lr: ...``)."""
+        if self.source is not None or source in self.args[0]:
+            return self
+        err = type(self).__new__(type(self))
+        err.__dict__.update(self.__dict__)
+        err.source = str(source)
+        err.args = (f"{source}: {self.args[0]}",)
+        return err
+
     def with_prefix(self, prefix: str) -> "ConfigError":
         """The same error, with its field path placed under ``prefix``."""
         err = type(self).__new__(type(self))

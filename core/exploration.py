@@ -66,18 +66,24 @@ class SnapshotSeries:
     arrays: tuple[np.ndarray, ...]  # (m, d) each, memory-mapped
 
 
-def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None) -> EmbeddingSpace:
+def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None,
+              layer: str | None = None) -> EmbeddingSpace:
     """Every sample of the run's dataset embedded by its best checkpoint when training kept one
     (``training.keep_best``), else its newest valid one (or ``checkpoint``).
 
     The embeddings are written batch-wise to ``embeddings/<checkpoint>.npy`` in the run and memory-mapped from
-    there: large spaces never need to fit in memory twice, and reopening the run reuses the file."""
+    there: large spaces never need to fit in memory twice, and reopening the run reuses the file. ``layer``
+    (one of :func:`encoder_layers`) gives that layer's outputs instead of the representation ("show layer k";
+    not cached)."""
     from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
 
     run = RunDirectory.open(run_dir)
     checkpoint = ckpt.describe_choice(run.checkpoints, checkpoint)[0]  # the best one when training kept one
     trained = load_trained(run_dir, checkpoint, device)
+    if layer is not None and layer != "representation":
+        Z = trained.embed(space=f"layer:{layer}")
+        return EmbeddingSpace(f"{trained.experiment.name} · layer {layer}", trained.data.dataset, np.arange(len(Z)), Z)
     loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
     cached = run.path / "embeddings" / f"{loaded.path.stem}.npy"
     Z = None
@@ -97,6 +103,13 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
     best = ckpt.best_checkpoint(run.checkpoints)
     which = f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == loaded.path.name else ""
     return EmbeddingSpace(f"{trained.experiment.name} · trained{which}", trained.data.dataset, np.arange(len(Z)), Z)
+
+
+def encoder_layers(run_dir: str | Path) -> tuple[str, ...]:
+    """The named layers of a run's encoder, input side first (the last is ``representation``)."""
+    from core.training.inference import initialised
+
+    return initialised(RunDirectory.open(run_dir).read_config(), "cpu").layer_names
 
 
 def file_space(path: str | Path, reader: str | None = None) -> EmbeddingSpace:
@@ -135,7 +148,10 @@ def _parquet_roles(path: Path) -> dict:
     import pyarrow.parquet as pq
     import pyarrow.types as pt
 
-    schema = pq.read_schema(path)
+    try:
+        schema = pq.read_schema(path)
+    except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError: the reader says what is wrong
+        return {}
     lists = [f.name for f in schema if pt.is_list(f.type) or pt.is_large_list(f.type) or pt.is_fixed_size_list(f.type)]
     if len(lists) != 1:
         return {}  # the reader explains what it finds

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Sequence
 
 try:
@@ -17,7 +18,8 @@ from replearn_gui.window_actions import version_text
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="replearn-gui", description="RepLearn Studio: train and explore representations.")
-    parser.add_argument("experiment", nargs="?", help="an experiment TOML file or a preset name (default: digits-supervised)")
+    parser.add_argument("experiment", nargs="?", help="an experiment TOML file, a preset name (default: digits-supervised) or a run "
+                        "directory to open (also one still being written)")
     parser.add_argument("--runs", metavar="DIR", help="folder where new runs are written (default: the runs folder "
                         "of Preferences, shared with the replearn command)")
     parser.add_argument("--start", action="store_true", help="start training as soon as the experiment is loaded")
@@ -31,6 +33,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv[:1])
     app.setApplicationName("RepLearn Studio")
     app.setOrganizationName("RepLearn")
-    window = MainWindow(experiment=args.experiment, runs_root=args.runs, autostart=args.start)
+    run_dir = args.experiment if args.experiment and Path(args.experiment, "config.toml").is_file() else None
+    window = MainWindow(experiment=None if run_dir else args.experiment, runs_root=args.runs, autostart=args.start,
+                        open_run=run_dir)
     window.show()
     return app.exec()

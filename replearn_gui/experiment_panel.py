@@ -16,6 +16,8 @@ class ExperimentPanel(QGroupBox):
     def __init__(self, parent: QWidget | None = None):
         super().__init__("Experiment", parent)
         form = QFormLayout(self)
+        # in a narrow column a value too wide beside its name goes below it, with the whole width
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.values: dict[str, QLabel] = {}
         for name in self.FIELDS:
             label = QLabel("…")
@@ -47,8 +49,12 @@ class ExperimentPanel(QGroupBox):
             "Seed": str(t.seed), "Device": t.device,
         }
         for key, text in values.items():
-            self.values[key].setText(text)
-            self.values[key].setWordWrap(True)
+            label = self.values[key]
+            label.setText(text)
+            label.setWordWrap(True)
+            # wrapping happens between words: the longest word is the narrowest the value can be
+            longest = max((label.fontMetrics().horizontalAdvance(w) for w in text.split()), default=0)
+            label.setMinimumWidth(min(longest + 4, 200))
         self.description.setText(exp.description)
 
     @staticmethod

@@ -13,7 +13,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication
-from PySide6.QtWidgets import (QFileDialog, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
+from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
                                QWidget)
 
 import core
@@ -21,6 +21,7 @@ from replearn_gui.evaluation.tab import EvaluationTab
 from replearn_gui.experiment_panel import ExperimentPanel
 from replearn_gui.explorer.tab import EmbeddingsTab
 from replearn_gui.jobs import BackgroundJob
+from replearn_gui.lessons import LearnController
 from replearn_gui.run_controller import RunController
 from replearn_gui.run_follower import RunFollower
 from replearn_gui.run_queue import RunQueue
@@ -28,7 +29,7 @@ from replearn_gui.training_tab import TrainingTab
 from replearn_gui.widgets.error_dialog import show_error
 from replearn_gui.widgets.run_list import RunList
 from replearn_gui.window_actions import WindowActions, apply_palette
-from replearn_gui.workers import load_experiment_job, read_run_curves
+from replearn_gui.workers import load_experiment_job, read_history, read_run_curves
 
 REFRESH_MS = 50  # repaint at most 20 times a second
 
@@ -53,7 +54,8 @@ def guess_label_column(path: str) -> dict:
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, experiment: str | None = None, runs_root: str | None = None, autostart: bool = False):
+    def __init__(self, experiment: str | None = None, runs_root: str | None = None, autostart: bool = False,
+                 open_run: str | None = None):
         super().__init__()
         self.setWindowTitle("RepLearn Studio")
         self.setObjectName("mainWindow")
@@ -70,6 +72,7 @@ class MainWindow(QMainWindow):
         self.experiment: Any = None
         self.last_result: Any = None
         self._autostart = autostart
+        self._open_after_load = open_run  # a run directory given on the command line, opened once core is loaded
         self._closing = False
         self._loading_source: str | None = None
         self.error_box: QMessageBox | None = None
@@ -91,6 +94,9 @@ class MainWindow(QMainWindow):
         self.loader_job.done.connect(self.on_experiment_loaded)
         self.loader_job.failed.connect(lambda exc, details: self._show_error("Cannot load the experiment", exc))
         self.loader_job.finished.connect(self._on_loader_finished)
+        self.history_job = BackgroundJob(self, policy="replace")
+        self.history_job.done.connect(self._continue_resume)
+        self.history_job.failed.connect(lambda exc, details: self._show_error("Cannot resume the run", exc))
         self.overlay_job = BackgroundJob(self, policy="replace")
         self.overlay_job.done.connect(self._show_overlay)
         self.overlay_job.failed.connect(lambda exc, details: self._show_error("Cannot overlay this run", exc))
@@ -101,6 +107,7 @@ class MainWindow(QMainWindow):
         self.recent_menu, self.run_menu = self.actions.recent_menu, self.actions.run_menu
         self.dark_action.setChecked(self.settings.value("view/dark", False, type=bool))
         self._build_ui()
+        self.learn = LearnController(self, show_start=experiment is None)  # Learn menu, start page, lesson dock
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setInterval(REFRESH_MS)
         self.refresh_timer.timeout.connect(self.loss_plot.refresh)
@@ -173,6 +180,10 @@ class MainWindow(QMainWindow):
             if state is not None:
                 sp.restoreState(state)
         self.setCentralWidget(splitter)
+        self.plugins_label = QLabel("")
+        self.plugins_label.setObjectName("pluginsLabel")
+        self.plugins_label.setVisible(False)
+        self.statusBar().addPermanentWidget(self.plugins_label)
         self.statusBar().addPermanentWidget(self.eta_label)
         self.statusBar().addPermanentWidget(self.progress)
         self.apply_theme(self.dark_action.isChecked())
@@ -204,11 +215,13 @@ class MainWindow(QMainWindow):
         self.experiment = experiment
         self.embeddings.engine_ready()
         self.evaluation.engine_ready()
+        self.learn.engine_ready()
         if self._loading_source and Path(self._loading_source).is_file():
             self.remember(str(Path(self._loading_source).resolve()))
         self.experiment_panel.show_experiment(experiment)
         self.training.set_objective(experiment.objective.name)
         self.statusBar().showMessage(f"Loaded {experiment.name}. Runs are written to {self.runs_root}", 8000)
+        self.show_plugins()
         self.on_state_changed(self.controller.state)
         if self._autostart:
             self._autostart = False
@@ -220,6 +233,10 @@ class MainWindow(QMainWindow):
         self.run_list.engine_ready()  # core is imported now: the run list may describe runs in its worker
         if self._closing:
             self.close()
+            return
+        if self._open_after_load:
+            path, self._open_after_load = self._open_after_load, None
+            self.open_run(path)
         elif self.experiment is not None:
             self.on_state_changed(self.controller.state)
 
@@ -310,6 +327,7 @@ class MainWindow(QMainWindow):
         self.training.set_objective(exp.objective.name)
         self.training.clear(str(run.path))
         self.opened_run = str(run.path)
+        self.learn.leave_start_page()
         self.embeddings.set_run(self.opened_run, self.runs_root)
         self.evaluation.set_run(self.opened_run, self.runs_root)
         self.remember(str(run.path))
@@ -320,6 +338,7 @@ class MainWindow(QMainWindow):
             "No new data from this run for a minute: it may have stopped." if stale else "The run is writing again."))
         self.follower.start()
         self.statusBar().showMessage(f"Opened {run.path}")
+        self.show_plugins()
         self.on_state_changed(self.controller.state)
 
     def _stop_following(self) -> None:
@@ -347,16 +366,28 @@ class MainWindow(QMainWindow):
                                          "stopped.", 8000)
             return
         self._stop_following()
-        exp = core.RunDirectory.open(path).read_config()
+        try:
+            exp = core.RunDirectory.open(path).read_config()
+        except core.ReplearnError as err:
+            self._show_error("Cannot resume the run", err)
+            return
         self.experiment = exp
         self.experiment_panel.show_experiment(exp)
         self.training.set_objective(exp.objective.name)
         self.opened_run = path
         self.training.clear(path)
-        self.training.show_all(list(core.RunDirectory.open(path).read_events()))  # the history so far
+        self.statusBar().showMessage(f"Resuming {Path(path).name} from its newest checkpoint…")
+        # the history so far (read in a worker), then the engine continues where the checkpoint left off
+        self.history_job.start(read_history, path)
+
+    @Slot(object)
+    def _continue_resume(self, history: tuple) -> None:
+        path, events = history
+        if self.controller.busy or path != self.opened_run:
+            return
+        self.training.show_all(events)
         self.training.result_label.setText("")
         self.controller.resume_run(path)
-        self.statusBar().showMessage(f"Resuming {Path(path).name} from its newest checkpoint…")
 
     @Slot(str)
     def _on_run_removed(self, path: str) -> None:
@@ -378,6 +409,22 @@ class MainWindow(QMainWindow):
         chosen = [n for n, b in self.evaluation.eval_boxes.items() if b.isChecked()] or None
         self.report_dialog = ReportDialog(run_dir, chosen or list(self.evaluation.eval_boxes), self)
         self.report_dialog.open()
+
+    def open_export_dialog(self, run_dir: str | None) -> None:
+        if not run_dir:
+            self.statusBar().showMessage("Open or train a run first: its encoder is what is exported.", 6000)
+            return
+        from replearn_gui.export_dialog import ExportEncoderDialog
+
+        self.export_dialog = ExportEncoderDialog(run_dir, self)
+        self.export_dialog.open()
+
+    def show_plugins(self) -> None:
+        """Say which plugins (the user's own code) are loaded: a status-bar label, empty when none."""
+        names = [p.name for p in core.loaded_plugins()]
+        self.plugins_label.setText(f"Plugins: {', '.join(names)}" if names else "")
+        self.plugins_label.setToolTip("\n".join(f"{p.name}: {p.target} ({p.source})" for p in core.loaded_plugins()))
+        self.plugins_label.setVisible(bool(names))
 
     @Slot(str)
     def open_transfer_wizard(self, run_dir: str) -> None:
@@ -439,7 +486,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_checkpoint_saved(self, event: Any) -> None:
-        if event.reason == "requested" and self.controller.busy and not self.controller._pause_after_checkpoint:
+        if event.reason == "requested" and self.controller.busy and not self.controller.pausing_after_checkpoint:
             self.statusBar().showMessage(f"Checkpoint saved: {Path(event.path).name}", 5000)
 
     @Slot()
@@ -633,7 +680,7 @@ class MainWindow(QMainWindow):
                 box.open()
             return
         dialogs = [d for d in (self.report_dialog, self.transfer_wizard) if d is not None]
-        background = (self.embeddings.busy or self.training.busy or self.evaluation.busy or self.overlay_job.busy
+        background = (self.embeddings.busy or self.training.busy or self.evaluation.busy or self.overlay_job.busy or self.history_job.busy
                       or self.run_list.busy                      or (self.follower is not None and self.follower.busy) or any(d.busy for d in dialogs))
         if self.controller.busy or self._loader is not None or background:
             # Ask the workers to finish and close again when they have; the GUI thread never blocks on them.

@@ -40,6 +40,11 @@ class RunController(QObject):
         return self._state
 
     @property
+    def pausing_after_checkpoint(self) -> bool:
+        """A checkpoint was asked for, and the run pauses once it is on disk."""
+        return self._pause_after_checkpoint
+
+    @property
     def busy(self) -> bool:
         return self._worker is not None
 

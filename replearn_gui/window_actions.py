@@ -54,7 +54,7 @@ class WindowActions(QObject):
     """Builds the actions on ``window`` (which provides the slots) and its menus and toolbar."""
 
     NAMES = ("new_action", "open_action", "open_data_action", "open_run_action", "checkpoint_action", "quit_action",
-             "report_action", "start_action", "queue_action", "pause_action", "stop_action", "resume_action",
+             "report_action", "export_encoder_action", "start_action", "queue_action", "pause_action", "stop_action", "resume_action",
              "preferences_action", "about_action", "shortcuts_action", "dark_action")
 
     def __init__(self, window: QMainWindow):
@@ -83,6 +83,9 @@ class WindowActions(QObject):
         self.quit_action = action("&Quit", w.close, QKeySequence.StandardKey.Quit)
         self.report_action = action("&Report…", lambda: w.open_report_dialog(w.opened_run), "Ctrl+E",
                                     "Evaluate the open run and export its report (HTML, PDF, JSON, Markdown, CSV)")
+        self.export_encoder_action = action("&Encoder…", lambda: w.open_export_dialog(w.opened_run), None,
+                                            "Export the open run's encoder (safetensors, TorchScript, ONNX) with its "
+                                            "preprocessing and a card")
         self.start_action = action("&Start", w.start_training, "Ctrl+R", "Train the loaded experiment")
         self.queue_action = action("&Queue", w.queue_current, "Ctrl+Shift+R",
                                    "Train the loaded experiment after the runs already going (or now, if none)")
@@ -110,8 +113,10 @@ class WindowActions(QObject):
         file_menu.addSeparator()
         export_menu = file_menu.addMenu("&Export")
         export_menu.addAction(self.report_action)
+        export_menu.addAction(self.export_encoder_action)
         for kind, text in (("png", "Embedding view as &PNG…"), ("svg", "Embedding view as &SVG…"),
-                           ("projector", "TF Embedding &Projector files…"), ("embeddings", "Embeddings as &CSV…")):
+                           ("projector", "TF Embedding &Projector files…"), ("embeddings", "Embeddings as &CSV…"),
+                           ("parquet", "Embeddings as P&arquet…")):
             export_menu.addAction(text, lambda kind=kind: w.export_embeddings(kind))
         file_menu.addSeparator()
         file_menu.addAction(self.preferences_action)

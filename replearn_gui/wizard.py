@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 import core
 from replearn_gui.forms import ParamsForm
+from replearn_gui.plain_text import plain_tooltip
 from replearn_gui.workers import make_worker
 
 
@@ -200,7 +201,7 @@ class DataPage(QWizardPage):
             if p.image is not None:
                 label = QLabel()
                 label.setPixmap(pixmap_from_preview(p.image, max(1, 48 // max(p.image.shape[:2]))))
-                label.setToolTip(p.title)
+                label.setToolTip(plain_tooltip(p.title))
             self.gallery.addWidget(label, k // 4, k % 4)
         self.loaded.emit(ds)
         self.completeChanged.emit()

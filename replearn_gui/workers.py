@@ -59,6 +59,11 @@ def engine_job(make_generator, num_threads: int, commands: queue.SimpleQueue | N
         reply = tuple(pending) or None
 
 
+def read_history(run_dir: str) -> tuple[str, list]:
+    """(run_dir, every event recorded so far): what a resumed run shows before the engine continues it."""
+    return run_dir, list(core.RunDirectory.open(run_dir).read_events())
+
+
 def read_run_curves(run_dir: str) -> dict[str, Any]:
     """A run's recorded curves (for overlaying it on the training view): steps and losses, and per epoch the
     effective rank, the online probe and the mean cosine."""
@@ -68,6 +73,9 @@ def read_run_curves(run_dir: str) -> dict[str, Any]:
     steps, losses, epochs, ranks, probe, cosines = [], [], [], [], [], []
     for e in run.read_events():
         if isinstance(e, core.StepEnded):
+            while steps and steps[-1] >= e.step:  # redone after a resume from an earlier checkpoint
+                steps.pop()
+                losses.pop()
             steps.append(e.step)
             losses.append(e.loss)
         elif isinstance(e, core.EpochEnded) and e.diagnostics is not None:

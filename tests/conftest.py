@@ -9,7 +9,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # the shared settings (runs folder) of the test session, never the user's own
 os.environ["REPLEARN_CONFIG_DIR"] = tempfile.mkdtemp(prefix="replearn-settings-")
-os.environ.pop("REPLEARN_RUNS", None)
+os.environ["REPLEARN_RUNS"] = tempfile.mkdtemp(prefix="replearn-runs-")  # runs with the default output root
 
 
 @pytest.fixture

@@ -153,12 +153,15 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         raise ConfigError("", f"experiment file {str(path)!r} does not exist") from None
     except IsADirectoryError:
         raise ConfigError("", f"{str(path)!r} is a directory, not an experiment file") from None
-    except UnicodeDecodeError:
-        raise ConfigError("", f"{str(path)!r} is not a UTF-8 text file") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError("", f"{str(path)!r} is not a UTF-8 text file (byte {err.start})") from None
     except OSError as err:
         raise ConfigError("", f"cannot read {str(path)!r}: {err.strerror}") from None
-    return resolve_data_paths(loads_experiment(text, source=str(path), base=path.resolve().parent),
-                              path.resolve().parent)
+    try:
+        return resolve_data_paths(loads_experiment(text, source=str(path), base=path.resolve().parent),
+                                  path.resolve().parent)
+    except ConfigError as err:  # a value that does not validate: say which file holds it
+        raise err.in_file(str(path)) from None
 
 
 def resolve_data_paths(exp: Experiment, base: Path) -> Experiment:

@@ -170,6 +170,8 @@ class DataSpec:
     vocab_size: int = 0  # number of ids when X holds ids; 0 otherwise
     edges: np.ndarray | None = None  # training edges of a graph (held-out ones are not here)
     held_out_edges: np.ndarray | None = None
+    #: per-sample reward (dataset order; ``Batch.index`` looks it up), when the data are RL transitions
+    reward: np.ndarray | None = None
 
     @property
     def n_features(self) -> int:
@@ -189,4 +191,5 @@ class DatasetSource:
 
 
 DATASETS: Registry[DatasetSource] = Registry("dataset", base=DatasetSource,
-                                             builtins=("core.data.builtin", "core.data.synthetic", "core.data.files"))
+                                             builtins=("core.data.builtin", "core.data.synthetic", "core.data.dynamics",
+                                                      "core.data.files"))

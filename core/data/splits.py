@@ -7,6 +7,7 @@ from typing import Literal
 import numpy as np
 
 from core.data.base import Dataset
+from core.data.files.common import available_memory, human
 from core.errors import ConfigError, DataError
 
 
@@ -111,23 +112,28 @@ class Normalizer:
         return cls(kind=kind, shift=shift.astype(np.float32), scale=scale.astype(np.float32))  # type: ignore[arg-type]
 
     @classmethod
-    def fit_rows(cls, kind: str, X: np.ndarray, rows: np.ndarray, chunk: int = 65536) -> "Normalizer":
-        """The same fit over ``X[rows]`` read a chunk at a time: for memory-mapped data larger than memory."""
+    def fit_rows(cls, kind: str, X: np.ndarray, rows: np.ndarray, chunk: int = 16384) -> "Normalizer":
+        """The same fit over ``X[rows]`` read a chunk at a time (memory-mapped data larger than memory): means
+        and variances are merged chunk by chunk (Chan, Golub & LeVeque 1979), as exact as one pass over all."""
         rows = np.sort(np.asarray(rows))
         d = int(np.prod(X.shape[1:]))
-        total, total_sq = np.zeros(d), np.zeros(d)
+        count, mean, m2 = 0, np.zeros(d), np.zeros(d)
         low, high = np.full(d, np.inf), np.full(d, -np.inf)
         for start in range(0, len(rows), chunk):
             flat = np.asarray(X[rows[start:start + chunk]]).reshape(-1, d).astype(np.float64)
-            total += flat.sum(axis=0)
-            total_sq += (flat * flat).sum(axis=0)
+            n_b = len(flat)
+            mean_b = flat.mean(axis=0)
+            m2_b = ((flat - mean_b) ** 2).sum(axis=0)
+            delta = mean_b - mean
+            total = count + n_b
+            mean = mean + delta * (n_b / total)
+            m2 = m2 + m2_b + delta * delta * (count * n_b / total)
+            count = total
             low, high = np.minimum(low, flat.min(axis=0)), np.maximum(high, flat.max(axis=0))
-        n = max(len(rows), 1)
         if kind == "none":
             shift, scale = np.zeros(d), np.ones(d)
         elif kind == "standardize":
-            shift = total / n
-            scale = np.sqrt(np.maximum(total_sq / n - shift * shift, 0.0))
+            shift, scale = mean, np.sqrt(m2 / max(count, 1))
         elif kind == "minmax":
             shift, scale = low, high - low
         else:
@@ -144,10 +150,15 @@ class Normalizer:
         return cls(kind=record["kind"], shift=np.asarray(record["shift"], np.float32),
                    scale=np.asarray(record["scale"], np.float32))
 
-    def apply(self, X: np.ndarray) -> np.ndarray:
-        shape = X.shape
-        flat = X.reshape(len(X), -1)
-        return ((flat - self.shift) / self.scale).astype(np.float32).reshape(shape)
+    def apply(self, X: np.ndarray, chunk: int = 16384) -> np.ndarray:
+        """``(X - shift) / scale`` as float32, a chunk of rows at a time into one output array (no full-size
+        temporaries: the peak is the result plus one chunk)."""
+        out = np.empty(X.shape, dtype=np.float32)
+        flat_out = out.reshape(len(X), -1)
+        for start in range(0, len(X), chunk):
+            part = np.asarray(X[start:start + chunk]).reshape(-1, flat_out.shape[1])
+            flat_out[start:start + chunk] = (part - self.shift) / self.scale
+        return out
 
 
 class NormalizedRows:
@@ -277,12 +288,22 @@ def prepare(dataset: Dataset, *, val_fraction: float, test_fraction: float, stra
                            stratify=stratify)
     kind = dataset.recommended_normalization if normalization == "auto" else normalization
     mapped = isinstance(dataset.X, np.memmap)
-    stream = mapped and (loading == "stream" or (loading == "auto" and dataset.X.nbytes > STREAM_ABOVE_BYTES))
-    if stream:
+    normalized_bytes = int(np.prod(dataset.X.shape)) * 4
+    free = available_memory()
+    too_big = free is not None and normalized_bytes > free // 2  # leave room for the model, the views, the OS
+    stream = mapped and (loading == "stream" or (loading == "auto" and (dataset.X.nbytes > STREAM_ABOVE_BYTES
+                                                                         or too_big)))
+    if mapped and not stream and free is not None and normalized_bytes > free:  # refused before it fills memory
+        raise DataError(f"{dataset.source or dataset.name}: training.data_loading = \"memory\" needs "
+                        f"{human(normalized_bytes)} for the normalised features, but only {human(free)} of memory "
+                        "is free. Set data_loading = \"auto\" or \"stream\" to read the file batch by batch")
+    if mapped:  # fitted a chunk at a time: the training split is never copied whole
         normalizer = Normalizer.fit_rows(kind, dataset.X, splits.train)
+    else:
+        normalizer = Normalizer.fit(kind, dataset.X[splits.train])
+    if stream:
         return PreparedData(dataset=dataset, splits=splits, normalizer=normalizer,
                             X=NormalizedRows(dataset.X, normalizer))  # type: ignore[arg-type]
-    normalizer = Normalizer.fit(kind, dataset.X[splits.train])
     return PreparedData(dataset=dataset, splits=splits, normalizer=normalizer, X=normalizer.apply(dataset.X))
 
 

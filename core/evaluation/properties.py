@@ -158,7 +158,8 @@ def smoothness(embed_z: np.ndarray, X: np.ndarray, seed: int = 0) -> float:
     return float(near / rand) if rand > 0 else 0.0
 
 
-FACTOR_COLUMNS = ("scale", "rotation_degrees", "x", "y", "brightness")
+# generative factors of the built-in data: shapes (and their motion), grid-world states and their value
+FACTOR_COLUMNS = ("scale", "rotation_degrees", "x", "y", "brightness", "vx", "vy", "row", "col", "value")
 
 
 def factor_scores(Z: np.ndarray, metadata: dict, seed: int = 0) -> dict[str, float]:

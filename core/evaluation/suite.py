@@ -3,14 +3,16 @@
 ``evaluate(model)`` is a generator (progress events; close it to cancel) that returns an :class:`Evaluation`.
 Baselines, on the same splits: the raw input features, PCA-k of the raw features with k = min(representation
 dimension, input dimension) (fitted on the training split; with k = the input dimension it is the raw features
-rotated, and the notes say so), and the same encoder at its random initialisation — so every number says whether
-learning helped. Probes follow :data:`~core.diagnostics.probes.PROBE_PROTOCOL` (fitted on the training split, C
+rotated, and the notes say so), the same encoder at its random initialisation, and hand-designed features for
+the data kind (:mod:`core.evaluation.handcrafted`; stored under a name that says which) — so every number says
+whether learning helped, and whether it beat engineering. Probes follow :data:`~core.diagnostics.probes.PROBE_PROTOCOL` (fitted on the training split, C
 chosen on the validation split) and are scored on the test split; :meth:`Evaluation.notes` says which split, on
 how many samples, and what the intervals cover. The evaluations themselves are a registry (:mod:`core.evaluation.methods`), one file
 each.
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Generator, Sequence
 
@@ -20,10 +22,15 @@ from core.errors import ConfigError
 from core.evaluation.methods.base import EVALUATIONS, EvaluationContext, evaluation_names
 from core.evaluation.results import Evaluation, EvaluationProgress, RepresentationResult
 
-BASELINES = ("raw", "pca", "random_init")
+BASELINES = ("raw", "pca", "random_init", "handcrafted")
 BASELINE_HELP = {"raw": "the input features themselves",
                  "pca": "PCA of the inputs to the same dimension (all of them when the inputs are narrower)",
-                 "random_init": "the same encoder before training"}
+                 "random_init": "the same encoder before training",
+                 "handcrafted": "engineered features for this kind of data (HOG + edges for images, log-mel + MFCC "
+                                "for sound, TF-IDF for text, degree + clustering + spectral for graphs)"}
+
+
+NOTES = logging.getLogger("replearn")
 
 
 def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequence[str] = BASELINES,
@@ -48,21 +55,30 @@ def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequenc
         return X.reshape(len(X), -1).astype(np.float32)
 
     embedders = {"learned": model.embed_inputs}
-    raw = flat(data.X)
+    width = int(np.prod(data.X.shape[1:]))
+    raw_bytes = ds.n * width * 4
+    from core.data.files.common import available_memory, human
+
+    free = available_memory()
+    if free is not None and raw_bytes > free // 2 and ({"raw", "pca"} & set(baselines)):
+        # the raw-feature baselines hold every feature in memory; the learned representation streams
+        NOTES.info("the raw-feature and PCA baselines were left out: the features (%s) do not fit in the memory "
+                   "that is free (%s)", human(raw_bytes), human(free))
+        baselines = tuple(b for b in baselines if b not in ("raw", "pca"))
     if "raw" in baselines:
         embedders["raw"] = flat
     learned_dim = model.embed(np.arange(min(2, ds.n))).shape[1]
     notes = {}
     if "raw" in baselines:
-        notes["raw"] = f"the {raw.shape[1]} input features as the model sees them (normalised)"
+        notes["raw"] = f"the {width} input features as the model sees them (normalised)"
     if "pca" in baselines and ds.kind not in ("graph", "tokens"):  # ids are not features to rotate
         from sklearn.decomposition import PCA
 
-        k = min(learned_dim, raw.shape[1], len(splits.train))
-        pca = PCA(n_components=k, random_state=seed).fit(raw[splits.train])
+        k = min(learned_dim, width, len(splits.train))
+        pca = PCA(n_components=k, random_state=seed).fit(flat(data.X[splits.train]))
         embedders["pca"] = lambda X: pca.transform(flat(X)).astype(np.float32)
         notes["pca"] = (f"PCA-{k} of the input features (fitted on the training split)"
-                        + (": all input dimensions kept, so it is the raw features rotated" if k == raw.shape[1]
+                        + (": all input dimensions kept, so it is the raw features rotated" if k == width
                            else f", k = the representation's {learned_dim} dimensions" if k == learned_dim
                            else f", k capped by the {len(splits.train)} training samples"))
     elif "pca" in baselines:
@@ -72,6 +88,16 @@ def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequenc
         from core.training.inference import initialised
 
         embedders["random_init"] = initialised(model.experiment, device=str(model.device)).embed_inputs
+    if "handcrafted" in baselines:
+        from core.evaluation.handcrafted import handcrafted_baseline, sample_rate_of
+
+        # a graph's held-out edges stay hidden from the hand-designed features too
+        edges = getattr(model.model.data, "edges", None)
+        hand = handcrafted_baseline(ds.kind, data.X[splits.train], n_nodes=ds.n,
+                                    edges=ds.edges if edges is None else edges, sample_rate=sample_rate_of(ds))
+        embedders[hand.name] = hand.transform  # the name says which features they are
+        notes[hand.name] = (f"{hand.name[len('hand-designed ('):-1]} computed from the inputs, standardised on the "
+                            "training split (core.evaluation.handcrafted)")
     reps = {name: embed(data.X) for name, embed in embedders.items()}
     results: dict[str, RepresentationResult] = {}
     steps = len(reps) * len(evaluations)

@@ -144,6 +144,15 @@ class _ConvEncoder(Encoder):
                 make_norm(params.norm, width, self.dims), ACTIVATIONS[params.activation](),
             ))
             channels = width
+        self.flatten = getattr(params, "pooling", "average") == "flatten"
+        if self.flatten:  # the head reads the whole last feature map: where things are survives
+            with torch.no_grad():
+                h = torch.zeros(1, *shape)
+                for block in self.blocks:
+                    h = block.eval()(h)
+                for block in self.blocks:
+                    block.train()
+            channels = h.numel()
         self.head = nn.Linear(channels, params.out_dim)
         self.out_dim = params.out_dim
 
@@ -164,7 +173,7 @@ class _ConvEncoder(Encoder):
         for i, block in enumerate(self.blocks, start=1):
             h = block(h)
             out[f"conv{i}"] = h.flatten(2).mean(dim=2)  # pooled: (batch, channels)
-        out["representation"] = self.head(out[f"conv{len(self.blocks)}"])
+        out["representation"] = self.head(h.flatten(1) if self.flatten else out[f"conv{len(self.blocks)}"])
         return out
 
 
@@ -174,7 +183,9 @@ class CNN2dEncoder(_ConvEncoder):
 
     Blocks of 3×3 convolution → normalisation → activation; every block after the first halves the
     resolution (stride 2) while it is at least 4 pixels; global average pooling and a linear layer give the
-    representation. Translation-equivariant features, unlike the MLP's.
+    representation. Translation-equivariant features, unlike the MLP's; the pooling makes the representation
+    nearly translation-invariant — ``pooling = "flatten"`` feeds the whole last feature map to the linear layer
+    instead, so it keeps where things are (what predicting motion needs).
     """
 
     dims = 2
@@ -186,6 +197,9 @@ class CNN2dEncoder(_ConvEncoder):
         out_dim: int = param(64, label="Representation dimension", min=1, max=65536)
         activation: Activation = param("relu", label="Activation")
         norm: Literal["none", "batch", "group"] = param("batch", label="Normalisation")
+        pooling: Literal["average", "flatten"] = param(
+            "average", label="Pooling", help="average: global average of the last feature map (position "
+            "forgotten); flatten: the whole map goes to the linear layer (position kept).")
 
 
 @ENCODERS.register("cnn1d", data_kinds=("sequence", "audio"), layer_probes=True)
@@ -282,6 +296,9 @@ class TransformerEncoder(_IdEncoder):
     """
 
     contextual = True  # each position's state depends on the others (masked-token prediction needs this)
+    #: set by next-token prediction: each position attends only to itself and earlier positions, and the
+    #: representation is the state at the last real token (the only one that has read the whole sequence)
+    causal = False
 
     @dataclass(frozen=True, kw_only=True)
     class Params(Params):
@@ -317,16 +334,28 @@ class TransformerEncoder(_IdEncoder):
         padding = ~keep
         # a sequence with no real token would attend to nothing (NaN): let it attend to its padding instead
         padding = padding & keep.any(dim=1, keepdim=True)
+        future = None
+        if self.causal:
+            length = rows.shape[1]
+            future = torch.triu(torch.ones(length, length, dtype=torch.bool, device=rows.device), diagonal=1)
+            padding = padding.clone()
+            padding[:, 0] = False  # position 0 always sees itself (a sentence starting with padding stays finite)
         states = []
         for layer in self.layers:
-            h = layer(h, src_key_padding_mask=padding)
+            h = layer(h, src_mask=future, src_key_padding_mask=padding)
             states.append(h)
         return states, keep
 
+    def _pool(self, h: torch.Tensor, keep: torch.Tensor) -> torch.Tensor:
+        if not self.causal:
+            return _masked_mean(h, keep)
+        last = (keep.long().cumsum(dim=1).argmax(dim=1))  # the last real position (0 for an empty sequence)
+        return h[torch.arange(len(h), device=h.device), last]
+
     def layer_outputs(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         states, keep = self._states(x)
-        out = {f"layer{i}": _masked_mean(h, keep) for i, h in enumerate(states, start=1)}
-        out["representation"] = self.head(_masked_mean(self.norm(states[-1]), keep))
+        out = {f"layer{i}": self._pool(h, keep) for i, h in enumerate(states, start=1)}
+        out["representation"] = self.head(self._pool(self.norm(states[-1]), keep))
         return out
 
     def sequence_outputs(self, x: torch.Tensor) -> torch.Tensor:

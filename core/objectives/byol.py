@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 from core.distributed import gather
 from core.models.heads import PredictionHead
@@ -48,10 +49,14 @@ class BYOL(TwoViewObjective):
     class Params(ProjectorParams):
         predictor_hidden: int = param(256, label="Predictor hidden width", min=1, max=65536)
         base_momentum: float = param(0.99, label="Base EMA momentum τ", min=0.0, max=1.0)
+        predictor: bool = param(True, label="Predictor",
+                                help="Off: the online projection is compared with the target's directly. A "
+                                     "teaching switch: without the predictor BYOL collapses (Grill et al., 2020, §5).")
 
     def __init__(self, params, encoder, data, views=None):
         super().__init__(params, encoder, data, views)
-        self.predictor = PredictionHead(params.projector_dim, params.predictor_hidden)
+        self.predictor = (PredictionHead(params.projector_dim, params.predictor_hidden) if params.predictor
+                          else nn.Identity())
         self.target_encoder = copy.deepcopy(encoder)
         self.target_projector = copy.deepcopy(self.projector)
         for p in list(self.target_encoder.parameters()) + list(self.target_projector.parameters()):

@@ -11,8 +11,9 @@ from core.params import Params
 
 
 @OBJECTIVES.register("siamese_naive", data_kinds=VIEW_KINDS, teaching="collapses by design",
-                     collapse_guard="nothing: it only pulls the two views together, with no negatives, variance term or stop-gradient",
-                     collapse_advice="it collapses by design; pick VICReg, SimCLR, BYOL, SimSiam or Barlow Twins to see what prevents it")
+                     collapse_advice="it only pulls the two views together, with no negatives, variance term or "
+                                     "stop-gradient: pick VICReg, SimCLR, BYOL, SimSiam or Barlow Twins to see what "
+                                     "prevents it")
 class SiameseNaive(TwoViewObjective):
     """Only invariance: :math:`\\mathcal L = \\frac1N\\sum_i 2 - 2\\cos(f(v^1_i), f(v^2_i))` on two views.
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
+import logging
 import platform
+import re
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from core.errors import CheckpointError
 from core.fileio import atomic_write_bytes, atomic_write_json, sha256_file
 
 MANIFEST = "manifest.json"
+NOTES = logging.getLogger("replearn")
 FORMAT = 1
 
 
@@ -86,7 +90,7 @@ def save_checkpoint(directory: Path, *, model: torch.nn.Module, optimizer: torch
         "step": state.step, "batch_in_epoch": state.batch_in_epoch, "seed": state.seed, "reason": reason,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "versions": versions(),
     }
-    manifest = read_manifest(directory)
+    manifest = read_manifest(directory, writing=True)
     manifest["checkpoints"] = [c for c in manifest["checkpoints"] if c["file"] != name] + [entry]
     manifest["latest"] = name
     dropped = []
@@ -136,17 +140,65 @@ def describe_choice(directory: Path, name: str | None) -> tuple[str | None, str]
     return None, "the newest checkpoint"
 
 
-def read_manifest(directory: Path) -> dict[str, Any]:
+def read_manifest(directory: Path, *, writing: bool = False) -> dict[str, Any]:
+    """The manifest; a missing or damaged one is rebuilt from the checkpoint files' own metadata (and said so).
+    ``writing``: for the writer about to add its first checkpoint, a missing manifest is simply a new one."""
     path = directory / MANIFEST
     if not path.exists():
-        return {"format": FORMAT, "checkpoints": [], "latest": None}
+        if writing or not any(directory.glob("step_*.safetensors")):
+            return {"format": FORMAT, "checkpoints": [], "latest": None}
+        return rebuild_manifest(directory, "it was missing")
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
-        if not isinstance(manifest.get("checkpoints"), list):
+        if not isinstance(manifest, dict) or not isinstance(manifest.get("checkpoints"), list):
             raise ValueError("no checkpoint list")
+        for i, entry in enumerate(manifest["checkpoints"]):
+            problem = _entry_problem(entry)
+            if problem:
+                raise ValueError(f"entry {i + 1} {problem}")
         return manifest
-    except (ValueError, AttributeError) as err:
-        raise CheckpointError(f"the checkpoint manifest {path} is unreadable ({err})") from None
+    except (ValueError, OSError) as err:
+        return rebuild_manifest(directory, f"it was unreadable: {err}")
+
+
+def _entry_problem(entry: Any) -> str:
+    if not isinstance(entry, dict):
+        return "is not an object"
+    for key, kind in (("file", str), ("sha256", str), ("step", int), ("epoch", int)):
+        if not isinstance(entry.get(key), kind) or isinstance(entry.get(key), bool):
+            return f"has no valid {key!r}"
+    if Path(entry["file"]).name != entry["file"]:
+        return "names a file outside the checkpoints folder"
+    return ""
+
+
+def rebuild_manifest(directory: Path, why: str) -> dict[str, Any]:
+    """A manifest made from the checkpoints themselves: each file's state (step, epoch, seed) from its metadata,
+    its sha256 computed now. Files whose header cannot be read are left out. Written back when possible."""
+    entries = []
+    for path in sorted(directory.glob("step_*.safetensors")):
+        try:
+            with open(path, "rb") as fh:
+                n = int.from_bytes(fh.read(8), "little")
+                if n <= 0 or 8 + n > path.stat().st_size:
+                    continue
+                meta = json.loads(fh.read(n)).get("__metadata__") or {}
+            state = TrainingState(**json.loads(meta["state"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue
+        entries.append({"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size,
+                        "epoch": state.epoch, "step": state.step, "batch_in_epoch": state.batch_in_epoch,
+                        "seed": state.seed, "reason": "rebuilt", "created": None, "versions": {}})
+    entries.sort(key=lambda e: e["step"])
+    manifest = {"format": FORMAT, "checkpoints": entries, "latest": entries[-1]["file"] if entries else None,
+                "rebuilt": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    NOTES.info("the checkpoint manifest %s was rebuilt from %d checkpoint file(s) (%s)",
+               directory / MANIFEST, len(entries), why)
+    try:
+        atomic_write_json(directory / MANIFEST, manifest)
+    except OSError:
+        pass  # a read-only run: the rebuilt manifest serves this process
+    return manifest
 
 
 @dataclass(frozen=True)
@@ -172,9 +224,13 @@ def load_checkpoint(directory: Path, name: str | None = None) -> LoadedCheckpoin
     problems = []
     for entry in sorted(entries, key=lambda e: e["step"], reverse=True):
         try:
-            return _load_entry(directory, entry)
+            loaded = _load_entry(directory, entry)
         except CheckpointError as err:
             problems.append(str(err))
+            continue
+        if problems:  # never silently: the user should know which state they continue from
+            NOTES.warning("%s; using %s (step %d) instead", "; ".join(problems), loaded.path.name, loaded.state.step)
+        return loaded
     raise CheckpointError("no usable checkpoint: " + "; ".join(problems))
 
 
@@ -239,11 +295,14 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     if path.suffix not in FOREIGN_SUFFIXES:
         raise CheckpointError(f"{path}: weights must be a .safetensors or {', '.join(FOREIGN_SUFFIXES)} file")
     try:
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, OSError) as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path} holds more than plain weights, or is damaged; it was not loaded (only "
-                              f"tensors are read from PyTorch files): {first}") from None
+        with warnings.catch_warnings():  # torch's remarks on pickle protocols are not for our users
+            warnings.simplefilter("ignore")
+            loaded = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise CheckpointError(_refusal(path, str(err))) from None
+    except (RuntimeError, EOFError, ValueError, AttributeError, KeyError, IndexError, OSError):
+        raise CheckpointError(f"{path} is not a readable PyTorch weights file (damaged, or another format); "
+                              "it was not loaded") from None
     for key in STATE_DICT_KEYS:
         if isinstance(loaded, dict) and isinstance(loaded.get(key), dict):
             loaded = loaded[key]
@@ -251,6 +310,16 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
     if not isinstance(loaded, dict) or not all(isinstance(v, torch.Tensor) for v in loaded.values()):
         raise CheckpointError(f"{path} does not hold a state dict (a mapping of names to tensors)")
     return {str(k): v for k, v in loaded.items()}
+
+
+def _refusal(path: Path, torch_message: str) -> str:
+    """Why a PyTorch file was refused, in our words: torch's own message advises ``weights_only=False``, which
+    would run whatever the file holds."""
+    found = re.search(r"GLOBAL (\S+)", torch_message)
+    what = f" (it asks for {found.group(1)})" if found else ""
+    return (f"{path} was refused: besides tensors it holds Python objects{what}, and loading those could run "
+            "code, so only plain weights are read. Save just the weights: torch.save(model.state_dict(), path), "
+            "or a .safetensors file")
 
 
 def restore_model(model: torch.nn.Module, weights: dict[str, torch.Tensor], source: str) -> None:

@@ -73,6 +73,7 @@ class RunStarted(_Recorded):
     resumed: bool
     initial_diagnostics: Diagnostics | None = None
     baseline_probe_accuracy: float | None = None  # the online probe on the raw input features, for comparison
+    split: str = ""  # which split the final evaluation scores on, e.g. "official test split (10000 samples)"
 
     @property
     def total_steps(self) -> int:

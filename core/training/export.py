@@ -98,13 +98,16 @@ def export_encoder(run_dir: str | Path, fmt: str, *, out: str | Path | None = No
     else:
         payload = _onnx(wrapped, x, expected, check, model.experiment.encoder.name)
     directory = Path(out) if out is not None else run.exports
-    directory.mkdir(parents=True, exist_ok=True)
     files = {"model": directory / name, "preprocessing": directory / "preprocessing.json",
              "card": directory / "card.json"}
-    atomic_write_bytes(files["model"], payload)
-    atomic_write_json(files["preprocessing"], pre)
-    card = _card(run, model, fmt, files["model"], pre, expected.shape[1], check, checkpoint)
-    atomic_write_json(files["card"], card)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(files["model"], payload)
+        atomic_write_json(files["preprocessing"], pre)
+        card = _card(run, model, fmt, files["model"], pre, expected.shape[1], check, checkpoint)
+        atomic_write_json(files["card"], card)
+    except OSError as err:
+        raise ExportError(f"cannot write the export into {directory}: {err.strerror or err}") from None
     return ExportResult(directory, files, card)
 
 

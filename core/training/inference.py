@@ -28,7 +28,11 @@ class ModelOnData:
     def embed(self, indices: np.ndarray | None = None, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
         """Embeddings (eval mode, float32, on the CPU) of dataset samples ``indices`` (default: all)."""
         indices = np.arange(self.data.dataset.n) if indices is None else np.asarray(indices)
-        return self.embed_inputs(self.data.X[indices], batch_size, space)
+        if len(indices) <= batch_size:
+            return self.embed_inputs(self.data.X[indices], batch_size, space)
+        parts = [self.embed_inputs(self.data.X[indices[start:start + batch_size]], batch_size, space)
+                 for start in range(0, len(indices), batch_size)]  # streamed data is read a batch at a time
+        return np.concatenate(parts)
 
     @torch.no_grad()
     def embed_to_file(self, path: str | Path, indices: np.ndarray | None = None, batch_size: int = 4096,
@@ -51,10 +55,29 @@ class ModelOnData:
         os.replace(part, path)
         return np.load(path, mmap_mode="r")
 
+    @property
+    def layer_names(self) -> tuple[str, ...]:
+        """The encoder's named layers, input side first; the last, ``representation``, is its output."""
+        return tuple(self.model.encoder.layer_names)
+
     @torch.no_grad()
     def embed_inputs(self, X: np.ndarray, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
-        """Embeddings of arbitrary (normalised) inputs of the data's sample shape, e.g. corrupted copies."""
-        fn = self.model.embed if space == "representation" else self.model.project
+        """Embeddings of arbitrary (normalised) inputs of the data's sample shape, e.g. corrupted copies.
+
+        ``space``: ``"representation"`` (the encoder's output), ``"projection"`` (where the loss acts), or
+        ``"layer:NAME"`` for one of the encoder's layers (:attr:`layer_names`), to see what each layer encodes."""
+        if space.startswith("layer:"):
+            layer = space.split(":", 1)[1]
+            names = self.layer_names
+            if layer not in names:
+                from core.errors import ConfigError
+
+                raise ConfigError("layer", f"the encoder has no layer {layer!r}", value=layer, allowed=", ".join(names))
+
+            def fn(x):
+                return self.model.encoder.layer_outputs(x)[layer]
+        else:
+            fn = self.model.embed if space == "representation" else self.model.project
         self.model.eval()
         parts = []
         for start in range(0, len(X), batch_size):

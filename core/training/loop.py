@@ -15,12 +15,13 @@ import collections
 import contextlib
 import dataclasses
 import datetime as _dt
+import logging
 import math
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generator, Mapping
+from typing import Any, Callable, Generator, Mapping
 
 import numpy as np
 import torch
@@ -33,7 +34,7 @@ from core.data.splits import PreparedData, prepare_from_config, split_edges
 from core.data.views import make_views
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics
 from core.diagnostics.probes import KNNProbe, LinearProbe
-from core.errors import ConfigError, DataError, NonFiniteLossError
+from core.errors import ConfigError, NonFiniteLossError
 from core.models.encoders import ENCODERS
 from core.objectives.base import OBJECTIVES, Batch, Objective
 from core.threads import blas_threads_for, limit_blas
@@ -60,6 +61,7 @@ from core.training.seeding import epoch_permutation, lr_factor, resolve_device, 
 from core.training.trackers import make_trackers
 
 _EVAL_SEED_OFFSET = 7_919
+NOTES = logging.getLogger("replearn")  # things the user should know that are not errors
 
 
 @dataclass(frozen=True)
@@ -83,7 +85,10 @@ def load_dataset(experiment: Experiment) -> Dataset:
 def load_data(data_config) -> Dataset:
     """The dataset a :class:`core.DataConfig` names, loaded with its parameters."""
     entry = DATASETS.get(data_config.name, field="data.name")
-    return entry.cls(data_config.params).load()
+    dataset = entry.cls(data_config.params).load()
+    for note in dataset.notes:  # the CLI prints them; the app shows them on the wizard's data page
+        NOTES.info("%s: %s", dataset.source or dataset.name, note)
+    return dataset
 
 
 def build_model(experiment: Experiment, data: PreparedData) -> Objective:
@@ -112,7 +117,8 @@ def data_spec(data: PreparedData, seed: int) -> DataSpec:
     if ds.edges is not None:
         edges, held_out = split_edges(ds.edges, held_out_fraction=0.1, seed=seed)
     return DataSpec(kind=ds.kind, sample_shape=ds.sample_shape, n_classes=ds.n_classes,
-                    value_range=data.value_range, vocab_size=ds.vocab_size, edges=edges, held_out_edges=held_out)
+                    value_range=data.value_range, vocab_size=ds.vocab_size, edges=edges, held_out_edges=held_out,
+                    reward=np.asarray(ds.metadata["reward"], dtype=np.float32) if "reward" in ds.metadata else None)
 
 
 def make_optimizer(experiment: Experiment, model: torch.nn.Module) -> torch.optim.Optimizer:
@@ -132,9 +138,14 @@ def _means(sums: Mapping[str, float], count: int) -> dict[str, float]:
 class Trainer:
     """State of one run; :meth:`run` is the generator. Use :func:`train` / :func:`resume` rather than this class."""
 
-    def __init__(self, experiment: Experiment, run: RunDirectory, *, resume_from: ckpt.LoadedCheckpoint | None = None):
+    def __init__(self, experiment: Experiment, run: RunDirectory | Callable[[], RunDirectory], *,
+                 resume_from: ckpt.LoadedCheckpoint | None = None):
+        """``run`` is the run directory, or a function that creates it: a new run's directory is made only
+        once the data loaded and the model was built, so a config or data error leaves nothing behind."""
         self.experiment = experiment
-        self.run_dir = run
+        self._make_run = run if callable(run) and not isinstance(run, RunDirectory) else None
+        self.run_dir = run if self._make_run is None else None
+        self._consistent = True  # False while a step changes the weights: no checkpoint may be taken then
         self.resume_from = resume_from
         self.run_id = uuid.uuid4().hex[:12]
         self.t = experiment.training
@@ -243,23 +254,31 @@ class Trainer:
 
     # ---- the generator ----------------------------------------------------------------------------------
     def run(self) -> Generator[Any, Any, TrainResult]:
-        run = self.run_dir
         started = self._run_start = time.perf_counter()
         try:
+            self._setup()
+        except BaseException:  # nothing was written: no run directory is left, a resumed run stays as it was
+            if hasattr(self, "X"):
+                self.X.close()
+            if self.run_dir is not None:
+                self.run_dir.close()
+            raise
+        if self._make_run is not None:
             try:
-                self._setup()
-            except (ConfigError, DataError):
-                # bad input found before anything was trained: a fresh run leaves no directory behind
-                if self.resume_from is None and isinstance(run, RunDirectory) and not run.checkpoint_files():
-                    run.close()
-                    run.remove()
+                self.run_dir = self._make_run()
+            except BaseException:
+                self.X.close()
                 raise
+        run = self.run_dir
+        try:
             run.write_status(status="running", run_id=self.run_id, experiment=self.experiment.name,
                              started=_now(), device=str(self.device), versions=ckpt.versions(),
-                             seed=self.t.seed, message="")
+                             seed=self.t.seed, message="", split=self.data.splits.record())
             resumed = self.resume_from is not None
-            self._first_loss = (next((e.loss for e in run.read_events() if isinstance(e, StepEnded)), None)
-                                if resumed else None)  # where the loss started, to tell a diverged run
+            # where the loss started and how high it went, to tell a diverged run
+            history = [e.loss for e in run.read_events() if isinstance(e, StepEnded)] if resumed else []
+            self._first_loss = history[0] if history else None
+            self._peak_loss = max(history, default=None)
             with limit_blas(1):  # small problems: see core/threads.py
                 initial = self._diagnostics(probe=True) if self.t.diagnostics_every else None
                 baseline = self._raw_probe() if self.t.probe_every else None
@@ -268,7 +287,7 @@ class Trainer:
                 epochs=self.t.epochs, steps_per_epoch=self.steps_per_epoch, start_epoch=self.epoch,
                 start_step=self.step, n_train=len(self.data.splits.train), n_val=len(self.data.splits.val),
                 n_test=len(self.data.splits.test), resumed=resumed, initial_diagnostics=initial,
-                baseline_probe_accuracy=baseline))
+                baseline_probe_accuracy=baseline, split=self.data.splits.describe()))
             if not resumed:
                 run.write_preprocessing(self.data.preprocessing())
                 run.save_array("snapshots/subset.npy", self.subset)
@@ -295,8 +314,10 @@ class Trainer:
             seconds = time.perf_counter() - started
             final_loss = test.get("test_loss", getattr(last_epoch_event, "train_loss", None))
             verdict = advice = ""
-            if status == "finished" and outcome.diverged(self._first_loss, final_loss):
-                verdict, advice = "diverged", outcome.divergence_advice(self._first_loss, final_loss, self.base_lr)
+            peak = getattr(self, "_peak_loss", None)
+            if status == "finished" and outcome.diverged(self._first_loss, final_loss, peak):
+                verdict = "diverged"
+                advice = outcome.divergence_advice(self._first_loss, final_loss, self.base_lr, peak)
             yield from self._emit(RunFinished(run_id=self.run_id, status=status, epochs_completed=self.epoch,
                                               steps=self.step, seconds=seconds, test=test, verdict=verdict,
                                               advice=advice))
@@ -311,6 +332,8 @@ class Trainer:
                                final_epoch=last_epoch_event, test=test, verdict=verdict, advice=advice)
         except (GeneratorExit, KeyboardInterrupt) as err:
             why = "interrupted" if isinstance(err, KeyboardInterrupt) else "closed by the caller before the end"
+            if isinstance(err, KeyboardInterrupt):
+                self._checkpoint_before_leaving()
             _quietly(run.write_status, status="stopped", finished=_now(), epochs_completed=self.epoch,
                      steps=self.step, last_checkpoint=self._last_checkpoint, message=why)
             raise
@@ -325,6 +348,14 @@ class Trainer:
                 tracker.close()
             if hasattr(self, "X"):
                 self.X.close()
+
+    def _checkpoint_before_leaving(self) -> None:
+        """Ctrl-C (or SIGTERM, which the CLI turns into it): keep the current state, so `resume` can continue
+        from here even with ``checkpoint_every = 0`` - unless it landed mid-step, when the weights are half
+        updated and the previous checkpoint is the last good state."""
+        done = self._last_checkpoint is not None and self._last_checkpoint.endswith(f"step_{self.step:07d}.safetensors")
+        if self._consistent and not done and hasattr(self, "optimizer") and self.step > 0:
+            _quietly(self._checkpoint, "interrupted")
 
     def _emit(self, event: Any) -> Generator[Any, Any, None]:
         """Record and yield one event; queue whatever command comes back."""
@@ -390,9 +421,11 @@ class Trainer:
             loss = float(out.loss.detach())
             if getattr(self, "_first_loss", None) is None:
                 self._first_loss = loss
+            self._peak_loss = max(loss, getattr(self, "_peak_loss", None) or loss)
             terms = {k: float(v.detach()) for k, v in out.terms.items()}
             if not math.isfinite(loss):
                 raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
+            self._consistent = False
             self.optimizer.zero_grad(set_to_none=True)
             scaler = self.scaler
             with distributed.gathering():
@@ -409,6 +442,7 @@ class Trainer:
             self.step += 1
             self.model.on_step_end(self.step / self.total_steps)
             self.batch_in_epoch = b + 1
+            self._consistent = True
             n = len(idx)
             seen += n
             loss_sum += loss * n
@@ -619,10 +653,12 @@ class Trainer:
         y = self.data.dataset.y
         if y is None or len(np.unique(y[self.probe_idx])) < 2:
             return None
-        raw = self.data.X.reshape(len(self.data.X), -1)
-        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(raw[self.probe_idx], y[self.probe_idx],
-                                                                         raw[self.eval_idx], y[self.eval_idx])
-        return probe.score(raw[self.eval_idx], y[self.eval_idx])
+        def raw(rows: np.ndarray) -> np.ndarray:  # only these rows: streamed data is never read whole
+            return np.asarray(self.data.X[rows]).reshape(len(rows), -1)
+
+        probe = LinearProbe(max_iter=300, random_state=self.t.seed).fit(raw(self.probe_idx), y[self.probe_idx],
+                                                                         raw(self.eval_idx), y[self.eval_idx])
+        return probe.score(raw(self.eval_idx), y[self.eval_idx])
 
     def _snapshot(self, relative: str) -> SnapshotReady:
         Z = self.embed(self.subset).astype(np.float32)
@@ -710,14 +746,22 @@ def _run_name(experiment: Experiment) -> str:
 def train(experiment: Experiment, *, out: str | Path | None = None) -> Generator[Any, Any, TrainResult]:
     """Train ``experiment`` in a new run directory under ``out`` (default: ``experiment.output.root``)."""
     context = distributed.setup(experiment.training.device)
-    if context.is_main:
+
+    def make_run() -> RunDirectory:  # called once the data loaded and the model was built
+        if not context.is_main:  # data-parallel: rank 0 alone writes
+            return ReplicaRunDirectory(Path(out if out is not None else resolve_root(experiment.output.root))
+                                       / "(rank-0-writes)")
         run = RunDirectory.create(out if out is not None else resolve_root(experiment.output.root),
                                   _run_name(experiment))
-        run.write_config(experiment)
-    else:  # data-parallel: rank 0 alone writes
-        run = ReplicaRunDirectory(Path(out if out is not None else resolve_root(experiment.output.root))
-                                  / "(rank-0-writes)")
-    return (yield from Trainer(experiment, run).run())
+        run.acquire()
+        try:
+            run.write_config(experiment)
+        except BaseException:
+            run.close()
+            raise
+        return run
+
+    return (yield from Trainer(experiment, make_run).run())
 
 
 def resume(run_dir: str | Path, *, epochs: int | None = None, device: str | None = None,
@@ -736,14 +780,20 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, device: str | None
         changes["epochs"] = epochs
     if device is not None:
         changes["device"] = device
-    if changes:
-        experiment = experiment.with_training(**changes)
-        run.write_config(experiment)
-    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
-    if loaded.state.epoch >= experiment.training.epochs and loaded.state.batch_in_epoch == 0:
-        raise ConfigError("training.epochs", f"the run already completed {loaded.state.epoch} epoch(s); "
-                          "pass more epochs to continue it", value=experiment.training.epochs,
-                          allowed=f"more than {loaded.state.epoch}")
+    run.acquire()  # before reading the checkpoint: another writer could be replacing it
+    try:
+        if changes:
+            experiment = experiment.with_training(**changes)
+        loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
+        if loaded.state.epoch >= experiment.training.epochs and loaded.state.batch_in_epoch == 0:
+            raise ConfigError("training.epochs", f"the run already completed {loaded.state.epoch} epoch(s); "
+                              "pass more epochs to continue it", value=experiment.training.epochs,
+                              allowed=f"more than {loaded.state.epoch}")
+        if changes:
+            run.write_config(experiment)
+    except BaseException:
+        run.close()
+        raise
     return (yield from Trainer(experiment, run, resume_from=loaded).run())
 
 

@@ -16,15 +16,23 @@
       tensorboard/         event files, when training.log_to names tensorboard
 
 Another process (the GUI on a laptop) can follow a run that is still being written: every file but
-``metrics.jsonl`` is replaced atomically, and ``metrics.jsonl`` only grows by whole lines.
+``metrics.jsonl`` is replaced atomically, and ``metrics.jsonl`` only grows by whole lines. A process killed
+mid-line (SIGKILL, a full disk) leaves a torn last line: readers skip it, and the next writer starts a fresh
+line after it, so the fragment never glues onto a new record.
+
+One process writes a run at a time: a writer holds an exclusive lock (``.lock``, with ``.lock-holder.json``
+saying who holds it) from start to end; the operating system releases it when the process ends, even by a
+crash. Readers (the app's follower, ``report``) never take it.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as _dt
 import errno
 import json
 import os
+import socket
 import zipfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -54,12 +62,27 @@ def explain_os_error(err: OSError, what: str) -> RunDirectoryError:
     return RunDirectoryError(f"cannot write {what}: {why}")
 
 
+LOCK_WAIT_S = 2.0  # a reader probing the lock holds it for a moment: a writer waits that long before refusing
+TEMP_FOLDERS = ("", "checkpoints", "snapshots", "diagnostics")  # where a killed writer may leave temp files
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # it exists, owned by someone else
+    return True
+
+
 class RunDirectory:
     """Paths and writes of one run directory."""
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
         self._metrics = None
+        self._lock = None
 
     # ---- layout -----------------------------------------------------------------------------------------
     config_path = property(lambda self: self.path / "config.toml")
@@ -69,6 +92,8 @@ class RunDirectory:
     snapshots = property(lambda self: self.path / "snapshots")
     diagnostics = property(lambda self: self.path / "diagnostics")
     reports = property(lambda self: self.path / "reports")
+    lock_path = property(lambda self: self.path / ".lock")
+    holder_path = property(lambda self: self.path / ".lock-holder.json")
     preprocessing_path = property(lambda self: self.path / "preprocessing.json")
     exports = property(lambda self: self.path / "export")
     tensorboard = property(lambda self: self.path / "tensorboard")
@@ -102,6 +127,95 @@ class RunDirectory:
             raise RunDirectoryError(f"{str(run.path)!r} is not a run directory (it has no config.toml)")
         return run
 
+    # ---- one writer at a time ---------------------------------------------------------------------------
+    def acquire(self) -> None:
+        """Take the run's exclusive write lock, or say which process holds it. Then tidy what a killed writer
+        left (temporary files). Released by :meth:`close`, and by the OS when the process ends."""
+        from filelock import FileLock, Timeout
+
+        if self._lock is not None:
+            return
+        lock = FileLock(self.lock_path, timeout=LOCK_WAIT_S)
+        try:
+            lock.acquire()
+        except Timeout:
+            raise RunDirectoryError(f"{self.path} is being written by another process ({self._describe_holder()}); "
+                                    "wait for it to end, or stop it first") from None
+        except OSError as err:
+            raise explain_os_error(err, self.lock_path) from None
+        self._lock = lock
+        holder = {"pid": os.getpid(), "host": socket.gethostname(), "since": _now()}
+        try:
+            atomic_write_json(self.holder_path, holder)
+        except OSError as err:
+            self.release()
+            raise explain_os_error(err, self.holder_path) from None
+        self.remove_temp_files()
+
+    def release(self) -> None:
+        if self._lock is not None:
+            with contextlib.suppress(OSError):
+                self.holder_path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self._lock.release()
+            self._lock = None
+
+    def holder(self) -> dict[str, Any]:
+        """Who holds (or last held) the write lock: pid, host, since; empty if nobody ever did."""
+        try:
+            found = json.loads(self.holder_path.read_text(encoding="utf-8"))
+            return found if isinstance(found, dict) else {}
+        except (OSError, ValueError):
+            return {}
+
+    def _describe_holder(self) -> str:
+        h = self.holder()
+        if not h:
+            return "a process that did not say who it is"
+        return f"process {h.get('pid')} on {h.get('host')}, since {h.get('since')}"
+
+    def is_locked(self) -> bool:
+        """Whether some process holds the write lock now, without waiting for it. A process on this machine
+        that no longer exists holds nothing; for one on another machine the lock itself is asked."""
+        from filelock import FileLock, Timeout
+
+        if self._lock is not None:
+            return True
+        h = self.holder()
+        if h.get("host") == socket.gethostname() and isinstance(h.get("pid"), int) and not _process_alive(h["pid"]):
+            return False
+        if not self.lock_path.exists():
+            return False
+        probe = FileLock(self.lock_path, timeout=0)
+        try:
+            probe.acquire()
+        except Timeout:
+            return True
+        except OSError:  # a read-only copy of a run: nobody can be writing it
+            return False
+        probe.release()
+        return False
+
+    def state(self) -> str:
+        """The run's status as shown to a person: run.json's, except that a run said to be "running" whose
+        process has gone (killed, machine restarted) is "interrupted"."""
+        status = self.read_status().get("status", "unknown")
+        if status == "running" and not self.is_locked():
+            return "interrupted"
+        return status
+
+    def remove_temp_files(self) -> list[Path]:
+        """Delete the temporary files of atomic writes that never finished (a writer killed mid-write); only
+        the lock holder may, since a live writer's temp file looks the same."""
+        removed = []
+        for sub in TEMP_FOLDERS:
+            folder = self.path / sub if sub else self.path
+            for tmp in folder.glob(".*.tmp"):
+                with contextlib.suppress(OSError):
+                    tmp.unlink()
+                    removed.append(tmp)
+        return removed
+
     # ---- writes -----------------------------------------------------------------------------------------
     def write_config(self, experiment: Experiment) -> None:
         try:
@@ -120,7 +234,22 @@ class RunDirectory:
         try:
             atomic_write_json(self.status_path, status)
         except OSError as err:
+            if err.errno == errno.ENOSPC and self._rewrite_in_place(self.status_path, status):
+                return  # a full disk has no room for a second copy, but the old file's blocks are ours
             raise explain_os_error(err, self.status_path) from None
+
+    @staticmethod
+    def _rewrite_in_place(path: Path, obj: Any) -> bool:
+        """Overwrite a small file in place (not atomic): the last resort to record a failure on a full disk."""
+        data = (json.dumps(obj, indent=2, sort_keys=True, allow_nan=False, default=str) + "\n").encode()
+        try:
+            with open(path, "r+b") as fh:
+                fh.write(data)
+                fh.truncate()
+                fh.flush()
+            return True
+        except OSError:
+            return False
 
     def write_preprocessing(self, record: dict[str, Any]) -> None:
         """The fitted normaliser, input shape and data kind (what ``replearn export`` / ``embed`` reuse)."""
@@ -143,13 +272,30 @@ class RunDirectory:
 
     def append_metric(self, record: dict[str, Any]) -> None:
         """Append one JSON line and flush it, so a follower sees every event as it happens."""
+        line = (json.dumps(record, allow_nan=False) + "\n").encode("utf-8")
         try:
             if self._metrics is None:
-                self._metrics = open(self.metrics_path, "a", encoding="utf-8")
-            self._metrics.write(json.dumps(record, allow_nan=False) + "\n")
-            self._metrics.flush()
+                self._metrics = self._open_metrics()
+            os.write(self._metrics, line)  # unbuffered: a failed write leaves nothing behind to flush later
         except OSError as err:
             raise explain_os_error(err, self.metrics_path) from None
+
+    def _open_metrics(self) -> int:
+        """``metrics.jsonl`` opened for appending; a torn last line (a writer killed mid-line) is ended first,
+        so the next record starts on a line of its own and readers skip just the fragment."""
+        fd = os.open(self.metrics_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            size = os.fstat(fd).st_size
+            if size:
+                with open(self.metrics_path, "rb") as fh:
+                    fh.seek(size - 1)
+                    torn = fh.read(1) not in (b"\n", b"")
+                if torn:
+                    os.write(fd, b"\n")
+        except OSError:
+            os.close(fd)
+            raise
+        return fd
 
     def save_array(self, relative: str, array: np.ndarray) -> Path:
         """A snapshot-sized array, written atomically but not fsync'ed (a lost snapshot costs nothing)."""
@@ -183,19 +329,22 @@ class RunDirectory:
         shutil.rmtree(self.path, ignore_errors=True)
 
     def close(self) -> None:
+        """Close the metrics file and release the lock. Never raises: it runs while an error (a full disk)
+        is on its way to the user, and must not replace it."""
         if self._metrics is not None:
-            self._metrics.close()
+            with contextlib.suppress(OSError):
+                os.close(self._metrics)
             self._metrics = None
+        self.release()
 
     # ---- reads ------------------------------------------------------------------------------------------
     def read_metrics(self) -> Iterator[dict[str, Any]]:
-        """Every complete line of ``metrics.jsonl`` (a half-written last line is skipped)."""
+        """Every record of ``metrics.jsonl``: a half-written last line, and a fragment a killed writer left
+        (ended by the next writer, or glued onto a record by an older version), are skipped."""
         if not self.metrics_path.exists():
             return
-        with open(self.metrics_path, encoding="utf-8") as fh:
-            for line in fh:
-                if line.endswith("\n"):
-                    yield json.loads(line)
+        with open(self.metrics_path, "rb") as fh:
+            yield from parse_records(fh)
 
     def read_events(self) -> Iterator[Any]:
         """The run's events (``core.training.events`` dataclasses), in order, as the engine yielded them.
@@ -225,8 +374,10 @@ class RunDirectory:
                 continue
             try:
                 record = json.loads(line)
-            except ValueError:
-                continue  # a torn line in the middle (a writer killed mid-line, then resumed)
+            except ValueError:  # a torn line in the middle (a writer killed mid-line, then resumed)
+                record = _repair(line)
+                if record is None:
+                    continue
             try:
                 event = event_from_record(record)
             except RecordError as err:
@@ -260,6 +411,35 @@ class RunDirectory:
         return np.load(self.path / relative, allow_pickle=False)
 
 
+def parse_records(lines: Iterator[bytes]) -> Iterator[dict[str, Any]]:
+    """JSON objects from complete lines (ending in a newline); lines that are not one whole object are
+    fragments of torn writes and are skipped."""
+    for line in lines:
+        if not line.endswith(b"\n") or not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:  # UnicodeDecodeError included
+            record = _repair(line)
+        if isinstance(record, dict):
+            yield record
+
+
+def _repair(line: bytes) -> dict[str, Any] | None:
+    """The record in a line that an older writer glued onto a torn fragment (``fragment{"event": ...}``)."""
+    start = line.rfind(b'{"event": ')
+    if start <= 0:
+        return None
+    try:
+        return json.loads(line[start:])
+    except ValueError:
+        return None
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
 class ReplicaRunDirectory(RunDirectory):
     """What a process other than rank 0 sees of the run directory in data-parallel training: it may read (a
     checkpoint to resume from) but never writes — rank 0 alone writes, so nothing is written twice."""
@@ -274,6 +454,9 @@ class ReplicaRunDirectory(RunDirectory):
         pass
 
     def append_metric(self, record: dict[str, Any]) -> None:
+        pass
+
+    def acquire(self) -> None:
         pass
 
     def save_array(self, relative: str, array: np.ndarray) -> Path:

@@ -256,6 +256,7 @@ class EvaluationTab(QWidget):
                 cells.append(diff)
                 for j, text in enumerate(cells):
                     self._cell(i, j, text, r.difference if j == len(cells) - 1 else None)
+                self._explain(i, r.metric)
         else:
             run_names, rows = core.comparison_rows({names[r]: rec for r, rec in self.records.items()})
             self.table.setColumnCount(1 + len(run_names))
@@ -263,6 +264,7 @@ class EvaluationTab(QWidget):
             self.table.setRowCount(len(rows))
             for i, (metric, cells) in enumerate(rows):
                 self._cell(i, 0, metric.replace("_", " "))
+                self._explain(i, metric)
                 for j, m in enumerate(cells):
                     text = "–" if m is None else fmt(m["value"]) + (
                         f"  [{m['low']:.3f}, {m['high']:.3f}]" if m.get("low") is not None else "")
@@ -275,6 +277,12 @@ class EvaluationTab(QWidget):
         if sign is not None:
             item.setForeground(Qt.GlobalColor.darkGreen if sign > 0 else Qt.GlobalColor.darkRed)
         self.table.setItem(row, col, item)
+
+    def _explain(self, row: int, metric: str) -> None:
+        """The glossary's definition of the metric as the tooltip of its name."""
+        text = core.explain_metric(metric)
+        if text:
+            self.table.item(row, 0).setToolTip(text)
 
     def value(self, metric: str, column: str = "value") -> str:
         """The table's text for a metric (tests read the table the way a user does)."""

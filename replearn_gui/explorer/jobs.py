@@ -33,4 +33,6 @@ def export_job(kind: str, path: str, space: Any, embeddings: np.ndarray, coords:
         return core.write_projector(path, space.dataset, rows, embeddings)
     if kind == "embeddings":
         return core.write_embeddings_csv(path, space.dataset, rows, embeddings, coords)
+    if kind == "parquet":  # a vector column and the 2-D layout: what pandas and Embedding Atlas read
+        return core.write_embeddings_parquet(path, core.sample_columns(space.dataset, rows), embeddings, coords)
     return core.write_selection_csv(path, space.dataset, rows)

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QHBoxLayout, QLabel, QListV
                                QSpinBox, QVBoxLayout, QWidget)
 
 from replearn_gui.explorer.previews import preview_pixmap, preview_text
+from replearn_gui.plain_text import plain_tooltip
 
 THUMB = 56
 
@@ -74,7 +75,7 @@ class NeighboursPanel(QWidget):
             item = QListWidgetItem(caption)
             pix = preview_pixmap(preview, THUMB)
             item.setIcon(QIcon(pix if pix is not None else QPixmap(1, 1)))
-            item.setToolTip(preview_text(preview))  # plain text: QListWidget tooltips treat "<" literally only
+            item.setToolTip(plain_tooltip(preview_text(preview)))  # labels come from user files: never HTML
             item.setData(Qt.ItemDataRole.UserRole, position)
             self.grid.addItem(item)
 

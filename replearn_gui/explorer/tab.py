@@ -18,10 +18,11 @@ TRAINED, SNAPSHOTS = "trained", "snapshots"
 NOTHING, BASELINE, SAME_SNAPSHOTS = "nothing", "baseline", "snapshots"
 
 
-def load_space_job(run_dir: str, source: str) -> tuple[Any, list, list]:
-    """(space, snapshot arrays, snapshot names) for one run; the arrays are empty for the trained model."""
+def load_space_job(run_dir: str, source: str, layer: str | None = None) -> tuple[Any, list, list]:
+    """(space, snapshot arrays, snapshot names) for one run; the arrays are empty for the trained model.
+    ``layer``: one of the encoder's layers instead of its output (trained model only)."""
     if source == TRAINED:
-        return core.run_space(run_dir), [], []
+        return core.run_space(run_dir, layer=layer), [], []
     if source == BASELINE:
         return core.baseline_space(run_dir), [], []
     series = core.snapshot_series(run_dir)
@@ -51,12 +52,26 @@ class EmbeddingsTab(QWidget):
         self.source.addItem("Training snapshots · epoch by epoch", SNAPSHOTS)
         self.source.currentIndexChanged.connect(lambda _: self.load())
         top.addWidget(self.source)
+        top.addWidget(QLabel("Layer:"))
+        self.layer = QComboBox()  # "show layer k": what each layer of the encoder encodes
+        self.layer.setObjectName("explorerLayer")
+        self.layer.setToolTip("Show the outputs of one layer of the encoder instead of the representation "
+                              "(the trained model only; per-layer probes are in the Evaluation tab)")
+        self.layer.addItem("output (representation)", None)
+        self.layer.currentIndexChanged.connect(lambda _: self.load())
+        top.addWidget(self.layer)
         top.addSpacing(12)
         top.addWidget(QLabel("Compare with:"))
         self.compare = QComboBox()
         self.compare.setObjectName("explorerCompare")
         self.compare.currentIndexChanged.connect(lambda _: self.load_comparison())
         top.addWidget(self.compare, 1)
+        self.open_file = QPushButton("Open embeddings file…")
+        self.open_file.setObjectName("explorerOpenFile")
+        self.open_file.setToolTip("Explore embeddings made elsewhere, without training: Parquet (a vector column; x / y "
+                                  "columns are its layout), TF Embedding Projector tensor.tsv, CSV or .npy")
+        self.open_file.clicked.connect(self._choose_file)
+        top.addWidget(self.open_file)
         self.reload = QPushButton("Reload")
         self.reload.setToolTip("Embed again (e.g. after more training)")
         self.reload.clicked.connect(lambda: self.load(force=True))
@@ -111,6 +126,7 @@ class EmbeddingsTab(QWidget):
         self.runs_root = runs_root or self.runs_root
         self.engine_ready()
         self._fill_compare()
+        self._fill_layers()
         if self.isVisible():
             self.load()
 
@@ -130,6 +146,29 @@ class EmbeddingsTab(QWidget):
                     self.compare.addItem(f"run {p.name}", str(p))
         self.compare.blockSignals(False)
 
+    def _fill_layers(self) -> None:
+        """Back to the output, and the run's layer names read in the background."""
+        self.layer.blockSignals(True)
+        while self.layer.count() > 1:
+            self.layer.removeItem(1)
+        self.layer.setCurrentIndex(0)
+        self.layer.blockSignals(False)
+        if self.run_dir is None:
+            return
+        worker = make_worker(core.encoder_layers, self.run_dir)
+        worker.returned.connect(alive(self, lambda names, run=self.run_dir: self._show_layers(run, names)))
+        worker.errored.connect(alive(self, lambda _exc: None))  # no layers to offer: the output stays
+        worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
+        self._loaders.append(worker)
+        worker.start()
+
+    def _show_layers(self, run_dir: str, names: tuple) -> None:
+        if run_dir != self.run_dir:
+            return
+        for name in names:
+            if name != "representation":
+                self.layer.addItem(f"layer {name}", name)
+
     def _start(self, job_args: tuple, on_done) -> None:
         worker = make_worker(load_space_job, *job_args)
         worker.returned.connect(on_done)
@@ -145,15 +184,54 @@ class EmbeddingsTab(QWidget):
         if not is_user_error(exc):
             show_worker_error(self, "Cannot show this space", exc)
 
+    def _choose_file(self) -> None:
+        from PySide6.QtWidgets import QFileDialog
+
+        path, _ = QFileDialog.getOpenFileName(self, "Open embeddings", "",
+                                              "Embeddings (*.parquet *.tsv *.csv *.npy);;All files (*)")
+        if path:
+            self.open_embeddings_file(path)
+
+    def open_embeddings_file(self, path: str) -> None:
+        """Show embeddings from a file in the primary view, with the file's own 2-D layout when it has one."""
+        self.engine_ready()
+        self.run_dir = None  # the space is the file's, not a run's
+        self._loaded_key = ("file", path)
+        self.message.setText(f"Reading {Path(path).name}…")
+        worker = make_worker(core.file_space, path)
+        worker.returned.connect(alive(self, lambda space, key=self._loaded_key: self._show_file(space, key)))
+        worker.errored.connect(alive(self, self._load_failed))
+        worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
+        self._loaders.append(worker)
+        worker.start()
+
+    def _show_file(self, space: Any, key: tuple) -> None:
+        if key != self._loaded_key:
+            return
+        self.primary.set_space(space, None)
+        if space.layout is not None:
+            self.primary.set_layout(space.layout)
+            where = "its own 2-D layout (x, y)"
+        else:
+            panel = self.primary.projection_panel
+            params = panel.form.params() if panel.form is not None else None
+            self.primary.compute_projection(panel.current_method(), params.to_dict() if params else {})
+            where = "a projection computed here"
+        self.message.setText(f"{space.n:,} embeddings from {space.name.removesuffix(' (file)')}, shown with {where}.")
+        self.loaded.emit()
+
     def load(self, force: bool = False) -> None:
         if self.run_dir is None or self.primary is None:
             return
-        key = (self.run_dir, self.source.currentData())
+        source = self.source.currentData()
+        layer = self.layer.currentData() if source == TRAINED else None
+        self.layer.setEnabled(source == TRAINED)
+        key = (self.run_dir, source, layer)
         if key == self._loaded_key and not force:
             return
         self._loaded_key = key
         self.message.setText("Embedding the samples with the run's encoder…")
-        self._start((self.run_dir, self.source.currentData()), lambda r, key=key: self._show(self.primary, r, key))
+        self._start((self.run_dir, source, layer), lambda r, key=key: self._show(self.primary, r, key))
 
     def _show(self, view: ExplorerView, result: tuple, key: tuple | None = None) -> None:
         space, arrays, names = result

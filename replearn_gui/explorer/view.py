@@ -45,6 +45,7 @@ from replearn_gui.explorer.projection_panel import ProjectionPanel
 from replearn_gui.explorer.viewbox import ExplorerViewBox, rotate
 from replearn_gui.widgets.error_dialog import show_worker_error
 from replearn_gui.workers import alive, make_worker
+from replearn_gui.plain_text import plain_tooltip
 
 LABEL_MODE, SINGLE_MODE, FAITHFUL_MODE = "label", "(one colour)", "faithfulness (neighbours kept)"
 FRAME_MS = 33  # epoch animation: 30 frames a second
@@ -177,6 +178,7 @@ class ExplorerView(QWidget):
         menu.addAction("Vector image (SVG)…", lambda: self.ask_export("svg"))
         menu.addAction("TF Embedding Projector folder…", lambda: self.ask_export("projector"))
         menu.addAction("Embeddings and coordinates (CSV)…", lambda: self.ask_export("embeddings"))
+        menu.addAction("Embeddings and coordinates (Parquet)…", lambda: self.ask_export("parquet"))
         self.export_button.setMenu(menu)
         tools.addWidget(self.export_button)
         self.look_row = QWidget()
@@ -576,7 +578,8 @@ class ExplorerView(QWidget):
         self.legend.blockSignals(False)
         if c.value_range is not None:
             self.colour_bar.setPixmap(self._colour_bar_pixmap(c))
-            self.colour_bar.setToolTip(f"{c.title}: {c.value_range[0]:.3g} (dark) to {c.value_range[1]:.3g} (yellow)")
+            self.colour_bar.setToolTip(plain_tooltip(
+                f"{c.title}: {c.value_range[0]:.3g} (dark) to {c.value_range[1]:.3g} (yellow)"))
         else:
             self.colour_bar.clear()
         self.colour_bar.setVisible(c.value_range is not None)
@@ -827,7 +830,7 @@ class ExplorerView(QWidget):
             path = QFileDialog.getExistingDirectory(self, "Folder for the Embedding Projector files")
         else:
             filters = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "embeddings": "CSV (*.csv)",
-                       "selection": "CSV (*.csv)"}
+                       "selection": "CSV (*.csv)", "parquet": "Parquet (*.parquet)"}
             path, _ = QFileDialog.getSaveFileName(self, "Export", "", filters[kind])
         if path:
             self.export(kind, path)

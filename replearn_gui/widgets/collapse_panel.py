@@ -24,6 +24,9 @@ VERDICT_STYLE = {
 }
 
 
+PROBE_MARKS = {"linear": "●", "kNN": "▲", "raw input": "- -"}  # as the curves are drawn
+
+
 class CollapsePanel(QWidget):
     collapse_detected = Signal(object)  # the Verdict, the first time a run collapses
 
@@ -58,10 +61,13 @@ class CollapsePanel(QWidget):
         layout.addWidget(self.view, 1)
         v = self.view
 
+        self._tips: dict = {}
+
         def plot(row, col, title, tip):
             p = v.addPlot(row=row, col=col)
             p.setTitle(title, size="9pt")
             p.setToolTip(tip)
+            self._tips[p] = tip
             return p
 
         self.std_plot = plot(0, 0, "Spread per dimension", "Std of each dimension of the L2-normalised embeddings; "
@@ -95,10 +101,10 @@ class CollapsePanel(QWidget):
         self.cov = pg.ImageItem()
         self.cov_plot.addItem(self.cov)
         # the legend is the title's coloured key: a legend box would cover most of so small a plot
-        self.probe_key = {"linear probe": "#4a7bd0", "kNN": "#e08a2a", "raw features": "#2a9d3a"}
-        self.probe_plot.setTitle("Online probe: " + " ".join(
-            f"<span style='color:{c}'>{'- -' if name == 'raw features' else '●'} {name}</span>"
-            for name, c in self.probe_key.items()), size="9pt")
+        self.probe_key = {"linear": "#4a7bd0", "kNN": "#e08a2a", "raw input": "#2a9d3a"}
+        self.probe_plot.setTitle("Online probe<br>" + " ".join(
+            f"<span style='color:{c}'>{PROBE_MARKS[name]} {name}</span>"
+            for name, c in self.probe_key.items()), size="8pt")
         self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4,
                                                 symbolBrush="#4a7bd0", name="linear probe")
         self.knn_curve = self.probe_plot.plot(pen=pg.mkPen("#e08a2a", width=2), symbol="t", symbolSize=4,
@@ -107,6 +113,7 @@ class CollapsePanel(QWidget):
         self.baseline_line.hide()
         self.probe_plot.addItem(self.baseline_line)
         self.probe_plot.setLabel("left", "accuracy")
+        self.probe_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.95, not "950 (x0.001)"
         self.probe_plot.setYRange(0, 1)
         self.au_path = self.au_plot.plot(pen=pg.mkPen("#777777"), symbol="o", symbolSize=5, symbolBrush="#4a7bd0")
         self.au_plot.setLabel("bottom", "uniformity")
@@ -117,6 +124,19 @@ class CollapsePanel(QWidget):
         self.overlay_probe = self.probe_plot.plot(pen=grey)
         self.overlay_cos = self.cos_plot.plot(pen=grey)
         self.clear()
+
+    # the glossary terms each plot shows (their definitions join the tooltips once core is loaded)
+    GLOSSARY = {"std_plot": ("spread",), "rank_plot": ("effective rank", "rankme"),
+                "spectrum_plot": ("dimensional collapse",), "cov_plot": ("decorrelation",), "heat_plot": ("spread",),
+                "probe_plot": ("linear probe", "knn probe"), "au_plot": ("alignment", "uniformity"),
+                "cos_plot": ("mean pairwise cosine", "collapse")}
+
+    def explain_with(self, define) -> None:
+        """Add the glossary's definitions (``define(term) -> text``) to the plots' tooltips."""
+        for attr, terms in self.GLOSSARY.items():
+            p = getattr(self, attr)
+            extra = [f"{t}: {define(t)}" for t in terms if define(t)]
+            p.setToolTip("\n\n".join([self._tips[p], *extra]))
 
     def set_dark(self, dark: bool) -> None:
         self.view.setBackground("#1e1e1e" if dark else "w")

@@ -23,6 +23,9 @@ class GrowingArray:
     def clear(self) -> None:
         self._n = 0
 
+    def truncate(self, n: int) -> None:
+        self._n = min(self._n, max(n, 0))
+
     @property
     def values(self) -> np.ndarray:
         return self._data[: self._n]
@@ -182,7 +185,27 @@ class LossPlot(QWidget):
         self.overlay_curve.setData([], [])
         self.overlay_name = None
 
+    def _rewind(self, step: int) -> None:
+        """A run resumed from an earlier checkpoint records its steps again from there: drop the points from
+        ``step`` on (they were superseded), so the redone steps are drawn once, and restart the smoothing there."""
+        keep = int(np.searchsorted(self.steps.values, step, side="left"))
+        for buf in (self.steps, self.losses, self.smoothed, self.lrs):
+            buf.truncate(keep)
+        self._ema.reset()
+        for value in self.losses.values:
+            self._ema.update(value)
+        for _, xs, ys, ema in self.term_curves.values():
+            kept = int(np.searchsorted(xs.values, step, side="left"))
+            xs.truncate(kept)
+            ys.truncate(kept)
+            ema.reset()  # the term's raw values are not kept: its smoothing restarts at the resumed step
+        val_keep = int(np.searchsorted(self.val_steps.values, step, side="left"))
+        self.val_steps.truncate(val_keep)
+        self.val_losses.truncate(val_keep)
+
     def add_step(self, step: int, loss: float, terms: dict[str, float] | None = None, lr: float | None = None) -> None:
+        if len(self.steps) and step <= self.steps.values[-1]:
+            self._rewind(step)
         self.steps.append(step)
         self.losses.append(loss)
         self.lrs.append(np.nan if lr is None else lr)

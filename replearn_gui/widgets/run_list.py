@@ -19,16 +19,20 @@ from PySide6.QtWidgets import (QInputDialog, QLabel, QListWidget, QListWidgetIte
 import core
 
 from replearn_gui.jobs import BackgroundJob
+from replearn_gui.plain_text import plain_tooltip
 
-STATUS_MARK = {"running": "▶", "finished": "✓", "stopped": "■", "failed": "✗", "diverged": "⚠"}
+STATUS_MARK = {"running": "▶", "finished": "✓", "stopped": "■", "failed": "✗", "diverged": "⚠",
+               "interrupted": "⊘"}
 RUN_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9 _.\-]{0,120}$")
 
 
 def describe_run(path: Path) -> tuple[str, str]:
-    """(one-line label, tooltip) of a run directory, from its status and, while it runs, its latest epoch."""
+    """(one-line label, tooltip) of a run directory, from its status and, while it runs, its latest epoch; a run
+    whose process vanished while it said "running" is "interrupted" (core asks the run's lock, without taking it
+    for long)."""
     run = core.RunDirectory(path)
     status = run.read_status()
-    state = status.get("status", "unknown")
+    state = run.state()
     shown = "diverged" if status.get("verdict") == "diverged" else state
     test = status.get("test") or {}
     key = next((f"{k.replace('test_', '')} {v:.3f}" for k in ("test_accuracy", "linear_probe_accuracy")
@@ -59,9 +63,17 @@ def list_runs(root: str) -> list[tuple[str, str, str, str]]:
                   key=lambda p: p.stat().st_mtime, reverse=True)
     out = []
     for p in runs:
-        label, tip = describe_run(p)
-        out.append((str(p), label, tip, core.RunDirectory(p).read_status().get("status", "unknown")))
+        run = core.RunDirectory(p)
+        stamp = tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in (run.status_path, run.metrics_path))
+        cached = _DESCRIBED.get(str(p))
+        if cached is None or cached[0] != stamp:  # describe again only what changed since the last refresh
+            label, tip = describe_run(p)
+            cached = _DESCRIBED[str(p)] = (stamp, (label, tip, run.state()))
+        out.append((str(p), *cached[1]))
     return out
+
+
+_DESCRIBED: dict[str, tuple[tuple, tuple]] = {}  # path -> (file stamps, description); used by one worker at a time
 
 
 class RunList(QWidget):
@@ -133,7 +145,7 @@ class RunList(QWidget):
             self.list.setCurrentItem(item)
             path = item.data(Qt.ItemDataRole.UserRole)
             menu.addAction(self.open_action)
-            if self.statuses.get(path) in ("stopped", "failed"):
+            if self.statuses.get(path) in ("stopped", "failed", "interrupted"):
                 menu.addAction(self.resume_action)
             menu.addAction(self.overlay_action)
             menu.addSeparator()
@@ -165,7 +177,7 @@ class RunList(QWidget):
         self.statuses = {}
         for path, label, tip, status in runs:
             item = QListWidgetItem(label)
-            item.setToolTip(tip)
+            item.setToolTip(plain_tooltip(tip))
             item.setData(Qt.ItemDataRole.UserRole, path)
             self.list.addItem(item)
             self.statuses[path] = status

@@ -67,10 +67,13 @@ def test_overrides_and_resume(tmp_path):
 
 
 def test_train_a_preset_by_name(tmp_path, monkeypatch):
+    """A preset's default output root is the runs folder the app shows (REPLEARN_RUNS / Preferences)."""
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("REPLEARN_RUNS", str(tmp_path / "shared"))
     code, out, err = run("train", "digits-autoencoder", "--epochs", "1", "--quiet")
     assert code == 0, err
-    assert (tmp_path / "runs").is_dir()
+    assert [p.name.split("-2")[0] for p in (tmp_path / "shared").iterdir()] == ["digits-autoencoder"]
+    assert not (tmp_path / "runs").exists()
 
 
 @pytest.mark.parametrize(
@@ -97,7 +100,7 @@ def test_bad_value_in_file_names_the_field(tmp_path):
     path.write_text('name = "x"\n[training]\nlr = -1\n')
     code, _, err = run("train", str(path))
     assert code == 2
-    assert err.strip() == "replearn: error: training.lr: -1.0 is out of range (allowed: a number, 0 < value <= 10)"
+    assert err.strip() == f"replearn: error: {path}: training.lr: -1.0 is out of range (allowed: a number, 0 < value <= 10)"
 
 
 def test_debug_shows_the_traceback(tmp_path):

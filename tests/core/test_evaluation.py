@@ -97,7 +97,9 @@ def test_suite_on_a_trained_run_with_baselines(tmp_path):
     result = tiny_run(tmp_path)
     model = core.load_trained(result.run_dir)
     ev = core.run_to_end(evaluate(model, ("linear_probe", "knn", "calibration", "layerwise", "reconstruction", "faithfulness")))
-    assert set(ev.results) == {"learned", "raw", "pca", "random_init"}
+    assert set(ev.results) == {"learned", "raw", "pca", "random_init", "hand-designed (HOG + edges)"}
+    hand = ev.results["hand-designed (HOG + edges)"]
+    assert hand.dim == 4 * 4 * 9 + 5 and hand.metrics["probe_accuracy"].value > 0.8  # HOG reads digits well
     learned = ev.learned
     # the suite's probe on the test split matches the engine's own final probe within its interval
     probe = learned.metrics["probe_accuracy"]

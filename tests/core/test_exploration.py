@@ -106,3 +106,23 @@ def test_cached_embeddings_of_pruned_checkpoints_are_deleted(explored_run, tmp_p
     names = sorted(f.name for f in folder.glob("*.npy"))
     newest = core.load_checkpoint(core.RunDirectory.open(copy).checkpoints).path.stem
     assert names == [f"{newest}.npy"]
+
+
+def test_a_layer_of_the_encoder_is_a_space_of_its_own(explored_run):
+    import torch
+
+    layers = core.encoder_layers(explored_run)
+    assert layers[-1] == "representation" and len(layers) >= 2
+    first = layers[0]
+    space = core.run_space(explored_run, layer=first)
+    model = core.load_trained(explored_run)
+    x = torch.from_numpy(model.data.X[[0, 7]])
+    with torch.no_grad():
+        expected = model.model.encoder.layer_outputs(x)[first].numpy()
+    assert space.embeddings.shape[0] == 1797 and "layer" in space.name
+    np.testing.assert_allclose(space.embeddings[[0, 7]], expected, rtol=1e-5, atol=1e-6)
+    # the output layer is the representation itself
+    np.testing.assert_allclose(core.run_space(explored_run, layer="representation").embeddings,
+                               core.run_space(explored_run).embeddings)
+    with pytest.raises(core.ConfigError, match="no layer"):
+        core.run_space(explored_run, layer="conv9")

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 import core
@@ -131,3 +132,24 @@ def _forget_test_plugins():
 
     for name in [n for n in plugins._LOADED if "plugin" in n or n.startswith("ep_")]:
         plugins._LOADED.pop(name, None)
+
+
+def test_a_plugin_evaluation_runs_in_evaluate(explored_run, tmp_path):
+    (tmp_path / "norm_eval_plugin.py").write_text(
+        "import numpy as np\n"
+        "from core.evaluation.methods.base import EVALUATIONS, EvaluationMethod\n"
+        "from core.evaluation.metrics import Metric\n\n"
+        "@EVALUATIONS.register('plugin_mean_norm', label='Mean norm', help='mean length of the test embeddings',\n"
+        "                      order=999, direction='higher', learned_only=True)\n"
+        "class MeanNorm(EvaluationMethod):\n"
+        "    '''The mean Euclidean norm of the test embeddings (a plugin written by the test).'''\n"
+        "    def run(self, ctx):\n"
+        "        ctx.result.metrics['mean_norm'] = Metric('mean_norm', float(np.linalg.norm(ctx.Z[ctx.test], axis=1).mean()))\n")
+    code, out, err = run_cli("evaluate", explored_run, "--evaluations", "plugin_mean_norm", "--no-baselines", "--json",
+                             "--plugin", str(tmp_path / "norm_eval_plugin.py"))
+    assert code == 0, err
+    record = json.loads(out)
+    model = core.load_trained(explored_run)
+    Z = model.embed(model.data.splits.test)
+    assert record["results"]["learned"]["metrics"]["mean_norm"]["value"] == pytest.approx(
+        float(np.linalg.norm(Z, axis=1).mean()), rel=1e-5)

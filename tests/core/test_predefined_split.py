@@ -206,6 +206,8 @@ def test_training_and_evaluation_use_the_official_test_split_and_say_so(tmp_path
                                      probe_every=0, diagnostics_every=0),
         output=core.OutputConfig(root=str(tmp_path / "runs")))
     result = core.run_to_end(core.train(exp))
+    status = core.RunDirectory.open(result.run_dir).read_status()
+    assert status["split"]["origin"] == "predefined" and status["split"]["n_test"] == 24
     code, out, err = run_cli("evaluate", result.run_dir, "--evaluations", "linear_probe", "--no-baselines")
     assert code == 0, err
     assert "official test split (24 samples)" in out

@@ -44,7 +44,8 @@ def test_every_format_parses_and_escapes_user_strings(hostile_run, tmp_path):
     assert len(record["provenance"]["checkpoint"]["sha256"]) == 64
     assert "probe_accuracy" in record["evaluation"]["results"]["learned"]["metrics"]
     # the PCA baseline never vanishes: 4-d representation, 3 features → PCA-3, said to be the raw features rotated
-    assert set(record["evaluation"]["results"]) == {"learned", "raw", "pca", "random_init"}
+    assert set(record["evaluation"]["results"]) == {"learned", "raw", "pca", "random_init",
+                                                    "hand-designed (standardised columns)"}
     assert record["evaluation"]["results"]["pca"]["dim"] == 3
     assert "raw features rotated" in record["evaluation"]["baseline_notes"]["pca"]
     notes = " ".join(record["evaluation"]["notes"])

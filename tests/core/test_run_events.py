@@ -110,6 +110,9 @@ def test_diverged_compares_the_end_with_the_start():
     from core.training.outcome import diverged
 
     assert diverged(2.3, 325.0) and diverged(25.0, 9e8) and diverged(1.0, float("inf"))
+    assert diverged(2.3, 2.32, peak_loss=8e8)  # exploded, then died at chance level
+    assert not diverged(2.3, 0.4, peak_loss=8e8)  # a spike it recovered from and learned after
+    assert not diverged(2.3, 2.2, peak_loss=5.0)
     assert not diverged(2.3, 0.4) and not diverged(0.01, 0.5)  # a rise of under 1 is noise on a small loss
     assert not diverged(None, 3.0) and not diverged(2.0, None)
 
@@ -135,3 +138,13 @@ def test_a_tiny_evaluation_batch_is_too_small_not_collapsed():
     assert enough.verdict.status == "healthy"
     same = core.compute_diagnostics(np.ones((7, 64)) + 1e-6 * rng.normal(size=(7, 64)))
     assert same.verdict.status == "complete collapse"  # a shared direction shows even in a few samples
+
+
+def test_a_run_whose_loss_exploded_and_died_at_chance_is_diverged(tmp_path):
+    """The digits preset at lr 10: cross-entropy 2.3 → ~1e8 within a few steps, then back at 2.3 (chance)."""
+    exp = core.load_preset("digits-supervised").with_training(
+        lr=10, epochs=2, diagnostics_every=0, probe_every=0, snapshot_every=0, device="cpu").with_output(
+        root=str(tmp_path))
+    result = core.run_to_end(core.train(exp))
+    assert result.verdict == "diverged" and "exploded" in result.advice
+    assert result.test["test_accuracy"] < 0.2

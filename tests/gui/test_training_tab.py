@@ -112,7 +112,7 @@ def test_online_probe_plot_has_a_legend_and_a_range_that_shows_the_differences(w
     title = cockpit.probe_plot.titleLabel.text  # the plot's key: each curve's name in its colour
     for name, colour in cockpit.probe_key.items():
         assert f"color:{colour}'>" in title and name in title
-    assert cockpit.probe_curve.opts["pen"].color().name() == cockpit.probe_key["linear probe"]
+    assert cockpit.probe_curve.opts["pen"].color().name() == cockpit.probe_key["linear"]
     assert cockpit.knn_curve.opts["pen"].color().name() == cockpit.probe_key["kNN"]
     low, high = cockpit.probe_plot.viewRange()[1]
     values = [a for _, a in cockpit.probe + cockpit.knn] + [cockpit.baseline_line.value()]

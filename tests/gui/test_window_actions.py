@@ -124,7 +124,9 @@ def test_dark_theme_draws_disabled_actions_disabled(window, qtbot):
     assert not window.dark_action.isChecked()
 
 
-def test_preferences_set_the_runs_folder_the_cli_also_uses(window, qtbot, tmp_path, tiny_experiment):
+def test_preferences_set_the_runs_folder_the_cli_also_uses(window, qtbot, tmp_path, tiny_experiment, monkeypatch):
+    monkeypatch.delenv("REPLEARN_RUNS", raising=False)  # the test session sets it; here Preferences decide
+    monkeypatch.setenv("REPLEARN_CONFIG_DIR", str(tmp_path / "config"))
     window.preferences_action.trigger()
     dialog = window.preferences
     qtbot.waitUntil(dialog.isVisible, timeout=5000)
@@ -146,7 +148,7 @@ def test_preferences_set_the_runs_folder_the_cli_also_uses(window, qtbot, tmp_pa
     exp = tiny_experiment.with_training(epochs=1).with_output(root="runs")
     core.save_experiment(exp, tmp_path / "cli.toml")
     proc = subprocess.run([sys.executable, "-m", "core.cli", "train", str(tmp_path / "cli.toml"), "--quiet"],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     window.run_list.refresh()
     qtbot.waitUntil(lambda: window.run_list.list.count() == 1, timeout=10000)
@@ -216,3 +218,45 @@ def test_version_and_about(window, qtbot):
     docs = box.text().split("href='")[1].split("'")[0]
     assert Path(QUrl(docs).toLocalFile()).joinpath("run-directory.md").is_file()
     box.close()
+
+
+def test_a_run_directory_on_the_command_line_opens_it(qtbot, tmp_path, tiny_experiment):
+    from replearn_gui.app import parse_args
+    from replearn_gui.main_window import MainWindow
+
+    result = core.run_to_end(core.train(tiny_experiment.with_training(epochs=1)))
+    assert parse_args([result.run_dir]).experiment == result.run_dir
+    w = MainWindow(runs_root=str(tmp_path / "runs"), open_run=result.run_dir)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.opened_run == result.run_dir and "Run finished" in w.result_label.text(),
+                    timeout=60000)
+    assert len(w.loss_plot.steps) == result.steps
+
+
+def test_resume_from_the_run_lists_context_menu(window, qtbot, tiny_experiment):
+    from PySide6.QtGui import QContextMenuEvent
+
+    gen = core.train(tiny_experiment.with_training(epochs=2).with_output(root=window.runs_root))
+    while not isinstance(next(gen), core.StepEnded):
+        pass
+    with pytest.raises(StopIteration) as stop:
+        gen.send(core.Stop())  # stopped at step 1, with a checkpoint: as `replearn train` interrupted
+        while True:
+            next(gen)
+    run_dir = stop.value.value.run_dir
+    runs = window.run_list.list
+    window.run_list.refresh()
+    qtbot.waitUntil(lambda: runs.count() == 1 and runs.item(0).text().startswith("■"), timeout=10000)
+    pos = runs.visualItemRect(runs.item(0)).center()
+    qtbot.mouseClick(runs.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    QApplication.sendEvent(runs.viewport(), QContextMenuEvent(QContextMenuEvent.Reason.Mouse, pos,
+                                                               runs.viewport().mapToGlobal(pos)))
+    menu = window.run_list.menu
+    qtbot.waitUntil(menu.isVisible, timeout=5000)
+    assert window.run_list.resume_action in menu.actions()
+    with qtbot.waitSignal(window.controller.finished, timeout=60000) as finished:
+        menu.setActiveAction(window.run_list.resume_action)
+        qtbot.keyClick(menu, Qt.Key.Key_Return)
+    assert finished.args[0].run_dir == run_dir and finished.args[0].status == "finished"
+    assert finished.args[0].epochs_completed == 2

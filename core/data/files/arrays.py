@@ -62,11 +62,16 @@ def load_array(path: Path, member: str | None = None) -> np.ndarray:
         raise fail(path, "is not a NumPy file (no .npy or .npz signature)",
                    "Save arrays with numpy.save / numpy.savez; pickles are never loaded")
     try:
-        if path.suffix.lower() == ".npz":
+        if path.suffix.lower() == ".npz" or head.startswith(b"PK"):
+            arrays = npz_arrays(path)
             with np.load(path, allow_pickle=False) as archive:
-                names = list(archive.files)
+                names = [n for n in archive.files if n in arrays]
                 if not names:
-                    raise fail(path, "holds no arrays")
+                    raise fail(path, "holds no arrays (no .npy member)")
+                if member is not None and member not in names and member.removesuffix(".npy") in names:
+                    member = member.removesuffix(".npy")
+                if member is not None and member not in names and member in archive.files:
+                    raise fail(path, f"member {member!r} is not a NumPy array (.npy)", f"Arrays: {', '.join(names)}")
                 if member is None:
                     member = next((n for n in FEATURE_NAMES if n in names), names[0])
                 if member not in names:
@@ -83,6 +88,24 @@ def load_array(path: Path, member: str | None = None) -> np.ndarray:
             raise
         raise fail(path, f"is not a valid NumPy file ({type(err).__name__}: {err})",
                    "Is it truncated, or another format?") from None
+
+
+def npz_arrays(path: Path) -> set[str]:
+    """Names of the .npy members of an .npz archive (as NumPy lists them, without ``.npy``). A member whose path
+    could leave the archive (``../``, absolute) makes the whole file suspect: it is refused."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError) as err:
+        raise fail(path, f"is not a valid .npz archive ({err})", "Is it truncated, or another format?") from None
+    for name in members:
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
+            raise fail(path, f"member {name!r} has a path that leaves the archive; the file was refused",
+                       "Save arrays with numpy.savez")
+    return {n[:-4] for n in members if n.endswith(".npy")}
 
 
 def npz_members(path: Path) -> list[str]:

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import csv
 import difflib
-import io
 import math
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -30,14 +30,25 @@ def decode(raw: bytes, encoding: str, path) -> tuple[str, str]:
     return raw.decode("latin-1"), "latin-1"
 
 
+DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+(?:[eE][-+]?\d+)?\s*$")  # 1,5 / -0,25 / 3,1e-2
+
+
 def sniff_delimiter(lines: list[str]) -> str:
-    sample = "\n".join(lines[:50])
+    """The delimiter that splits every sampled line (the header included) into the same number of fields;
+    among several, csv.Sniffer's choice. A file of ``1,5;2,25`` rows (decimal commas) is ';'-delimited."""
+    sample = [line for line in lines[:50] if '"' not in line] or lines[:50]
+    consistent = [d for d in ",\t;|" if len({line.count(d) for line in sample}) == 1 and sample[0].count(d)]
     try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        sniffed = csv.Sniffer().sniff("\n".join(lines[:50]), delimiters=",;\t|").delimiter
     except csv.Error:
-        counts = {d: sum(line.count(d) for line in lines[:50]) for d in ",;\t|"}
-        best = max(counts, key=counts.get)
-        return best if counts[best] else ","
+        sniffed = None
+    if sniffed in consistent or (sniffed and not consistent):
+        return sniffed
+    if consistent:
+        return consistent[0]
+    counts = {d: sum(line.count(d) for line in lines[:50]) for d in ",;\t|"}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 def is_number(cell: str) -> bool:
@@ -45,7 +56,28 @@ def is_number(cell: str) -> bool:
         float(cell)
         return True
     except ValueError:
-        return cell.strip().lower() in MISSING
+        return cell.strip().lower() in MISSING or bool(DECIMAL_COMMA.match(cell))
+
+
+def numbered_rows(text: str, delim: str) -> tuple[list[list[str]], list[int]]:
+    """The rows of a table and the line of the file each starts on (1-based), counting blank lines and the
+    lines of quoted cells that span several, so messages point where an editor shows the row."""
+    lines = text.splitlines(keepends=True)
+    if '"' not in text and delim != " ":  # no quoting to honour: a plain split is 4x faster than csv.reader
+        numbered = [(i, line.rstrip("\r\n")) for i, line in enumerate(lines, start=1) if line.strip()]
+        rows = [line.split(delim) for _, line in numbered]
+        if delim + " " in text:  # what csv.reader's skipinitialspace would have dropped
+            rows = [[cell.lstrip(" ") for cell in row] for row in rows]
+        return rows, [i for i, _ in numbered]
+    rows, starts = [], []
+    reader = csv.reader(lines, delimiter=delim, skipinitialspace=delim != " ")
+    previous = 0
+    for row in reader:
+        if row and not (len(row) == 1 and not row[0].strip()):
+            rows.append(row)
+            starts.append(previous + 1)
+        previous = reader.line_num
+    return rows, starts
 
 
 def looks_like_header(rows: list[list[str]]) -> bool:
@@ -97,24 +129,31 @@ class CsvTable(DatasetSource):
         if not lines:
             raise fail(path, "holds no rows (only blank lines)")
         delim = DELIMITERS[p.delimiter] or sniff_delimiter(lines)
-        if '"' not in text and delim != " ":  # no quoting to honour: a plain split is 4x faster than csv.reader
-            rows = [line.split(delim) for line in lines]
-            if delim + " " in text:  # what csv.reader's skipinitialspace would have dropped
-                rows = [[cell.lstrip(" ") for cell in row] for row in rows]
-        else:
-            rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=delim, skipinitialspace=delim != " "))
-        has_header = p.header == "yes" or (p.header == "auto" and looks_like_header(rows))
+        try:
+            rows, line_numbers = numbered_rows(text, delim)
+        except csv.Error as err:
+            raise fail(path, f"is not a readable table ({err})", "Check for an unbalanced quote") from None
+        if not rows:
+            raise fail(path, "holds no rows (only blank lines)")
+        named = [n for n in (p.label_column, *p.metadata_columns) if n and not n.isdigit()]
+        names_first_row = bool(named) and all(n in [c.strip() for c in rows[0]] for n in named)
+        has_header = p.header == "yes" or (p.header == "auto" and (names_first_row or looks_like_header(rows)))
         names = [c.strip() for c in rows[0]] if has_header else [str(j) for j in range(len(rows[0]))]
         body = rows[1:] if has_header else rows
+        body_lines = line_numbers[1:] if has_header else line_numbers
         if not body:
             raise fail(path, "has a header but no data rows")
         width = len(names)
         for r, row in enumerate(body):
             if len(row) != width:
-                line_no = r + 1 + int(has_header)
+                line_no = body_lines[r]
+                guess = sniff_delimiter(lines)
+                hint = (f"The file seems to be delimited by {_SHOWN.get(guess, guess)!r}: set delimiter"
+                        + (" (its commas are decimal commas)" if guess != "," and "," in lines[-1] else "")
+                        if guess != delim else
+                        "Every row needs the same number of fields; check for a stray delimiter or quote")
                 raise fail(path, f"line {line_no} has {len(row)} fields, but {'the header' if has_header else 'line 1'} "
-                           f"has {width} (delimiter {_SHOWN.get(delim, delim)!r})",
-                           "Every row needs the same number of fields; check for a stray delimiter or quote")
+                           f"has {width} (delimiter {_SHOWN.get(delim, delim)!r})", hint)
 
         def column(name: str, role: str) -> int:
             if name in names:
@@ -123,6 +162,10 @@ class CsvTable(DatasetSource):
                 return int(name)
             close = difflib.get_close_matches(name, names, n=1)
             hint = f"Did you mean {close[0]!r}? " if close else ""
+            others = [d for d in ",;\t|" if d != delim and len(rows[0]) == 1 and d in rows[0][0]
+                      and name in [c.strip() for c in rows[0][0].split(d)]]
+            if others:  # the header splits at another delimiter into names that include it
+                hint = f"The file seems to be delimited by {_SHOWN.get(others[0], others[0])!r}: set delimiter. "
             raise fail(path, f"has no {role} column {name!r}", f"{hint}Columns: {', '.join(names[:20])}")
 
         label_j = column(p.label_column, "label") if p.label_column else None
@@ -131,8 +174,9 @@ class CsvTable(DatasetSource):
         feature_js = [j for j in range(width) if j not in (label_j, split_j) and j not in meta_js]
         if not feature_js:
             raise fail(path, "has no feature columns left after the label and metadata columns")
-        first_line = 1 + int(has_header)
-        X, keep, notes = self._features(path, body, names, feature_js, first_line)
+        X, keep, notes = self._features(path, body, names, feature_js, body_lines)
+        if not keep.any():
+            raise fail(path, "no rows are left after dropping those with missing values")
         labels = None
         label_names: tuple[str, ...] = ()
         if label_j is not None:
@@ -142,7 +186,7 @@ class CsvTable(DatasetSource):
                     if p.missing == "drop_rows":
                         keep[r] = False
                     else:
-                        raise fail(path, f"line {r + first_line}: the label ({names[label_j]!r}) is missing",
+                        raise fail(path, f"line {body_lines[r]}: the label ({names[label_j]!r}) is missing",
                                    "Fill it in, or set missing = \"drop_rows\"")
             kept = [c for c, k in zip(cells, keep, strict=True) if k]
             label_names, labels = _encode_labels(kept)
@@ -171,13 +215,13 @@ class CsvTable(DatasetSource):
                        description=f"{len(X)} rows x {len(feature_js)} features from {path.name}", source=str(path),
                        notes=tuple(notes), split=split)
 
-    def _features(self, path, body, names, feature_js, first_line):
+    def _features(self, path, body, names, feature_js, body_lines):
         fast = _fast_parse(body, feature_js)
         if fast is not None:
             return fast, np.ones(len(body), dtype=bool), _constant_notes(fast, names, feature_js)
-        return self._parse_cells(path, body, names, feature_js, first_line)
+        return self._parse_cells(path, body, names, feature_js, body_lines)
 
-    def _parse_cells(self, path, body, names, feature_js, first_line):
+    def _parse_cells(self, path, body, names, feature_js, body_lines):
         """Cell by cell, so that every bad or missing value can be reported by line and column."""
         p = self.params
         n = len(body)
@@ -185,23 +229,27 @@ class CsvTable(DatasetSource):
         keep = np.ones(n, dtype=bool)
         bad_columns: dict[str, tuple[int, str]] = {}
         missing_cells = []
+        decimal_commas = 0
         for r, row in enumerate(body):
             for k, j in enumerate(feature_js):
                 cell = row[j].strip()
                 try:
                     v = float(cell)
                 except ValueError:
-                    if cell.lower() in MISSING:
+                    if DECIMAL_COMMA.match(cell):  # 1,5 in a ';'-delimited file: a decimal comma
+                        v = float(cell.replace(",", "."))
+                        decimal_commas += 1
+                    elif cell.lower() in MISSING:
                         v = math.nan
                         missing_cells.append((r, j))
                     else:
-                        bad_columns.setdefault(names[j], (r + first_line, cell))
+                        bad_columns.setdefault(names[j], (body_lines[r], cell))
                         continue
                 else:
                     if math.isnan(v):
                         missing_cells.append((r, j))
                     elif math.isinf(v):
-                        raise fail(path, f"line {r + first_line}, column {names[j]!r}: {cell!r} is not a finite number",
+                        raise fail(path, f"line {body_lines[r]}, column {names[j]!r}: {cell!r} is not a finite number",
                                    "Replace infinite values before loading")
                 X[r, k] = v
         if bad_columns:
@@ -211,10 +259,12 @@ class CsvTable(DatasetSource):
                     "Mark them as label_column or metadata_columns, or convert them to numbers")
             raise fail(path, f"non-numeric feature column(s) {', '.join(parts)}", hint)
         notes: list[str] = []
+        if decimal_commas:
+            notes.append(f"{decimal_commas} number(s) written with a decimal comma (1,5) were read as 1.5")
         if missing_cells:
             r, j = missing_cells[0]
             if p.missing == "refuse":
-                raise fail(path, f"{len(missing_cells)} missing value(s), the first at line {r + first_line}, "
+                raise fail(path, f"{len(missing_cells)} missing value(s), the first at line {body_lines[r]}, "
                            f"column {names[j]!r}", "Set missing = \"drop_rows\" or \"impute_mean\" to load it anyway")
             if p.missing == "drop_rows":
                 rows_hit = sorted({r for r, _ in missing_cells})

@@ -52,6 +52,9 @@ class EdgeList(DatasetSource):
             nodes.setdefault(b, len(nodes))
         edges = {tuple(sorted((nodes[a], nodes[b]))) for a, b in pairs if a != b}
         loops = sum(a == b for a, b in pairs)
+        if not edges:
+            raise fail(path, f"holds only self-loops ({loops} edge(s) from a node to itself), which are ignored, "
+                       "so no edge is left", "A graph needs edges between two different nodes")
         notes = [f"{loops} self-loop(s) were ignored"] if loops else []
         if len(edges) < len(pairs) - loops:
             notes.append(f"{len(pairs) - loops - len(edges)} duplicate edge(s) were merged")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,25 +17,38 @@ IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x
 
 
 def read_idx(path: Path) -> np.ndarray:
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as err:
-            raise fail(path, f"is a damaged gzip file ({err})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in IDX_TYPES:
-        raise fail(path, "is not an IDX file (bad magic number)", "Expected MNIST-style files such as train-images-idx3-ubyte")
-    dtype, ndim = np.dtype(IDX_TYPES[raw[2]]), raw[3]
-    header = 4 + 4 * ndim
-    if len(raw) < header:
-        raise fail(path, "is truncated inside its header")
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    expected = header + int(np.prod(shape)) * dtype.itemsize
-    if len(raw) != expected:
-        problem = "is truncated" if len(raw) < expected else "has trailing bytes"
-        raise fail(path, f"{problem}: its header announces {shape} ({expected} bytes), the file has {len(raw)} bytes")
-    check_fits_in_memory(path, int(np.prod(shape)) * 4, "the images as float32")
-    return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
+    """The array of an IDX file. A ``.gz`` is inflated as a stream: its header is read first and the size it
+    declares is checked (against free memory) before the body is inflated, so a small file that would inflate to
+    gigabytes (a gzip bomb) is refused early; inflating stops one byte past the declared size."""
+    with open(path, "rb") as probe:
+        gz = probe.read(2) == b"\x1f\x8b"
+    try:
+        with (gzip.open(path, "rb") if gz else open(path, "rb")) as fh:
+            magic = fh.read(4)
+            if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_TYPES:
+                raise fail(path, "is not an IDX file (bad magic number)",
+                           "Expected MNIST-style files such as train-images-idx3-ubyte")
+            dtype, ndim = np.dtype(IDX_TYPES[magic[2]]), magic[3]
+            dims = fh.read(4 * ndim)
+            if len(dims) < 4 * ndim:
+                raise fail(path, "is truncated inside its header")
+            shape = tuple(int.from_bytes(dims[4 * i: 4 + 4 * i], "big") for i in range(ndim))
+            header = 4 + 4 * ndim
+            body_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            expected = header + body_bytes
+            check_fits_in_memory(path, body_bytes + int(np.prod(shape, dtype=np.int64)) * 4,
+                                 f"the {shape} array its header announces, as float32")
+            body = fh.read(body_bytes + 1)
+    except (OSError, EOFError, zlib.error) as err:  # gzip.BadGzipFile is an OSError
+        if not gz:
+            raise
+        raise fail(path, f"is a damaged gzip file ({err})") from None
+    if len(body) != body_bytes:
+        size = header + len(body)
+        problem = "is truncated" if len(body) < body_bytes else "has trailing bytes"
+        shown = f"{size} bytes" if len(body) < body_bytes else "more"
+        raise fail(path, f"{problem}: its header announces {shape} ({expected} bytes), the file has {shown}")
+    return np.frombuffer(body, dtype=dtype).reshape(shape)
 
 
 @DATASETS.register("idx", kind="image", file=True, patterns=("*ubyte*", "*.idx", "*idx*.gz"))

@@ -34,6 +34,8 @@ class ProjectorFiles(DatasetSource):
         check_fits_in_memory(path, len(raw) * 4, "the vectors")
         text, _ = decode(raw, "auto", path)
         rows = [line.split("\t") for line in text.splitlines() if line.strip()]
+        if not rows:
+            raise fail(path, "holds no vectors (only blank lines)", "One tab-separated vector per line")
         width = len(rows[0])
         for i, row in enumerate(rows, start=1):
             if len(row) != width:
@@ -54,9 +56,10 @@ class ProjectorFiles(DatasetSource):
             notes.append(f"metadata read from {mp.name} beside {path.name}")
         if mp is not None:
             mtext, _ = decode(mp.read_bytes(), "auto", mp)
-            mrows = [r for r in csv.reader(io.StringIO(mtext), delimiter="\t") if r]
+            mrows = [r for r in csv.reader(io.StringIO(mtext), delimiter="\t") if r and any(c.strip() for c in r)]
             if not mrows:
-                raise fail(mp, "is empty")
+                raise fail(mp, "holds no metadata (only blank lines)",
+                           "One row per vector, with a header line when there are several columns")
             # the Projector's rule: one column has no header line; two or more have one
             single = len(mrows[0]) == 1
             columns = ["label"] if single else [_undefuse(c) for c in mrows[0]]
