@@ -465,8 +465,11 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     path = Path(args.out) if args.out else core.RunDirectory.open(args.run_dir).reports / "evaluation.json"
     _check_writable(path.parent)  # before the evaluation: a read-only run should not cost minutes to find out
     model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
-    result = _with_status_line(core.evaluate(model, chosen, () if args.no_baselines else core.BASELINES), err)
-    record = {"schema_version": 1, **result.to_record()}
+    # evaluated afresh and stamped with its checkpoint: the app's Evaluation tab and reports reuse it
+    record, _ = _with_status_line(core.evaluate_run(args.run_dir, chosen, () if args.no_baselines else core.BASELINES,
+                                                    checkpoint=args.checkpoint, reuse=False, store=False, model=model),
+                                  err)
+    result = core.evaluation_from_record(record)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False, default=lambda v: None) + "\n")
@@ -531,6 +534,7 @@ def cmd_report(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     directory = Path(args.out) if args.out else core.RunDirectory.open(args.run_dir).reports
     _check_writable(directory)
     data = _with_status_line(build_report(args.run_dir, evaluations=chosen), err)
+    print(data.reuse.summary(), file=err)
     try:
         written = write_report(data, directory, formats)
     except OSError as e:

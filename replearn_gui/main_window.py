@@ -350,8 +350,12 @@ class MainWindow(QMainWindow):
     def _resumable(self, run_dir: str | None) -> bool:
         if not run_dir:
             return False
-        status = core.RunDirectory(run_dir).read_status()
-        return status.get("status") in ("stopped", "failed") and bool(status.get("last_checkpoint"))
+        run = core.RunDirectory(run_dir)
+        status = run.read_status()
+        state = status.get("status")
+        if state == "running" and not self.controller.busy:
+            state = run.state()  # "interrupted" when the process that wrote it has gone
+        return state in ("stopped", "failed", "interrupted") and bool(status.get("last_checkpoint"))
 
     @Slot(str)
     def resume_run(self, path: str | None) -> None:
@@ -407,7 +411,10 @@ class MainWindow(QMainWindow):
         from replearn_gui.evaluation.report_dialog import ReportDialog
 
         chosen = [n for n, b in self.evaluation.eval_boxes.items() if b.isChecked()] or None
-        self.report_dialog = ReportDialog(run_dir, chosen or list(self.evaluation.eval_boxes), self)
+        baselines = [n for n, b in self.evaluation.baseline_boxes.items() if b.isChecked()]
+        # the tab's choices, so that the report can reuse what the tab evaluated and stored
+        self.report_dialog = ReportDialog(run_dir, chosen or list(self.evaluation.eval_boxes), self,
+                                          baselines=baselines)
         self.report_dialog.open()
 
     def open_export_dialog(self, run_dir: str | None) -> None:

@@ -144,3 +144,40 @@ def transfer(run_dir: str, target, budgets: Sequence[int | None] = (1, 5, 10, 50
                 accuracy[method].append(_accuracy(model, X_test, y_test))
     yield TransferProgress(1.0, "done")
     return TransferResult(str(run_dir), dataset.name, list(budgets), accuracy, len(test), data.splits.record())
+
+
+@dataclass(frozen=True)
+class TransferTarget:
+    """A built-in dataset as a transfer target of a run: ``usable`` when the run's encoder can read it (same
+    kind of data, same sample shape) and it has labels; ``reason`` says why not, or what it is."""
+
+    name: str
+    usable: bool
+    reason: str
+
+
+def transfer_targets(run_dir: str) -> list[TransferTarget]:
+    """Every built-in dataset of the run's kind of data, checked against what its encoder reads (the datasets
+    are loaded, so call it off the GUI thread). File readers need a path and are not offered."""
+    from core.data.base import DATASETS
+    from core.training.loop import load_data
+    from core.training.rundir import RunDirectory
+
+    source = load_data(RunDirectory.open(run_dir).read_config().data)
+    out = []
+    for entry in DATASETS:
+        if entry.info.get("file") or entry.info.get("kind") != source.kind:
+            continue
+        try:
+            ds = entry.cls(entry.Params()).load()
+        except Exception as err:  # noqa: BLE001 - a target that cannot load is reported, not fatal
+            out.append(TransferTarget(entry.name, False, f"cannot be loaded: {err}"))
+            continue
+        if ds.y is None:
+            out.append(TransferTarget(entry.name, False, "has no labels to transfer to"))
+        elif ds.sample_shape != source.sample_shape:
+            out.append(TransferTarget(entry.name, False, f"samples of shape {ds.sample_shape}; the encoder reads "
+                                                         f"{source.sample_shape}"))
+        else:
+            out.append(TransferTarget(entry.name, True, f"{ds.n} samples, {ds.n_classes} classes"))
+    return out

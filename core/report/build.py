@@ -13,7 +13,7 @@ import numpy as np
 
 from core.config.io import experiment_to_dict
 from core.evaluation.results import Evaluation, EvaluationProgress
-from core.evaluation.suite import BASELINES, evaluate
+from core.evaluation.suite import BASELINES
 from core.fileio import json_ready
 from core.report import figures
 from core.report.figures import svg_size
@@ -32,6 +32,7 @@ class ReportData:
     evaluation: Evaluation
     figures: dict[str, str] = field(default_factory=dict)  # name -> SVG
     sections: tuple[str, ...] = SECTIONS
+    reuse: Any = None  # a core.evaluation.stored.StoredCheck: what came from the stored evaluation
 
     def to_record(self) -> dict[str, Any]:
         return json_ready({"schema_version": SCHEMA_VERSION, "title": self.title, "created": self.created,
@@ -59,14 +60,17 @@ def _history(run) -> dict[str, list[float]]:
 
 def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = None,
                  baselines: Sequence[str] = BASELINES, sections: Sequence[str] = SECTIONS,
-                 checkpoint: str | None = None) -> Generator[EvaluationProgress, None, ReportData]:
-    """Evaluate a run and gather everything its report shows (a generator: progress, cancellable)."""
+                 checkpoint: str | None = None, reuse: bool = True) -> Generator[EvaluationProgress, None, ReportData]:
+    """Evaluate a run and gather everything its report shows (a generator: progress, cancellable). With
+    ``reuse``, the run's stored evaluation (``reports/evaluation.json``, e.g. the Evaluation tab's) is used
+    where it is still valid and only what is missing or stale is computed: ``ReportData.reuse`` says which."""
     from core._version import __version__
     from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
     from core.training.rundir import RunDirectory
 
     run = RunDirectory.open(run_dir)
+    requested = checkpoint  # None: the default one, whose evaluation the Evaluation tab stores
     checkpoint = ckpt.describe_choice(run.checkpoints, checkpoint)[0]  # the best one when training kept one
     model = load_trained(run_dir, checkpoint=checkpoint)
     loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
@@ -82,10 +86,15 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = Non
         "checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry["epoch"], "step": entry["step"],
                        "why": model.checkpoint},
     }
-    result = yield from evaluate(model, evaluations, baselines)
+    from core.evaluation.stored import evaluate_run, evaluation_from_record
+
+    record, check = yield from evaluate_run(run_dir, evaluations, baselines, checkpoint=requested, reuse=reuse,
+                                            model=model)
+    result = evaluation_from_record(record)
     data = ReportData(title=f"Probe report — {model.experiment.name}",
                       created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                      provenance=provenance, history=_history(run), evaluation=result, sections=tuple(sections))
+                      provenance=provenance, history=_history(run), evaluation=result, sections=tuple(sections),
+                      reuse=check)
     if "figures" in sections:
         data.figures = _figures(data, model)
     return data
@@ -149,6 +158,12 @@ def _figures(data: ReportData, model) -> dict[str, str]:
             "Linear probe per layer", [layer for layer, _ in learned.layerwise],
             [m.value for _, m in learned.layerwise], "accuracy", xlabel="layer (input → output)",
             errors=[(m.low, m.high) if m.low is not None else None for _, m in learned.layerwise])
+    if learned.similarity is not None:
+        s = learned.similarity
+        out["similarity"] = figures.heatmap(
+            f"Linear CKA between layers ({s.n_samples} test samples)", s.matrix, s.rows, s.columns,
+            value_label="linear CKA (1 = the same geometry)", vmin=0.0, vmax=1.0, xlabel=s.column_label,
+            ylabel=s.row_label)
     if learned.card:
         names = list(learned.card)
         out["properties"] = figures.bar_chart("Property card", names, [learned.card[n]["score"] for n in names],

@@ -413,3 +413,21 @@ def _metadata_column(cells: list[str]) -> np.ndarray:
         return np.array([float(c) for c in cells])
     except ValueError:
         return np.array(cells)
+
+
+def text_columns(path: str, delimiter: str = "auto", encoding: str = "auto", rows: int = 200) -> list[str]:
+    """The columns of a CSV table (read from its first ``rows`` rows) that hold text rather than numbers: the
+    candidates for the label column and for metadata (what the wizard offers). Empty when it has no header."""
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    text, _ = decode(head, encoding, path)
+    lines = [line for line in text.splitlines() if line.strip()][: rows + 1]
+    if len(lines) < 2:
+        return []
+    delim = {"auto": None, "tab": "\t", "space": " "}.get(delimiter, delimiter) or sniff_delimiter(lines)
+    table = list(csv.reader(lines, delimiter=delim, skipinitialspace=delim != " "))
+    if not looks_like_header(table):
+        return []
+    names = [c.strip() for c in table[0]]
+    return [name for j, name in enumerate(names)
+            if any(j < len(r) and not is_number(r[j]) for r in table[1:])]
