@@ -103,7 +103,6 @@ def _figures(data: ReportData, model) -> dict[str, str]:
 
     out: dict[str, str] = {}
     ev = data.evaluation
-    split = ev.split.get("evaluated_on", "test") if isinstance(ev.split, dict) else ev.split  # a name, not the record
     h = data.history
     gaps = lambda values: [np.nan if v is None else v for v in values]  # noqa: E731
     if h["epoch"]:
@@ -121,11 +120,12 @@ def _figures(data: ReportData, model) -> dict[str, str]:
                                              {"RankMe": (h["epoch"], gaps(h["effective_rank"]))}, "epoch",
                                              "effective rank (dimensions)", integer_x=True)
     learned = ev.learned
+    where = ev.split.get("description") or f"test split, {ev.n_test} samples"  # e.g. "random test split (359 samples)"
     accuracy = {name: m for name, r in ev.results.items() if (m := r.metrics.get("probe_accuracy")) is not None}
     if accuracy:
         names = list(accuracy)
         out["baselines"] = figures.bar_chart(
-            f"Linear probe: learned vs baselines ({split} split, n = {ev.n_test})", [n.replace("_", " ") for n in names],
+            f"Linear probe: learned vs baselines ({where})", [n.replace("_", " ") for n in names],
             [accuracy[n].value for n in names], "accuracy", xlabel="representation",
             errors=[(accuracy[n].low, accuracy[n].high) if accuracy[n].low is not None else None for n in names])
     Z = model.embed()
@@ -134,7 +134,7 @@ def _figures(data: ReportData, model) -> dict[str, str]:
                                          {"σ": (np.arange(1, len(sv) + 1), np.maximum(sv, 1e-12))}, "index",
                                          "singular value (log scale)", integer_x=True, log_y=True)
     if learned.confusion is not None and len(ev.label_names) <= 30:
-        out["confusion"] = figures.heatmap(f"Confusion matrix of the linear probe ({split} split)",
+        out["confusion"] = figures.heatmap(f"Confusion matrix of the linear probe ({where})",
                                            learned.confusion, ev.label_names, ev.label_names, value_label="samples",
                                            xlabel="predicted class", ylabel="true class", cmap="Blues",
                                            integer_values=True)

@@ -242,7 +242,7 @@ class PointCloud(pg.GraphicsObject):
             return self._paint_vector(p, px, py, order)  # files get every point, exactly
         device = p.device()
         dpr = device.devicePixelRatioF() if hasattr(device, "devicePixelRatioF") else 1.0
-        diameter = max(2, int(round(self.size * dpr)))
+        diameter = max(2, round(self.size * dpr))
         source, alpha = self._per_point_style(order, diameter)
         x, y = self._positions_in_order(order)
         px = np.float32(t.m11()) * x

@@ -56,7 +56,7 @@ class EpochScrubber(QWidget):
         names = self.state.frame_names
         self.label.setText(names[self.state.current_frame] if names else "")
         self.slider.blockSignals(True)
-        self.slider.setValue(int(round(self.state.frame_pos * FRAMES_PER_EPOCH)))
+        self.slider.setValue(round(self.state.frame_pos * FRAMES_PER_EPOCH))
         self.slider.blockSignals(False)
 
     def _play_toggled(self, on: bool) -> None:

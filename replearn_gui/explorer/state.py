@@ -137,7 +137,7 @@ class ExplorerState(QObject):
 
     @property
     def current_frame(self) -> int:
-        return int(round(self.frame_pos)) if self.frame_embeddings else 0
+        return round(self.frame_pos) if self.frame_embeddings else 0
 
     def set_frame(self, position: float) -> None:
         """Show the layout at ``position`` (fractional positions interpolate between two snapshots)."""
