@@ -88,7 +88,7 @@ def _sample(indices: np.ndarray, limit: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(indices, size=limit, replace=False))
 
 
-def layer_similarity(model, indices: Sequence[int] | None = None, limit: int = 2000, seed: int = 0) -> Similarity:
+def layer_similarity(model, indices: Sequence[int] | np.ndarray | None = None, limit: int = 2000, seed: int = 0) -> Similarity:
     """Layer × layer CKA of one encoder on ``indices`` (default: its test split), at most ``limit`` samples."""
     if indices is None:
         s = model.data.splits

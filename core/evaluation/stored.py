@@ -220,7 +220,12 @@ def evaluate_run(run_dir: str | Path, evaluations: Sequence[str] | None = None, 
             yield EvaluationProgress(0.0, "loading the trained model")
             model = load_trained(run_dir, checkpoint=checkpoint)
         fresh = (yield from evaluate(model, check.missing, baselines, seed=seed)).to_record()
-    record = stamped(merge_records(stored, fresh) if check.reused else fresh, stamp)
+    if check.reused:
+        assert stored is not None  # reused means there was a stored record to reuse
+        record = stamped(merge_records(stored, fresh), stamp)
+    else:
+        assert fresh is not None  # nothing reused: everything was just computed
+        record = stamped(fresh, stamp)
     if (checkpoint is None if store is None else store) and fresh is not None:
         # a read-only run (someone else's, on a share): the store is a cache, the result stands
         with contextlib.suppress(OSError, RunDirectoryError):
