@@ -19,8 +19,8 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from core.errors import PluginError
 

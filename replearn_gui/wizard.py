@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import traceback
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,9 +13,12 @@ from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFileDialog,
+    QFormLayout,
     QGridLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -27,7 +31,8 @@ from PySide6.QtWidgets import (
 import core
 from replearn_gui.forms import ParamsForm
 from replearn_gui.plain_text import plain_tooltip
-from replearn_gui.workers import make_worker
+from replearn_gui.views_editor import ViewsEditor, augmentations_for
+from replearn_gui.workers import alive, make_worker
 
 
 def pixmap_from_preview(image: np.ndarray, scale: int = 4) -> QPixmap:
@@ -56,6 +61,19 @@ def readable(doc: str) -> str:
     return " ".join(s for s in sentences if ":math:" not in s and "\\" not in s)
 
 
+def _scrolling_layout(page: QWizardPage) -> QVBoxLayout:
+    """The page's content in a scroll area: long forms (a split, four augmentations) never clip the page."""
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    scroll = QScrollArea()
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    inner = QWidget()
+    scroll.setWidget(inner)
+    outer.addWidget(scroll)
+    return QVBoxLayout(inner)
+
+
 def _plain_label(text: str = "", wrap: bool = True) -> QLabel:
     label = QLabel(text)
     label.setTextFormat(Qt.TextFormat.PlainText)  # names come from user files: never HTML
@@ -75,14 +93,14 @@ def load_data_job(name: str, params: Any) -> dict[str, Any]:
 class DataPage(QWizardPage):
     loaded = Signal(object)
 
-    def __init__(self, wizard: "ExperimentWizard"):
+    def __init__(self, wizard: ExperimentWizard):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Data")
         self.setSubTitle("A built-in dataset or your own file. Presets fill in the whole experiment.")
         self.dataset = None
         self._worker = None
-        layout = QVBoxLayout(self)
+        layout = _scrolling_layout(self)
         row = QHBoxLayout()
         self.presets = _compact(QComboBox())
         self.presets.setObjectName("presetCombo")
@@ -108,6 +126,17 @@ class DataPage(QWizardPage):
         layout.addLayout(row)
         self.form_holder = QVBoxLayout()
         layout.addLayout(self.form_holder)
+        # a table's text columns, offered as its label or as metadata (colour and search by them later)
+        self.columns_box = QGroupBox("Text columns of the table")
+        self.columns_box.setObjectName("textColumns")
+        self.columns_box.setToolTip("Columns that hold text cannot be features: each one is the label column or "
+                                    "metadata (shown in the explorer's colouring and search)")
+        self.columns_layout = QFormLayout(self.columns_box)
+        self.columns_box.setVisible(False)
+        self.column_roles: dict[str, QComboBox] = {}
+        self._scanned: str | None = None
+        self._columns_worker = None
+        layout.addWidget(self.columns_box)
         self.load_button = QPushButton("Load and preview")
         self.load_button.setObjectName("loadData")
         self.load_button.clicked.connect(self.load)
@@ -121,6 +150,15 @@ class DataPage(QWizardPage):
         gallery_widget = QWidget()
         gallery_widget.setLayout(self.gallery)
         layout.addWidget(gallery_widget)
+        split_box = QGroupBox("Split")
+        split_layout = QVBoxLayout(split_box)
+        self.split_form = ParamsForm(core.SplitConfig, wizard.start.data.split, path="data.split")
+        self.split_form.setObjectName("splitForm")
+        self.split_form.changed.connect(self.completeChanged)
+        split_layout.addWidget(self.split_form)
+        split_layout.addWidget(_plain_label("The random split is drawn with the training seed (Training page), so "
+                                            "the same seed gives the same split."))
+        layout.addWidget(split_box)
         layout.addStretch(1)
         self.form: ParamsForm | None = None
         self.select(wizard.start.data.name, wizard.start.data.params)
@@ -164,10 +202,87 @@ class DataPage(QWizardPage):
             self.form.set_value("path", path)
 
     def _invalidate(self) -> None:
+        """The settings changed: what was loaded (summary, gallery) describes other data now, so it goes."""
         self.dataset = None
-        self.status.setText("" if self.form.is_valid() else "Fix the settings above.")
-        self.load_button.setEnabled(self.form.is_valid())
+        self._clear_gallery()
+        self.status.setText("Press “Load and preview”." if self.form.is_valid() else "Fix the settings above.")
+        self.load_button.setEnabled(self.form.is_valid() and self._worker is None)
+        self._scan_columns()
         self.completeChanged.emit()
+
+    # ---- a table's text columns ---------------------------------------------------------------------------
+    def _scan_columns(self) -> None:
+        """Read the header of a CSV table (in a worker) when its path changed, to offer its text columns."""
+        path = self.form.values().get("path") if self.source.currentData() == "csv" else None
+        if not path or not Path(path).is_file():
+            self._scanned = None
+            self._show_columns([], None)
+            return
+        if path == self._scanned or self._columns_worker is not None:
+            return
+        self._scanned = path
+        worker = make_worker(core.text_columns, path, self.form.values().get("delimiter", "auto"))
+        worker.returned.connect(alive(self, lambda columns, path=path: self._show_columns(columns, path)))
+        worker.errored.connect(alive(self, lambda exc: self._show_columns([], None)))  # the load says what is wrong
+        worker.finished.connect(alive(self, self._columns_done))
+        self._columns_worker = worker
+        worker.start()
+
+    def _columns_done(self) -> None:
+        self._columns_worker = None
+        self._scan_columns()  # the path may have changed meanwhile
+
+    def _show_columns(self, columns: list[str], path: str | None) -> None:
+        current = self.form.values().get("path") if self.form is not None else None
+        if path is not None and path != current:
+            return
+        while self.columns_layout.rowCount():
+            self.columns_layout.removeRow(0)
+        self.column_roles = {}
+        self.columns_box.setVisible(bool(columns))
+        if not columns:
+            return
+        values = self.form.values()
+        label = values.get("label_column")
+        if label not in columns:  # a text column named like a label is the label, the rest metadata
+            label = next((c for c in columns if c.lower() in ("label", "labels", "class", "target", "y")), label)
+        for name in columns:
+            combo = QComboBox()
+            combo.setObjectName(f"column_{name}")
+            combo.addItem("metadata", "metadata")
+            combo.addItem("label", "label")
+            combo.setCurrentIndex(1 if name == label else 0)
+            combo.currentIndexChanged.connect(lambda _, name=name: self._role_chosen(name))
+            self.column_roles[name] = combo
+            self.columns_layout.addRow(_plain_label(name + ":", wrap=False), combo)
+        self._apply_roles()
+
+    def _role_chosen(self, name: str) -> None:
+        if self.column_roles[name].currentData() == "label":  # one label column: the previous one is metadata
+            for other, combo in self.column_roles.items():
+                if other != name and combo.currentData() == "label":
+                    combo.blockSignals(True)
+                    combo.setCurrentIndex(0)
+                    combo.blockSignals(False)
+        self._apply_roles()
+
+    def _apply_roles(self) -> None:
+        label = next((n for n, c in self.column_roles.items() if c.currentData() == "label"), None)
+        values = self.form.values()
+        keep = [m for m in (values.get("metadata_columns") or []) if m not in self.column_roles]
+        metadata = keep + [n for n, c in self.column_roles.items() if c.currentData() == "metadata"]
+        if label is not None and values.get("label_column") != label:
+            self.form.set_value("label_column", label)
+        if list(values.get("metadata_columns") or []) != metadata:
+            self.form.set_value("metadata_columns", metadata)
+
+    def _clear_gallery(self) -> None:
+        while self.gallery.count():
+            self.gallery.takeAt(0).widget().deleteLater()
+
+    def _requested(self) -> tuple:
+        """What the page asks for now; a load whose result answers another request is dropped."""
+        return self.source.currentData(), self.form.params()
 
     @Slot()
     def load(self) -> None:
@@ -175,15 +290,19 @@ class DataPage(QWizardPage):
             return
         self.status.setText("Loading…")
         self.load_button.setEnabled(False)
-        worker = make_worker(load_data_job, self.source.currentData(), self.form.params())
-        worker.returned.connect(self._loaded)
-        worker.errored.connect(self._failed)
+        requested = self._requested()
+        worker = make_worker(load_data_job, *requested)
+        # the lambdas run in the GUI thread (superqt's signal object lives there)
+        worker.returned.connect(alive(self, lambda result: self._loaded(result, requested)))
+        worker.errored.connect(alive(self, lambda exc: self._failed(exc, requested)))
         worker.finished.connect(self._done)
         self._worker = worker
         worker.start()
 
-    @Slot(object)
-    def _loaded(self, result: dict) -> None:
+    def _loaded(self, result: dict, requested: tuple | None = None) -> None:
+        if requested is not None and requested != self._requested():
+            self.status.setText("The settings changed while loading: press “Load and preview” again.")
+            return
         ds = result["dataset"]
         self.dataset = ds
         text = f"{ds.n} samples, kind {ds.kind}, sample shape {ds.sample_shape}."
@@ -194,8 +313,7 @@ class DataPage(QWizardPage):
         if ds.notes:
             text += "\nNote: " + "; ".join(ds.notes)
         self.status.setText(text)
-        while self.gallery.count():
-            self.gallery.takeAt(0).widget().deleteLater()
+        self._clear_gallery()
         for k, p in enumerate(result["previews"]):
             label = _plain_label(p.title + ("\n" + p.text if p.text else ""))
             if p.image is not None:
@@ -206,9 +324,12 @@ class DataPage(QWizardPage):
         self.loaded.emit(ds)
         self.completeChanged.emit()
 
-    @Slot(object)
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, requested: tuple | None = None) -> None:
+        if requested is not None and requested != self._requested():
+            self.status.setText("The settings changed while loading: press “Load and preview” again.")
+            return
         self.dataset = None
+        self._clear_gallery()  # the previous data's pictures must not pass for this file's
         message = str(exc) if isinstance(exc, core.ReplearnError) else (
             f"{type(exc).__name__}: {exc}\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))[-800:])
         self.status.setText(message)
@@ -220,21 +341,23 @@ class DataPage(QWizardPage):
         self.load_button.setEnabled(self.form.is_valid())
 
     def isComplete(self) -> bool:  # noqa: N802 (Qt)
-        return self.dataset is not None and self.form is not None and self.form.is_valid()
+        return (self.dataset is not None and self.form is not None and self.form.is_valid()
+                and self.split_form.is_valid())
 
     def data_config(self):
-        return core.DataConfig(name=self.source.currentData(), params=self.form.params(), split=self.wiz.start.data.split)
+        return core.DataConfig(name=self.source.currentData(), params=self.form.params(), split=self.split_form.params())
 
 
 class ChoicePage(QWizardPage):
     """A registry choice (encoder or objective) with its description and its Params form."""
 
-    def __init__(self, wizard: "ExperimentWizard", title: str, subtitle: str):
+    def __init__(self, wizard: ExperimentWizard, title: str, subtitle: str):
         super().__init__()
         self.wiz = wizard
         self.setTitle(title)
         self.setSubTitle(subtitle)
-        layout = QVBoxLayout(self)
+        layout = _scrolling_layout(self)
+        self.page_layout = layout
         self.combo = _compact(QComboBox())
         self.combo.setObjectName(f"{title.lower()}Combo")
         self.combo.currentIndexChanged.connect(self._changed)
@@ -248,7 +371,7 @@ class ChoicePage(QWizardPage):
         layout.addLayout(self.form_holder)
         layout.addStretch(1)
         self.form: ParamsForm | None = None
-        self._pending_params: Any = None
+        self._values: dict[str, dict] = {}  # name -> the values last in its form
 
     def registry(self):
         raise NotImplementedError
@@ -257,28 +380,55 @@ class ChoicePage(QWizardPage):
         raise NotImplementedError
 
     def fill(self, selected: str | None = None, params: Any = None) -> None:
-        current = selected or self.combo.currentData()
-        self._pending_params = params
+        """Offer the names that fit the choices so far. The user's choice and the values typed for each name
+        are kept (going Back and Next again must not lose them); ``selected`` / ``params`` come from the
+        starting experiment."""
+        names = self.names()
+        if self.form is not None:
+            self._values[self.combo.currentData()] = self.form.values()
+        offered = [self.combo.itemData(i) for i in range(self.combo.count())]
+        current = selected if selected in names else self.combo.currentData()
+        if current not in names:
+            current = names[0] if names else None
+        if params is not None:
+            self.forget()
+            self._values[current] = params.to_dict() if hasattr(params, "to_dict") else dict(params)
+        elif offered == names and current == self.combo.currentData() and self.form is not None:
+            return  # nothing changed: the form stays as the user left it
         self.combo.blockSignals(True)
         self.combo.clear()
-        for name in self.names():
+        for name in names:
             self.combo.addItem(name, name)
-        index = self.combo.findData(current)
-        self.combo.setCurrentIndex(max(index, 0))
+        self.combo.setCurrentIndex(max(self.combo.findData(current), 0))
         self.combo.blockSignals(False)
         self._changed()
+
+    def forget(self) -> None:
+        """Start again from the experiment's own choice (a preset was applied)."""
+        self._values.clear()
+        if self.form is not None:
+            self.form.deleteLater()
+            self.form = None
+
+    def initializePage(self) -> None:  # noqa: N802 (Qt)
+        start = getattr(self.wiz.start, self.section)
+        if self.form is None:
+            self.fill(start.name, start.params)
+        else:
+            self.fill()
 
     @Slot()
     def _changed(self) -> None:
         name = self.combo.currentData()
         if name is None:
             return
+        if self.form is not None:
+            self._values[self.form.owner] = self.form.values()
+            self.form.deleteLater()
         entry = self.registry().get(name)
         self.about.setText(readable(entry.description))
-        if self.form is not None:
-            self.form.deleteLater()
-        params, self._pending_params = self._pending_params, None
-        self.form = ParamsForm(entry.Params, params, path=f"{self.section}.params")
+        self.form = ParamsForm(entry.Params, self._values.get(name), path=f"{self.section}.params")
+        self.form.owner = name
         self.form.changed.connect(self.completeChanged)
         self.form_holder.addWidget(self.form)
         self.completeChanged.emit()
@@ -299,10 +449,6 @@ class EncoderPage(ChoicePage):
     def names(self) -> list[str]:
         return core.encoders_for(self.wiz.kind())
 
-    def initializePage(self) -> None:  # noqa: N802 (Qt)
-        start = self.wiz.start.encoder
-        self.fill(start.name, start.params if self.form is None else None)
-
 
 class ObjectivePage(ChoicePage):
     section = "objective"
@@ -312,6 +458,39 @@ class ObjectivePage(ChoicePage):
         self.views = QLabel()
         self.views.setObjectName("viewPreview")
         self.extra.addWidget(self.views)
+        self.views_editor = ViewsEditor()
+        self.views_editor.changed.connect(self._views_edited)
+        self.views_editor.setVisible(False)
+        self.page_layout.insertWidget(self.page_layout.count() - 1, self.views_editor)
+
+    def uses_views(self) -> bool:
+        name = self.combo.currentData()
+        return name is not None and bool(core.OBJECTIVES.get(name).cls.uses_views)
+
+    def _fill_views(self) -> None:
+        """The experiment's views (or the kind's default pipeline) the first time and when the kind of data
+        changed; the user's edits otherwise."""
+        kind = self.wiz.kind()
+        if self.views_editor.kind == kind:
+            return
+        start = [(v.name, v.params) for v in self.wiz.start.views]
+        fitting = set(augmentations_for(kind))
+        specs = start if start and all(n in fitting for n, _ in start) else list(core.DEFAULT_VIEWS.get(kind, ()))
+        self.views_editor.set_views(kind, specs)
+
+    @Slot()
+    def _views_edited(self) -> None:
+        self._show_views()
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802 (Qt)
+        return super().isComplete() and (not self.uses_views() or self.views_editor.is_valid())
+
+    def view_configs(self) -> tuple:
+        """The views the experiment saves: the edited pipeline for multi-view objectives."""
+        if not self.uses_views() or self.views_editor.specs() is None:
+            return tuple(self.wiz.start.views)
+        return tuple(core.AugmentationConfig(name=n, params=p) for n, p in self.views_editor.specs())
 
     def registry(self):
         return core.OBJECTIVES
@@ -321,25 +500,31 @@ class ObjectivePage(ChoicePage):
         return core.objectives_for(self.wiz.kind(), self.wiz.encoder_page.combo.currentData(), ds is not None and ds.has_labels)
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
-        start = self.wiz.start.objective
-        self.fill(start.name, start.params if self.form is None else None)
+        super().initializePage()
+        if self.uses_views():
+            self._fill_views()
+        self.views_editor.setVisible(self.uses_views())
+        self._show_views()  # the data may have changed even when the objective did not
 
     @Slot()
     def _changed(self) -> None:
         super()._changed()
+        if self.uses_views():
+            self._fill_views()
+        self.views_editor.setVisible(self.uses_views())
         self._show_views()
 
     def _show_views(self) -> None:
-        """Four augmented views of one real sample, for objectives that learn from views (images only)."""
+        """Four augmented views of one real sample, drawn with the pipeline being edited (images only)."""
         import torch
 
-        name = self.combo.currentData()
         ds = self.wiz.data_page.dataset
         self.views.clear()
-        if name is None or ds is None or ds.kind != "image" or not core.OBJECTIVES.get(name).cls.uses_views:
+        specs = self.views_editor.specs()
+        if ds is None or ds.kind != "image" or not self.uses_views() or not specs:
             return
         spec = core.DataSpec(kind=ds.kind, sample_shape=ds.sample_shape, value_range=ds.value_range)
-        pipeline = core.make_views([(v.name, v.params) for v in self.wiz.start.views], spec)
+        pipeline = core.make_views(specs, spec)
         x = torch.from_numpy(np.asarray(ds.X[0], dtype=np.float32))
         g = torch.random.fork_rng()
         with g:
@@ -388,6 +573,21 @@ class ReviewPage(QWizardPage):
         self.setTitle("Review")
         self.setSubTitle("The experiment as it will be saved with the run. Finish starts training.")
         layout = QVBoxLayout(self)
+        names = QFormLayout()
+        self.name = QLineEdit()
+        self.name.setObjectName("experimentName")
+        self.name.setToolTip("The experiment's name: the run folder is named after it")
+        self.description = QPlainTextEdit()
+        self.description.setObjectName("experimentDescription")
+        self.description.setPlaceholderText("What this experiment is for (saved with the run and its report)")
+        self.description.setFixedHeight(60)
+        names.addRow("Name:", self.name)
+        names.addRow("Description:", self.description)
+        layout.addLayout(names)
+        # once the user has typed a name or a description it is theirs; until then both follow the choices
+        self.name_edited = self.description_edited = False
+        self.name.textEdited.connect(self._name_typed)
+        self.description.textChanged.connect(self._description_typed)
         self.summary = _plain_label("")
         self.summary.setObjectName("reviewSummary")
         layout.addWidget(self.summary)
@@ -399,22 +599,46 @@ class ReviewPage(QWizardPage):
         save.clicked.connect(self._save)
         layout.addWidget(save, 0, Qt.AlignmentFlag.AlignLeft)
         self.error = _plain_label("")
+        self.error.setObjectName("reviewError")
         self.error.setStyleSheet("color: #b00020;")
         layout.addWidget(self.error)
+        self._filling = False
+
+    @Slot()
+    def _name_typed(self) -> None:
+        self.name_edited = True
+        self.refresh()
+
+    @Slot()
+    def _description_typed(self) -> None:
+        if not self._filling:
+            self.description_edited = True
+            self.refresh()
 
     def initializePage(self) -> None:  # noqa: N802 (Qt)
+        self._filling = True
+        if not self.name_edited:
+            self.name.setText(self.wiz.default_name())
+        if not self.description_edited:
+            self.description.setPlainText(self.wiz.default_description())
+        self._filling = False
+        self.refresh()
+
+    def refresh(self) -> None:
         try:
             exp = self.wiz.experiment()
             self.error.setText("")
         except core.ConfigError as err:
             self.error.setText(str(err))
             self.toml.setPlainText("")
+            self.completeChanged.emit()
             return
         t = exp.training
         self.summary.setText(f"{exp.objective.name} on {exp.data.name} with a {exp.encoder.name} encoder: "
                              f"{t.epochs} epochs of batches of {t.batch_size}, {t.optimizer} at lr {t.lr:g}, "
                              f"seed {t.seed}, device {t.device}.")
         self.toml.setPlainText(core.dumps_experiment(exp))
+        self.completeChanged.emit()
 
     @Slot()
     def _save(self) -> None:
@@ -454,25 +678,47 @@ class ExperimentWizard(QWizard):
         """Start again from another experiment (a preset)."""
         self.start = exp
         self.data_page.select(exp.data.name, exp.data.params)
+        for name, value in exp.data.split.to_dict().items():
+            self.data_page.split_form.set_value(name, value)
         for page in (self.encoder_page, self.objective_page):
-            if page.form is not None:
-                page.form.deleteLater()
-                page.form = None
+            page.forget()
+        self.objective_page.views_editor.kind = None  # the preset's views, when the objective page is shown
+        self.review_page.name_edited = self.review_page.description_edited = False
         for name, value in exp.training.to_dict().items():
             if name in self.training_page.form.widgets:
                 self.training_page.form.set_value(name, value)
         if exp.training.grad_clip is None:
             self.training_page.form.set_value("grad_clip", None)
 
+    def _same_as_start(self) -> bool:
+        """Whether data, encoder and objective are still the starting experiment's (its name and description
+        then still describe it)."""
+        return (self.data_page.source.currentData() == self.start.data.name
+                and self.encoder_page.combo.currentData() in (None, self.start.encoder.name)
+                and self.objective_page.combo.currentData() in (None, self.start.objective.name))
+
+    def default_name(self) -> str:
+        if self._same_as_start():
+            return self.start.name
+        return f"{self.data_page.source.currentData()}-{self.objective_page.combo.currentData()}"
+
+    def default_description(self) -> str:
+        if self._same_as_start():
+            return self.start.description
+        return (f"{self.objective_page.combo.currentData()} on {self.data_page.source.currentData()} with a "
+                f"{self.encoder_page.combo.currentData()} encoder.")
+
     def experiment(self):
-        data, objective = self.data_page.source.currentData(), self.objective_page.combo.currentData()
-        same = data == self.start.data.name and objective == self.start.objective.name
-        name = self.start.name if same else f"{data}-{objective}"
+        review = self.review_page
+        name = review.name.text().strip() if review.name_edited else self.default_name()
+        description = review.description.toPlainText().strip() if review.description_edited else (
+            self.default_description())
         return dataclasses.replace(
-            self.start, name=name,
+            self.start, name=name, description=description,
             data=self.data_page.data_config(),
             encoder=core.EncoderConfig(name=self.encoder_page.combo.currentData(), params=self.encoder_page.form.params()),
             objective=core.ObjectiveConfig(name=self.objective_page.combo.currentData(),
                                            params=self.objective_page.form.params()),
             training=self.training_page.form.params(),
+            views=self.objective_page.view_configs(),
         )

@@ -29,6 +29,7 @@ class RepresentationResult:
     invariance: dict[str, dict[str, float]] = field(default_factory=dict)
     factors: dict[str, float] = field(default_factory=dict)
     card: dict[str, dict] = field(default_factory=dict)
+    similarity: Any = None  # a core.evaluation.similarity.Similarity: layer × layer linear CKA
 
     def value(self, name: str) -> float | None:
         m = self.metrics.get(name)
@@ -83,6 +84,7 @@ class Evaluation:
                        "confusion": None if r.confusion is None else r.confusion.tolist(),
                        "robustness": {k: [list(p) for p in v] for k, v in r.robustness.items()},
                        "invariance": r.invariance, "factors": r.factors, "property_card": r.card,
+                       "similarity": None if r.similarity is None else r.similarity.to_record(),
                        "reliability": None if r.reliability is None else {
                            "confidence": r.reliability.confidence.tolist(), "accuracy": r.reliability.accuracy.tolist(),
                            "share": r.reliability.share.tolist()}}

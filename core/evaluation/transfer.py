@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Generator, Sequence
 
 import numpy as np
 import torch
 
 from core.diagnostics.probes import LinearProbe
 from core.errors import ConfigError
+from core.models.encoders import Encoder
 
 METHODS = ("frozen", "fine_tuned", "from_scratch")
 
@@ -64,7 +65,7 @@ def labelled_subset(y: np.ndarray, pool: np.ndarray, per_class: int | None, seed
     return np.sort(np.concatenate(chosen))
 
 
-def _train_classifier(encoder: torch.nn.Module, n_classes: int, X: torch.Tensor, y: torch.Tensor, epochs: int,
+def _train_classifier(encoder: Encoder, n_classes: int, X: torch.Tensor, y: torch.Tensor, epochs: int,
                       lr: float, seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
     model = torch.nn.Sequential(encoder, torch.nn.Linear(encoder.out_dim, n_classes)).to(X.device)
@@ -120,7 +121,7 @@ def transfer(run_dir: str, target, budgets: Sequence[int | None] = (1, 5, 10, 50
     from core.training.inference import initialised
 
     scratch_template = initialised(source.experiment, device=device).model.encoder
-    accuracy = {m: [] for m in METHODS}
+    accuracy: dict[str, list[float]] = {m: [] for m in METHODS}
     steps = len(budgets) * len(METHODS)
     done = 0
     for per_class in budgets:
@@ -144,3 +145,40 @@ def transfer(run_dir: str, target, budgets: Sequence[int | None] = (1, 5, 10, 50
                 accuracy[method].append(_accuracy(model, X_test, y_test))
     yield TransferProgress(1.0, "done")
     return TransferResult(str(run_dir), dataset.name, list(budgets), accuracy, len(test), data.splits.record())
+
+
+@dataclass(frozen=True)
+class TransferTarget:
+    """A built-in dataset as a transfer target of a run: ``usable`` when the run's encoder can read it (same
+    kind of data, same sample shape) and it has labels; ``reason`` says why not, or what it is."""
+
+    name: str
+    usable: bool
+    reason: str
+
+
+def transfer_targets(run_dir: str) -> list[TransferTarget]:
+    """Every built-in dataset of the run's kind of data, checked against what its encoder reads (the datasets
+    are loaded, so call it off the GUI thread). File readers need a path and are not offered."""
+    from core.data.base import DATASETS
+    from core.training.loop import load_data
+    from core.training.rundir import RunDirectory
+
+    source = load_data(RunDirectory.open(run_dir).read_config().data)
+    out = []
+    for entry in DATASETS:
+        if entry.info.get("file") or entry.info.get("kind") != source.kind:
+            continue
+        try:
+            ds = entry.cls(entry.Params()).load()
+        except Exception as err:  # noqa: BLE001 - a target that cannot load is reported, not fatal
+            out.append(TransferTarget(entry.name, False, f"cannot be loaded: {err}"))
+            continue
+        if ds.y is None:
+            out.append(TransferTarget(entry.name, False, "has no labels to transfer to"))
+        elif ds.sample_shape != source.sample_shape:
+            out.append(TransferTarget(entry.name, False, f"samples of shape {ds.sample_shape}; the encoder reads "
+                                                         f"{source.sample_shape}"))
+        else:
+            out.append(TransferTarget(entry.name, True, f"{ds.n} samples, {ds.n_classes} classes"))
+    return out

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.params import param
 from core.errors import ConfigError
 from core.models.heads import make_decoder
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.reconstruction import ReconstructionObjective, ReconstructionParams
+from core.params import param
 
 
 def context_frames(x: torch.Tensor) -> torch.Tensor:
@@ -101,7 +101,8 @@ class TransitionModel(_FramePrediction):
     def forward(self, batch: Batch) -> LossOutput:
         z = self.embed(batch.x)
         next_obs = self.frame_loss(z, batch.x)
-        reward = self.rewards[batch.index.to(self.rewards.device)]
+        rewards: torch.Tensor = self.rewards  # type: ignore[assignment]  # a buffer
+        reward = rewards[batch.index.to(rewards.device)]
         predicted = self.reward_head(z).squeeze(1)
         reward_loss = Fn.mse_reconstruction(predicted[:, None], reward[:, None])
         loss = next_obs + self.params.reward_weight * reward_loss

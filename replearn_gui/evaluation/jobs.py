@@ -6,8 +6,9 @@ code path as ``replearn report``.
 """
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any, Generator, Sequence
+from typing import Any
 
 import core
 
@@ -20,24 +21,25 @@ def evaluate_runs_job(run_dirs: Sequence[str], evaluations: Sequence[str],
     for i, run_dir in enumerate(run_dirs):
         name = Path(run_dir).name
         yield i / len(run_dirs), f"{name}: loading the trained model"
-        model = core.load_trained(run_dir)
-        gen = core.evaluate(model, evaluations, baselines)
+        # evaluated again (that is what the button asks for), stamped with its checkpoint and stored
+        gen = core.evaluate_run(run_dir, evaluations, baselines, reuse=False)
         try:
             while True:
                 p = next(gen)
                 yield (i + p.fraction) / len(run_dirs), f"{name}: {p.message}"
         except StopIteration as stop:
-            record = stop.value.to_record()
-        records[run_dir] = record
-        core.save_evaluation(record, core.RunDirectory.open(run_dir).reports)
+            records[run_dir] = stop.value[0]
     return records
 
 
-def build_report_job(run_dir: str, evaluations: Sequence[str], sections: Sequence[str]):
-    """(ReportData, the report's HTML as the HTML writer writes it) — the HTML feeds the dialog's preview."""
+def build_report_job(run_dir: str, evaluations: Sequence[str], sections: Sequence[str],
+                     baselines: Sequence[str] | None = None):
+    """(ReportData, the report's HTML as the HTML writer writes it) — the HTML feeds the dialog's preview. The
+    run's stored evaluation is reused where still valid (``ReportData.reuse`` says what was recomputed)."""
     import tempfile
 
-    gen = core.build_report(run_dir, evaluations=evaluations, sections=sections)
+    gen = core.build_report(run_dir, evaluations=evaluations, sections=sections,
+                            baselines=core.BASELINES if baselines is None else baselines)
     try:
         while True:
             p = next(gen)
@@ -60,10 +62,18 @@ def write_report_job(data: Any, directory: str, formats: Sequence[str]):
 
 
 def transfer_job(run_dir: str, target: str, budgets: Sequence[int | None], epochs: int):
+    """core.transfer, its result stored with the run (the Evaluation tab shows each compared run's curve)."""
     gen = core.transfer(run_dir, target, budgets=budgets, epochs=epochs)
     try:
         while True:
             p = next(gen)
             yield p.fraction, p.message
     except StopIteration as stop:
-        return stop.value
+        result = stop.value
+    core.save_transfer(result, core.RunDirectory.open(run_dir).reports)
+    return result
+
+
+def similarity_job(run_a: str, run_b: str):
+    """Linear CKA of run A's layers against run B's (both load their default checkpoint)."""
+    return core.compare_runs(run_a, run_b)

@@ -51,13 +51,15 @@ def svg_image(svg: str, width: int = 460) -> QImage:
 
 
 class ReportDialog(QDialog):
-    def __init__(self, run_dir: str, evaluations: list[str], parent: QWidget | None = None):
+    def __init__(self, run_dir: str, evaluations: list[str], parent: QWidget | None = None,
+                 baselines: list[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle(f"Report — {Path(run_dir).name}")
         self.setObjectName("reportDialog")
         self.resize(1000, 760)
         self.run_dir = run_dir
         self.evaluations = evaluations
+        self.baselines = list(core.BASELINES) if baselines is None else list(baselines)
         self.data: Any = None
         self.paths: dict[str, Path] = {}
         self._worker = None
@@ -91,7 +93,9 @@ class ReportDialog(QDialog):
         self.preview.setObjectName("reportPreview")
         self.preview.setOpenLinks(False)
         self.preview.setOpenExternalLinks(False)
-        self.preview.setPlaceholderText("Press “Build preview” to evaluate the run and see its report.")
+        self.preview.setPlaceholderText("Press “Build preview” to see the run's report. The results the Evaluation "
+                                        "tab stored are used where still valid; only what is missing or stale "
+                                        "is computed.")
         self.progress = QProgressBar()
         self.progress.setObjectName("reportProgress")
         self.progress.setRange(0, 1000)
@@ -166,14 +170,16 @@ class ReportDialog(QDialog):
         if not sections:
             self.status.setText("Choose at least one section.")
             return
-        worker = make_worker(build_report_job, self.run_dir, self.evaluations, sections)
-        self._run(worker, self._built, "Evaluating the run for its report…")
+        worker = make_worker(build_report_job, self.run_dir, self.evaluations, sections, self.baselines)
+        self._run(worker, self._built, "Building the report…")
 
     def _built(self, result: tuple) -> None:
         self.data, html = result
         self.show_preview(html)
         self.progress.setValue(1000)
-        self.status.setText("Preview ready. Export writes the chosen formats.")
+        reuse = self.data.reuse
+        self.status.setText(("" if reuse is None else reuse.summary() + " ") +
+                            "Preview ready. Export writes the chosen formats.")
 
     def show_preview(self, html: str) -> None:
         doc = self.preview.document()

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QListWidgetItem,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -30,9 +31,10 @@ from PySide6.QtWidgets import (
 
 import core
 from replearn_gui.evaluation.figures import EvaluationFigures
-from replearn_gui.evaluation.jobs import evaluate_runs_job
+from replearn_gui.evaluation.jobs import evaluate_runs_job, similarity_job
 from replearn_gui.widgets.error_dialog import show_worker_error
 from replearn_gui.workers import alive, make_worker
+
 
 def fmt(value: Any, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
@@ -50,6 +52,8 @@ class EvaluationTab(QWidget):
         self.records: dict[str, dict] = {}  # run_dir -> record
         self._worker = None
         self._cancelled = False
+        self._similarity_pair: tuple[str, str] | None = None
+        self._similarity_worker = None
         self.run_boxes = QListWidget()
         self.run_boxes.setObjectName("evaluationRuns")
         self.run_boxes.setToolTip("Tick one run to evaluate it, or several to compare them")
@@ -104,7 +108,12 @@ class EvaluationTab(QWidget):
         ll.addWidget(self.status)
         right = QSplitter(Qt.Orientation.Vertical)
         right.addWidget(self.table)
-        right.addWidget(self.figures)
+        # the figures keep their size (three rows of plots) and scroll, rather than being squeezed
+        self.figures_scroll = QScrollArea()
+        self.figures_scroll.setObjectName("evaluationFiguresScroll")
+        self.figures_scroll.setWidgetResizable(True)
+        self.figures_scroll.setWidget(self.figures)
+        right.addWidget(self.figures_scroll)
         right.setSizes([300, 420])
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(left)
@@ -146,19 +155,18 @@ class EvaluationTab(QWidget):
         self.fill_runs()
         self.records = {}
         if run_dir is not None:
-            stored = core.load_evaluation(core.RunDirectory.open(run_dir).reports)
+            stored = core.RunDirectory.open(run_dir).read_evaluation()
             if stored is not None:
                 self.records = {run_dir: stored}
-                self.status.setText("The last evaluation of this run (press Evaluate to run it again).")
+                stale = core.stored_staleness(run_dir, stored)
+                self.status.setText("The last evaluation of this run (press Evaluate to run it again)." if not stale
+                                    else f"The last evaluation of this run is out of date: {stale} Press Evaluate.")
         self.show_records()
         self._set_enabled()
 
     def fill_runs(self) -> None:
         self.run_boxes.clear()
-        paths = []
-        if self.runs_root and Path(self.runs_root).is_dir():
-            paths = sorted((p for p in Path(self.runs_root).iterdir() if (p / "config.toml").is_file()),
-                           key=lambda p: p.stat().st_mtime, reverse=True)
+        paths = core.RunDirectory.list_runs(self.runs_root)
         if self.run_dir and Path(self.run_dir) not in paths:
             paths.insert(0, Path(self.run_dir))
         for p in paths:
@@ -270,7 +278,33 @@ class EvaluationTab(QWidget):
                         f"  [{m['low']:.3f}, {m['high']:.3f}]" if m.get("low") is not None else "")
                     self._cell(i, j + 1, text)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        for run in self.records:  # every run's stored transfer curve
+            stored = core.load_transfer(core.RunDirectory.open(run).reports)
+            if stored is not None:
+                self.figures.transfers[names[run]] = stored
         self.figures.show_records({names[r]: rec for r, rec in self.records.items()})
+        if len(self.records) > 1:
+            self._compare_layers(*list(self.records)[:2])
+
+    def _compare_layers(self, run_a: str, run_b: str) -> None:
+        """CKA between the first two compared runs' layers, in a worker (both models are loaded)."""
+        pair = (run_a, run_b)
+        self._similarity_pair = pair
+        worker = make_worker(similarity_job, run_a, run_b)
+
+        def shown(similarity, pair=pair):
+            if self._similarity_pair == pair and len(self.records) > 1:
+                self.figures.show_similarity(similarity)
+
+        def failed(exc, pair=pair):
+            if self._similarity_pair == pair:
+                self.figures.show_similarity(None, f"No CKA between these runs: {exc}")
+
+        worker.returned.connect(alive(self, shown))
+        worker.errored.connect(alive(self, failed))
+        self._similarity_worker = worker
+        worker.finished.connect(alive(self, lambda: setattr(self, "_similarity_worker", None)))
+        worker.start()
 
     def _cell(self, row: int, col: int, text: str, sign: float | None = None) -> None:
         item = QTableWidgetItem(text)  # table items are plain text: user labels are never read as HTML

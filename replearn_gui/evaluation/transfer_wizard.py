@@ -26,21 +26,25 @@ from replearn_gui.workers import alive, make_worker
 
 
 class TargetPage(QWizardPage):
-    def __init__(self, source_dataset: str):
+    """Only datasets the run's encoder can read are offered (checked in a worker: the candidates are loaded);
+    everything is validated here, so Next never starts a transfer that cannot run."""
+
+    def __init__(self, run_dir: str, source_dataset: str):
         super().__init__()
         self.setTitle("Target data and label budgets")
         self.setSubTitle("The run's encoder is reused on the target: kept frozen under a linear head, fine-tuned, "
                          "or trained from scratch, with only a few labels per class.")
         form = QFormLayout(self)
+        self.source_dataset = source_dataset
         self.target = QComboBox()
         self.target.setObjectName("transferTarget")
-        for name in core.DATASETS.names():
-            entry = core.DATASETS.get(name)
-            if "path" in {f.name for f in entry.fields}:
-                continue  # file readers need a path: the wizard offers the built-in datasets
-            self.target.addItem(name)
-        self.target.setCurrentText(source_dataset)
+        self.target.setEnabled(False)
         form.addRow("Target dataset:", self.target)
+        self.not_offered = QLabel("Checking which datasets this encoder can read…")
+        self.not_offered.setObjectName("transferNotOffered")
+        self.not_offered.setTextFormat(Qt.TextFormat.PlainText)
+        self.not_offered.setWordWrap(True)
+        form.addRow(self.not_offered)
         self.budgets = QLineEdit("1, 5, 10, 50, all")
         self.budgets.setObjectName("transferBudgets")
         self.budgets.setToolTip("Labels per class; 'all' = every training label")
@@ -57,8 +61,44 @@ class TargetPage(QWizardPage):
         self.error.setWordWrap(True)
         form.addRow(self.error)
         self.budgets.textChanged.connect(lambda _: self.completeChanged.emit())
+        self.checked = False
+        self._worker = make_worker(core.transfer_targets, run_dir)
+        self._worker.returned.connect(alive(self, self._targets))
+        self._worker.errored.connect(alive(self, self._targets_failed))
+        self._worker.finished.connect(alive(self, self._checked))
+        self._worker.start()
+
+    @property
+    def busy(self) -> bool:
+        return self._worker is not None
+
+    def _targets(self, targets: list) -> None:
+        usable = [t for t in targets if t.usable]
+        for t in usable:
+            self.target.addItem(f"{t.name} — {t.reason}", t.name)
+        index = self.target.findData(self.source_dataset)
+        self.target.setCurrentIndex(max(index, 0))
+        self.target.setEnabled(bool(usable))
+        others = [f"{t.name} ({t.reason})" for t in targets if not t.usable]
+        self.not_offered.setText("Not offered: " + "; ".join(others) + "." if others else "")
+
+    def _targets_failed(self, exc: BaseException) -> None:
+        self.not_offered.setText(f"Could not check the datasets: {exc}")
+
+    def _checked(self) -> None:
+        self._worker = None
+        self.checked = True
+        self.completeChanged.emit()
+
+    def chosen(self) -> str | None:
+        return self.target.currentData()
 
     def isComplete(self) -> bool:  # noqa: N802 (Qt)
+        if not self.checked:
+            return False
+        if self.chosen() is None:
+            self.error.setText("No built-in dataset has labels and samples this encoder can read.")
+            return False
         try:
             core.parse_budgets(self.budgets.text())
         except ValueError as err:  # core's ConfigError is a ValueError
@@ -100,7 +140,7 @@ class TransferWizard(QWizard):
         self.setWindowTitle("Transfer to another dataset")
         self.setObjectName("transferWizard")
         self.run_dir = run_dir
-        self.target_page = TargetPage(source_dataset)
+        self.target_page = TargetPage(run_dir, source_dataset)
         self.run_page = RunPage()
         self.addPage(self.target_page)
         self.addPage(self.run_page)
@@ -122,7 +162,7 @@ class TransferWizard(QWizard):
         budgets = core.parse_budgets(page.budgets.text())
         self.run_page.done = False
         self.run_page.completeChanged.emit()
-        worker = make_worker(transfer_job, self.run_dir, page.target.currentText(), budgets, page.epochs.value())
+        worker = make_worker(transfer_job, self.run_dir, page.chosen(), budgets, page.epochs.value())
         worker.yielded.connect(self._progress)
         worker.returned.connect(self._returned)
         worker.errored.connect(alive(self, lambda exc: (self.run_page.status.setText(f"Transfer failed: {exc}"),

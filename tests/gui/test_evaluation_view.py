@@ -139,13 +139,16 @@ def test_report_dialog_cancel_while_building(qtbot, runs):
 
 
 def test_transfer_wizard_compares_three_ways_over_budgets(qtbot, runs):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QWizard
+
     from replearn_gui.evaluation.figures import EvaluationFigures
-    from core.evaluation.transfer import parse_budgets
     from replearn_gui.evaluation.transfer_wizard import TransferWizard
 
-    assert parse_budgets("1, 5, all") == [1, 5, None]
+    assert core.parse_budgets("1, 5, all") == [1, 5, None]
     with pytest.raises(ValueError, match="not a number"):
-        parse_budgets("1, many")
+        core.parse_budgets("1, many")
     _, first, _ = runs
     wizard = TransferWizard(first, "digits")
     figures = EvaluationFigures()
@@ -153,20 +156,98 @@ def test_transfer_wizard_compares_three_ways_over_budgets(qtbot, runs):
     qtbot.addWidget(figures)
     wizard.finished_result.connect(figures.show_transfer)
     wizard.show()
-    wizard.target_page.budgets.setText("2, all")
-    wizard.target_page.epochs.setValue(2)
-    wizard.target_page.budgets.setText("2, x")
-    assert not wizard.target_page.isComplete() and "not a number" in wizard.target_page.error.text()
-    wizard.target_page.budgets.setText("2, all")
+    page = wizard.target_page
+    next_button = wizard.button(QWizard.WizardButton.NextButton)
+    qtbot.waitUntil(lambda: page.checked, timeout=60000)
+    # only what the encoder (8x8 digits) can read is offered; the rest is named with the reason
+    offered = [page.target.itemData(i) for i in range(page.target.count())]
+    assert offered == ["digits"] and "factors" in page.not_offered.text() and "(1, 32, 32)" in page.not_offered.text()
+    page.budgets.setFocus()
+    QTest.keyClick(page.budgets, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(page.budgets, "2, x")
+    assert not next_button.isEnabled() and "not a number" in page.error.text()  # said on this page
+    QTest.keyClick(page.budgets, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(page.budgets, "2, all")
+    page.epochs.setFocus()
+    QTest.keyClick(page.epochs, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    QTest.keyClicks(page.epochs, "2")
+    assert next_button.isEnabled() and page.epochs.value() == 2
     with qtbot.waitSignal(wizard.finished_result, timeout=180000) as done:
-        wizard.next()
+        QTest.mouseClick(next_button, Qt.MouseButton.LeftButton)
     result = done.args[0]
     assert result.budgets == [2, None] and set(result.accuracy) == {"frozen", "fine_tuned", "from_scratch"}
     t = wizard.run_page.table
     assert t.rowCount() == 2 and t.item(1, 0).text() == "all"
     assert t.item(0, 1).text() == f"{result.accuracy['frozen'][0]:.4f}"
     assert len(figures.transfer_plot.listDataItems()) == 3
+    stored = core.load_transfer(core.RunDirectory.open(first).reports)  # kept with the run
+    assert stored.accuracy == result.accuracy and stored.budgets == [2, None]
     qtbot.waitUntil(lambda: not wizard.busy, timeout=30000)
+
+
+def test_invariance_layer_intervals_and_cka_in_one_run(tab, qtbot, runs):
+    import pyqtgraph as pg
+
+    _, first, _ = runs
+    for name in ("invariance", "similarity"):
+        tab.eval_boxes[name].setChecked(True)
+    with qtbot.waitSignal(tab.evaluated, timeout=120000) as done:
+        tab.evaluate_button.click()
+    record = done.args[0][first]
+    inv = record["results"]["learned"]["invariance"]
+    assert set(inv) == {"rotation_degrees", "shift", "brightness"}
+    # per transform in the table, with the baselines' values, and no "better" margin
+    for t, v in inv.items():
+        assert tab.value(f"invariance[{t}]") == f"{v['invariance']:.4f}"
+        assert tab.value(f"equivariance_r2[{t}]") == f"{v['equivariance_r2']:.4f}"
+        assert tab.value(f"invariance[{t}]", "vs best baseline") == "–"
+    assert tab.value("invariance[shift]", "raw") != "–"
+    figs = tab.figures
+    points = figs.invariance_plot.listDataItems()
+    learned = next(p for p in points if p.name() == "learned")
+    np.testing.assert_allclose(sorted(learned.getData()[0]), sorted(v["invariance"] for v in inv.values()))
+    assert {p.name() for p in points} >= {"learned", "raw", "random init"}
+    # layer-wise bars: an interval per bar and every bar's label in view, the last one too
+    layers = record["results"]["learned"]["layerwise"]
+    errors = [i for i in figs.layer_plot.items if isinstance(i, pg.ErrorBarItem)]
+    assert len(errors) == 1 and len(errors[0].opts["x"]) == len(layers)
+    np.testing.assert_allclose(errors[0].opts["top"], [l["high"] - l["value"] for l in layers])
+    labels = [i.toPlainText() for i in figs.layer_plot.items if isinstance(i, pg.TextItem)]
+    assert labels == [f"{l['value']:.2f}" for l in layers]
+    (x0, x1), _ = figs.layer_plot.viewRange()
+    assert x0 < -0.4 and x1 > len(layers) - 1 + 0.4
+    # CKA between the layers: a heat map with the values
+    s = figs.similarity
+    assert s.rows == ("hidden1", "representation") == s.columns
+    np.testing.assert_allclose(figs.similarity_image.image, np.asarray(s.matrix).T)
+    assert np.allclose(np.diag(s.matrix), 1.0)
+
+
+def test_comparison_keeps_the_grid_and_every_runs_transfer_curve(tab, qtbot, runs):
+    _, first, second = runs
+    for run, target in ((first, "digits"), (second, "digits")):
+        result = core.run_to_end(core.transfer(run, target, budgets=[2, None], epochs=1))
+        core.save_transfer(result, core.RunDirectory.open(run).reports)
+    tab.eval_boxes["similarity"].setChecked(True)
+    tab.check_runs([first, second])
+    with qtbot.waitSignal(tab.evaluated, timeout=180000):
+        tab.evaluate_button.click()
+    figs = tab.figures
+    names = [core.RunDirectory.open(r).path.name for r in (first, second)]
+    assert all(n in figs.key.text for n in names)
+    assert len(figs.transfer_plot.listDataItems()) == 6  # two runs x three methods
+    assert all(p.name() is None for p in figs.reliability_plot.listDataItems())  # no per-plot run legend
+    # CKA of run A's layers against run B's, computed in a worker
+    qtbot.waitUntil(lambda: figs.similarity is not None and figs.similarity.row_label in names, timeout=60000)
+    s = figs.similarity
+    assert {s.row_label, s.column_label} == set(names) and s.matrix.shape == (2, 2)
+    assert tab.figures.similarity_plot.getAxis("left").labelText == s.row_label
+    # a small window scrolls the figures instead of squeezing them
+    tab.resize(1000, 600)
+    qtbot.wait(50)
+    for plot in (figs.layer_plot, figs.transfer_plot, figs.similarity_plot):
+        assert plot.geometry().height() >= 200
+    assert tab.figures_scroll.verticalScrollBar().maximum() > 0
 
 
 def test_an_evaluation_error_reaches_the_error_dialog(tab, qtbot, monkeypatch):
@@ -176,10 +257,50 @@ def test_an_evaluation_error_reaches_the_error_dialog(tab, qtbot, monkeypatch):
         raise core.DataError("the test split has no labels")
         yield
 
-    monkeypatch.setattr(core, "evaluate", broken)
+    monkeypatch.setattr(core, "evaluate_run", broken)
     tab.evaluate_button.click()
     qtbot.waitUntil(lambda: not tab.busy, timeout=60000)
     box = tab.findChild(QMessageBox, "errorDialog")
     assert box is not None and box.text() == "the test split has no labels" and box.detailedText() == ""
     assert "Evaluation failed" in tab.status.text()
     box.close()
+
+
+def test_report_preview_uses_what_the_tab_stored(tab, qtbot, runs):
+    """Evaluate in the tab, then build the report: the stored numbers are used, and only what the tab did not
+    compute is computed; a record of an older checkpoint is stale and said to be."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from core.evaluation.stored import stamped
+    from replearn_gui.evaluation.report_dialog import ReportDialog
+
+    _, first, _ = runs
+    with qtbot.waitSignal(tab.evaluated, timeout=120000) as done:
+        QTest.mouseClick(tab.evaluate_button, Qt.MouseButton.LeftButton)
+    stored = done.args[0][first]
+    qtbot.waitUntil(lambda: not tab.busy, timeout=30000)
+
+    def build(evaluations, baselines=("raw", "random_init")):
+        dialog = ReportDialog(first, evaluations, baselines=list(baselines))
+        qtbot.addWidget(dialog)
+        dialog.show()
+        QTest.mouseClick(dialog.build_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.data is not None and not dialog.busy, timeout=120000)
+        return dialog
+
+    dialog = build(FAST)
+    assert set(dialog.data.reuse.reused) == set(FAST) and "nothing was recomputed" in dialog.status.text()
+    assert dialog.data.evaluation.learned.metrics["probe_accuracy"].value == (
+        stored["results"]["learned"]["metrics"]["probe_accuracy"]["value"])
+    dialog = build(FAST + ["clustering"])
+    assert "computed clustering" in dialog.status.text() and "linear probe" in dialog.status.text()
+    assert "ari" in dialog.data.evaluation.learned.metrics
+    # the run was evaluated at another checkpoint: nothing of it is used
+    ckpts = [e["file"] for e in json.loads((core.RunDirectory.open(first).checkpoints / "manifest.json").read_text())["checkpoints"]]
+    old = core.evaluation_stamp(first, ckpts[0], ["raw", "random_init"])
+    core.save_evaluation(stamped(stored, old), core.RunDirectory.open(first).reports)
+    tab.set_run(first)  # the tab shows it at once, and says it is out of date
+    assert "out of date" in tab.status.text() and ckpts[0] in tab.status.text()
+    dialog = build(FAST)
+    assert set(dialog.data.reuse.missing) == set(FAST) and ckpts[0] in dialog.status.text()
