@@ -170,8 +170,6 @@ class Trainer:
         if t.num_threads:
             torch.set_num_threads(t.num_threads)
         self.device = resolve_device(distributed.device_for(t.device, self.dist))
-        if t.log_to and self.dist.is_main and not isinstance(self.run_dir, ReplicaRunDirectory):
-            self._trackers = make_trackers(t.log_to, self.run_dir)
         seed_everything(t.seed)
         dataset = load_dataset(self.experiment)
         split = self.experiment.data.split
@@ -272,6 +270,9 @@ class Trainer:
                 self.X.close()
                 raise
         run = self.run_dir
+        # trackers write into the run directory, which exists only now (a failed set-up leaves none behind)
+        if self.t.log_to and self.dist.is_main and not isinstance(run, ReplicaRunDirectory):
+            self._trackers = make_trackers(self.t.log_to, run)
         try:
             run.write_status(status="running", run_id=self.run_id, experiment=self.experiment.name,
                              started=_now(), device=str(self.device), versions=ckpt.versions(),

@@ -62,7 +62,8 @@ def test_a_mismatch_is_one_sentence_and_leaves_no_run(source_run, tmp_path):
     out, err = io.StringIO(), io.StringIO()
     assert main(["train", str(tmp_path / "exp.toml")], out=out, err=err) == 2
     message = err.getvalue().strip()
-    assert message == ("replearn: error: training.init_weights: other.pt does not fit this model: 2 missing key(s) "
+    # the experiment file is named first (issue 19: config errors say which file)
+    assert message == (f"replearn: error: {tmp_path / 'exp.toml'}: training.init_weights: other.pt does not fit this model: 2 missing key(s) "
                        "(head.bias, head.weight), 2 unexpected key(s) (fc.bias, fc.weight); set "
                        "training.init_strip_prefix (e.g. 'module.') or training.init_key_map (e.g. 'fc.=head.') to "
                        "rename the keys")

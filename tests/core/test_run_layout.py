@@ -99,8 +99,10 @@ def test_one_writer_of_evaluations_cli_and_gui_store_the_same_form(tmp_path):
     assert cli_main(["evaluate", result.run_dir, "--evaluations", "knn", "--no-baselines"], io.StringIO(),
                     io.StringIO()) == 0
     from_cli = run.read_evaluation()
-    record = core.run_to_end(core.evaluate(model, ("knn",), baselines=())).to_record()
-    run.write_evaluation(record)  # what the GUI's evaluation job does
+    gen = core.evaluate_run(result.run_dir, ("knn",), (), reuse=False)  # what the GUI's evaluation job does
+    with pytest.raises(StopIteration):
+        while True:
+            next(gen)
     from_gui = run.read_evaluation()
     assert from_cli["schema_version"] == from_gui["schema_version"] == 1
     assert set(from_cli) == set(from_gui)

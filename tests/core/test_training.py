@@ -423,7 +423,7 @@ def test_keep_best_marks_the_best_checkpoint_and_early_stopping_ends_the_run(tmp
     assert (run.checkpoints / best["file"]).is_file()  # rotation (keep 2) never deletes the best
     # the end-of-run figures are the best checkpoint's, and evaluation uses it by default and says so
     model = core.load_trained(result.run_dir)
-    assert best["file"] in model.checkpoint and "best by val_loss" in model.checkpoint
+    assert model.checkpoint.file == best["file"] and "best by val_loss" in str(model.checkpoint)
     from core.evaluation.suite import evaluate
 
     ev = core.run_to_end(evaluate(model, ("linear_probe",), ()))
