@@ -385,8 +385,8 @@ def apply_overrides(experiment: Any, pairs: Sequence[str]) -> Any:
 def _field_spec(doc: dict, parts: list[str]) -> Any:
     """The schema's description of the setting at a dotted key, or None when there is no such setting (the
     validation that follows names it)."""
-    from core.params import field_specs
     from core.config.schema import OutputConfig, SplitConfig, TrainingConfig
+    from core.params import field_specs
 
     cls = None
     if len(parts) == 2 and parts[0] in ("training", "output"):

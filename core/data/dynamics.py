@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from core.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.synthetic import SHAPES, draw_shapes
 from core.errors import ConfigError
+from core.params import Params, param
 
 
 @DATASETS.register("moving_shapes", kind="image")

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.params import param
 from core.errors import ConfigError
 from core.models.heads import make_decoder
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.reconstruction import ReconstructionObjective, ReconstructionParams
+from core.params import param
 
 
 def context_frames(x: torch.Tensor) -> torch.Tensor:

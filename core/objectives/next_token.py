@@ -6,11 +6,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from core.params import Params, param
 from core.data.base import PAD_ID
 from core.errors import ConfigError
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
+from core.params import Params, param
 
 
 def next_token_targets(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -170,9 +170,9 @@ def _onnx(wrapped: nn.Module, x: torch.Tensor, expected: np.ndarray, check: dict
 
 def _card(run, model, fmt: str, model_file: Path, pre: dict[str, Any], dim: int, check: dict[str, Any],
           checkpoint: str | None) -> dict:
+    from core.fileio import json_ready
     from core.params import to_mapping
     from core.training.checkpoint import load_checkpoint, versions
-    from core.fileio import json_ready
 
     exp = model.experiment
     ds = model.data.dataset

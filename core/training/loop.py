@@ -39,6 +39,7 @@ from core.models.encoders import ENCODERS
 from core.objectives.base import OBJECTIVES, Batch, Objective
 from core.threads import blas_threads_for, limit_blas
 from core.training import checkpoint as ckpt
+from core.training import outcome
 from core.training.events import (
     CheckpointSaved,
     EpochEnded,
@@ -53,12 +54,11 @@ from core.training.events import (
     Stop,
     to_record,
 )
-from core.training import outcome
-from core.user_settings import resolve_root
 from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
 from core.training.trackers import make_trackers
+from core.user_settings import resolve_root
 
 _EVAL_SEED_OFFSET = 7_919
 NOTES = logging.getLogger("replearn")  # things the user should know that are not errors
@@ -711,9 +711,9 @@ def eval_chunks(n: int, size: int, min_size: int) -> list[slice]:
 
 def warm_up_engine() -> None:
     """Import what the first training step imports lazily (torch's optimisers pull in torch._dynamo and its
-    configuration on their first ``step``; scikit-learn its solvers on the first probe). A GUI calls this in the
-    background at start-up: otherwise those imports land in the first run and hold the GIL for up to 200 ms at a
-    time, which the window feels."""
+    configuration on their first ``step``; scikit-learn its solvers on the first probe; pyarrow, which two
+    loaders must not import at once). A GUI calls this in the background at start-up: otherwise those imports land
+    in the first run and hold the GIL for up to 200 ms at a time, which the window feels."""
     rng = np.random.default_rng(0)
     model = torch.nn.Linear(4, 2)
     for opt in (torch.optim.AdamW(model.parameters(), lr=1e-3), torch.optim.SGD(model.parameters(), lr=1e-3)):
@@ -722,6 +722,9 @@ def warm_up_engine() -> None:
         loss.backward()
         opt.step()
     LinearProbe(max_iter=20).fit(rng.normal(size=(20, 4)), np.arange(20) % 2)
+    from core.data.files.arrow import load_arrow
+
+    load_arrow()  # before any two loaders can race for its first import
 
 
 def _now() -> str:

@@ -397,3 +397,19 @@ def test_numeric_categories_sort_as_numbers_and_text_naturally():
     assert [c.categories[i] for i in c.index] == ["run 10", "run 9", "10", "2", "b", "A"]
     c = colouring.categorical(np.array([0.5, 1.0, 0.25]))
     assert c.categories == ("0.25", "0.5", "1")
+
+
+def test_opening_a_broken_embeddings_file_says_so_in_the_status_bar(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"not a parquet file at all")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(bad), "")))
+    window.tabs.setCurrentWidget(window.embeddings)
+    button = window.embeddings.open_file
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton, pos=button.rect().center())
+    qtbot.waitUntil(lambda: "broken.parquet" in window.statusBar().currentMessage()
+                    and not window.statusBar().currentMessage().startswith("Reading"), timeout=30000)
+    said = window.statusBar().currentMessage()
+    assert said.startswith("Could not open") and str(bad) in said
+    assert "Cannot show this space" in window.embeddings.message.text()

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from core.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import class_folders, existing_folder, fail, split_class_files
+from core.params import Params, param
 
 _PCM = {1: np.uint8, 2: np.int16, 4: np.int32}
 

@@ -11,9 +11,9 @@ from typing import Literal
 
 import numpy as np
 
-from core.params import Params, param
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, class_folders, existing_folder, fail, split_class_files
+from core.params import Params, param
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
