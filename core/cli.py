@@ -374,7 +374,13 @@ def apply_overrides(experiment: Any, pairs: Sequence[str]) -> Any:
         if spec is not None and spec.kind in ("str", "choice") and not isinstance(value, str):
             value = raw  # a text setting keeps the text as typed (run_name=2024)
         elif spec is not None and spec.kind == "tuple" and isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]  # metadata_columns=a,b
+            # metadata_columns=a,b, or a list TOML could not read ([64,oops]): each item is read on its own, so
+            # the schema names the item that is wrong
+            text = value.strip()
+            if text.startswith("[") and text.endswith("]"):
+                text = text[1:-1]
+            items = [v.strip() for v in text.split(",") if v.strip()]
+            value = items if spec.item_kind == "str" else [_typed(v) for v in items]
         if parts[-1] == "name" and len(parts) == 2 and parts[0] in ("data", "encoder", "objective") \
                 and node.get("name") != value:
             node.pop("params", None)
