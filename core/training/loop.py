@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from core import distributed
+from core.data.files.arrow import load_arrow
 from core.compatibility import check_compatible
 from core.config.schema import Experiment
 from core.data.base import DATASETS, Dataset, DataSpec
@@ -91,6 +92,30 @@ def load_data(data_config) -> Dataset:
     return dataset
 
 
+def _unused_label_column(data_config) -> str | None:
+    """A column literally named 'label' in a Parquet or CSV file whose ``label_column`` is left empty."""
+    import re
+
+    params = data_config.params
+    if getattr(params, "label_column", "") is not None or not getattr(params, "path", ""):
+        return None
+    path = Path(params.path)
+    try:
+        if path.suffix.lower() == ".parquet":
+            load_arrow()
+            import pyarrow.parquet as pq
+
+            names = list(pq.read_schema(path).names)
+        elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
+            with open(path, encoding="utf-8-sig", errors="replace") as fh:
+                names = [c.strip().strip('"') for c in re.split(r"[,;\t|]", fh.readline().rstrip("\r\n"))]
+        else:
+            return None
+    except (OSError, ValueError):
+        return None
+    return next((n for n in names if n.lower() == "label"), None)
+
+
 def build_model(experiment: Experiment, data: PreparedData) -> Objective:
     """Encoder + objective for this data, with the compatibility checks that need the data."""
     enc_entry = ENCODERS.get(experiment.encoder.name, field="encoder.name")
@@ -99,6 +124,9 @@ def build_model(experiment: Experiment, data: PreparedData) -> Objective:
         check_compatible(data.dataset.kind, enc_entry.name, obj_entry.name, data.dataset.has_labels)
     except ConfigError as err:  # "needs labels": say which member or column holds them, when the reader saw one
         hint = next((n for n in data.dataset.notes if "labels_array" in n or "label_column" in n), None)
+        named = _unused_label_column(experiment.data)
+        if hint is None and named is not None:
+            hint = f"the file has a column named {named!r}: set data.params.label_column = \"{named}\" to use it"
         if hint is None or data.dataset.has_labels:
             raise
         raise ConfigError(err.field, f"{err.problem}; {hint}", value=err.value, allowed=err.allowed) from None
@@ -722,8 +750,6 @@ def warm_up_engine() -> None:
         loss.backward()
         opt.step()
     LinearProbe(max_iter=20).fit(rng.normal(size=(20, 4)), np.arange(20) % 2)
-    from core.data.files.arrow import load_arrow
-
     load_arrow()  # before any two loaders can race for its first import
 
 
