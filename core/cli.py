@@ -433,10 +433,20 @@ def _evaluations_arg(text: str | None) -> tuple[str, ...] | None:
     return tuple(e.strip() for e in text.split(",") if e.strip()) if text else None
 
 
+def _with_plugins(experiment: Any, names: Sequence[str]) -> Any:
+    """The experiment with ``--plugin`` names added to its ``plugins``: modules as given, .py paths absolute."""
+    import dataclasses
+
+    given = [str(Path(n).expanduser().resolve()) if n.endswith(".py") else n for n in names]
+    return dataclasses.replace(experiment, plugins=tuple(dict.fromkeys((*experiment.plugins, *given))))
+
+
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     experiment = _load_experiment_arg(args.experiment)
     if args.overrides:
         experiment = apply_overrides(experiment, args.overrides)
+    if args.plugin:  # saved with the run: resume, evaluate, report, export and embed load them as well
+        experiment = _with_plugins(experiment, args.plugin)
     changes = {k: v for k, v in (("device", args.device), ("seed", args.seed)) if v is not None}
     if changes:
         experiment = experiment.with_training(**changes)
