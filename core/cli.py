@@ -176,7 +176,8 @@ class Progress:
             if not self.quiet:
                 verb = "Resuming" if event.resumed else "Training"
                 print(f"{verb} {event.experiment} on {event.device}: {event.n_train} training samples, "
-                      f"{event.epochs} epochs x {event.steps_per_epoch} steps -> {event.run_dir}", file=self.out)
+                      f"{event.epochs} epoch{'s' if event.epochs != 1 else ''} x {event.steps_per_epoch} step"
+                      f"{'s' if event.steps_per_epoch != 1 else ''} -> {event.run_dir}", file=self.out)
                 if event.split.startswith("official"):
                     print(f"the final evaluation scores on the data set's {event.split}", file=self.out)
         elif isinstance(event, core.StepEnded) and self.tty:
