@@ -623,7 +623,7 @@ class Trainer:
         if probe and self.y is not None and space == "representation":
             probe_acc, knn_acc = self._online_probe(Z)
         return compute_diagnostics(Z, views=views, probe_accuracy=probe_acc, knn_accuracy=knn_acc,
-                                   view_group=self.t.batch_size)
+                                   view_group=self.t.batch_size, view_strength=self.model.uses_views)
 
     def _save_matrices(self, epoch: int, *diags: Diagnostics | None) -> None:
         arrays = {}
