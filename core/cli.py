@@ -121,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reader", help="the dataset reader to use (see `replearn list datasets`)")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
     p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default: cpu)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="reader_params",
+                   help="a reader setting for DATA (label_column=species); data read by the run's own reader "
+                        "keeps the run's settings unless set here; repeatable")
 
     p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations, evaluations, "
                                     "presets, or runs",
@@ -595,8 +598,15 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_embed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.report.embed import embed_data
 
-    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, checkpoint=args.checkpoint,
-                        device=args.device)
+    params = {}
+    for pair in args.reader_params:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise core.ConfigError("--set", f"{pair!r} is not KEY=VALUE", value=pair,
+                                   allowed="reader settings such as label_column=species")
+        params[key.strip().removeprefix("data.params.")] = _typed(raw.strip())
+    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, params=params,
+                        checkpoint=args.checkpoint, device=args.device)
     print(f"{result.n} samples of {result.dataset} -> {result.dim}-dimensional embeddings: {result.path}", file=out)
     return EXIT_OK
 
