@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine:
 #   make run    create/refresh .venv, install, and open the app on the built-in default experiment
 #   make test   create/refresh .venv, install, and run the whole test suite offscreen
+#   make lint   ruff (wider rule set, see pyproject.toml), the import-linter contracts and mypy on core
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -23,8 +24,9 @@ test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/lint-imports
 	$(BIN)/ruff check core replearn_gui tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(BIN)/python bench/run_all.py $(BENCH_ARGS)

@@ -23,9 +23,9 @@ import tempfile
 import time
 import wave
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -153,7 +153,7 @@ class Corpus:
         self.cases.append(Case(name, exp, ("experiment.toml", *expect)))
 
 
-def build_corpus(root: Path) -> list[Case]:  # noqa: C901 - a list of cases, one after the other
+def build_corpus(root: Path) -> list[Case]:
     c = Corpus(root)
 
     def csv(text: str | bytes, **params):

@@ -100,7 +100,9 @@ def with_old_views(exp: core.Experiment) -> core.Experiment:
     entry = core.OBJECTIVES.get(exp.objective.name)
     if not entry.cls.uses_views:
         return exp
-    kind = core.DATASETS.get(exp.data.name).info.get("kind")
+    kind = getattr(exp.data.params, "kind", "auto")  # a file reader's kind, when it names one
+    if kind == "auto":
+        kind = core.DATASETS.get(exp.data.name).info.get("kind")
     if not exp.views and kind in OLD_DEFAULT_VIEWS:
         exp = dataclasses.replace(exp, views=tuple(core.AugmentationConfig(name=n, params=p) for n, p in OLD_DEFAULT_VIEWS[kind]))
     if exp.objective.name == "simclr":

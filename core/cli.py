@@ -16,8 +16,9 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence, TextIO
+from typing import Any, NoReturn, TextIO
 
 import core
 
@@ -25,7 +26,7 @@ EXIT_OK, EXIT_FAILURE, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one sentence and the usage line, exit 2
+    def error(self, message: str) -> NoReturn:  # one sentence and the usage line, exit 2
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"replearn: error: {message}\n")
 
@@ -38,12 +39,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                         help="import this plugin module (or installed entry point) first; repeatable")
     add = sub.add_parser
 
-    def add_parser(name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    def add_parser(name: str, **kwargs: Any) -> Any:
         return add(name, parents=[common], **kwargs)
 
     sub.add_parser = add_parser  # type: ignore[method-assign]
@@ -70,9 +71,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only the final summary")
 
     p = sub.add_parser("evaluate", help="evaluate a run's representation against baselines",
-                       description="Linear probe, kNN, clustering, retrieval, calibration, projection faithfulness, "
-                                   "layer-wise probes and reconstruction, on the run's representation and on three "
-                                   "baselines (raw features, PCA, random-init encoder). Writes reports/evaluation.json.")
+                       description="Every registered evaluation (linear probe, kNN, clustering, retrieval, "
+                                   "calibration, ...: see `replearn list evaluations`), on the run's representation "
+                                   "and on three baselines (raw features, PCA, random-init encoder). The evaluation "
+                                   "is stored in the run's reports folder, where the GUI finds it.")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--evaluations", help="comma-separated subset (default: all; see `replearn list evaluations`)")
     p.add_argument("--no-baselines", action="store_true", help="evaluate the learned representation only")
@@ -239,7 +241,7 @@ class _StopOnSignal:
         self.started = False
         self._previous: dict[int, Any] = {}
 
-    def __enter__(self) -> "_StopOnSignal":
+    def __enter__(self) -> _StopOnSignal:
         if threading.current_thread() is threading.main_thread():
             self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
         return self
@@ -398,7 +400,7 @@ def _field_spec(doc: dict, parts: list[str]) -> Any:
     from core.config.schema import OutputConfig, SplitConfig, TrainingConfig
     from core.params import field_specs
 
-    cls = None
+    cls: Any = None
     if len(parts) == 2 and parts[0] in ("training", "output"):
         cls = TrainingConfig if parts[0] == "training" else OutputConfig
     elif parts[:2] == ["data", "split"] and len(parts) == 3:
@@ -469,7 +471,7 @@ def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     generator = core.resume(args.run_dir, epochs=args.epochs, device=args.device, checkpoint=args.checkpoint)
     quiet = args.quiet or int(os.environ.get("RANK", "0")) > 0
-    with _process_group(), _values_from(str(Path(args.run_dir) / "config.toml")):
+    with _process_group(), _values_from(str(core.RunDirectory(args.run_dir).config_path)):
         result = _drive(generator, Progress(out, err, quiet))
     if not quiet or args.quiet:
         print(_summary(result), file=out)
@@ -477,12 +479,9 @@ def cmd_resume(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    import json
-
-    from core.fileio import atomic_write_text
-
     chosen = _evaluations_arg(args.evaluations)
-    path = Path(args.out) if args.out else core.RunDirectory.open(args.run_dir).reports / "evaluation.json"
+    run = core.RunDirectory.open(args.run_dir)
+    path = Path(args.out) if args.out else run.evaluation_path
     _check_writable(path.parent)  # before the evaluation: a read-only run should not cost minutes to find out
     model = core.load_trained(args.run_dir, checkpoint=args.checkpoint)
     # evaluated afresh and stamped with its checkpoint: the app's Evaluation tab and reports reuse it
@@ -491,12 +490,11 @@ def cmd_evaluate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
                                   err)
     result = core.evaluation_from_record(record)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(record, indent=1, allow_nan=False, default=lambda v: None) + "\n")
-    except OSError as e:
-        raise _not_writable(e, path) from None
+        path = run.write_evaluation(record, path)
+    except core.RunDirectoryError as e:
+        raise core.RunDirectoryError(f"{e}; pass --out with a writable place for the results") from None
     if args.json:
-        _print_json({**record, "saved": str(path)}, out)
+        _print_json({**(core.RunDirectory.read_evaluation_file(path) or {}), "saved": str(path)}, out)
         return EXIT_OK
     names = list(result.results)
     metric_names = list(dict.fromkeys(m for r in result.results.values() for m in r.metrics))
@@ -618,7 +616,7 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         root = Path(args.root) if args.root else Path(resolve_root(DEFAULT_ROOT))
         if not root.is_dir():
             raise core.ConfigError("--root", f"{str(root)!r} is not a folder")
-        for path in sorted(p for p in root.iterdir() if (p / "config.toml").is_file()):
+        for path in sorted(core.RunDirectory.list_runs(root), key=lambda p: p.name):
             run = core.RunDirectory(path)
             status = run.read_status()
             steps = f"{status['steps']} steps" if isinstance(status.get("steps"), int) else ""

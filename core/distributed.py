@@ -136,6 +136,8 @@ class GlobalBatchNorm(nn.modules.batchnorm._BatchNorm):
         mean = total[:c] / n
         var = total[c:2 * c] / n - mean * mean  # biased, as BatchNorm normalises with
         if self.track_running_stats:
+            assert self.running_mean is not None and self.running_var is not None
+            assert self.num_batches_tracked is not None  # track_running_stats made all three
             with torch.no_grad():
                 self.num_batches_tracked += 1
                 m = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)

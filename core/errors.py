@@ -5,7 +5,8 @@ in a dialog. Anything else that escapes is a bug and is shown with its traceback
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 
 class ReplearnError(Exception):
@@ -30,7 +31,7 @@ class ConfigError(ReplearnError, ValueError):
 
     source: str | None = None  # the file the value came from (an experiment TOML), when known
 
-    def in_file(self, source: str) -> "ConfigError":
+    def in_file(self, source: str) -> ConfigError:
         """The same error, saying which file holds the value (``exp.toml: training.lr: ...``)."""
         if self.source is not None or source in self.args[0]:
             return self
@@ -40,7 +41,7 @@ class ConfigError(ReplearnError, ValueError):
         err.args = (f"{source}: {self.args[0]}",)
         return err
 
-    def with_prefix(self, prefix: str) -> "ConfigError":
+    def with_prefix(self, prefix: str) -> ConfigError:
         """The same error, with its field path placed under ``prefix``."""
         err = type(self).__new__(type(self))
         err.__dict__.update(self.__dict__)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,7 @@ class EmbeddingSpace:
     embeddings: np.ndarray  # (n, d) float32
     #: (n, 2) coordinates made with the embeddings elsewhere (a file's x / y columns); None = project them here
     layout: np.ndarray | None = None
+    checkpoint: str | None = None  # the checkpoint file that embedded them, for a trained space
 
     def __post_init__(self):
         if len(self.indices) != len(self.embeddings):
@@ -67,6 +69,37 @@ class SnapshotSeries:
     arrays: tuple[np.ndarray, ...]  # (m, d) each, memory-mapped
 
 
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """One checkpoint of a run, as its manifest lists it (cheap to read while the run is training)."""
+
+    file: str
+    epoch: int
+    step: int
+    reason: str
+    final: bool  # the run is no longer running: no newer checkpoint will come
+
+
+def newest_checkpoint(run_dir: str | Path) -> CheckpointInfo | None:
+    """The run's newest checkpoint by step, or None while it has none (or its manifest cannot be read yet)."""
+    from core.training import checkpoint as ckpt
+
+    try:
+        run = RunDirectory.open(run_dir)
+        entries = ckpt.read_manifest(run.checkpoints)["checkpoints"]
+    except (OSError, ValueError, KeyError, RunDirectoryError, ckpt.CheckpointError):
+        return None
+    if not entries:
+        return None
+    try:
+        running = run.read_status().get("status") == "running"
+    except (OSError, ValueError, RunDirectoryError):
+        running = True  # unreadable mid-write: assume more may come
+    e = max(entries, key=lambda e: e["step"])
+    return CheckpointInfo(str(e["file"]), int(e.get("epoch", 0)), int(e["step"]), str(e.get("reason", "")),
+                          final=not running)
+
+
 def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | None = None,
               layer: str | None = None) -> EmbeddingSpace:
     """Every sample of the run's dataset embedded by its best checkpoint when training kept one
@@ -76,18 +109,16 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
     there: large spaces never need to fit in memory twice, and reopening the run reuses the file. ``layer``
     (one of :func:`encoder_layers`) gives that layer's outputs instead of the representation ("show layer k";
     not cached)."""
-    from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
 
     run = RunDirectory.open(run_dir)
-    checkpoint = ckpt.describe_choice(run.checkpoints, checkpoint)[0]  # the best one when training kept one
-    trained = load_trained(run_dir, checkpoint, device)
+    trained = load_trained(run_dir, checkpoint, device)  # the best checkpoint when training kept one
     if layer is not None and layer != "representation":
-        Z = trained.embed(space=f"layer:{layer}")
-        return EmbeddingSpace(f"{trained.experiment.name} · layer {layer}", trained.data.dataset, np.arange(len(Z)), Z)
-    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
-    cached = run.path / "embeddings" / f"{loaded.path.stem}.npy"
-    Z = None
+        H = trained.embed(space=f"layer:{layer}")
+        return EmbeddingSpace(f"{trained.experiment.name} · layer {layer}", trained.data.dataset, np.arange(len(H)), H)
+    assert trained.checkpoint is not None  # load_trained always says which checkpoint it loaded
+    cached = run.embedding_cache(trained.checkpoint.path)
+    Z: np.ndarray | None = None
     if cached.is_file():
         try:
             Z = np.load(cached, mmap_mode="r", allow_pickle=False)
@@ -101,9 +132,13 @@ def run_space(run_dir: str | Path, checkpoint: str | None = None, device: str | 
         except OSError:  # a read-only run (e.g. someone else's): keep them in memory instead
             Z = trained.embed()
         _forget_pruned(run, cached)
+    from core.training import checkpoint as ckpt
+
     best = ckpt.best_checkpoint(run.checkpoints)
-    which = f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == loaded.path.name else ""
-    return EmbeddingSpace(f"{trained.experiment.name} · trained{which}", trained.data.dataset, np.arange(len(Z)), Z)
+    used = trained.checkpoint
+    which = f" (best by {best['metric']}, epoch {best['epoch']})" if best and best["file"] == used.file else ""
+    return EmbeddingSpace(f"{trained.experiment.name} · trained{which} · {Path(used.file).stem}", trained.data.dataset,
+                          np.arange(len(Z)), Z, checkpoint=used.file)
 
 
 def encoder_layers(run_dir: str | Path) -> tuple[str, ...]:
@@ -182,7 +217,7 @@ def _forget_pruned(run: RunDirectory, keep: Path) -> None:
 
     try:
         listed = {Path(e["file"]).stem for e in ckpt.read_manifest(run.checkpoints)["checkpoints"]}
-        for old in keep.parent.glob("*.npy"):
+        for old in run.embeddings.glob("*.npy"):
             if old != keep and old.stem not in listed:
                 old.unlink(missing_ok=True)
     except (OSError, ValueError, KeyError):
@@ -202,7 +237,7 @@ def baseline_space(run_dir: str | Path, device: str | None = None) -> EmbeddingS
 def snapshot_series(run_dir: str | Path) -> SnapshotSeries:
     """The run's snapshot files in training order (epoch snapshots, and requested ones at a step)."""
     run = RunDirectory.open(run_dir)
-    subset_path = run.snapshots / "subset.npy"
+    subset_path = run.subset_path
     if not subset_path.is_file():
         raise RunDirectoryError(f"{run.path} has no snapshots (snapshot_every was 0, or the run ended before its "
                                 "first one)")
@@ -245,7 +280,7 @@ def search(space: EmbeddingSpace, query: str, regex: bool = False) -> np.ndarray
             pattern = re.compile(query, re.IGNORECASE)
         except re.error as err:
             raise ConfigError("search", f"not a valid regular expression: {err}", value=query) from None
-        match = pattern.search
+        match: Callable[[str], object] = pattern.search
     else:
         needle = query.lower()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-from typing import Mapping
+from collections.abc import Mapping
 
 
 @functools.lru_cache(maxsize=1)

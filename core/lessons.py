@@ -20,9 +20,10 @@ import math
 import operator
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from core.errors import ConfigError, UnknownNameError
 
@@ -51,7 +52,7 @@ class Reference:
     path: tuple[str, ...]
 
     @classmethod
-    def parse(cls, text: str, where: str = "check") -> "Reference":
+    def parse(cls, text: str, where: str = "check") -> Reference:
         head, sep, rest = text.partition(":")
         if not sep:
             head, rest = "last", text
@@ -81,7 +82,7 @@ class Check:
     right: Reference | None = None
 
     @classmethod
-    def parse(cls, text: str, where: str = "check") -> "Check":
+    def parse(cls, text: str, where: str = "check") -> Check:
         m = _CHECK.match(text)
         if not m:
             raise ConfigError(where, f"{text!r} is not a check: expected 'REFERENCE OP VALUE', e.g. "
@@ -110,13 +111,12 @@ class RunFacts:
     evaluation: Mapping[str, Any] | None
 
     @classmethod
-    def read(cls, run_dir: str | Path) -> "RunFacts":
-        from core.evaluation.tables import load_evaluation
+    def read(cls, run_dir: str | Path) -> RunFacts:
         from core.training.rundir import RunDirectory
 
         run = RunDirectory.open(run_dir)
         epochs = tuple(r for r in run.read_metrics() if r.get("event") == "epoch")
-        return cls(epochs, load_evaluation(run.reports))
+        return cls(epochs, run.read_evaluation())
 
     def value(self, ref: Reference) -> float | str | None:
         """The referenced value, or None when the run has not recorded it (yet)."""
@@ -268,7 +268,7 @@ def answer(question: Question, facts: RunFacts) -> Answer:
         return Answer(question, "not yet", None, f"Not answerable yet: the run has no {', '.join(missing)} — {where}.")
     if isinstance(left, str) != isinstance(right, str):
         return Answer(question, "not yet", left, f"{c.left} is {_fmt(left)!r}, which cannot be compared with {_fmt(right)!r}.")
-    ok = bool(OPERATORS[c.op](left, right))
+    ok = bool(OPERATORS[c.op](left, right))  # type: ignore[arg-type]  # both numbers or both text, checked above
     against = _fmt(right) if c.right is None else f"{_fmt(right)} ({'' if c.factor == 1 else f'{c.factor:g} × '}{c.right})"
     sentence = f"{'Yes' if ok else 'No'}: {c.left} = {_fmt(left)}, {'' if ok else 'not '}{c.op} {against}."
     return Answer(question, "yes" if ok else "no", left, sentence)

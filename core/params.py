@@ -15,8 +15,9 @@ import difflib
 import math
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Mapping
+from typing import Any, Literal
 
 from core.errors import ConfigError
 
@@ -205,6 +206,7 @@ def coerce_field(spec: FieldSpec, value: Any, where: str | None = None) -> Any:
     if spec.kind == "tuple":
         if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple)):
             raise ConfigError(where, f"expected a list, got {value!r}", value=value, allowed=spec.allowed())
+        assert spec.item_kind is not None  # every tuple field declares its item kind
         items = tuple(
             _coerce_scalar(spec.item_kind, v, spec, f"{where}[{i}]") for i, v in enumerate(value)
         )
@@ -276,3 +278,8 @@ def from_mapping(cls: type, data: Mapping[str, Any] | None, path: str = "") -> A
         return cls(**data)
     except ConfigError as err:
         raise (err.with_prefix(path) if path else err) from None
+
+
+# Registered classes declare ``class Params(BaseParams)``: the same class under a name that differs from the
+# nested class's own (mypy cannot resolve ``class Params(Params)`` inside a class body).
+BaseParams = Params

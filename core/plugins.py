@@ -19,9 +19,9 @@ from __future__ import annotations
 import importlib
 import sys
 import traceback
-from pathlib import Path
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
+from pathlib import Path
 
 from core.errors import PluginError
 

@@ -19,11 +19,15 @@ import difflib
 import importlib
 import inspect
 import re
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, Iterator, Mapping, TypeVar
+from typing import Any, Generic, TypeVar
 
 from core.errors import UnknownNameError
 from core.params import FieldSpec, Params, field_specs, from_mapping
+
+_BaseParams = Params  # Entry.Params (a property) shadows the name inside Entry
 
 T = TypeVar("T")
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -39,7 +43,7 @@ class Entry(Generic[T]):
     info: Mapping[str, Any] = field(default_factory=dict)
 
     @property
-    def Params(self) -> type[Params]:
+    def Params(self) -> type[_BaseParams]:  # noqa: N802 - named after the nested class it returns
         return self.cls.Params  # type: ignore[attr-defined]
 
     @property
@@ -57,11 +61,11 @@ class Entry(Generic[T]):
         end = re.search(r"(?<=[.!?])\s(?=[A-Z(])", paragraph)
         return paragraph[: end.start()] if end else paragraph
 
-    def make_params(self, values: Params | Mapping[str, Any] | None = None, path: str = "") -> Params:
+    def make_params(self, values: _BaseParams | Mapping[str, Any] | None = None, path: str = "") -> _BaseParams:
         """Parameters for this entry from an instance, a mapping, or nothing (defaults)."""
         if isinstance(values, self.Params):
             return values
-        if isinstance(values, Params):
+        if isinstance(values, _BaseParams):
             raise TypeError(f"{type(values).__qualname__} is not the Params of {self.kind} {self.name!r}")
         return from_mapping(self.Params, values, path)
 
@@ -76,14 +80,24 @@ class Registry(Generic[T]):
         self.base = base
         self.builtins = builtins
         self._loaded = not builtins
+        self._loading = False
+        # another thread reading while the built-ins import must wait for them, not see the registry half-filled
+        # (the app's experiment loader and its engine warm-up read registries at the same time). Re-entrant: the
+        # modules being imported register into this registry on the importing thread.
+        self._lock = threading.RLock()
         self._entries_: dict[str, Entry[T]] = {}
 
     @property
     def _entries(self) -> dict[str, Entry[T]]:
         if not self._loaded:
-            self._loaded = True  # before importing: the modules register into this registry while loading
-            for module in self.builtins:
-                importlib.import_module(module)
+            with self._lock:
+                if not self._loaded and not self._loading:
+                    self._loading = True  # the modules register into this registry while loading
+                    try:
+                        for module in self.builtins:
+                            importlib.import_module(module)
+                    finally:
+                        self._loaded, self._loading = True, False
         return self._entries_
 
     def register(self, name: str, **info: Any) -> Callable[[type[T]], type[T]]:

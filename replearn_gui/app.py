@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
-from typing import Sequence
+from collections.abc import Sequence
 
 try:
     from PySide6.QtWidgets import QApplication
@@ -12,6 +11,7 @@ except ImportError:  # a headless install (no [gui] extra): say how to get the a
     sys.exit("replearn-gui: the desktop app needs PySide6; install it with: pip install 'replearn-studio[gui]' "
              "(the `replearn` command works without it)")
 
+import core
 from replearn_gui.main_window import MainWindow
 from replearn_gui.window_actions import version_text
 
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(argv[:1])
     app.setApplicationName("RepLearn Studio")
     app.setOrganizationName("RepLearn")
-    run_dir = args.experiment if args.experiment and Path(args.experiment, "config.toml").is_file() else None
+    run_dir = args.experiment if args.experiment and core.RunDirectory.is_run(args.experiment) else None
     window = MainWindow(experiment=None if run_dir else args.experiment, runs_root=args.runs, autostart=args.start,
                         open_run=run_dir)
     window.show()

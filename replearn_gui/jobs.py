@@ -23,7 +23,8 @@ A panel owns a :class:`BackgroundJob` and connects to its signals instead of wir
 from __future__ import annotations
 
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
@@ -92,7 +93,7 @@ class BackgroundJob(QObject):
 
     def _show_progress(self, fraction: float, message: str) -> None:
         if self._progress_bar is not None and shiboken6.isValid(self._progress_bar):
-            self._progress_bar.setValue(int(round(min(max(fraction, 0.0), 1.0) * 1000)))
+            self._progress_bar.setValue(round(min(max(fraction, 0.0), 1.0) * 1000))
         if message:
             self.say(message)
 

@@ -13,8 +13,17 @@ from typing import Any
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication
-from PySide6.QtWidgets import (QFileDialog, QLabel, QMainWindow, QMessageBox, QScrollArea, QSplitter, QTabWidget, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 import core
 from replearn_gui.evaluation.tab import EvaluationTab
@@ -351,8 +360,12 @@ class MainWindow(QMainWindow):
     def _resumable(self, run_dir: str | None) -> bool:
         if not run_dir:
             return False
-        status = core.RunDirectory(run_dir).read_status()
-        return status.get("status") in ("stopped", "failed") and bool(status.get("last_checkpoint"))
+        run = core.RunDirectory(run_dir)
+        status = run.read_status()
+        state = status.get("status")
+        if state == "running" and not self.controller.busy:
+            state = run.state()  # "interrupted" when the process that wrote it has gone
+        return state in ("stopped", "failed", "interrupted") and bool(status.get("last_checkpoint"))
 
     @Slot(str)
     def resume_run(self, path: str | None) -> None:
@@ -561,6 +574,7 @@ class MainWindow(QMainWindow):
         if self.controller.busy:
             self.opened_run = event.run_dir
             self.run_list.busy_run = event.run_dir
+            self.embeddings.set_run(event.run_dir, self.runs_root)  # it follows the run from its first checkpoint
             self.run_list.refresh()
             self.statusBar().showMessage(f"Training {event.experiment} on {event.device} → {event.run_dir}")
 
@@ -606,7 +620,7 @@ class MainWindow(QMainWindow):
         """A run folder opens as a run, a .toml file loads as the experiment, a data file or folder opens the
         wizard on it."""
         p = Path(path)
-        if p.is_dir() and (p / "config.toml").is_file():
+        if core.RunDirectory.is_run(p):
             self.open_run(path)
         elif p.suffix == ".toml":
             self.load_experiment(path)

@@ -12,7 +12,6 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal, Slot
 
 import core
-
 from replearn_gui.jobs import BackgroundJob
 
 

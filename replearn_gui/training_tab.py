@@ -13,7 +13,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QLabel, QProgressBar, QSplitter, QVBoxLayout, QWidget
 
 import core
-
 from replearn_gui.widgets.collapse_panel import CollapsePanel
 from replearn_gui.widgets.loss_plot import LossPlot
 from replearn_gui.widgets.snapshot_map import SnapshotMap
@@ -23,7 +22,7 @@ IDLE_TEXT = "No run yet. Press Start to train the experiment."
 
 def duration_text(seconds: float) -> str:
     """'45 s', '3 min 05 s', '2 h 07 min': always with its unit."""
-    seconds = max(0, int(round(seconds)))
+    seconds = max(0, round(seconds))
     if seconds < 60:
         return f"{seconds} s"
     minutes, s = divmod(seconds, 60)

@@ -10,9 +10,23 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
-from PySide6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox, QHBoxLayout, QLabel,
-                               QLineEdit,
-                               QPlainTextEdit, QPushButton, QScrollArea, QVBoxLayout, QWidget, QWizard, QWizardPage)
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizard,
+    QWizardPage,
+)
 
 import core
 from replearn_gui.forms import ParamsForm
@@ -79,7 +93,7 @@ def load_data_job(name: str, params: Any) -> dict[str, Any]:
 class DataPage(QWizardPage):
     loaded = Signal(object)
 
-    def __init__(self, wizard: "ExperimentWizard"):
+    def __init__(self, wizard: ExperimentWizard):
         super().__init__()
         self.wiz = wizard
         self.setTitle("Data")
@@ -337,7 +351,7 @@ class DataPage(QWizardPage):
 class ChoicePage(QWizardPage):
     """A registry choice (encoder or objective) with its description and its Params form."""
 
-    def __init__(self, wizard: "ExperimentWizard", title: str, subtitle: str):
+    def __init__(self, wizard: ExperimentWizard, title: str, subtitle: str):
         super().__init__()
         self.wiz = wizard
         self.setTitle(title)

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import queue
-from typing import Any, Generator
+from collections.abc import Generator
+from typing import Any
 
 import core
 

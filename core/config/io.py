@@ -4,8 +4,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import tomli_w
 
@@ -68,7 +69,7 @@ def _views(doc: Mapping[str, Any]) -> tuple[AugmentationConfig, ...]:
     return tuple(views)
 
 
-def _component(cls: type, doc: Mapping[str, Any], key: str, extra: tuple[str, ...] = ()) -> Any:
+def _component(cls: Any, doc: Mapping[str, Any], key: str, extra: tuple[str, ...] = ()) -> Any:
     table = _table(doc, key)
     allowed = ("name", "params") + extra
     for k in table:

@@ -6,7 +6,8 @@ clear message instead of being misread.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from core.errors import SchemaVersionError
 

@@ -260,20 +260,20 @@ class Experiment:
         object.__setattr__(self, "views", views)
         object.__setattr__(self, "plugins", tuple(self.plugins))
 
-    def with_training(self, **changes: Any) -> "Experiment":
+    def with_training(self, **changes: Any) -> Experiment:
         """A copy with some training settings changed (validated like the original; errors name ``training.*``)."""
         try:
             return replace(self, training=replace(self.training, **changes))
         except ConfigError as err:
             raise err.with_prefix("training") from None
 
-    def with_output(self, **changes: Any) -> "Experiment":
+    def with_output(self, **changes: Any) -> Experiment:
         try:
             return replace(self, output=replace(self.output, **changes))
         except ConfigError as err:
             raise err.with_prefix("output") from None
 
-    def with_epochs(self, epochs: int) -> tuple["Experiment", str | None]:
+    def with_epochs(self, epochs: int) -> tuple[Experiment, str | None]:
         """A copy that trains ``epochs`` epochs, and a note when the warm-up had to change: a warm-up as long as
         the new run or longer keeps its share of the run (``warmup * epochs / old epochs``), so a one-epoch smoke
         run of any preset works."""

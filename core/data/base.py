@@ -1,8 +1,9 @@
 """The one dataset type every part of RepLearn Studio reads, and the registry of dataset sources."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Mapping
+from typing import Any, Literal
 
 import numpy as np
 
@@ -182,8 +183,9 @@ class DatasetSource:
     """A registered way to obtain a :class:`Dataset` (built-in generator, file reader, ...)."""
 
     Params: type[Params]
+    params: Any  # an instance of the subclass's own nested Params (typed Any: each reads its own fields)
 
-    def __init__(self, params: Params):
+    def __init__(self, params: Any):
         self.params = params
 
     def load(self) -> Dataset:

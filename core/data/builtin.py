@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from core.data.base import DATASETS, Dataset, DatasetSource
-from core.params import Params, param
+from core.params import BaseParams, Params, param
 
 
 @DATASETS.register("digits", kind="image")
@@ -18,7 +19,7 @@ class Digits(DatasetSource):
     """
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         n_classes: int = param(10, label="Classes", min=2, max=10, help="Keep the digits 0..n_classes-1.")
 
     def load(self) -> Dataset:
@@ -30,7 +31,7 @@ class Digits(DatasetSource):
             name="digits", kind="image", X=X, y=bunch.target.astype(np.int64),
             label_names=tuple(str(i) for i in range(self.params.n_classes)),
             value_range=(0.0, 1.0), recommended_normalization="none",
-            description=self.__doc__.split("\n")[0], source="built-in (scikit-learn)",
+            description=(self.__doc__ or "").split("\n")[0], source="built-in (scikit-learn)",
         )
 
 
@@ -41,7 +42,7 @@ def _tabular(loader_name: str, name: str, doc: str):
         __doc__ = doc
 
         @dataclass(frozen=True, kw_only=True)
-        class Params(Params):
+        class Params(BaseParams):
             pass
 
         def load(self) -> Dataset:
@@ -71,12 +72,12 @@ _tabular("load_breast_cancer", "breast_cancer",
 def _manifold(name: str, doc: str, make, *, labelled: bool, noise: bool = True, extra_fields: dict | None = None):
     """Register a scikit-learn point-cloud generator; ``make(params)`` returns (X, y, label names, metadata)."""
 
-    fields = {"samples": (int, param(1500, label="Points", min=10, max=1_000_000))}
+    fields: dict[str, tuple[type, Any]] = {"samples": (int, param(1500, label="Points", min=10, max=1_000_000))}
     if noise:
         fields["noise"] = (float, param(0.05, label="Noise", min=0.0, max=10.0))
     fields["seed"] = (int, param(0, label="Generator seed", min=0))
     fields.update(extra_fields or {})
-    ParamsCls = dataclass(frozen=True, kw_only=True)(type("Params", (Params,), {
+    ParamsCls: Any = dataclass(frozen=True, kw_only=True)(type("Params", (Params,), {
         "__annotations__": {k: t for k, (t, _) in fields.items()}, **{k: f for k, (_, f) in fields.items()},
         "__qualname__": f"{name}.Params"}))
 

@@ -13,7 +13,7 @@ import numpy as np
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.synthetic import SHAPES, draw_shapes
 from core.errors import ConfigError
-from core.params import Params, param
+from core.params import BaseParams, param
 
 
 @DATASETS.register("moving_shapes", kind="image")
@@ -23,7 +23,7 @@ class MovingShapes(DatasetSource):
     recorded as metadata; the label is the shape. The data for predicting the future frame."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         clips: int = param(2000, label="Clips", min=10, max=1_000_000)
         frames: int = param(4, label="Frames per clip", min=2, max=64)
         size: int = param(24, label="Frame side (pixels)", min=8, max=256)
@@ -57,7 +57,7 @@ class MovingShapes(DatasetSource):
                       "vy": velocity[:, 1], "speed": np.hypot(velocity[:, 0], velocity[:, 1]),
                       "x_start": start[:, 0], "y_start": start[:, 1], "scale": scale,
                       "rotation_degrees": np.degrees(rotation)},
-            value_range=(0.0, 1.0), recommended_normalization="none", description=self.__doc__.split("\n")[0],
+            value_range=(0.0, 1.0), recommended_normalization="none", description=(self.__doc__ or "").split("\n")[0],
             source="built-in (generated)",
         )
 
@@ -112,7 +112,7 @@ class GridWorld(DatasetSource):
     policy are recorded as metadata. The label is the policy's action."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         transitions: int = param(2000, label="Transitions", min=10, max=1_000_000)
         side: int = param(6, label="Grid side (cells)", min=3, max=32)
         cell: int = param(4, label="Cell side (pixels)", min=1, max=32)
@@ -140,6 +140,6 @@ class GridWorld(DatasetSource):
             name="gridworld", kind="image", X=frames, y=action, label_names=ACTIONS,
             metadata={"row": rows, "col": cols, "reward": reward, "value": V[rows, cols],
                       "next_row": next_rows, "next_col": next_cols, "action": np.array(ACTIONS)[action]},
-            recommended_normalization="none", description=self.__doc__.split("\n")[0],
+            recommended_normalization="none", description=(self.__doc__ or "").split("\n")[0],
             source="built-in (generated)",
         )

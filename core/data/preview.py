@@ -44,7 +44,7 @@ def spectrogram(wave: np.ndarray, n_fft: int = 64, hop: int = 16) -> np.ndarray:
 def tokens_text(ids: np.ndarray, vocab: tuple[str, ...]) -> str:
     words = []
     for v in np.asarray(ids).ravel():
-        v = int(round(float(v)))
+        v = round(float(v))
         if v == PAD_ID:
             continue
         words.append("[MASK]" if v == MASK_ID else vocab[v] if 0 <= v < len(vocab) else f"<{v}>")
@@ -68,7 +68,7 @@ def preview(dataset: Dataset, i: int, max_bars: int = 16) -> Preview:
     if kind == "tokens":
         return Preview("text", title, text=tokens_text(x, dataset.vocab))
     if kind == "graph":
-        node = int(round(float(x.ravel()[0])))
+        node = round(float(x.ravel()[0]))
         name = dataset.vocab[node] if node < len(dataset.vocab) else f"node {node}"
         degree = dataset.metadata.get("degree")
         extra = f" · degree {int(degree[i])}" if degree is not None else ""

@@ -59,8 +59,8 @@ def make_splits(n: int, y: np.ndarray | None, *, val_fraction: float, test_fract
     Stratification needs every class to have a member in every split; when the data is too small for that,
     the split falls back to a plain random one and reports ``stratified=False``.
     """
-    n_val = int(round(n * val_fraction))
-    n_test = int(round(n * test_fraction))
+    n_val = round(n * val_fraction)
+    n_test = round(n * test_fraction)
     n_train = n - n_val - n_test
     if n_train < 2:
         raise DataError(f"only {n_train} training sample(s) are left after the validation and test splits of {n}")
@@ -97,7 +97,7 @@ class Normalizer:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, kind: str, X_train: np.ndarray) -> "Normalizer":
+    def fit(cls, kind: str, X_train: np.ndarray) -> Normalizer:
         flat = X_train.reshape(len(X_train), -1).astype(np.float64)
         d = flat.shape[1]
         if kind == "none":
@@ -112,7 +112,7 @@ class Normalizer:
         return cls(kind=kind, shift=shift.astype(np.float32), scale=scale.astype(np.float32))  # type: ignore[arg-type]
 
     @classmethod
-    def fit_rows(cls, kind: str, X: np.ndarray, rows: np.ndarray, chunk: int = 16384) -> "Normalizer":
+    def fit_rows(cls, kind: str, X: np.ndarray, rows: np.ndarray, chunk: int = 16384) -> Normalizer:
         """The same fit over ``X[rows]`` read a chunk at a time (memory-mapped data larger than memory): means
         and variances are merged chunk by chunk (Chan, Golub & LeVeque 1979), as exact as one pass over all."""
         rows = np.sort(np.asarray(rows))
@@ -146,7 +146,7 @@ class Normalizer:
         return {"kind": self.kind, "shift": self.shift.astype(float).tolist(), "scale": self.scale.astype(float).tolist()}
 
     @classmethod
-    def from_record(cls, record: dict) -> "Normalizer":
+    def from_record(cls, record: dict) -> Normalizer:
         return cls(kind=record["kind"], shift=np.asarray(record["shift"], np.float32),
                    scale=np.asarray(record["scale"], np.float32))
 
@@ -235,7 +235,7 @@ def predefined_splits(dataset: Dataset, *, val_fraction: float, seed: int, strat
     where = dataset.source or dataset.name
     if len(train) == 0:
         raise DataError(f"{where}: the data set's own split has no training samples")
-    val_origin = "predefined"
+    val_origin: Literal["random", "carved", "predefined"] = "predefined"
     stratified = True
     if len(val) == 0 and val_fraction > 0:
         y_train = dataset.y[train] if dataset.y is not None else None
@@ -312,9 +312,6 @@ def split_edges(edges: np.ndarray, *, held_out_fraction: float, seed: int) -> tu
     edges = np.asarray(edges, dtype=np.int64)
     rng = np.random.default_rng(seed + 11)
     perm = rng.permutation(len(edges))
-    k = int(round(len(edges) * held_out_fraction))
-    if len(edges) >= 2:
-        k = min(max(k, 1), len(edges) - 1)
-    else:
-        k = 0
+    k = round(len(edges) * held_out_fraction)
+    k = min(max(k, 1), len(edges) - 1) if len(edges) >= 2 else 0
     return edges[np.sort(perm[k:])], edges[np.sort(perm[:k])]

@@ -10,7 +10,7 @@ import numpy as np
 
 from core.data.base import DATASETS, PAD_ID, Dataset, DatasetSource
 from core.errors import ConfigError
-from core.params import Params, param
+from core.params import BaseParams, param
 
 
 def _graph_dataset(name: str, n: int, edges: np.ndarray, labels: np.ndarray, label_names: tuple[str, ...],
@@ -30,7 +30,7 @@ class StochasticBlockModel(DatasetSource):
     community and p_out across (Holland, Laskey & Leinhardt, 1983). The community is the label."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         communities: int = param(4, label="Communities", min=2, max=50)
         nodes_per_community: int = param(50, label="Nodes per community", min=2, max=10_000)
         p_in: float = param(0.15, label="Edge probability inside", min=0.0, max=1.0)
@@ -50,7 +50,7 @@ class StochasticBlockModel(DatasetSource):
         if len(edges) == 0:
             raise ConfigError("data.params.p_in", "these probabilities drew a graph without edges", value=p.p_in)
         return _graph_dataset("sbm", n, edges, labels, tuple(f"community {c}" for c in range(p.communities)),
-                              self.__doc__.split("\n")[0])
+                              (self.__doc__ or "").split("\n")[0])
 
 
 @DATASETS.register("karate", kind="graph")
@@ -59,7 +59,7 @@ class KarateClub(DatasetSource):
     after the club split (networkx's copy)."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         pass
 
     def load(self) -> Dataset:
@@ -70,7 +70,7 @@ class KarateClub(DatasetSource):
         factions = sorted({g.nodes[i]["club"] for i in range(n)})
         labels = np.array([factions.index(g.nodes[i]["club"]) for i in range(n)])
         edges = np.array(sorted(tuple(sorted(e)) for e in g.edges()), dtype=np.int64)
-        return _graph_dataset("karate", n, edges, labels, tuple(factions), self.__doc__.split("\n")[0])
+        return _graph_dataset("karate", n, edges, labels, tuple(factions), (self.__doc__ or "").split("\n")[0])
 
 
 # ---- toy language ----------------------------------------------------------------------------------------
@@ -113,7 +113,7 @@ class ToyLanguage(DatasetSource):
     checked against them. Nuisance: colour, adverb, determiners, word order of the optional parts."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         sentences: int = param(1500, label="Sentences", min=10, max=1_000_000)
         noise: float = param(0.1, label="Off-class word share", min=0.0, max=1.0,
                              help="Chance that the verb or the place comes from another class.")
@@ -152,7 +152,7 @@ class ToyLanguage(DatasetSource):
             name="toy_language", kind="tokens", X=X, y=y, label_names=tuple(classes), vocab=vocab,
             metadata={"animal": np.array(animal_words), "length": np.array(lengths)},
             vocab_metadata={"category": np.array([category[w] for w in vocab])}, source="built-in (generated)",
-            recommended_normalization="none", description=self.__doc__.split("\n")[0],
+            recommended_normalization="none", description=(self.__doc__ or "").split("\n")[0],
         )
 
 
@@ -167,7 +167,7 @@ class Tones(DatasetSource):
     warble); gain, phase, start frequency and background noise are nuisance factors, recorded as metadata."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         clips: int = param(1000, label="Clips", min=10, max=1_000_000)
         samples: int = param(512, label="Samples per clip", min=64, max=1_000_000)
         noise: float = param(0.1, label="Noise std", min=0.0, max=10.0)
@@ -199,7 +199,7 @@ class Tones(DatasetSource):
         return Dataset(
             name="tones", kind="audio", X=X, y=y, label_names=TONE_PATTERNS,
             metadata={"gain": gain, "phase": phase, "base_frequency": base},
-            recommended_normalization="none", description=self.__doc__.split("\n")[0],
+            recommended_normalization="none", description=(self.__doc__ or "").split("\n")[0],
         )
 
 
@@ -250,7 +250,7 @@ class Factors(DatasetSource):
     equivariance and compositionality. The label is the shape."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         images: int = param(3000, label="Images", min=10, max=1_000_000)
         size: int = param(32, label="Image side (pixels)", min=8, max=512)
         seed: int = param(0, label="Generator seed", min=0)
@@ -271,6 +271,6 @@ class Factors(DatasetSource):
             name="factors", kind="image", X=X, y=shape, label_names=SHAPES,
             metadata={"shape": np.array(SHAPES)[shape], "scale": scale, "rotation_degrees": np.degrees(rotation),
                       "x": x, "y": y, "brightness": brightness},
-            value_range=(0.0, 1.0), recommended_normalization="none", description=self.__doc__.split("\n")[0],
+            value_range=(0.0, 1.0), recommended_normalization="none", description=(self.__doc__ or "").split("\n")[0],
             source="built-in (generated)",
         )

@@ -9,15 +9,16 @@ objective uses when the experiment names none.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 
 from core.data.base import MASK_ID, PAD_ID, DataSpec
 from core.errors import ConfigError
-from core.params import Params, param
+from core.params import BaseParams, Params, param
 from core.registry import Registry
 
 
@@ -25,8 +26,9 @@ class Augmentation:
     """Base of registered augmentations. Subclasses implement :meth:`apply` on a batch."""
 
     Params: type[Params]
+    params: Any  # an instance of the subclass's own nested Params (typed Any: each reads its own fields)
 
-    def __init__(self, params: Params, data: DataSpec):
+    def __init__(self, params: Any, data: DataSpec):
         self.params = params
         self.data = data
 
@@ -73,7 +75,7 @@ class RandomResizedCrop(Augmentation):
     """Crop a random region (a share of the area and an aspect ratio) and resize it to the full image."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         scale_min: float = param(0.6, label="Smallest area share", min=0.05, max=1.0)
         ratio_max: float = param(4 / 3, label="Largest aspect ratio", min=1.0, max=4.0)
         p: float = param(1.0, label="Probability", min=0.0, max=1.0)
@@ -100,7 +102,7 @@ class RandomShift(Augmentation):
     """Translate the image by up to ``max_shift`` of its size in each direction (empty borders are zero)."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         max_shift: float = param(0.125, label="Largest shift (share of size)", min=0.0, max=0.5)
 
     def apply(self, x):
@@ -116,7 +118,7 @@ class Rotation(Augmentation):
     """Rotate by a random angle in [−degrees, +degrees] about the centre."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         degrees: float = param(10.0, label="Largest angle (degrees)", min=0.0, max=180.0)
 
     def apply(self, x):
@@ -132,7 +134,7 @@ class Flip(Augmentation):
     """Mirror left–right with probability ``p``. Off by default for digits: a mirrored 2 is no 2."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         p: float = param(0.5, label="Probability", min=0.0, max=1.0)
 
     def apply(self, x):
@@ -145,7 +147,7 @@ class GaussianNoise(Augmentation):
     """Add independent N(0, σ²) noise to every value (clamped to the data's range when it has one)."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         sigma: float = param(0.1, label="Noise σ", min=0.0, max=10.0)
 
     def apply(self, x):
@@ -157,7 +159,7 @@ class BrightnessContrast(Augmentation):
     """Scale the contrast about each image's mean by 1 ± c and shift the brightness by ± b."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         brightness: float = param(0.2, label="Brightness change", min=0.0, max=1.0)
         contrast: float = param(0.3, label="Contrast change", min=0.0, max=1.0)
 
@@ -175,7 +177,7 @@ class Cutout(Augmentation):
     """Blank a random square whose side is ``size`` of the image's (DeVries & Taylor, 2017)."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         size: float = param(0.25, label="Square side (share of size)", min=0.0, max=1.0)
         p: float = param(0.5, label="Probability", min=0.0, max=1.0)
 
@@ -202,7 +204,7 @@ class TimeShift(Augmentation):
     """Roll the signal in time by up to ``max_shift`` of its length (circularly)."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         max_shift: float = param(0.1, label="Largest shift (share of length)", min=0.0, max=0.5)
 
     def apply(self, x):
@@ -222,7 +224,7 @@ class TimeCrop(Augmentation):
     of the signal they see (as BYOL-A's random resize crop and TS2Vec's cropping)."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         scale_min: float = param(0.5, label="Smallest window (share of length)", min=0.05, max=1.0)
 
     def apply(self, x):
@@ -246,7 +248,7 @@ class AmplitudeScale(Augmentation):
     """Multiply the whole signal by a random gain in [1 − s, 1 + s]."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         scale: float = param(0.2, label="Gain change", min=0.0, max=0.99)
 
     def apply(self, x):
@@ -259,7 +261,7 @@ class TimeMask(Augmentation):
     """Zero one random span of up to ``max_width`` of the length (SpecAugment's time masking)."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         max_width: float = param(0.1, label="Longest span (share of length)", min=0.0, max=1.0)
 
     def apply(self, x):
@@ -278,7 +280,7 @@ class FeatureResample(Augmentation):
     a draw from the feature's marginal distribution (SCARF, Bahri et al., ICLR 2022)."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         p: float = param(0.3, label="Share of features replaced", min=0.0, max=1.0)
 
     def apply(self, x):
@@ -295,7 +297,7 @@ class TokenMask(Augmentation):
     """Hide each real token with probability p (it becomes the reserved MASK id)."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         p: float = param(0.15, label="Share of tokens masked", min=0.0, max=1.0)
 
     def apply(self, x):
@@ -308,7 +310,7 @@ class TokenDropout(Augmentation):
     """Remove each real token with probability p (it becomes padding), keeping at least the first."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         p: float = param(0.1, label="Share of tokens dropped", min=0.0, max=1.0)
 
     def apply(self, x):

@@ -72,7 +72,7 @@ class Diagnostics:
         return float(self.normalized_std.mean())
 
     @classmethod
-    def from_record(cls, r: dict) -> "Diagnostics":
+    def from_record(cls, r: dict) -> Diagnostics:
         """Back from a metrics.jsonl record (the matrices live in diagnostics/ and are not restored here)."""
         def arr(key):
             return _frozen(np.asarray(r.get(key) or [], dtype=np.float64))

@@ -39,7 +39,7 @@ class LinearProbe:
         return LogisticRegression(C=C, max_iter=self.max_iter, random_state=self.random_state)
 
     def fit(self, X: np.ndarray, y: np.ndarray, X_val: np.ndarray | None = None,
-            y_val: np.ndarray | None = None) -> "LinearProbe":
+            y_val: np.ndarray | None = None) -> LinearProbe:
         import copy
         import warnings
 
@@ -62,6 +62,7 @@ class LinearProbe:
                     self.validation_scores_[C] = float((model.predict(Xv) == np.asarray(y_val)).mean())
                     if best is None or self.validation_scores_[C] > self.validation_scores_[best[0]]:
                         best = (C, copy.deepcopy(model))
+                assert best is not None  # Cs is not empty
                 self.C_, self.model_ = best
                 self.protocol_ = PROBE_PROTOCOL
             else:
@@ -97,7 +98,7 @@ class KNNProbe:
         self.weighted = weighted
         self.batch_size = batch_size
 
-    def fit(self, X: np.ndarray, y: np.ndarray) -> "KNNProbe":
+    def fit(self, X: np.ndarray, y: np.ndarray) -> KNNProbe:
         X = np.asarray(X, dtype=np.float32)
         if len(X) == 0:
             raise ValueError("kNN needs at least one training sample")

@@ -12,8 +12,8 @@ tests can check it against values computed by hand.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -34,7 +34,7 @@ class HandcraftedFeatures:
 def image_gradients(img: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Central differences ``gx = (I[:, x+1] − I[:, x−1]) / 2`` (one-sided at the border) of (n, H, W) images."""
     gy, gx = np.gradient(img.astype(np.float64), axis=(1, 2))
-    return gx, gy
+    return np.asarray(gx), np.asarray(gy)
 
 
 def orientation_histograms(img: np.ndarray, cells: int = 4, bins: int = 9) -> np.ndarray:
@@ -111,7 +111,7 @@ def dct_ii(x: np.ndarray, n_out: int | None = None) -> np.ndarray:
 
 def power_frames(signal: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     """Hann-windowed power spectra |FFT|² of overlapping frames: (n, frames, n_fft // 2 + 1)."""
-    n, t = signal.shape
+    _n, t = signal.shape
     if t < n_fft:
         signal = np.pad(signal, ((0, 0), (0, n_fft - t)))
         t = n_fft

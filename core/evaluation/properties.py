@@ -14,8 +14,8 @@ inputs; an *embedder* (a function from inputs to representations) is measured on
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -14,8 +14,9 @@ Used between the layers of one encoder (layer × layer) and between two runs' la
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -51,7 +52,7 @@ class Similarity:
                 "n_samples": self.n_samples, "row_label": self.row_label, "column_label": self.column_label}
 
     @classmethod
-    def from_record(cls, record: Mapping[str, Any]) -> "Similarity":
+    def from_record(cls, record: Mapping[str, Any]) -> Similarity:
         return cls(tuple(record["rows"]), tuple(record["columns"]), np.asarray(record["matrix"], dtype=float),
                    int(record.get("n_samples") or 0), record.get("row_label", ""), record.get("column_label", ""))
 
@@ -87,7 +88,7 @@ def _sample(indices: np.ndarray, limit: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(indices, size=limit, replace=False))
 
 
-def layer_similarity(model, indices: Sequence[int] | None = None, limit: int = 2000, seed: int = 0) -> Similarity:
+def layer_similarity(model, indices: Sequence[int] | np.ndarray | None = None, limit: int = 2000, seed: int = 0) -> Similarity:
     """Layer × layer CKA of one encoder on ``indices`` (default: its test split), at most ``limit`` samples."""
     if indices is None:
         s = model.data.splits

@@ -9,14 +9,17 @@ Evaluation tab) takes from it what is still valid and recomputes only what is mi
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+from core.errors import RunDirectoryError
 from core.evaluation import metrics as M
 from core.evaluation.methods.base import evaluation_names
 from core.evaluation.results import Evaluation, RepresentationResult
@@ -217,10 +220,14 @@ def evaluate_run(run_dir: str | Path, evaluations: Sequence[str] | None = None, 
             yield EvaluationProgress(0.0, "loading the trained model")
             model = load_trained(run_dir, checkpoint=checkpoint)
         fresh = (yield from evaluate(model, check.missing, baselines, seed=seed)).to_record()
-    record = stamped(merge_records(stored, fresh) if check.reused else fresh, stamp)
+    if check.reused:
+        assert stored is not None  # reused means there was a stored record to reuse
+        record = stamped(merge_records(stored, fresh), stamp)
+    else:
+        assert fresh is not None  # nothing reused: everything was just computed
+        record = stamped(fresh, stamp)
     if (checkpoint is None if store is None else store) and fresh is not None:
-        try:
+        # a read-only run (someone else's, on a share): the store is a cache, the result stands
+        with contextlib.suppress(OSError, RunDirectoryError):
             save_evaluation(record, run.reports)
-        except OSError:
-            pass  # a read-only run (someone else's, on a share): the store is a cache, the result stands
     return record, check

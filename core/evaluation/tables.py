@@ -1,15 +1,14 @@
-"""Evaluation results as table rows, from :meth:`Evaluation.to_record` dicts (the form saved in a run's
-``reports/evaluation.json``), so a fresh evaluation and a stored one are shown by the same code."""
+"""Evaluation results as table rows, from :meth:`Evaluation.to_record` dicts (the form a run stores with
+:meth:`core.RunDirectory.write_evaluation`), so a fresh evaluation and a stored one are shown by the same code."""
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from core.fileio import atomic_write_text, json_ready
-
-EVALUATION_FILE = "evaluation.json"
 
 
 @dataclass(frozen=True)
@@ -71,21 +70,17 @@ def comparison_rows(records: Mapping[str, Mapping[str, Any]]) -> tuple[list[str]
 
 
 def save_evaluation(record: Mapping[str, Any], reports_dir: str | Path) -> Path:
-    path = Path(reports_dir) / EVALUATION_FILE
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # not sorted: the metrics keep the suite's order, which is the order the table shows
-    atomic_write_text(path, json.dumps(json_ready(record), indent=2, allow_nan=False) + "\n")
-    return path
+    """Store an evaluation in a run's reports folder through the run directory's one writer."""
+    from core.training.rundir import RunDirectory
+
+    return RunDirectory.write_evaluation_file(dict(record), RunDirectory.evaluation_file(reports_dir))
 
 
 def load_evaluation(reports_dir: str | Path) -> dict[str, Any] | None:
     """The run's last evaluation, or None when there is none (or it cannot be read: it is then evaluated again)."""
-    path = Path(reports_dir) / EVALUATION_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) and "results" in record else None
+    from core.training.rundir import RunDirectory
+
+    return RunDirectory.read_evaluation_file(RunDirectory.evaluation_file(reports_dir))
 
 
 TRANSFER_FILE = "transfer.json"

@@ -4,14 +4,15 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
-from typing import Generator, Sequence
 
 import numpy as np
 import torch
 
 from core.diagnostics.probes import LinearProbe
 from core.errors import ConfigError
+from core.models.encoders import Encoder
 
 METHODS = ("frozen", "fine_tuned", "from_scratch")
 
@@ -64,7 +65,7 @@ def labelled_subset(y: np.ndarray, pool: np.ndarray, per_class: int | None, seed
     return np.sort(np.concatenate(chosen))
 
 
-def _train_classifier(encoder: torch.nn.Module, n_classes: int, X: torch.Tensor, y: torch.Tensor, epochs: int,
+def _train_classifier(encoder: Encoder, n_classes: int, X: torch.Tensor, y: torch.Tensor, epochs: int,
                       lr: float, seed: int) -> torch.nn.Module:
     torch.manual_seed(seed)
     model = torch.nn.Sequential(encoder, torch.nn.Linear(encoder.out_dim, n_classes)).to(X.device)
@@ -120,7 +121,7 @@ def transfer(run_dir: str, target, budgets: Sequence[int | None] = (1, 5, 10, 50
     from core.training.inference import initialised
 
     scratch_template = initialised(source.experiment, device=device).model.encoder
-    accuracy = {m: [] for m in METHODS}
+    accuracy: dict[str, list[float]] = {m: [] for m in METHODS}
     steps = len(budgets) * len(METHODS)
     done = 0
     for per_class in budgets:

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
 
 from core.data.base import MASK_ID, PAD_ID, DataSpec
 from core.errors import ConfigError
-from core.params import Params, param
+from core.params import BaseParams, Params, param
 from core.registry import Registry
 
 
@@ -25,13 +25,14 @@ class Encoder(nn.Module):
     """Base of registered encoders: ``forward(x) -> (batch, out_dim)`` for ``x`` of shape ``(batch, *sample_shape)``."""
 
     Params: type[Params]
+    params: Any  # an instance of the subclass's own nested Params (typed Any: each reads its own fields)
     out_dim: int
     # TorchScript compiles every property unless told not to; these are Python-side helpers, not the graph
-    __jit_unused_properties__ = ["sequence_width", "layer_names"]
+    __jit_unused_properties__: ClassVar[list[str]] = ["sequence_width", "layer_names"]
     #: True when the encoder reads ids (tokens, node ids) rather than real-valued features
     reads_ids: bool = False
 
-    def __init__(self, params: Params, data: DataSpec):
+    def __init__(self, params: Any, data: DataSpec):
         super().__init__()
         self.params = params
         self.data = data
@@ -92,7 +93,7 @@ class MLPEncoder(Encoder):
     """
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         hidden: tuple[int, ...] = param((256, 128), label="Hidden widths", min=1, max=65536,
                                         help="Width of each hidden layer, input side first.")
         out_dim: int = param(64, label="Representation dimension", min=1, max=65536)
@@ -100,7 +101,7 @@ class MLPEncoder(Encoder):
         norm: Literal["none", "batch", "layer"] = param("none", label="Normalisation")
         dropout: float = param(0.0, label="Dropout", min=0.0, max=1.0, max_exclusive=True)
 
-    def __init__(self, params: "MLPEncoder.Params", data: DataSpec):
+    def __init__(self, params: MLPEncoder.Params, data: DataSpec):
         super().__init__(params, data)
         width = data.n_features
         self.blocks = nn.ModuleList()
@@ -191,7 +192,7 @@ class CNN2dEncoder(_ConvEncoder):
     dims = 2
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         channels: tuple[int, ...] = param((32, 64, 128), label="Channels per block", min=1, max=4096, min_items=1)
         kernel_size: int = param(3, label="Kernel size", min=1, max=15)
         out_dim: int = param(64, label="Representation dimension", min=1, max=65536)
@@ -213,7 +214,7 @@ class CNN1dEncoder(_ConvEncoder):
     dims = 1
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         channels: tuple[int, ...] = param((32, 64, 64), label="Channels per block", min=1, max=4096, min_items=1)
         kernel_size: int = param(7, label="Kernel size", min=1, max=63)
         out_dim: int = param(64, label="Representation dimension", min=1, max=65536)
@@ -257,12 +258,12 @@ class EmbeddingEncoder(_IdEncoder):
     """
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         dim: int = param(32, label="Embedding dimension", min=1, max=65536)
         project: bool = param(False, label="Linear map after pooling",
                               help="Add a linear layer after the mean of the token vectors.")
 
-    def __init__(self, params: "EmbeddingEncoder.Params", data: DataSpec):
+    def __init__(self, params: EmbeddingEncoder.Params, data: DataSpec):
         super().__init__(params, data)
         self.table = self._table(params.dim)
         nn.init.normal_(self.table.weight, std=params.dim ** -0.5)
@@ -301,7 +302,7 @@ class TransformerEncoder(_IdEncoder):
     causal = False
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         width: int = param(64, label="Model width", min=8, max=4096)
         layers: int = param(2, label="Layers", min=1, max=24)
         heads: int = param(4, label="Attention heads", min=1, max=64)
@@ -314,7 +315,7 @@ class TransformerEncoder(_IdEncoder):
                 raise ConfigError("heads", f"the model width {self.width} is not divisible by {self.heads} heads",
                                   value=self.heads, allowed="a divisor of width")
 
-    def __init__(self, params: "TransformerEncoder.Params", data: DataSpec):
+    def __init__(self, params: TransformerEncoder.Params, data: DataSpec):
         super().__init__(params, data)
         self.length = int(math.prod(data.sample_shape))
         self.table = self._table(params.width)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -45,13 +45,14 @@ class Objective(nn.Module):
     """
 
     Params: type[Params]
+    params: Any  # an instance of the subclass's own nested Params (typed Any: each reads its own fields)
     requires_labels: ClassVar[bool] = False
     #: multi-view objectives get the experiment's augmentation pipeline as ``self.views``
     uses_views: ClassVar[bool] = False
     #: the smallest batch the loss is defined for (statistics over the batch need at least two samples)
     min_batch_size: ClassVar[int] = 1
 
-    def __init__(self, params: Params, encoder: Encoder, data: DataSpec, views: ViewPipeline | None = None):
+    def __init__(self, params: Any, encoder: Encoder, data: DataSpec, views: ViewPipeline | None = None):
         super().__init__()
         self.params = params
         self.encoder = encoder

@@ -26,8 +26,8 @@ def ema_update(target: torch.nn.Module, online: torch.nn.Module, tau: float) -> 
     """ξ ← τ ξ + (1 − τ) θ for every parameter; buffers (BatchNorm statistics) are copied."""
     for t, o in zip(target.parameters(), online.parameters(), strict=True):
         t.mul_(tau).add_(o.detach(), alpha=1.0 - tau)
-    for t, o in zip(target.buffers(), online.buffers(), strict=True):
-        t.copy_(o)
+    for tb, ob in zip(target.buffers(), online.buffers(), strict=True):
+        tb.copy_(ob)
 
 
 @OBJECTIVES.register("byol", data_kinds=VIEW_KINDS,

@@ -9,7 +9,7 @@ import torch
 from core.errors import ConfigError
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
-from core.params import Params, param
+from core.params import BaseParams, param
 
 
 def roc_auc(pos: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
@@ -30,8 +30,12 @@ class EdgePrediction(Objective):
     """
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         negatives: int = param(5, label="Negative samples per node", min=1, max=1000)
+
+    neighbours: torch.Tensor  # buffers: the edge list sorted by source node,
+    held_out: torch.Tensor  # the held-out edges,
+    offsets: torch.Tensor  # and: where each node's neighbours start in the edge list
 
     def __init__(self, params, encoder, data, views=None):
         super().__init__(params, encoder, data, views)

@@ -101,7 +101,8 @@ class TransitionModel(_FramePrediction):
     def forward(self, batch: Batch) -> LossOutput:
         z = self.embed(batch.x)
         next_obs = self.frame_loss(z, batch.x)
-        reward = self.rewards[batch.index.to(self.rewards.device)]
+        rewards: torch.Tensor = self.rewards  # type: ignore[assignment]  # a buffer
+        reward = rewards[batch.index.to(rewards.device)]
         predicted = self.reward_head(z).squeeze(1)
         reward_loss = Fn.mse_reconstruction(predicted[:, None], reward[:, None])
         loss = next_obs + self.params.reward_weight * reward_loss

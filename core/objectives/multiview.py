@@ -38,6 +38,7 @@ class TwoViewObjective(Objective):
         return False
 
     def two_views(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        assert self.views is not None  # the engine gives multi-view objectives their pipeline
         if batch.global_x is not None:  # data-parallel: the global batch's views, then this process's rows
             v1, v2 = self.views(batch.global_x), self.views(batch.global_x)
             return v1[batch.rows], v2[batch.rows]

@@ -10,7 +10,7 @@ from core.data.base import PAD_ID
 from core.errors import ConfigError
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
-from core.params import Params, param
+from core.params import BaseParams, param
 
 
 def next_token_targets(ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -34,7 +34,7 @@ class NextToken(Objective):
     """
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         label_smoothing: float = param(0.0, label="Label smoothing", min=0.0, max=1.0, max_exclusive=True)
 
     @classmethod

@@ -7,7 +7,7 @@ from core.distributed import gather
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput
 from core.objectives.multiview import VIEW_KINDS, TwoViewObjective
-from core.params import Params
+from core.params import BaseParams
 
 
 @OBJECTIVES.register("siamese_naive", data_kinds=VIEW_KINDS, teaching="collapses by design",
@@ -24,7 +24,7 @@ class SiameseNaive(TwoViewObjective):
     """
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         pass
 
     def forward(self, batch: Batch) -> LossOutput:

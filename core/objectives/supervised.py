@@ -8,7 +8,7 @@ from core.errors import ConfigError
 from core.models.heads import LinearClassifier
 from core.objectives import functional as Fn
 from core.objectives.base import OBJECTIVES, Batch, LossOutput, Objective
-from core.params import Params, param
+from core.params import BaseParams, param
 
 
 @OBJECTIVES.register("supervised", data_kinds=("image", "sequence", "tabular", "graph", "tokens", "audio", "embeddings"),
@@ -25,11 +25,11 @@ class Supervised(Objective):
     requires_labels = True
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         label_smoothing: float = param(0.0, label="Label smoothing", min=0.0, max=1.0, max_exclusive=True,
                                        help="Share of each target spread uniformly over all classes.")
 
-    def __init__(self, params: "Supervised.Params", encoder, data: DataSpec, views=None):
+    def __init__(self, params: Supervised.Params, encoder, data: DataSpec, views=None):
         super().__init__(params, encoder, data, views)
         if data.n_classes < 2:
             raise ConfigError("objective.name", "supervised training needs labels with at least two classes",
@@ -37,6 +37,7 @@ class Supervised(Objective):
         self.classifier = LinearClassifier(encoder.out_dim, data.n_classes)
 
     def forward(self, batch: Batch) -> LossOutput:
+        assert batch.y is not None  # requires_labels: the engine refuses unlabelled data first
         logits = self.classifier(self.encoder(batch.x))
         loss = Fn.cross_entropy(logits, batch.y, self.params.label_smoothing)
         return LossOutput(loss=loss, terms={"cross_entropy": loss}, metrics={"accuracy": Fn.accuracy(logits, batch.y)})

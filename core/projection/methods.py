@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Generator
 from dataclasses import dataclass
-from typing import Any, Generator, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from core.errors import ConfigError
-from core.params import Params, param
+from core.params import BaseParams, Params, param
 from core.projection.neighbors import knn
 from core.projection.umap_epochs import describe, run_counted
 from core.registry import Registry
@@ -35,6 +36,9 @@ class Projection:
 
     Params: type[Params]
     method: str = ""
+
+    if TYPE_CHECKING:  # the parameters become attributes (scikit-learn's convention), set in __init__
+        def __getattr__(self, name: str) -> Any: ...
 
     def __init__(self, **params: Any):
         self.params = self.Params(**params)
@@ -76,7 +80,7 @@ class PCA(Projection):
     method = "pca"
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         n_components: int = param(2, label="Dimensions", min=1, max=3)
         random_state: int = param(0, label="Seed", min=0)
 
@@ -113,7 +117,7 @@ class TSNE(Projection):
     method = "tsne"
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         n_components: int = param(2, label="Dimensions", min=1, max=3)
         perplexity: float = param(30.0, label="Perplexity", min=1.0, max=1000.0,
                                   help="Roughly the number of neighbours each point keeps close.")
@@ -189,7 +193,7 @@ class UMAP(Projection):
     method = "umap"
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         n_components: int = param(2, label="Dimensions", min=1, max=3)
         n_neighbors: int = param(15, label="Neighbours", min=2, max=500)
         min_dist: float = param(0.1, label="Minimum distance", min=0.0, max=1.0)

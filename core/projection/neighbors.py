@@ -70,11 +70,8 @@ class ExactIndex:
         """Larger is nearer: cosine similarity, or −‖q − x‖² up to the constant ‖q‖² (added back later), against
         points ``lo:hi``."""
         hi = self.n if hi is None else hi
-        if self.on_cpu:
-            s = torch.from_numpy(q.numpy() @ self.data_t[:, lo:hi])
-        else:
-            s = q @ self.data[lo:hi].T
-        if self.metric == "euclidean":
+        s = torch.from_numpy(q.numpy() @ self.data_t[:, lo:hi]) if self.on_cpu else q @ self.data[lo:hi].T
+        if self.sq_norms is not None:  # euclidean
             s = 2 * s - self.sq_norms[None, lo:hi]
         return s
 
@@ -115,7 +112,8 @@ class ExactIndex:
     def _tiled_topk(self, q: torch.Tensor, k: int, own: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """The k best of each query over database tiles, merged tile by tile into a running top-k."""
         tile = max(k, self.SCORE_BYTES // (4 * len(q)))
-        best = idx = None
+        best: torch.Tensor | None = None
+        idx: torch.Tensor | None = None
         rows = torch.arange(len(q), device=q.device)
         for lo in range(0, self.n, tile):
             hi = min(lo + tile, self.n)
@@ -127,12 +125,13 @@ class ExactIndex:
             kk = min(k, hi - lo)
             tile_best, tile_idx = score.topk(kk, dim=1)
             tile_idx = tile_idx + lo
-            if best is None:
+            if best is None or idx is None:
                 best, idx = tile_best, tile_idx
             else:
                 merged, pos = torch.cat([best, tile_best], dim=1).topk(k, dim=1)
                 idx = torch.cat([idx, tile_idx], dim=1).gather(1, pos)
                 best = merged
+        assert best is not None and idx is not None  # at least one tile
         return best, idx
 
 def knn(X: np.ndarray, k: int, metric: Metric = "cosine", *, queries: np.ndarray | None = None,

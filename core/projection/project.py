@@ -4,9 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generator, Sequence
+from typing import Any
 
 import numpy as np
 

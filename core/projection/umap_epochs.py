@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-_listeners: dict[int, "EpochCounter"] = {}
+_listeners: dict[int, EpochCounter] = {}
 _lock = threading.Lock()
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -43,7 +44,7 @@ class ReportData:
 def _history(run) -> dict[str, list[float]]:
     from core.training.events import EpochEnded
 
-    h: dict[str, list[float]] = {k: [] for k in ("epoch", "train_loss", "val_loss", "effective_rank",
+    h: dict[str, list[Any]] = {k: [] for k in ("epoch", "train_loss", "val_loss", "effective_rank",
                                                  "probe_accuracy", "uniformity")}
     for e in run.read_events():
         if not isinstance(e, EpochEnded):
@@ -65,17 +66,14 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = Non
     ``reuse``, the run's stored evaluation (``reports/evaluation.json``, e.g. the Evaluation tab's) is used
     where it is still valid and only what is missing or stale is computed: ``ReportData.reuse`` says which."""
     from core._version import __version__
-    from core.training import checkpoint as ckpt
     from core.training.inference import load_trained
     from core.training.rundir import RunDirectory
 
     run = RunDirectory.open(run_dir)
     requested = checkpoint  # None: the default one, whose evaluation the Evaluation tab stores
-    checkpoint = ckpt.describe_choice(run.checkpoints, checkpoint)[0]  # the best one when training kept one
-    model = load_trained(run_dir, checkpoint=checkpoint)
-    loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
-    manifest = ckpt.read_manifest(run.checkpoints)
-    entry = next(e for e in manifest["checkpoints"] if e["file"] == loaded.path.name)
+    model = load_trained(run_dir, checkpoint=checkpoint)  # the best checkpoint when training kept one
+    used = model.checkpoint
+    assert used is not None  # load_trained always says which checkpoint it loaded
     X = np.ascontiguousarray(model.data.dataset.X)
     status = run.read_status()
     provenance = {
@@ -83,8 +81,8 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = Non
         "status": status.get("status"), "run_id": status.get("run_id"),
         "versions": {**status.get("versions", {}), "report": __version__},
         "data_fingerprint": hashlib.sha256(X.tobytes()).hexdigest()[:16] + f" ({X.shape[0]} samples)",
-        "checkpoint": {"file": entry["file"], "sha256": entry["sha256"], "epoch": entry["epoch"], "step": entry["step"],
-                       "why": model.checkpoint},
+        "checkpoint": {"file": used.file, "sha256": used.sha256, "epoch": used.epoch, "step": used.step,
+                       "why": used.why},
     }
     from core.evaluation.stored import evaluate_run, evaluation_from_record
 
@@ -92,7 +90,7 @@ def build_report(run_dir: str | Path, *, evaluations: Sequence[str] | None = Non
                                             model=model)
     result = evaluation_from_record(record)
     data = ReportData(title=f"Probe report — {model.experiment.name}",
-                      created=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                      created=_dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
                       provenance=provenance, history=_history(run), evaluation=result, sections=tuple(sections),
                       reuse=check)
     if "figures" in sections:
@@ -105,7 +103,6 @@ def _figures(data: ReportData, model) -> dict[str, str]:
 
     out: dict[str, str] = {}
     ev = data.evaluation
-    split = ev.split.get("evaluated_on", "test") if isinstance(ev.split, dict) else ev.split  # a name, not the record
     h = data.history
     gaps = lambda values: [np.nan if v is None else v for v in values]  # noqa: E731
     if h["epoch"]:
@@ -123,11 +120,12 @@ def _figures(data: ReportData, model) -> dict[str, str]:
                                              {"RankMe": (h["epoch"], gaps(h["effective_rank"]))}, "epoch",
                                              "effective rank (dimensions)", integer_x=True)
     learned = ev.learned
-    accuracy = {name: r.metrics.get("probe_accuracy") for name, r in ev.results.items()}
-    if any(m is not None for m in accuracy.values()):
-        names = [n for n, m in accuracy.items() if m is not None]
+    where = ev.split.get("description") or f"test split, {ev.n_test} samples"  # e.g. "random test split (359 samples)"
+    accuracy = {name: m for name, r in ev.results.items() if (m := r.metrics.get("probe_accuracy")) is not None}
+    if accuracy:
+        names = list(accuracy)
         out["baselines"] = figures.bar_chart(
-            f"Linear probe: learned vs baselines ({split} split, n = {ev.n_test})", [n.replace("_", " ") for n in names],
+            f"Linear probe: learned vs baselines ({where})", [n.replace("_", " ") for n in names],
             [accuracy[n].value for n in names], "accuracy", xlabel="representation",
             errors=[(accuracy[n].low, accuracy[n].high) if accuracy[n].low is not None else None for n in names])
     Z = model.embed()
@@ -136,13 +134,13 @@ def _figures(data: ReportData, model) -> dict[str, str]:
                                          {"σ": (np.arange(1, len(sv) + 1), np.maximum(sv, 1e-12))}, "index",
                                          "singular value (log scale)", integer_x=True, log_y=True)
     if learned.confusion is not None and len(ev.label_names) <= 30:
-        out["confusion"] = figures.heatmap(f"Confusion matrix of the linear probe ({split} split)",
+        out["confusion"] = figures.heatmap(f"Confusion matrix of the linear probe ({where})",
                                            learned.confusion, ev.label_names, ev.label_names, value_label="samples",
                                            xlabel="predicted class", ylabel="true class", cmap="Blues",
                                            integer_values=True)
     if learned.reliability is not None:
-        r = learned.reliability
-        out["reliability"] = figures.reliability_diagram(r.confidence, r.accuracy, r.share)
+        rel = learned.reliability
+        out["reliability"] = figures.reliability_diagram(rel.confidence, rel.accuracy, rel.share)
     if learned.robustness:
         panels = {name.replace("_", " "): {"learned": ([p[0] for p in c], [p[1] for p in c])}
                   for name, c in learned.robustness.items()}
@@ -181,7 +179,7 @@ def _figures(data: ReportData, model) -> dict[str, str]:
 
 
 def _rows(data: ReportData) -> list[tuple[str, str, float | None, float | None, float | None]]:
-    rows = []
+    rows: list[tuple[str, str, float | None, float | None, float | None]] = []
     for rep, r in data.evaluation.results.items():
         for name, m in r.metrics.items():
             rows.append((rep, name, m.value, m.low, m.high))

@@ -9,8 +9,9 @@ import csv
 import io
 import json
 import math
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -84,7 +85,7 @@ def write_embeddings_parquet(path: str | Path, columns: Mapping[str, Sequence[An
     import pyarrow.parquet as pq
 
     embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
-    n, d = embeddings.shape
+    _n, d = embeddings.shape
     arrays, names = [], []
     for name, values in columns.items():
         arrays.append(pa.array(np.asarray(values).tolist() if isinstance(values, np.ndarray) else list(values)))
@@ -189,6 +190,7 @@ def _sprite(path: Path, dataset: Dataset, indices: np.ndarray) -> tuple[Path, in
     grid = Image.new("RGB", (per_row * thumb, per_row * thumb))
     for k, i in enumerate(indices):
         img = preview(dataset, int(i)).image
+        assert img is not None  # image datasets always preview as an image
         tile = Image.fromarray(img).convert("RGB").resize((thumb, thumb), Image.Resampling.NEAREST)
         grid.paste(tile, ((k % per_row) * thumb, (k // per_row) * thumb))
     with atomic_writer(path, "wb") as fh:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -38,7 +39,7 @@ def _style() -> Iterator[None]:
     from cycler import cycler
     from matplotlib import rc_context
 
-    with rc_context({**STYLE, "axes.prop_cycle": cycler(color=PALETTE)}):
+    with rc_context({**STYLE, "axes.prop_cycle": cycler(color=PALETTE)}):  # type: ignore[dict-item]
         yield
 
 
@@ -113,7 +114,7 @@ def _finish(ax, title: str, xlabel: str, ylabel: str, legend: bool) -> None:
         ax.legend(loc="best")
 
 
-def line_chart(title: str, series: dict[str, tuple[Sequence[float], Sequence[float]]], xlabel: str, ylabel: str,
+def line_chart(title: str, series: Mapping[str, tuple[Any, Any]], xlabel: str, ylabel: str,
                y_range: tuple[float, float] | None = None, *, integer_x: bool | None = None,
                log_y: bool = False) -> str:
     """One line per series (name → (x, y)); ``None`` / NaN leave gaps. ``integer_x`` (default: when every x is
@@ -139,7 +140,7 @@ def line_chart(title: str, series: dict[str, tuple[Sequence[float], Sequence[flo
 
 def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None], ylabel: str,
               y_range: tuple[float, float] | None = (0.0, 1.0), *, xlabel: str = "",
-              errors: Sequence[tuple[float, float] | None] | None = None) -> str:
+              errors: Sequence[tuple[Any, Any] | None] | None = None) -> str:
     """One bar per category (a categorical x axis), its value written above it; ``errors`` = (low, high)
     interval per bar, drawn as error bars. Missing values are marked "n/a"."""
     with _style():
@@ -154,8 +155,9 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
             ax.errorbar(pos, np.nan_to_num(vals), yerr=[lo, hi], fmt="none", ecolor="#333", capsize=3, linewidth=1)
         for k, (bar, v) in enumerate(zip(bars, vals, strict=True)):
             top = bar.get_height()
-            if errors is not None and errors[k] is not None and np.isfinite(v):
-                top = max(top, errors[k][1])  # above the error bar's cap
+            err = errors[k] if errors is not None else None
+            if err is not None and np.isfinite(v):
+                top = max(top, err[1])  # above the error bar's cap
             ax.annotate("n/a" if not np.isfinite(v) else f"{v:.3g}", (bar.get_x() + bar.get_width() / 2, top),
                         xytext=(0, 2), textcoords="offset points", ha="center", va="bottom", fontsize=8)
         ax.set_xticks(pos, [str(label) for label in labels], rotation=30 if len(labels) > 4 else 0,
@@ -167,7 +169,7 @@ def bar_chart(title: str, labels: Sequence[str], values: Sequence[float | None],
         return to_svg(fig)
 
 
-def small_multiples(title: str, panels: dict[str, dict[str, tuple[Sequence[float], Sequence[float]]]],
+def small_multiples(title: str, panels: Mapping[str, Mapping[str, tuple[Any, Any]]],
                     xlabels: dict[str, str], ylabel: str, y_range: tuple[float, float] | None = None,
                     ncols: int = 3) -> str:
     """One panel per kind (panel name → series name → (x, y)), each with its own x axis and unit (``xlabels``

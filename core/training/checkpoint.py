@@ -7,6 +7,7 @@ that verifies.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import logging
@@ -88,7 +89,7 @@ def save_checkpoint(directory: Path, *, model: torch.nn.Module, optimizer: torch
     entry = {
         "file": name, "sha256": sha256_file(path), "bytes": path.stat().st_size, "epoch": state.epoch,
         "step": state.step, "batch_in_epoch": state.batch_in_epoch, "seed": state.seed, "reason": reason,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"), "versions": versions(),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"), "versions": versions(),
     }
     manifest = read_manifest(directory, writing=True)
     manifest["checkpoints"] = [c for c in manifest["checkpoints"] if c["file"] != name] + [entry]
@@ -189,16 +190,33 @@ def rebuild_manifest(directory: Path, why: str) -> dict[str, Any]:
         entries.append({"file": path.name, "sha256": sha256_file(path), "bytes": path.stat().st_size,
                         "epoch": state.epoch, "step": state.step, "batch_in_epoch": state.batch_in_epoch,
                         "seed": state.seed, "reason": "rebuilt", "created": None, "versions": {}})
-    entries.sort(key=lambda e: e["step"])
+    entries.sort(key=lambda e: int(e["step"]))  # type: ignore[call-overload]
     manifest = {"format": FORMAT, "checkpoints": entries, "latest": entries[-1]["file"] if entries else None,
-                "rebuilt": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+                "rebuilt": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")}
     NOTES.info("the checkpoint manifest %s was rebuilt from %d checkpoint file(s) (%s)",
                directory / MANIFEST, len(entries), why)
-    try:
+    with contextlib.suppress(OSError):  # a read-only run: the rebuilt manifest serves this process
         atomic_write_json(directory / MANIFEST, manifest)
-    except OSError:
-        pass  # a read-only run: the rebuilt manifest serves this process
     return manifest
+
+
+@dataclass(frozen=True)
+class CheckpointInfo:
+    """Which checkpoint a model was loaded from (its hash verified against the manifest): small, kept with the
+    model so nobody loads and hashes the file a second time to learn it."""
+
+    path: Path
+    sha256: str
+    epoch: int
+    step: int
+    why: str = ""  # why this one, in words ("the newest checkpoint", "... the best by val_loss ...")
+
+    @property
+    def file(self) -> str:
+        return self.path.name
+
+    def __str__(self) -> str:
+        return self.why or self.file
 
 
 @dataclass(frozen=True)
@@ -208,6 +226,11 @@ class LoadedCheckpoint:
     model: dict[str, torch.Tensor]
     optimizer: dict[str, Any]
     rng: dict[str, torch.Tensor]
+    sha256: str = ""
+
+    @property
+    def info(self) -> CheckpointInfo:
+        return CheckpointInfo(self.path, self.sha256, self.state.epoch, self.state.step)
 
 
 def load_checkpoint(directory: Path, name: str | None = None) -> LoadedCheckpoint:
@@ -265,7 +288,7 @@ def _load_entry(directory: Path, entry: dict[str, Any]) -> LoadedCheckpoint:
             opt_state.setdefault(int(pid), {})[key] = v
     rng = {k[len("rng/"):]: v for k, v in tensors.items() if k.startswith("rng/")}
     return LoadedCheckpoint(path=path, state=state, model=model,
-                            optimizer={"state": opt_state, "param_groups": groups}, rng=rng)
+                            optimizer={"state": opt_state, "param_groups": groups}, rng=rng, sha256=entry["sha256"])
 
 
 FOREIGN_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")

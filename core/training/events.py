@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -166,7 +167,8 @@ def event_from_record(record: Mapping[str, Any]) -> Event | None:
     """The event a ``metrics.jsonl`` record stands for; None for an event kind this version does not know (a
     newer writer's), so old readers skip what they cannot show. Raises :class:`RecordError` for a known kind
     with missing or malformed fields."""
-    cls = EVENT_TYPES.get(record.get("event")) if isinstance(record, Mapping) else None
+    kind = record.get("event") if isinstance(record, Mapping) else None
+    cls: Any = EVENT_TYPES.get(kind) if isinstance(kind, str) else None
     return None if cls is None else cls.from_record(record)
 
 

@@ -17,7 +17,6 @@ nothing is written.
 from __future__ import annotations
 
 import io
-import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +38,9 @@ CHECK_SAMPLES = 64
 
 class WithPreprocessing(nn.Module):
     """Raw sample → normaliser → encoder: what the exported graphs compute."""
+
+    shift: torch.Tensor  # buffers: the normaliser's shift and scale
+    scale: torch.Tensor
 
     def __init__(self, encoder: nn.Module, normalizer: Normalizer, input_shape: tuple[int, ...]):
         super().__init__()
@@ -146,7 +148,8 @@ def _onnx(wrapped: nn.Module, x: torch.Tensor, expected: np.ndarray, check: dict
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            torch.onnx.export(wrapped.cpu(), (x.cpu(),), buf, input_names=["input"], output_names=["embedding"],
+            torch.onnx.export(wrapped.cpu(), (x.cpu(),), buf,  # type: ignore[arg-type]  # a file object works
+                              input_names=["input"], output_names=["embedding"],
                               dynamic_axes={"input": {0: "batch"}, "embedding": {0: "batch"}}, dynamo=False,
                               opset_version=17)
     except Exception as err:  # noqa: BLE001 - an operator ONNX lacks, data-dependent control flow, ...
@@ -172,20 +175,20 @@ def _card(run, model, fmt: str, model_file: Path, pre: dict[str, Any], dim: int,
           checkpoint: str | None) -> dict:
     from core.fileio import json_ready
     from core.params import to_mapping
-    from core.training.checkpoint import load_checkpoint, versions
+    from core.training.checkpoint import versions
 
     exp = model.experiment
     ds = model.data.dataset
     status = run.read_status()
     metrics: dict[str, Any] = {f"final/{k}": v for k, v in (status.get("test") or {}).items()}
-    evaluation = run.reports / "evaluation.json"
-    if evaluation.is_file():
+    evaluation = run.read_evaluation()
+    if evaluation is not None:
         try:
-            learned = json.loads(evaluation.read_text(encoding="utf-8"))["results"]["learned"]["metrics"]
+            learned = evaluation["results"]["learned"]["metrics"]
             metrics.update({f"evaluation/{k}": v.get("value") for k, v in learned.items()})
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (KeyError, TypeError, AttributeError):
             pass  # a damaged evaluation record leaves the card without its metrics, not without a card
-    loaded = load_checkpoint(run.checkpoints, checkpoint)
+    used = model.checkpoint  # the one the model was loaded from, hash verified: not loaded a second time
     all_versions = dict(versions())
     if fmt == "onnx":
         import onnx
@@ -198,7 +201,7 @@ def _card(run, model, fmt: str, model_file: Path, pre: dict[str, Any], dim: int,
         "encoder": {"name": exp.encoder.name, "params": to_mapping(exp.encoder.params), "output_dim": dim},
         "dataset": {"name": ds.name, "reader": exp.data.name, "source": ds.source, "kind": ds.kind,
                     "samples": ds.n, "classes": list(ds.label_names), "split": model.data.splits.record()},
-        "checkpoint": {"file": loaded.path.name, "step": loaded.state.step, "epoch": loaded.state.epoch},
+        "checkpoint": {"file": used.file, "step": used.step, "epoch": used.epoch},
         "input": {"shape": pre["input_shape"], "dtype": "float32", "data_kind": pre["data_kind"],
                   "preprocessing": "applied inside the graph" if fmt != "safetensors" else
                   "apply preprocessing.json before the encoder"},

@@ -1,6 +1,7 @@
 """A trained (or freshly initialised) model with its data, for evaluation, projection and exploration."""
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,8 @@ class ModelOnData:
     data: PreparedData
     model: Objective
     device: torch.device
-    checkpoint: str = ""  # which checkpoint's weights, in words ("" = freshly initialised)
+    checkpoint: ckpt.CheckpointInfo | None = None  # the weights' checkpoint (None: freshly initialised); str() says
+    # which and why in words
 
     @torch.no_grad()
     def embed(self, indices: np.ndarray | None = None, batch_size: int = 2048, space: str = "representation") -> np.ndarray:
@@ -82,7 +84,10 @@ class ModelOnData:
         parts = []
         for start in range(0, len(X), batch_size):
             x = torch.from_numpy(np.ascontiguousarray(X[start:start + batch_size], dtype=np.float32)).to(self.device)
-            parts.append(fn(x).float().cpu())
+            out = fn(x)
+            if out is None:
+                raise ValueError(f"this model has no {space} space")
+            parts.append(out.float().cpu())
         return torch.cat(parts).numpy() if parts else np.zeros((0, 0), np.float32)
 
 
@@ -110,5 +115,5 @@ def load_trained(run_dir: str | Path, checkpoint: str | None = None, device: str
     loaded = ckpt.load_checkpoint(run.checkpoints, name)
     result = initialised(experiment, device or "cpu")
     ckpt.restore_model(result.model, {k: v.to(result.device) for k, v in loaded.model.items()}, loaded.path.name)
-    result.checkpoint = why if name is not None else f"{loaded.path.name} ({why})"
+    result.checkpoint = dataclasses.replace(loaded.info, why=why if name is not None else f"{loaded.path.name} ({why})")
     return result

@@ -19,18 +19,19 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Generator, Mapping
+from typing import Any
 
 import numpy as np
 import torch
 
 from core import distributed
-from core.data.files.arrow import load_arrow
 from core.compatibility import check_compatible
 from core.config.schema import Experiment
 from core.data.base import DATASETS, Dataset, DataSpec
+from core.data.files.arrow import load_arrow
 from core.data.splits import PreparedData, prepare_from_config, split_edges
 from core.data.views import make_views
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics
@@ -172,7 +173,9 @@ class Trainer:
         once the data loaded and the model was built, so a config or data error leaves nothing behind."""
         self.experiment = experiment
         self._make_run = run if callable(run) and not isinstance(run, RunDirectory) else None
-        self.run_dir = run if self._make_run is None else None
+        # a RunDirectory once the run has begun (None until a new run's directory is made): typed Any because
+        # every use after the start relies on that, which mypy cannot follow
+        self.run_dir: Any = run if self._make_run is None else None
         self._consistent = True  # False while a step changes the weights: no checkpoint may be taken then
         self.resume_from = resume_from
         self.run_id = uuid.uuid4().hex[:12]
@@ -186,9 +189,8 @@ class Trainer:
         self._last_checkpoint: str | None = None
         self._trackers: list[Any] = []
         self.dist = distributed.current()
-        if self.dist.enabled:  # only rank 0 measures, snapshots and writes: the others train
-            if not self.dist.is_main:
-                self.t = dataclasses.replace(self.t, diagnostics_every=0, probe_every=0, snapshot_every=0)
+        if self.dist.enabled and not self.dist.is_main:  # only rank 0 measures, snapshots and writes
+            self.t = dataclasses.replace(self.t, diagnostics_every=0, probe_every=0, snapshot_every=0)
 
     # ---- set-up -----------------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -222,7 +224,7 @@ class Trainer:
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
                 find_unused_parameters=True)  # e.g. BYOL's target network takes no gradient
         if t.compile != "off":
-            self.step_model = torch.compile(self.step_model, mode=t.compile)
+            self.step_model = torch.compile(self.step_model, mode=t.compile)  # type: ignore[assignment]
         # mixed precision: autocast around the step; fp16 also scales the loss so small gradients survive
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(t.precision)
         self._autocast = (lambda: torch.autocast(self.device.type, dtype=dtype)) if dtype else contextlib.nullcontext
@@ -257,7 +259,7 @@ class Trainer:
         self.steps_per_epoch = (n_train // self.global_batch if drop_tail
                                 else math.ceil(n_train / self.global_batch))
         self.total_steps = self.steps_per_epoch * t.epochs
-        self.warmup_steps = int(round(t.warmup_epochs * self.steps_per_epoch))
+        self.warmup_steps = round(t.warmup_epochs * self.steps_per_epoch)
         self.base_lr = t.lr
         self.epoch, self.step, self.batch_in_epoch = 0, 0, 0
         if self.resume_from is not None:
@@ -318,11 +320,11 @@ class Trainer:
                 baseline_probe_accuracy=baseline, split=self.data.splits.describe()))
             if not resumed:
                 run.write_preprocessing(self.data.preprocessing())
-                run.save_array("snapshots/subset.npy", self.subset)
+                run.save_array(run.SUBSET, self.subset)
                 if self.data.dataset.y is not None:
-                    run.save_array("snapshots/labels.npy", self.data.dataset.y[self.subset])
+                    run.save_array(run.SNAPSHOT_LABELS, self.data.dataset.y[self.subset])
                 if self.t.snapshot_every:
-                    yield from self._emit(self._snapshot(f"snapshots/epoch_{0:03d}.npy"))
+                    yield from self._emit(self._snapshot(RunDirectory.snapshot_name(epoch=0)))
             last_epoch_event = None
             self._run_start = time.perf_counter()  # StepEnded.elapsed counts training time, not set-up
             while self.epoch < self.t.epochs and not self._stop and not self._early_stop:
@@ -333,9 +335,9 @@ class Trainer:
                     yield from self._emit(self._checkpoint("stop"))
                 test: dict[str, float] = {}
             else:
-                if self.t.checkpoint_every == 0 or self.epoch % self.t.checkpoint_every or self._early_stop:
-                    if not (self._last_checkpoint or "").endswith(f"step_{self.step:07d}.safetensors"):
-                        yield from self._emit(self._checkpoint("final"))
+                if ((self.t.checkpoint_every == 0 or self.epoch % self.t.checkpoint_every or self._early_stop)
+                        and not (self._last_checkpoint or "").endswith(f"step_{self.step:07d}.safetensors")):
+                    yield from self._emit(self._checkpoint("final"))
                 self._restore_best()  # the end-of-run figures are the best checkpoint's, as evaluate's are
                 test = self._final_evaluation()
                 status = "finished"
@@ -343,7 +345,8 @@ class Trainer:
             final_loss = test.get("test_loss", getattr(last_epoch_event, "train_loss", None))
             verdict = advice = ""
             peak = getattr(self, "_peak_loss", None)
-            if status == "finished" and outcome.diverged(self._first_loss, final_loss, peak):
+            if (status == "finished" and self._first_loss is not None and final_loss is not None
+                    and outcome.diverged(self._first_loss, final_loss, peak)):
                 verdict = "diverged"
                 advice = outcome.divergence_advice(self._first_loss, final_loss, self.base_lr, peak)
             yield from self._emit(RunFinished(run_id=self.run_id, status=status, epochs_completed=self.epoch,
@@ -401,7 +404,7 @@ class Trainer:
         while self._pending:
             command = self._pending.popleft()
             if isinstance(command, RequestSnapshot):
-                yield from self._emit(self._snapshot(f"snapshots/step_{self.step:07d}.npy"))
+                yield from self._emit(self._snapshot(RunDirectory.snapshot_name(step=self.step)))
             elif isinstance(command, SaveCheckpoint):
                 yield from self._emit(self._checkpoint("requested"))
             elif isinstance(command, SetLearningRate):
@@ -505,7 +508,7 @@ class Trainer:
         self._save_matrices(epoch, diagnostics, projection)  # before the event: a follower reading it finds them
         yield from self._emit(event)
         if t.snapshot_every and epoch % t.snapshot_every == 0:
-            yield from self._emit(self._snapshot(f"snapshots/epoch_{epoch:03d}.npy"))
+            yield from self._emit(self._snapshot(RunDirectory.snapshot_name(epoch=epoch)))
         if t.checkpoint_every and epoch % t.checkpoint_every == 0:
             yield from self._emit(self._checkpoint("epoch"))
         if t.keep_best:
@@ -541,7 +544,7 @@ class Trainer:
                     self._best, self._since_best = (value, event.epoch), 0
                     if not (self._last_checkpoint or "").endswith(f"step_{self.step:07d}.safetensors"):
                         yield from self._emit(self._checkpoint("best"))
-                    ckpt.mark_best(self.run_dir.checkpoints, Path(self._last_checkpoint).name, metric=name,
+                    ckpt.mark_best(self.run_dir.checkpoints, Path(self._last_checkpoint or "").name, metric=name,
                                    value=value, epoch=event.epoch)
                 else:
                     self._since_best += 1
@@ -563,6 +566,12 @@ class Trainer:
     def _forked_rng(self):
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         return torch.random.fork_rng(devices=devices)
+
+    def representation(self, indices: np.ndarray) -> np.ndarray:
+        """Embeddings of dataset samples ``indices`` in the representation space (which every model has)."""
+        Z = self.embed(indices)
+        assert Z is not None
+        return Z
 
     @torch.no_grad()
     def embed(self, indices: np.ndarray, batch_size: int = 2048, space: str = "representation") -> np.ndarray | None:
@@ -633,7 +642,7 @@ class Trainer:
                 if value is not None:
                     arrays[f"{prefix}_{name}"] = value
         if arrays:
-            self.run_dir.save_matrices(f"diagnostics/epoch_{epoch:03d}.npz", **arrays)
+            self.run_dir.save_matrices(RunDirectory.matrices_name(epoch), **arrays)
 
     def _view_pipeline(self):
         if getattr(self.model, "views", None) is not None:
@@ -660,13 +669,14 @@ class Trainer:
                 a, b = fn(views(x)), fn(views(x))
         finally:
             self.model.train(was_training)
-        if a is None:
+        if a is None or b is None:
             return None
         return a.float().cpu().numpy(), b.float().cpu().numpy()
 
     def _online_probe(self, Z_eval: np.ndarray) -> tuple[float, float]:
         y = self.data.dataset.y
-        Z_train = self.embed(self.probe_idx)
+        assert y is not None  # the online probe runs on labelled data only
+        Z_train = self.representation(self.probe_idx)
         if len(np.unique(y[self.probe_idx])) < 2:
             return float("nan"), float("nan")
         # the probe protocol on subsets: C is chosen on the eval batch, so this live figure is a little
@@ -689,7 +699,7 @@ class Trainer:
         return probe.score(raw(self.eval_idx), y[self.eval_idx])
 
     def _snapshot(self, relative: str) -> SnapshotReady:
-        Z = self.embed(self.subset).astype(np.float32)
+        Z = self.representation(self.subset).astype(np.float32)
         path = self.run_dir.save_array(relative, Z)
         Z.setflags(write=False)
         return SnapshotReady(run_id=self.run_id, epoch=self.epoch, step=self.step, path=str(path), embeddings=Z)
@@ -716,12 +726,13 @@ class Trainer:
         if len(target) == 0 or not self.dist.is_main:
             return {}
         loss, terms, metrics = self._evaluate(target)
-        result = {"test_loss": loss, **{f"test_{k}": v for k, v in terms.items()},
+        assert loss is not None  # the target split is not empty
+        result: dict[str, float] = {"test_loss": loss, **{f"test_{k}": v for k, v in terms.items()},
                   **{f"test_{k}": v for k, v in metrics.items()}}
         y = self.data.dataset.y
         if y is not None and len(np.unique(y[splits.train])) >= 2:
-            train_z, target_z = self.embed(splits.train), self.embed(target)
-            val_z = self.embed(splits.val) if len(splits.val) else None
+            train_z, target_z = self.representation(splits.train), self.representation(target)
+            val_z = self.representation(splits.val) if len(splits.val) else None
             with limit_blas(blas_threads_for(*train_z.shape)):
                 probe = LinearProbe(random_state=0).fit(train_z, y[splits.train], val_z, y[splits.val])
                 result["linear_probe_accuracy"] = probe.score(target_z, y[target])
@@ -754,15 +765,13 @@ def warm_up_engine() -> None:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 def _quietly(fn, *args, **kwargs) -> None:
     """Best effort: recording a failure must not hide the failure itself."""
-    try:
+    with contextlib.suppress(Exception):  # any failure here would hide the first one
         fn(*args, **kwargs)
-    except Exception:  # noqa: BLE001
-        pass
 
 
 def _run_name(experiment: Experiment) -> str:

@@ -10,10 +10,13 @@
       checkpoints/         step_NNNNNNN.safetensors + manifest.json (sha256, step, seed, versions)
       snapshots/           subset.npy (dataset indices), labels.npy, epoch_NNN.npy / step_NNNNNNN.npy
       diagnostics/         epoch_NNN.npz: covariance and cross-correlation matrices of that epoch
-      reports/
+      reports/             evaluation.json (the last evaluation), the probe report's files
       preprocessing.json   the normaliser fitted on the training split, input shape, data kind
       export/              what `replearn export` writes (encoder, preprocessing, card)
       tensorboard/         event files, when training.log_to names tensorboard
+      embeddings/          <checkpoint>.npy: every sample embedded by that checkpoint (a cache, memory-mapped)
+
+This class is the only keeper of that layout: nothing else spells these paths.
 
 Another process (the GUI on a laptop) can follow a run that is still being written: every file but
 ``metrics.jsonl`` is replaced atomically, and ``metrics.jsonl`` only grows by whole lines. A process killed
@@ -34,16 +37,20 @@ import json
 import os
 import socket
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from core.config.io import load_experiment, save_experiment
-from core.config.schema import Experiment
 from core.errors import RunDirectoryError
-from core.fileio import atomic_write_json, atomic_writer
+from core.fileio import atomic_write_json, atomic_write_text, atomic_writer, json_ready
 from core.training.events import EpochEnded, RecordError, event_from_record
+
+if TYPE_CHECKING:
+    from core.config.schema import Experiment
+
+EVALUATION_SCHEMA = 1  # reports/evaluation.json: {"schema_version": 1, **Evaluation.to_record()}
 
 
 def _read_only(a: np.ndarray) -> np.ndarray:
@@ -52,7 +59,7 @@ def _read_only(a: np.ndarray) -> np.ndarray:
     return a
 
 
-def explain_os_error(err: OSError, what: str) -> RunDirectoryError:
+def explain_os_error(err: OSError, what: str | os.PathLike) -> RunDirectoryError:
     if err.errno == errno.ENOSPC:
         why = "the disk is full"
     elif err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
@@ -81,8 +88,8 @@ class RunDirectory:
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self._metrics = None
-        self._lock = None
+        self._metrics: int | None = None  # a file descriptor (os.write: unbuffered)
+        self._lock: Any = None  # a filelock lock while this process writes the run
 
     # ---- layout -----------------------------------------------------------------------------------------
     config_path = property(lambda self: self.path / "config.toml")
@@ -92,6 +99,34 @@ class RunDirectory:
     snapshots = property(lambda self: self.path / "snapshots")
     diagnostics = property(lambda self: self.path / "diagnostics")
     reports = property(lambda self: self.path / "reports")
+    embeddings = property(lambda self: self.path / "embeddings")
+    evaluation_path = property(lambda self: RunDirectory.evaluation_file(self.path / "reports"))
+    snapshot_labels_path = property(lambda self: self.path / RunDirectory.SNAPSHOT_LABELS)
+
+    # names relative to the run, for save_array / save_matrices
+    SUBSET = "snapshots/subset.npy"
+    SNAPSHOT_LABELS = "snapshots/labels.npy"
+
+    @staticmethod
+    def snapshot_name(*, epoch: int | None = None, step: int | None = None) -> str:
+        """The snapshot taken at the end of ``epoch`` or, on request, at ``step``."""
+        return f"snapshots/epoch_{epoch:03d}.npy" if epoch is not None else f"snapshots/step_{step:07d}.npy"
+
+    @staticmethod
+    def matrices_name(epoch: int) -> str:
+        """The covariance / cross-correlation matrices of ``epoch``."""
+        return f"diagnostics/epoch_{epoch:03d}.npz"
+
+    subset_path = property(lambda self: self.path / RunDirectory.SUBSET)
+
+    def embedding_cache(self, checkpoint: str | os.PathLike) -> Path:
+        """Where every sample embedded by ``checkpoint`` (a checkpoint file name or path) is cached."""
+        return self.embeddings / f"{Path(checkpoint).stem}.npy"
+
+    @staticmethod
+    def is_run(path: str | os.PathLike) -> bool:
+        """Whether ``path`` is a run directory (it has a ``config.toml``); cheap, for listings."""
+        return (Path(path) / "config.toml").is_file()
     lock_path = property(lambda self: self.path / ".lock")
     holder_path = property(lambda self: self.path / ".lock-holder.json")
     preprocessing_path = property(lambda self: self.path / "preprocessing.json")
@@ -99,7 +134,22 @@ class RunDirectory:
     tensorboard = property(lambda self: self.path / "tensorboard")
 
     @classmethod
-    def create(cls, root: str | os.PathLike, name: str) -> "RunDirectory":
+    def list_runs(cls, root: str | os.PathLike | None) -> list[Path]:
+        """The run directories directly inside ``root``, newest first (none when ``root`` is not a folder; hidden
+        folders, such as a bin of deleted runs, are not runs)."""
+        if root is None or not Path(root).is_dir():
+            return []
+        runs = []
+        for p in Path(root).iterdir():
+            try:
+                if not p.name.startswith(".") and cls.is_run(p):
+                    runs.append((p.stat().st_mtime, p))
+            except OSError:  # vanished or unreadable while listing
+                continue
+        return [p for _, p in sorted(runs, key=lambda t: (t[0], t[1].name), reverse=True)]
+
+    @classmethod
+    def create(cls, root: str | os.PathLike, name: str) -> RunDirectory:
         """A new, empty run directory ``root/name`` (``name-2``, ``name-3``, ... if taken)."""
         root = Path(root)
         try:
@@ -119,7 +169,7 @@ class RunDirectory:
         raise RunDirectoryError(f"too many runs called {name!r} in {root}")
 
     @classmethod
-    def open(cls, path: str | os.PathLike) -> "RunDirectory":
+    def open(cls, path: str | os.PathLike) -> RunDirectory:
         run = cls(path)
         if not run.path.is_dir():
             raise RunDirectoryError(f"{str(run.path)!r} is not a directory")
@@ -218,19 +268,25 @@ class RunDirectory:
 
     # ---- writes -----------------------------------------------------------------------------------------
     def write_config(self, experiment: Experiment) -> None:
+        # imported here, not at the top: listing and reading runs must not import torch (the GUI's run list
+        # appears before it), and the experiment schema pulls in the registries' modules
+        from core.config.io import save_experiment
+
         try:
             save_experiment(experiment, self.config_path)
         except OSError as err:
             raise explain_os_error(err, self.config_path) from None
 
     def read_config(self) -> Experiment:
+        from core.config.io import load_experiment
+
         return load_experiment(self.config_path)
 
     def write_status(self, **fields: Any) -> None:
         """Merge ``fields`` into ``run.json`` (atomically)."""
         status = self.read_status()
         status.update(fields)
-        status["updated"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        status["updated"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         try:
             atomic_write_json(self.status_path, status)
         except OSError as err:
@@ -314,7 +370,7 @@ class RunDirectory:
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             with atomic_writer(path, "wb", durable=False) as fh:
-                np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+                np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})  # type: ignore[arg-type]
         except OSError as err:
             raise explain_os_error(err, path) from None
         return path
@@ -337,7 +393,49 @@ class RunDirectory:
             self._metrics = None
         self.release()
 
+    def write_evaluation(self, record: dict[str, Any], path: str | os.PathLike | None = None) -> Path:
+        """Store an evaluation (:meth:`core.Evaluation.to_record`) as ``reports/evaluation.json`` (or ``path``),
+        atomically: the one writer of that file. The metrics keep the suite's order, which tables show."""
+        return self.write_evaluation_file(record, self.evaluation_path if path is None else path)
+
+    @staticmethod
+    def evaluation_file(reports_dir: str | os.PathLike) -> Path:
+        """Where a run's reports folder keeps its evaluation."""
+        return Path(reports_dir) / "evaluation.json"
+
+    @staticmethod
+    def write_evaluation_file(record: dict[str, Any], path: str | os.PathLike) -> Path:
+        """The one writer of stored evaluations (see :meth:`write_evaluation`)."""
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(path, json.dumps(json_ready({"schema_version": EVALUATION_SCHEMA, **record}),
+                                               indent=2, allow_nan=False) + "\n")
+        except OSError as err:
+            raise explain_os_error(err, path) from None
+        return path
+
     # ---- reads ------------------------------------------------------------------------------------------
+    def read_evaluation(self) -> dict[str, Any] | None:
+        """The run's last evaluation, or None when there is none or it cannot be read (it is evaluated again)."""
+        return self.read_evaluation_file(self.evaluation_path)
+
+    @staticmethod
+    def read_evaluation_file(path: str | os.PathLike) -> dict[str, Any] | None:
+        """An evaluation stored by :meth:`write_evaluation` (None when missing or unreadable)."""
+        try:
+            record = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return record if isinstance(record, dict) and isinstance(record.get("results"), dict) else None
+
+    def read_snapshot_labels(self) -> np.ndarray | None:
+        """The labels of the snapshot subset, or None when the run has none (unlabelled data, no snapshot yet)."""
+        try:
+            return np.load(self.snapshot_labels_path, allow_pickle=False)
+        except (OSError, ValueError):
+            return None
+
     def read_metrics(self) -> Iterator[dict[str, Any]]:
         """Every record of ``metrics.jsonl``: a half-written last line, and a fragment a killed writer left
         (ended by the next writer, or glued onto a record by an older version), are skipped."""
@@ -388,7 +486,7 @@ class RunDirectory:
 
     def _with_matrices(self, event: Any) -> Any:
         """An epoch's diagnostics with their matrices, which live in ``diagnostics/epoch_NNN.npz``."""
-        if not isinstance(event, EpochEnded) or event.diagnostics is None and event.projection_diagnostics is None:
+        if not isinstance(event, EpochEnded) or (event.diagnostics is None and event.projection_diagnostics is None):
             return event
         path = self.diagnostics / f"epoch_{event.epoch:03d}.npz"
         try:
@@ -437,7 +535,7 @@ def _repair(line: bytes) -> dict[str, Any] | None:
 
 
 def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
 class ReplicaRunDirectory(RunDirectory):

@@ -8,8 +8,9 @@ record (``step/loss``, ``step/terms/variance``, ``epoch/val_loss``, ``epoch/diag
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from core.errors import ConfigError
 

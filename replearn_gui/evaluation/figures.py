@@ -8,8 +8,9 @@ run and run A's layers × run B's layers when comparing.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg

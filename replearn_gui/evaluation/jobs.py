@@ -6,8 +6,9 @@ code path as ``replearn report``.
 """
 from __future__ import annotations
 
+from collections.abc import Generator, Sequence
 from pathlib import Path
-from typing import Any, Generator, Sequence
+from typing import Any
 
 import core
 

@@ -35,6 +35,7 @@ from replearn_gui.evaluation.jobs import evaluate_runs_job, similarity_job
 from replearn_gui.widgets.error_dialog import show_worker_error
 from replearn_gui.workers import alive, make_worker
 
+
 def fmt(value: Any, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
@@ -154,7 +155,7 @@ class EvaluationTab(QWidget):
         self.fill_runs()
         self.records = {}
         if run_dir is not None:
-            stored = core.load_evaluation(core.RunDirectory.open(run_dir).reports)
+            stored = core.RunDirectory.open(run_dir).read_evaluation()
             if stored is not None:
                 self.records = {run_dir: stored}
                 stale = core.stored_staleness(run_dir, stored)
@@ -165,10 +166,7 @@ class EvaluationTab(QWidget):
 
     def fill_runs(self) -> None:
         self.run_boxes.clear()
-        paths = []
-        if self.runs_root and Path(self.runs_root).is_dir():
-            paths = sorted((p for p in Path(self.runs_root).iterdir() if (p / "config.toml").is_file()),
-                           key=lambda p: p.stat().st_mtime, reverse=True)
+        paths = core.RunDirectory.list_runs(self.runs_root)
         if self.run_dir and Path(self.run_dir) not in paths:
             paths.insert(0, Path(self.run_dir))
         for p in paths:

@@ -13,8 +13,10 @@ import numpy as np
 import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEngine, QPen, QPixmap
+from PySide6.QtGui import QBrush, QColor, QPaintEngine, QPainter, QPen, QPixmap
 
+LOD_MIN_POINTS = 20_000  # below this many points in view every one is stamped
+LOD_DENSE_POINTS = 300_000  # more in view than this: one point per two-pixel cell
 FRAGMENT_FIELDS = 10  # QPainter.PixmapFragment: x, y, sourceLeft, sourceTop, width, height, scaleX, scaleY, rotation, opacity
 
 
@@ -48,6 +50,15 @@ class PointCloud(pg.GraphicsObject):
         self._atlas: QPixmap | None = None
         self._atlas_key: tuple | None = None
         self._fragments = np.zeros((0, FRAGMENT_FIELDS), dtype=np.float64)
+        self._fragments_diameter: tuple | None = None
+        # caches for painting, dropped by the setters that change them (None: to be rebuilt)
+        self._order: np.ndarray | None = None
+        self._style: tuple | None = None
+        self._style_key: tuple | None = None
+        self._pixel_owner = np.zeros(0, dtype=np.int64)
+        self._ordered_xy: tuple | None = None
+        self._x32 = self._y32 = np.zeros(0, dtype=np.float32)
+        self.level_of_detail = True  # dense views stamp one point per device pixel (see _topmost_per_pixel)
         self._tree = None
         self._tree_positions: np.ndarray | None = None
         self.last_drawn = 0  # points stamped by the last paint (culling shows here)
@@ -66,15 +77,24 @@ class PointCloud(pg.GraphicsObject):
             self._emphasis = None
             # a fixed random drawing order: no class is always painted on top of the others
             self._draw_order = np.random.default_rng(0).permutation(len(xy))
+            self._order = None
         self._xy = np.ascontiguousarray(xy)
+        # contiguous float32 axes for painting (cheap to gather and map); the float64 pair stays for picking
+        self._x32 = np.ascontiguousarray(self._xy[:, 0], dtype=np.float32)
+        self._y32 = np.ascontiguousarray(self._xy[:, 1], dtype=np.float32)
         self.prepareGeometryChange()
-        finite = self._xy[np.isfinite(self._xy).all(axis=1)]
-        if len(finite):
-            lo, hi = finite.min(axis=0), finite.max(axis=0)
+        if len(xy) and np.isfinite(float(self._x32.sum()) + float(self._y32.sum())):  # all finite: one pass
+            lo = (float(self._x32.min()), float(self._y32.min()))
+            hi = (float(self._x32.max()), float(self._y32.max()))
+        else:
+            finite = self._xy[np.isfinite(self._xy).all(axis=1)]
+            lo, hi = (finite.min(axis=0), finite.max(axis=0)) if len(finite) else (None, None)
+        if lo is not None:
             self._bounds = QRectF(lo[0], lo[1], max(hi[0] - lo[0], 1e-9), max(hi[1] - lo[1], 1e-9))
         else:
             self._bounds = QRectF()
         self._tree = None
+        self._ordered_xy = None
         self.update()
 
     def set_colours(self, index: np.ndarray, palette: list[tuple[int, int, int]]) -> None:
@@ -85,11 +105,15 @@ class PointCloud(pg.GraphicsObject):
         if len(palette) == 0 or (len(index) and (index.min() < 0 or index.max() >= len(palette))):
             raise ValueError("a colour index outside the palette")
         self._colour = index
+        self._style = None
         self._palette = [tuple(int(c) for c in rgb[:3]) for rgb in palette]
         self.update()
 
     def set_visible(self, mask: np.ndarray | None) -> None:
+        if mask is None and self._visible is None:
+            return  # nothing changes: keep the drawing caches (recolouring and animation frames pass here)
         self._visible = None if mask is None else np.asarray(mask, dtype=bool)
+        self._order = None
         self._tree = None
         self.update()
 
@@ -103,7 +127,10 @@ class PointCloud(pg.GraphicsObject):
 
     def set_emphasis(self, mask: np.ndarray | None) -> None:
         """Emphasised points are drawn on top at full opacity, the others faded (selections, search matches)."""
+        if mask is None and self._emphasis is None:
+            return
         self._emphasis = None if mask is None else np.asarray(mask, dtype=bool)
+        self._order = None
         self.update()
 
     def set_style(self, size: float | None = None, opacity: float | None = None) -> None:
@@ -170,50 +197,114 @@ class PointCloud(pg.GraphicsObject):
             self._atlas, self._atlas_key = atlas, key
         return self._atlas
 
+    def _draw_order_now(self) -> np.ndarray:
+        """Visible points in drawing order, emphasised ones last (on top); cached until visibility or emphasis
+        change, so a pan or an animation frame does not redo it."""
+        if self._order is None:
+            order = self._draw_order if self._visible is None else self._draw_order[self._visible[self._draw_order]]
+            if self._emphasis is not None:
+                strong = self._emphasis[order]
+                order = np.concatenate([order[~strong], order[strong]])
+            self._order = order
+            self._style = None
+            self._ordered_xy = None
+        return self._order
+
+    def _positions_in_order(self, order: np.ndarray) -> np.ndarray:
+        """x and y (float32) in drawing order: one gather per new layout or order, none per pan."""
+        if self._ordered_xy is None:
+            self._ordered_xy = (np.take(self._x32, order), np.take(self._y32, order))
+        return self._ordered_xy
+
+    def _per_point_style(self, order: np.ndarray, diameter: int) -> tuple[np.ndarray, np.ndarray]:
+        """Sprite column and opacity of each point in drawing order (cached until colours, emphasis or size
+        change)."""
+        key = (diameter, self.opacity)
+        if self._style is None or self._style_key != key:
+            source = (self._colour[order] * diameter).astype(np.float64)
+            if self._emphasis is None:
+                alpha = np.full(len(order), self.opacity)
+            else:
+                alpha = np.where(self._emphasis[order], self.opacity, 0.12 * self.opacity)
+            self._style, self._style_key = (source, alpha), key
+        return self._style
+
     def paint(self, p: QPainter, *args) -> None:
         if not len(self._xy):
             return
-        order = self._draw_order if self._visible is None else self._draw_order[self._visible[self._draw_order]]
-        if self._emphasis is not None:
-            strong = self._emphasis[order]
-            order = np.concatenate([order[~strong], order[strong]])
+        order = self._draw_order_now()
         t = p.transform()
-        x, y = self._xy[order, 0], self._xy[order, 1]
-        px = t.m11() * x + t.m21() * y + t.dx()
-        py = t.m12() * x + t.m22() * y + t.dy()
-        device = p.device()
         if p.paintEngine() is not None and p.paintEngine().type() not in (QPaintEngine.Type.Raster,
                                                                           QPaintEngine.Type.OpenGL2):
-            return self._paint_vector(p, px, py, order)
+            x, y = self._xy[order, 0], self._xy[order, 1]
+            px = t.m11() * x + t.m21() * y + t.dx()
+            py = t.m12() * x + t.m22() * y + t.dy()
+            return self._paint_vector(p, px, py, order)  # files get every point, exactly
+        device = p.device()
+        dpr = device.devicePixelRatioF() if hasattr(device, "devicePixelRatioF") else 1.0
+        diameter = max(2, round(self.size * dpr))
+        source, alpha = self._per_point_style(order, diameter)
+        x, y = self._positions_in_order(order)
+        px = np.float32(t.m11()) * x
+        px += np.float32(t.m21()) * y
+        px += np.float32(t.dx())
+        py = np.float32(t.m12()) * x
+        py += np.float32(t.m22()) * y
+        py += np.float32(t.dy())
         margin = self.size
         w, h = device.width(), device.height()
-        inside = (px > -margin) & (px < w + margin) & (py > -margin) & (py < h + margin)
-        px, py, order = px[inside], py[inside], order[inside]
-        n = len(order)
+        inside = px > -margin
+        inside &= px < w + margin
+        inside &= py > -margin
+        inside &= py < h + margin
+        keep = np.flatnonzero(inside)
+        if self.level_of_detail and len(keep) > LOD_MIN_POINTS:
+            # a solid field of points (more than LOD_DENSE_POINTS in view): two-pixel cells look the same
+            cell = 2 if len(keep) > LOD_DENSE_POINTS else 1
+            keep = keep[self._topmost_per_pixel(px[keep], py[keep], w, h, margin, cell)]
+        n = len(keep)
         self.last_drawn = n
         if not n:
             return
-        dpr = device.devicePixelRatioF() if hasattr(device, "devicePixelRatioF") else 1.0
-        diameter = max(2, int(round(self.size * dpr)))
         atlas = self._sprite_atlas(diameter)
         atlas.setDevicePixelRatio(1.0)
-        if len(self._fragments) < n:
-            self._fragments = np.zeros((max(n, 2 * len(self._fragments)), FRAGMENT_FIELDS), dtype=np.float64)
+        if len(self._fragments) < n or self._fragments_diameter != (diameter, dpr):
+            self._fragments = np.zeros((max(n, len(self._fragments)), FRAGMENT_FIELDS), dtype=np.float64)
+            self._fragments[:, 4] = self._fragments[:, 5] = diameter  # the columns that never change
+            self._fragments[:, 6] = self._fragments[:, 7] = 1.0 / dpr
+            self._fragments_diameter = (diameter, dpr)
         f = self._fragments[:n]
-        f[:, 0], f[:, 1] = px, py
-        f[:, 2] = self._colour[order] * diameter
-        f[:, 3] = 0.0
-        f[:, 4] = f[:, 5] = diameter
-        f[:, 6] = f[:, 7] = 1.0 / dpr
-        f[:, 8] = 0.0
-        f[:, 9] = self.opacity if self._emphasis is None else np.where(self._emphasis[order], self.opacity,
-                                                                       0.12 * self.opacity)
+        f[:, 0] = px[keep]
+        f[:, 1] = py[keep]
+        f[:, 2] = source[keep]
+        f[:, 9] = alpha[keep]
         p.save()
         p.resetTransform()
         # PySide6 takes a pointer to the first fragment of a C array plus its length: numpy's buffer is that array
         first = shiboken6.wrapInstance(f.ctypes.data, QPainter.PixmapFragment)
         p.drawPixmapFragments(first, n, atlas)
         p.restore()
+
+    def _topmost_per_pixel(self, px: np.ndarray, py: np.ndarray, w: int, h: int, margin: float,
+                           cell_px: int) -> np.ndarray:
+        """Level of detail for dense views: of the points whose centres fall in the same device pixel only the
+        one drawn last (the one on top) is stamped; the others would be covered by it to within a pixel. Returns
+        positions into ``px`` in drawing order. Zoomed in, points spread out and nothing is dropped."""
+        m = int(np.ceil(margin)) + 1
+        cols = (w + 2 * m) // cell_px + 1
+        ix = ((px + m) / cell_px).astype(np.int64)
+        iy = ((py + m) / cell_px).astype(np.int64)
+        cell = iy * cols + ix
+        size = cols * ((h + 2 * m) // cell_px + 1)
+        if len(self._pixel_owner) < size:
+            self._pixel_owner = np.empty(size, dtype=np.int64)
+        owner = self._pixel_owner[:size]
+        owner.fill(-1)
+        # one plain fancy assignment: where centres share a pixel, the last in drawing order is written last
+        owner[cell] = np.arange(len(cell))
+        won = np.zeros(len(cell), dtype=bool)
+        won[owner[owner >= 0]] = True
+        return np.flatnonzero(won)
 
     def _paint_vector(self, p: QPainter, px: np.ndarray, py: np.ndarray, order: np.ndarray) -> None:
         """SVG / PDF / print: real circles, one path per colour, so the file stays a vector drawing."""

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSplitter, QVBoxLayout, QWidget
 
 import core
@@ -15,6 +15,7 @@ from replearn_gui.widgets.error_dialog import is_user_error, show_worker_error
 from replearn_gui.workers import alive, make_worker
 
 TRAINED, SNAPSHOTS = "trained", "snapshots"
+CHECKPOINT_POLL_MS = 1000
 NOTHING, BASELINE, SAME_SNAPSHOTS = "nothing", "baseline", "snapshots"
 
 
@@ -45,6 +46,13 @@ class EmbeddingsTab(QWidget):
         self.runs_root: str | None = None
         self._loaded_key: tuple | None = None
         self._loaders: list = []
+        self.shown_checkpoint: str | None = None  # the checkpoint whose embeddings the primary view shows
+        self.newer_checkpoint: Any = None  # core.CheckpointInfo of a newer one, offered with Reload
+        self._tried_checkpoint: str | None = None
+        # a run being trained (here or by the CLI) writes checkpoints: the tab looks for them while it is shown
+        self.watch = QTimer(self)
+        self.watch.setInterval(CHECKPOINT_POLL_MS)
+        self.watch.timeout.connect(self.look_for_checkpoints)
         top = QHBoxLayout()
         top.addWidget(QLabel("Show:"))
         self.source = QComboBox()
@@ -122,7 +130,10 @@ class EmbeddingsTab(QWidget):
             view.cancel()
 
     def set_run(self, run_dir: str | None, runs_root: str | None = None) -> None:
-        """The run to explore; it is embedded when the tab is shown (embedding costs a pass over the data)."""
+        """The run to explore (finished, or being trained here or by the CLI); it is embedded when the tab is
+        shown (embedding costs a pass over the data), and its newer checkpoints are looked for meanwhile."""
+        if run_dir != self.run_dir:
+            self.shown_checkpoint = self.newer_checkpoint = self._tried_checkpoint = None
         self.run_dir = run_dir
         self.runs_root = runs_root or self.runs_root
         self.engine_ready()
@@ -130,10 +141,33 @@ class EmbeddingsTab(QWidget):
         self._fill_layers()
         if self.isVisible():
             self.load()
+            self.watch.start()
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt)
         super().showEvent(event)
         self.load()
+        if self.run_dir is not None:
+            self.watch.start()
+
+    def hideEvent(self, event) -> None:  # noqa: N802 (Qt)
+        self.watch.stop()
+        super().hideEvent(event)
+
+    def look_for_checkpoints(self) -> None:
+        """Offer the newest checkpoint: the first one at once (nothing else is shown), the final one at once (the
+        run is over), a newer mid-run one by saying so beside Reload (re-embedding costs a pass over the data)."""
+        if self.run_dir is None or self.primary is None or self.source.currentData() != TRAINED or self._loaders:
+            return
+        newest = core.newest_checkpoint(self.run_dir)
+        if newest is None or newest.file in (self.shown_checkpoint, self._tried_checkpoint):
+            return
+        if self.shown_checkpoint is None or newest.final:
+            self.load(force=True)
+        elif self.newer_checkpoint is None or self.newer_checkpoint.step != newest.step:
+            self.newer_checkpoint = newest
+            self.reload.setText("Reload: newer checkpoint")
+            self.message.setText(f"A newer checkpoint ({newest.file}, epoch {newest.epoch}) has been written; "
+                                 f"Reload shows it. This picture is of {self.shown_checkpoint}.")
 
     def _fill_compare(self) -> None:
         self.compare.blockSignals(True)
@@ -141,10 +175,9 @@ class EmbeddingsTab(QWidget):
         self.compare.addItem("nothing", NOTHING)
         self.compare.addItem("the encoder before training (random init)", BASELINE)
         self.compare.addItem("this run's snapshots (another epoch)", SAME_SNAPSHOTS)
-        if self.runs_root and Path(self.runs_root).is_dir():
-            for p in sorted(Path(self.runs_root).iterdir(), reverse=True):
-                if (p / "config.toml").is_file() and str(p) != self.run_dir:
-                    self.compare.addItem(f"run {p.name}", str(p))
+        for p in core.RunDirectory.list_runs(self.runs_root):
+            if str(p) != self.run_dir:
+                self.compare.addItem(f"run {p.name}", str(p))
         self.compare.blockSignals(False)
 
     def _fill_layers(self) -> None:
@@ -233,10 +266,19 @@ class EmbeddingsTab(QWidget):
         source = self.source.currentData()
         layer = self.layer.currentData() if source == TRAINED else None
         self.layer.setEnabled(source == TRAINED)
-        key = (self.run_dir, source, layer)
+        newest = core.newest_checkpoint(self.run_dir) if source == TRAINED else None
+        key = (self.run_dir, source, layer, newest.file if newest else None)
         if key == self._loaded_key and not force:
             return
+        if source == TRAINED and newest is None:
+            self._loaded_key = None  # looked for again while the tab is shown
+            self.message.setText("Cannot show this space yet: the run has no checkpoint yet. The picture appears "
+                                 "here as soon as it writes its first one.")
+            return
         self._loaded_key = key
+        self._tried_checkpoint = newest.file if newest else None  # a failed load is not retried every second
+        self.newer_checkpoint = None
+        self.reload.setText("Reload")
         self.message.setText("Embedding the samples with the run's encoder…")
         self._start((self.run_dir, source, layer), lambda r, key=key: self._show(self.primary, r, key))
 
@@ -245,6 +287,8 @@ class EmbeddingsTab(QWidget):
         if key is not None and key != self._loaded_key:
             return  # the user has asked for something else meanwhile
         cache = str(Path(self.run_dir) / "projections") if self.run_dir else None
+        if view is self.primary:
+            self.shown_checkpoint = space.checkpoint
         view.set_space(space, cache)
         if arrays:
             view.set_snapshots(arrays, names)
@@ -258,6 +302,8 @@ class EmbeddingsTab(QWidget):
     @staticmethod
     def _describe(space: Any, arrays: list) -> str:
         what = f"{len(arrays)} snapshots of {space.n:,} samples" if arrays else f"{space.n:,} samples"
+        if space.checkpoint and not arrays:
+            what += f" embedded by the checkpoint {space.checkpoint}"
         return (f"{what}. Hover a point to see it, click for its neighbours, lasso to select; "
                 "choose the projection on the right.")
 

@@ -1,9 +1,10 @@
-"""One embedding view: the scatter of every point, with colouring, legend, hover card, neighbours, selection,
-search, projection, epoch scrubber and export.
+"""One embedding view: the plot of every point, with the tools above it, the side panel and the status line.
 
-The view shows an :class:`core.EmbeddingSpace` through a layout (2-D or 3-D coordinates) computed by core in a
-superqt worker. Everything the user does with the mouse is answered on the GUI thread from indexes built once
-(a k-d tree for picking, core's exact index for neighbours), never by recomputing.
+What the view shows lives in an :class:`ExplorerState` (layout, colouring, hidden categories, selection, search
+matches, query, frames); the plot, the legend, the epoch scrubber, the selection panel and the exports subscribe
+to it. This module holds the plot and what is answered from it: hover, click and neighbours, lasso, search, the
+projection workers. Mouse answers come from indexes built once (a k-d tree for picking, core's exact index for
+neighbours), never by recomputing.
 """
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QColor, QCursor, QIcon, QPainter, QPixmap
+from PySide6.QtCore import QEvent, QObject, QPoint, Qt, QTimer, Signal, Slot
+from PySide6.QtGui import QCursor
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -22,10 +23,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QMenu,
-    QPushButton,
     QSlider,
     QSplitter,
     QTabWidget,
@@ -35,21 +33,23 @@ from PySide6.QtWidgets import (
 )
 
 import core
-from replearn_gui.explorer import colouring
+from replearn_gui.explorer import colouring, exports
 from replearn_gui.explorer.jobs import aligned_job, export_job, faithfulness_job, projection_job
+from replearn_gui.explorer.legend import LegendPanel
 from replearn_gui.explorer.marks import Lines, Marks
 from replearn_gui.explorer.neighbours_panel import NeighboursPanel
 from replearn_gui.explorer.point_cloud import PointCloud
 from replearn_gui.explorer.previews import HoverCard
 from replearn_gui.explorer.projection_panel import ProjectionPanel
+from replearn_gui.explorer.scrubber import EpochScrubber
+from replearn_gui.explorer.selection_panel import SelectionPanel
+from replearn_gui.explorer.state import NOTHING, ExplorerState
 from replearn_gui.explorer.viewbox import ExplorerViewBox, rotate
+from replearn_gui.jobs import BackgroundJob
 from replearn_gui.widgets.error_dialog import show_worker_error
-from replearn_gui.workers import alive, make_worker
-from replearn_gui.plain_text import plain_tooltip
 
 LABEL_MODE, SINGLE_MODE, FAITHFUL_MODE = "label", "(one colour)", "faithfulness (neighbours kept)"
-FRAME_MS = 33  # epoch animation: 30 frames a second
-FRAMES_PER_EPOCH = 12  # interpolated frames between two snapshots
+HOVER_MS = 8  # mouse moves are coalesced: the newest position is picked at most this often
 
 
 class ExplorerView(QWidget):
@@ -61,27 +61,46 @@ class ExplorerView(QWidget):
 
     def __init__(self, parent: QWidget | None = None, side_panel: bool = True):
         super().__init__(parent)
-        self.space: Any = None
+        self.state = ExplorerState(self)
         self.cache_dir: str | None = None
-        self.coords: np.ndarray | None = None  # the layout (n, 2 or 3)
-        self.colours: colouring.Colouring | None = None
-        self.selected = np.zeros(0, dtype=np.int64)  # positions
-        self.matches: np.ndarray | None = None
-        self.linked: np.ndarray | None = None
-        self.query: int | None = None
-        self.neighbours: np.ndarray = np.zeros(0, dtype=np.int64)
-        self.kept: np.ndarray | None = None  # per-point share of neighbours the layout keeps
-        self.frames: list[np.ndarray] = []  # aligned layouts of snapshots
-        self.frame_embeddings: list[np.ndarray] = []
-        self.frame_names: list[str] = []
-        self._frame_pos = 0.0
+        self.user_moved_view = False  # the user zoomed or panned: a forming layout no longer re-frames the view
+        self._dark = False
         self._index = None
         self._index_key: tuple | None = None
-        self._worker = None
-        self._export_worker = None
-        self._cancelled = False
+        # projections, aligned layouts and faithfulness share one job (a new one replaces the running one and
+        # its late results are dropped); file exports have their own
+        self.job = BackgroundJob(self, policy="replace")
+        self.job.partial.connect(self._projection_progress)
+        self.job.done.connect(lambda value: self._on_done(value))
+        self.job.failed.connect(lambda exc, _details: self._projection_failed(exc))
+        self.job.cancelled.connect(lambda: self.projection_panel.show_progress(
+            0.0, "Cancelled; the picture shows the last finished layout."))
+        self.job.finished.connect(self._worker_finished)
+        self._on_done: Any = lambda value: None
+        self.export_job = BackgroundJob(self, policy="replace")
+        self.export_job.done.connect(lambda _: self.status.setText(f"Exported to {self._export_path}"))
+        self.export_job.failed.connect(lambda exc, _details: (self.status.setText(f"Export failed: {exc}"),
+                                                              show_worker_error(self, "Export failed", exc)))
+        self._export_path = ""
         self._memory: dict[str, np.ndarray] = {}  # (space, method, params) -> layout: switching back is instant
+        self._hover_at: QPoint | None = None
         self._build(side_panel)
+        self._subscribe()
+
+    # ---- what the view shows (read-only: change it through self.state) ------------------------------------
+    space = property(lambda self: self.state.space)
+    coords = property(lambda self: self.state.coords)
+    colours = property(lambda self: self.state.colours)
+    selected = property(lambda self: self.state.selected)
+    matches = property(lambda self: self.state.matches)
+    linked = property(lambda self: self.state.linked)
+    query = property(lambda self: self.state.query)
+    neighbours = property(lambda self: self.state.neighbours)
+    kept = property(lambda self: self.state.kept)
+    frames = property(lambda self: self.state.frames)
+    frame_names = property(lambda self: self.state.frame_names)
+    current_frame = property(lambda self: self.state.current_frame)
+    embeddings = property(lambda self: self.state.embeddings)
 
     # ---- construction -----------------------------------------------------------------------------------
     def _build(self, side_panel: bool) -> None:
@@ -99,7 +118,7 @@ class ExplorerView(QWidget):
         self.neighbour_lines = Lines(connect="pairs", pen=pg.mkPen((20, 20, 20, 140), width=1))
         self.neighbour_marks = Marks(size=12, pen=pg.mkPen((20, 20, 20), width=2), symbol="o", **ring)
         self.query_mark = Marks(size=18, pen=pg.mkPen((200, 0, 0), width=2.5), symbol="star",
-                                             brush=pg.mkBrush(255, 220, 0))
+                                brush=pg.mkBrush(255, 220, 0))
         self.hover_mark = Marks(size=16, pen=pg.mkPen((0, 0, 0), width=2), symbol="o", **ring)
         self.trails = Lines(connect="finite", pen=pg.mkPen((80, 80, 80, 150), width=1))
         for z, item in enumerate((self.trails, self.search_marks, self.neighbour_lines, self.neighbour_marks,
@@ -112,12 +131,16 @@ class ExplorerView(QWidget):
         self.title.setStyleSheet("font-weight: bold;")
         self.card = HoverCard(self)
         self.vb.clicked.connect(self._clicked)
-        self.user_moved_view = False  # the user zoomed or panned: a forming layout no longer re-frames the view
-        self.vb.sigRangeChangedManually.connect(lambda _: setattr(self, "user_moved_view", True))
         self.vb.region.connect(self._region)
-        self._hover_proxy = pg.SignalProxy(self.plot.scene().sigMouseMoved, rateLimit=60, slot=self._mouse_moved)
+        self.vb.sigRangeChangedManually.connect(lambda _: setattr(self, "user_moved_view", True))
+        # hover from the viewport's own mouse moves, coalesced on a timer: pyqtgraph's scene drops moves that
+        # follow each other within 10 ms, and the dropped one can be the last, leaving a stale hover
+        self.plot.viewport().installEventFilter(self)
+        self._hover_timer = QTimer(self)
+        self._hover_timer.setSingleShot(True)
+        self._hover_timer.setInterval(HOVER_MS)
+        self._hover_timer.timeout.connect(self._hover_now)
 
-        # tools above the plot
         tools = QHBoxLayout()
         self.tool_group = QButtonGroup(self)
         for name, text, tip in (("pan", "Pan", "Drag to pan, wheel to zoom"),
@@ -186,31 +209,8 @@ class ExplorerView(QWidget):
         look.setContentsMargins(0, 0, 0, 0)
         self.look_row.setVisible(side_panel)
 
-        # the epoch scrubber and the 3-D orbit under the plot
-        self.scrubber = QWidget()
-        srow = QHBoxLayout(self.scrubber)
-        srow.setContentsMargins(0, 0, 0, 0)
-        self.play = QPushButton("▶ Play")
-        self.play.setObjectName("epochPlay")
-        self.play.setCheckable(True)
-        self.play.toggled.connect(self._play_toggled)
-        srow.addWidget(self.play)
-        self.epoch_slider = QSlider(Qt.Orientation.Horizontal)
-        self.epoch_slider.setObjectName("epochSlider")
-        self.epoch_slider.valueChanged.connect(self._slider_moved)
-        srow.addWidget(self.epoch_slider, 1)
-        self.epoch_label = QLabel("")
-        self.epoch_label.setObjectName("epochName")
-        self.epoch_label.setMinimumWidth(80)
-        srow.addWidget(self.epoch_label)
-        self.show_trails = QCheckBox("Trails of the selection")
-        self.show_trails.setObjectName("showTrails")
-        self.show_trails.toggled.connect(lambda _: self._update_trails())
-        srow.addWidget(self.show_trails)
-        self.scrubber.setVisible(False)
-        self.play_timer = QTimer(self)
-        self.play_timer.setInterval(FRAME_MS)
-        self.play_timer.timeout.connect(self._next_frame)
+        self.scrubber = EpochScrubber(self.state)
+        self.scrubber.trails_toggled.connect(lambda _: self._update_trails())
         self.orbit = QWidget()
         orow = QHBoxLayout(self.orbit)
         orow.setContentsMargins(0, 0, 0, 0)
@@ -225,7 +225,7 @@ class ExplorerView(QWidget):
         self.pitch.setRange(-90, 90)
         orow.addWidget(self.pitch, 1)
         for s in (self.yaw, self.pitch):
-            s.valueChanged.connect(lambda _: self._show_layout(keep_view=True))
+            s.valueChanged.connect(lambda _: self._show_layout("orbit"))
         self.orbit.setVisible(False)
 
         centre = QWidget()
@@ -238,59 +238,26 @@ class ExplorerView(QWidget):
         cl.addWidget(self.orbit)
         cl.addWidget(self.scrubber)
 
-        # the side panel: projection, legend, neighbours, selection
+        # the side panel: projection, neighbours, selection; the legend stays in sight whatever the tab
         self.projection_panel = ProjectionPanel()
         self.projection_panel.compute.connect(self.compute_projection)
         self.projection_panel.cancel.connect(self.cancel)
-        self.legend = QListWidget()
-        self.legend.setObjectName("legend")
-        self.legend.setToolTip("Untick to hide a class; double-click to show it alone")
-        self.legend.itemChanged.connect(lambda _: self._apply_visibility())
-        self.legend.itemDoubleClicked.connect(self._isolate)
-        self.colour_bar = QLabel()
-        self.colour_bar.setObjectName("colourBar")
-        self.colour_bar.setTextFormat(Qt.TextFormat.PlainText)
-        show_all = QPushButton("Show all")
-        show_all.clicked.connect(self._show_all)
-        legend_box = QWidget()
-        ll = QVBoxLayout(legend_box)
-        ll.setContentsMargins(0, 0, 0, 0)
-        ll.addWidget(self.legend, 1)
-        ll.addWidget(self.colour_bar)
-        ll.addWidget(show_all)
+        self.legend = LegendPanel(self.state)
         self.neighbours_panel = NeighboursPanel()
         self.neighbours_panel.settings_changed.connect(lambda: self.query is not None and self.show_neighbours(
             self.query))
         self.neighbours_panel.activated.connect(self.show_neighbours)
-        selection_box = QWidget()
-        sl = QVBoxLayout(selection_box)
-        sl.setContentsMargins(0, 0, 0, 0)
-        self.selection_text = QLabel("Nothing selected. Use Lasso or Rectangle above the plot.")
-        self.selection_text.setObjectName("selectionSummary")
-        self.selection_text.setTextFormat(Qt.TextFormat.PlainText)
-        self.selection_text.setWordWrap(True)
-        self.selection_text.setAlignment(Qt.AlignmentFlag.AlignTop)
-        sl.addWidget(self.selection_text, 1)
-        buttons = QHBoxLayout()
-        self.export_selection = QPushButton("Export CSV…")
-        self.export_selection.setObjectName("exportSelection")
-        self.export_selection.clicked.connect(lambda: self.ask_export("selection"))
-        self.selection_grid = QPushButton("Show in grid")
-        self.selection_grid.setObjectName("selectionGrid")
-        self.selection_grid.clicked.connect(self.show_selection_in_grid)
-        clear = QPushButton("Clear")
-        clear.clicked.connect(lambda: self.select(np.zeros(0, dtype=np.int64)))
-        for b in (self.export_selection, self.selection_grid, clear):
-            buttons.addWidget(b)
-        sl.addLayout(buttons)
+        self.selection_panel = SelectionPanel(self.state)
+        self.selection_panel.export_requested.connect(lambda: self.ask_export("selection"))
+        self.selection_panel.grid_requested.connect(self.show_selection_in_grid)
         self.side = QTabWidget()
         self.side.setObjectName("explorerSide")
         self.side.addTab(self.projection_panel, "Projection")
         self.side.addTab(self.neighbours_panel, "Neighbours")
-        self.side.addTab(selection_box, "Selection")
-        side = QSplitter(Qt.Orientation.Vertical)  # the legend stays in sight whatever the tab
+        self.side.addTab(self.selection_panel, "Selection")
+        side = QSplitter(Qt.Orientation.Vertical)
         side.addWidget(self.side)
-        side.addWidget(legend_box)
+        side.addWidget(self.legend)
         side.setSizes([520, 200])
         side.setMinimumWidth(300)
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -308,25 +275,30 @@ class ExplorerView(QWidget):
         layout.addWidget(self.status)
         self._set_enabled(False)
 
+    def _subscribe(self) -> None:
+        s = self.state
+        s.layout_changed.connect(self._show_layout)
+        s.colouring_changed.connect(lambda: s.colours is not None and self.cloud.set_colours(s.colours.index,
+                                                                                            s.colours.palette))
+        s.hidden_changed.connect(lambda: self.cloud.set_visible(s.visible_mask()))
+        s.emphasis_changed.connect(self._show_emphasis)
+        s.selection_changed.connect(self._selection_changed)
+        s.query_changed.connect(self._update_marks)
+        s.frames_changed.connect(lambda: s.frames and s.set_frame(s.current_frame))
+        s.frame_changed.connect(self._frame_changed)
+
     def _set_enabled(self, on: bool) -> None:
-        for w in (self.colour_by, self.search_box, self.export_button, self.export_selection, self.selection_grid):
+        for w in (self.colour_by, self.search_box, self.export_button):
             w.setEnabled(on)
 
     # ---- the space and its layout ------------------------------------------------------------------------
     def set_space(self, space: Any, cache_dir: str | None = None) -> None:
         """Show a new set of points (the layout follows from the projection panel's method)."""
         self.cancel()
-        self.space = space
         self.cache_dir = cache_dir
-        self.coords = None
-        self.kept = None
-        self.frames, self.frame_embeddings, self.frame_names = [], [], []
-        self.scrubber.setVisible(False)
         self._index = None
-        self.selected = np.zeros(0, dtype=np.int64)
-        self.matches = self.linked = None
-        self.query = None
-        self.neighbours = np.zeros(0, dtype=np.int64)
+        self.hover(None)
+        self.state.set_space(space)
         self.neighbours_panel.clear_items()
         self.title.setText(f"{space.name} · {space.n:,} points · {space.embeddings.shape[1]} dimensions")
         self.colour_by.blockSignals(True)
@@ -340,14 +312,17 @@ class ExplorerView(QWidget):
         self.cloud.setVisible(False)
         self._update_marks()
         self._set_enabled(True)
-        self.select(np.zeros(0, dtype=np.int64))
 
-    @property
-    def embeddings(self) -> np.ndarray:
-        """The vectors neighbours are searched in: the current snapshot's while scrubbing epochs."""
-        if self.frame_embeddings:
-            return self.frame_embeddings[self.current_frame]
-        return self.space.embeddings
+    def set_snapshots(self, embeddings: list[np.ndarray], names: list[str]) -> None:
+        """Make this view scrub through snapshots of the same points (the space's points, in its order)."""
+        self._index = None
+        self.state.set_snapshots(embeddings, names)
+
+    def set_frame(self, position: float) -> None:
+        self.state.set_frame(position)
+
+    def select(self, positions: np.ndarray) -> None:
+        self.state.select(positions)
 
     def _memory_key(self, method: str, params: dict) -> str:
         return f"{id(self.space)}|{method}|{json.dumps(params, sort_keys=True)}"
@@ -359,7 +334,7 @@ class ExplorerView(QWidget):
         self.cancel()
         if method != self.projection_panel.current_method():
             self.projection_panel.set_method(method, params)
-        if self.frame_embeddings:
+        if self.state.frame_embeddings:
             return self.compute_evolution(method, params)
         key = self._memory_key(method, params)
         if key in self._memory:
@@ -367,60 +342,49 @@ class ExplorerView(QWidget):
             self.projection_panel.show_progress(1.0, f"{method.upper()}: shown again (computed before).")
             self.projection_done.emit(None)
             return
-        worker = make_worker(projection_job, np.asarray(self.space.embeddings, dtype=np.float32), method, params,
-                               self.cache_dir)
-        worker.returned.connect(alive(self, lambda result: self._projection_returned(key, result)))
-        self._run(worker, f"Computing {method}…")
+        self._run(lambda result: self._projection_returned(key, result), f"Computing {method}…", projection_job,
+                  np.asarray(self.space.embeddings, dtype=np.float32), method, params, self.cache_dir)
 
     def compute_evolution(self, method: str, params: dict) -> None:
         """Aligned layouts of every snapshot, so the scrubber can move through training."""
-        worker = make_worker(aligned_job, list(self.frame_embeddings), method, params, self.cache_dir)
-        worker.returned.connect(self._frames_returned)
-        self._run(worker, f"Aligning {method} layouts of {len(self.frame_embeddings)} snapshots…")
+        self._run(self._frames_returned, f"Aligning {method} layouts of {len(self.state.frame_embeddings)} snapshots…",
+                  aligned_job, list(self.state.frame_embeddings), method, params, self.cache_dir)
 
-    def _run(self, worker, message: str) -> None:
-        worker.yielded.connect(self._projection_progress)
-        worker.errored.connect(self._projection_failed)
-        worker.finished.connect(self._worker_finished)
-        self._worker = worker
-        self._cancelled = False
+    def _run(self, on_done, message: str, fn, *args) -> None:
+        self._on_done = on_done
         self.user_moved_view = False
         self.projection_panel.set_busy(True)
         self.projection_panel.show_progress(0.0, message)
         self.busy_changed.emit(True)
-        worker.start()
+        self.job.start(fn, *args)
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None or self._export_worker is not None
+        return self.job.busy or self.export_job.busy
 
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._worker.quit()  # stops at the next progress report; the finished signal tidies up
-            self._cancelled = True
+        """Stops the projection at its next progress report; what it sends meanwhile is dropped."""
+        self.job.cancel()
 
     @Slot(object)
     def _projection_progress(self, progress: Any) -> None:
-        if self._cancelled:
-            return  # reports already on their way when the user cancelled
         self.projection_panel.show_progress(progress.fraction, progress.message)
         if progress.coords is not None and not self.frames and len(progress.coords) == self.space.n:
             # t-SNE forming, live: the layout grows from PCA's ±1 to ±40, so the view follows it until the user
             # takes over by zooming or panning
-            self.set_layout(progress.coords, keep_view=self.user_moved_view)
+            self.set_layout(progress.coords, "forming")
 
     def _projection_returned(self, key: str, result: Any) -> None:
         self._memory[key] = result.coords
-        self.set_layout(result.coords, keep_view=self.user_moved_view and self.coords is not None)
+        self.set_layout(result.coords, "forming" if self.user_moved_view else "new")
         how = "from the cache" if result.cached else f"in {result.seconds:.1f} s"
         self.projection_panel.show_progress(1.0, f"{result.method.upper()} of {self.space.n:,} points, {how}.")
         self.projection_done.emit(result)
 
     def _frames_returned(self, layouts: list) -> None:
-        self.frames = [np.asarray(c, dtype=np.float64) for c in layouts]
+        self.state.set_frames(layouts)
         self.projection_panel.show_progress(1.0, f"{len(self.frames)} aligned layouts: drag the slider or press Play.")
-        self.set_frame(self.current_frame)
-        self.vb.autoRange()
+        self.vb.autoRange(items=[self.cloud])
 
     def _projection_failed(self, exc: BaseException) -> None:
         self.projection_panel.show_progress(0.0, f"Projection failed: {exc}")
@@ -428,22 +392,14 @@ class ExplorerView(QWidget):
         show_worker_error(self, "Projection failed", exc)
 
     def _worker_finished(self) -> None:
-        self._worker = None
         self.projection_panel.set_busy(False)
-        if self._cancelled:
-            self.projection_panel.show_progress(0.0, "Cancelled; the picture shows the last finished layout.")
         self.busy_changed.emit(False)
 
-    def set_layout(self, coords: np.ndarray, keep_view: bool = False) -> None:
-        coords = np.asarray(coords, dtype=np.float64)
-        if coords.ndim != 2 or len(coords) != self.space.n:
-            raise ValueError(f"a layout of shape {coords.shape} for {self.space.n} points")
-        changed_dims = self.coords is None or self.coords.shape[1] != coords.shape[1]
-        self.coords = coords
-        self.kept = None
-        self.orbit.setVisible(coords.shape[1] == 3)
-        self._show_layout(keep_view=keep_view and not changed_dims)
-        if changed_dims or self.colours is None:
+    def set_layout(self, coords: np.ndarray, how: str = "new") -> None:
+        """``how``: "new" frames the view on the points; "forming" keeps the user's zoom once they took over."""
+        dims_before = None if self.coords is None else self.coords.shape[1]
+        self.state.set_layout(coords, how)
+        if dims_before != self.coords.shape[1] or self.colours is None:
             self._colour_mode_changed(self.colour_by.currentText())
 
     def shown_xy(self) -> np.ndarray:
@@ -455,82 +411,33 @@ class ExplorerView(QWidget):
             return np.column_stack([self.coords[:, 0], np.zeros(len(self.coords))])
         return self.coords[:, :2]
 
-    def _show_layout(self, keep_view: bool = True) -> None:
+    def _show_layout(self, how: str = "orbit") -> None:
+        """The points moved ("new", "forming", "frame" or "orbit"): redraw them and what sits on them."""
         if self.coords is None:
             return
+        self.orbit.setVisible(self.coords.shape[1] == 3)
         self.cloud.set_positions(self.shown_xy())
         self.cloud.setVisible(True)
-        self._apply_visibility()
-        self._apply_emphasis()
+        self.cloud.set_visible(self.state.visible_mask())
+        self.cloud.set_emphasis(self.state.emphasis_mask())
         self._update_marks()
-        if not keep_view:
+        self._update_trails()
+        if how == "new" or (how == "forming" and not self.user_moved_view):
             self.vb.autoRange(items=[self.cloud])
+        if how in ("new", "forming"):
+            # what was said about the previous picture (the card's point, a faithfulness figure) is no longer true
+            self.hover(None)
+            self.status.setText("")
         self.layout_shown.emit()
 
-    # ---- epochs ------------------------------------------------------------------------------------------
-    def set_snapshots(self, embeddings: list[np.ndarray], names: list[str]) -> None:
-        """Make this view scrub through snapshots of the same points (the space's points, in its order)."""
-        self.frame_embeddings = [np.asarray(z) for z in embeddings]
-        self.frame_names = list(names)
-        self.frames = []
-        self.epoch_slider.blockSignals(True)
-        self.epoch_slider.setRange(0, (len(names) - 1) * FRAMES_PER_EPOCH)
-        self.epoch_slider.setValue((len(names) - 1) * FRAMES_PER_EPOCH)
-        self.epoch_slider.blockSignals(False)
-        self._frame_pos = float(len(names) - 1)
-        self.epoch_label.setText(names[-1] if names else "")
-        self.scrubber.setVisible(len(names) > 0)
-        self._index = None
-
-    @property
-    def current_frame(self) -> int:
-        return int(round(self._frame_pos)) if self.frame_embeddings else 0
-
-    def set_frame(self, position: float) -> None:
-        """Show the layout at ``position`` (fractional positions interpolate between two snapshots)."""
-        if not self.frames:
-            return
-        position = float(np.clip(position, 0, len(self.frames) - 1))
-        before = self.current_frame
-        self._frame_pos = position
-        i = int(np.floor(position))
-        t = position - i
-        coords = self.frames[i] if t == 0 or i + 1 >= len(self.frames) else (1 - t) * self.frames[i] + t * self.frames[i + 1]
-        self.coords = coords
-        self.orbit.setVisible(coords.shape[1] == 3)
-        self._show_layout(keep_view=True)
-        self.epoch_label.setText(self.frame_names[self.current_frame])
-        self.epoch_slider.blockSignals(True)
-        self.epoch_slider.setValue(int(round(position * FRAMES_PER_EPOCH)))
-        self.epoch_slider.blockSignals(False)
-        self._update_trails()
-        if self.current_frame != before:
+    def _frame_changed(self, moved: bool) -> None:
+        if moved:
             self._index = None
-            self.kept = None
             if self.query is not None:
                 self.show_neighbours(self.query)
 
-    def _slider_moved(self, value: int) -> None:
-        self.set_frame(value / FRAMES_PER_EPOCH)
-
-    def _play_toggled(self, on: bool) -> None:
-        self.play.setText("❚❚ Pause" if on else "▶ Play")
-        if on and self.frames:
-            if self._frame_pos >= len(self.frames) - 1:
-                self.set_frame(0)
-            self.play_timer.start()
-        else:
-            self.play_timer.stop()
-
-    def _next_frame(self) -> None:
-        nxt = self._frame_pos + 1 / FRAMES_PER_EPOCH
-        if nxt > len(self.frames) - 1 + 1e-9:
-            self.play.setChecked(False)
-            return
-        self.set_frame(nxt)
-
     def _update_trails(self) -> None:
-        if not (self.frames and self.show_trails.isChecked() and len(self.selected)):
+        if not (self.frames and self.scrubber.show_trails.isChecked() and len(self.selected)):
             self.trails.setData([], [])
             return
         chosen = self.selected[:500]
@@ -539,7 +446,7 @@ class ExplorerView(QWidget):
         stacked = np.stack(path, axis=1).reshape(-1, 2)  # point by point: epochs in order, then a break
         self.trails.setData(stacked[:, 0], stacked[:, 1], connect="finite")
 
-    # ---- colour, legend, visibility ----------------------------------------------------------------------
+    # ---- colour ------------------------------------------------------------------------------------------
     def _colour_mode_changed(self, mode: str) -> None:
         if self.space is None or not mode:
             return
@@ -562,80 +469,21 @@ class ExplorerView(QWidget):
         self.apply_colouring(c)
 
     def apply_colouring(self, c: colouring.Colouring) -> None:
-        self.colours = c
-        self.cloud.set_colours(c.index, c.palette)
-        self.legend.blockSignals(True)
-        self.legend.clear()
-        counts = np.bincount(c.index, minlength=len(c.palette))
-        for i, name in enumerate(c.categories):
-            pix = QPixmap(12, 12)
-            pix.fill(QColor(*c.palette[i]))
-            item = QListWidgetItem(QIcon(pix), f"{name} ({counts[i]:,})")
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked)
-            item.setData(Qt.ItemDataRole.UserRole, i)
-            self.legend.addItem(item)
-        self.legend.blockSignals(False)
-        if c.value_range is not None:
-            self.colour_bar.setPixmap(self._colour_bar_pixmap(c))
-            self.colour_bar.setToolTip(plain_tooltip(
-                f"{c.title}: {c.value_range[0]:.3g} (dark) to {c.value_range[1]:.3g} (yellow)"))
-        else:
-            self.colour_bar.clear()
-        self.colour_bar.setVisible(c.value_range is not None)
-        self._apply_visibility()
-
-    def _colour_bar_pixmap(self, c: colouring.Colouring) -> QPixmap:
-        pix = QPixmap(240, 40)
-        pix.fill(QColor(0, 0, 0, 0))
-        p = QPainter(pix)
-        for x in range(200):
-            p.setPen(QColor(*c.palette[int(x / 199 * (len(c.palette) - 1))]))
-            p.drawLine(x + 20, 0, x + 20, 16)
-        p.setPen(self.palette().text().color())
-        lo, hi = c.value_range
-        p.drawText(QRectF(0, 18, 120, 20), Qt.AlignmentFlag.AlignLeft, f"{lo:.3g}")
-        p.drawText(QRectF(120, 18, 120, 20), Qt.AlignmentFlag.AlignRight, f"{hi:.3g}")
-        p.end()
-        return pix
+        self.state.set_colouring(c)
 
     def hidden_categories(self) -> set[int]:
-        return {self.legend.item(r).data(Qt.ItemDataRole.UserRole) for r in range(self.legend.count())
-                if self.legend.item(r).checkState() != Qt.CheckState.Checked}
-
-    def _apply_visibility(self) -> None:
-        hidden = self.hidden_categories()
-        if not hidden or self.colours is None:
-            self.cloud.set_visible(None)
-        else:
-            self.cloud.set_visible(~np.isin(self.colours.index, list(hidden)))
-
-    def _isolate(self, item: QListWidgetItem) -> None:
-        self.legend.blockSignals(True)
-        for r in range(self.legend.count()):
-            other = self.legend.item(r)
-            other.setCheckState(Qt.CheckState.Checked if other is item else Qt.CheckState.Unchecked)
-        self.legend.blockSignals(False)
-        self._apply_visibility()
-
-    def _show_all(self) -> None:
-        self.legend.blockSignals(True)
-        for r in range(self.legend.count()):
-            self.legend.item(r).setCheckState(Qt.CheckState.Checked)
-        self.legend.blockSignals(False)
-        self._apply_visibility()
+        return set(self.state.hidden)
 
     def _compute_faithfulness(self) -> None:
         if self.coords is None or self.busy:
             self.status.setText("Faithfulness needs a finished layout.")
             return
-        worker = make_worker(faithfulness_job, np.asarray(self.embeddings, dtype=np.float32), self.shown_xy())
-        worker.returned.connect(self._faithfulness_returned)
-        self._run(worker, "Measuring how many true neighbours the picture keeps…")
+        self._run(self._faithfulness_returned, "Measuring how many true neighbours the picture keeps…",
+                  faithfulness_job, np.asarray(self.embeddings, dtype=np.float32), self.shown_xy())
 
     def _faithfulness_returned(self, result: Any) -> None:
         metrics, kept = result
-        self.kept = kept
+        self.state.set_kept(kept)
         text = ", ".join(f"{m.name} {m.value:.3f}" for m in metrics)
         self.projection_panel.show_progress(1.0, f"Faithfulness of this picture: {text}")
         self.status.setText(f"Faithfulness of this picture: {text}")
@@ -649,17 +497,26 @@ class ExplorerView(QWidget):
         px, py = self.vb.viewPixelSize()
         return self.cloud.pick(x, y, (px, py))
 
-    def _mouse_moved(self, args: tuple) -> None:
-        if self.coords is None:
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt)
+        if watched is self.plot.viewport():
+            if event.type() == QEvent.Type.MouseMove:
+                self._hover_at = event.position().toPoint()
+                if not self._hover_timer.isActive():
+                    self._hover_timer.start()
+            elif event.type() == QEvent.Type.Leave:
+                self._hover_at = None
+                self._hover_timer.stop()
+                self.hover(None)
+        return super().eventFilter(watched, event)
+
+    def _hover_now(self) -> None:
+        if self.coords is None or self._hover_at is None:
             return
-        pos = args[0]
-        if not self.plot.sceneBoundingRect().contains(pos):
-            return self.hover(None)
-        p = self.vb.mapSceneToView(pos)
+        p = self.vb.mapSceneToView(self.plot.mapToScene(self._hover_at))
         self.hover(self.pick_at(p.x(), p.y()))
 
     def hover(self, position: int | None) -> None:
-        if position is None:
+        if position is None or self.space is None:
             self.card.hide_card()
             self.hover_mark.setData([], [])
             self.hovered.emit(-1)
@@ -682,10 +539,8 @@ class ExplorerView(QWidget):
     def _clicked(self, x: float, y: float) -> None:
         position = self.pick_at(x, y)
         if position is None:
-            self.query = None
-            self.neighbours = np.zeros(0, dtype=np.int64)
+            self.state.set_query(None)
             self.neighbours_panel.clear_items()
-            self._update_marks()
             return
         self.show_neighbours(position)
         self.side.setCurrentWidget(self.neighbours_panel)
@@ -700,7 +555,7 @@ class ExplorerView(QWidget):
 
     def show_neighbours(self, position: int) -> None:
         """The k nearest neighbours of ``position``: in the full space (exact), or in the picture."""
-        self.query = int(position)
+        query = int(position)
         k = min(self.neighbours_panel.k.value(), self.space.n - 1)
         if k < 1:
             return
@@ -708,25 +563,24 @@ class ExplorerView(QWidget):
             from scipy.spatial import cKDTree
 
             xy = self.cloud.positions
-            dist, idx = cKDTree(xy).query(xy[self.query], k=k + 1)
-            keep = idx != self.query
+            dist, idx = cKDTree(xy).query(xy[query], k=k + 1)
+            keep = idx != query
             idx, dist = idx[keep][:k], dist[keep][:k]
             where = "in the 2-D picture (euclidean)"
         else:
-            found = self.neighbour_index().query(np.asarray(self.embeddings[self.query:self.query + 1], np.float32), k,
-                                                 exclude_self=np.array([self.query]))
+            found = self.neighbour_index().query(np.asarray(self.embeddings[query:query + 1], np.float32), k,
+                                                 exclude_self=np.array([query]))
             idx, dist = found.indices[0], found.distances[0]
             where = f"in the {self.space.embeddings.shape[1]}-d representation ({found.metric})"
-        self.neighbours = np.asarray(idx, dtype=np.int64)
-        agreement = core.label_agreement(self.space, self.query, self.neighbours)
-        row = int(self.space.indices[self.query])
+        self.state.set_query(query, np.asarray(idx, dtype=np.int64))
+        agreement = core.label_agreement(self.space, query, self.neighbours)
+        row = int(self.space.indices[query])
         title = f"{len(idx)} nearest neighbours of #{row} {where}"
         if agreement is not None:
             title += f"; {agreement:.0%} share its label"
         items = [(int(p), core.preview(self.space.dataset, int(self.space.indices[p])), float(d))
                  for p, d in zip(idx, dist, strict=True)]
         self.neighbours_panel.show_items(title, items)
-        self._update_marks()
 
     def _update_marks(self) -> None:
         xy = self.cloud.positions
@@ -755,48 +609,31 @@ class ExplorerView(QWidget):
             return
         text = self.search_box.text()
         try:
-            self.matches = core.search(self.space, text, self.regex.isChecked()) if text.strip() else None
+            matches = core.search(self.space, text, self.regex.isChecked()) if text.strip() else None
         except core.ReplearnError as err:
             self.search_box.setStyleSheet("color: #b00020;")
             self.status.setText(f"{err} The previous highlights are cleared.")
-            self.matches = None  # highlights of an earlier query would pass for this one's
-            self._apply_emphasis()
-            self._update_marks()
+            self.state.set_matches(None)  # highlights of an earlier query would pass for this one's
             return
         self.search_box.setStyleSheet("")
-        if self.matches is not None:
-            self.status.setText(f"{len(self.matches):,} match(es) for {text!r}")
-        self._apply_emphasis()
+        self.state.set_matches(matches)
+        if matches is not None:
+            self.status.setText(f"{len(matches):,} match(es) for {text!r}")
+
+    def _show_emphasis(self) -> None:
+        self.cloud.set_emphasis(self.state.emphasis_mask())
         self._update_marks()
 
     def _region(self, polygon: np.ndarray) -> None:
         if self.coords is None:
             return
         self.select(self.cloud.positions_in(polygon))
-        self.side.setCurrentIndex(2)
+        self.side.setCurrentWidget(self.selection_panel)
 
-    def select(self, positions: np.ndarray) -> None:
-        self.selected = np.asarray(positions, dtype=np.int64)
-        if self.space is not None and len(self.selected):
-            self.selection_text.setText(core.selection_summary(self.space, self.selected).text())
-        else:
-            self.selection_text.setText("Nothing selected. Use Lasso or Rectangle above the plot.")
-        self.export_selection.setEnabled(len(self.selected) > 0)
-        self.selection_grid.setEnabled(len(self.selected) > 0)
-        self._apply_emphasis()
+    def _selection_changed(self) -> None:
         self._update_trails()
         if self.space is not None:
             self.selection_changed.emit(self.space.indices[self.selected])
-
-    def _apply_emphasis(self) -> None:
-        if self.space is None:
-            return
-        mask = None
-        for group in (self.selected if len(self.selected) else None, self.matches, self.linked):
-            if group is not None:
-                mask = np.zeros(self.space.n, dtype=bool) if mask is None else mask
-                mask[group] = True
-        self.cloud.set_emphasis(mask)
 
     def show_selection_in_grid(self) -> None:
         shown = self.selected[:100]
@@ -809,7 +646,7 @@ class ExplorerView(QWidget):
     def show_linked_hover(self, row: int) -> None:
         if self.space is None or self.coords is None:
             return
-        at = self.space.positions_of(np.array([row])) if row >= 0 else np.zeros(0, dtype=np.int64)
+        at = self.space.positions_of(np.array([row])) if row >= 0 else NOTHING
         if len(at):
             xy = self.cloud.positions[at[0]]
             self.hover_mark.setData([xy[0]], [xy[1]])
@@ -819,8 +656,7 @@ class ExplorerView(QWidget):
     def show_linked_selection(self, rows: np.ndarray) -> None:
         if self.space is None:
             return
-        self.linked = self.space.positions_of(rows) if len(rows) else None
-        self._apply_emphasis()
+        self.state.set_linked(self.space.positions_of(rows) if len(rows) else None)
 
     # ---- export ------------------------------------------------------------------------------------------
     def ask_export(self, kind: str) -> None:
@@ -836,54 +672,20 @@ class ExplorerView(QWidget):
             self.export(kind, path)
 
     def export(self, kind: str, path: str) -> None:
-        """``png`` / ``svg`` of the plot as shown; ``projector``, ``embeddings`` and ``selection`` files are
-        written by core in a worker."""
-        if kind == "png":
-            ok = self.plot.grab().save(path, "PNG")
-            self.status.setText(f"Saved {path}" if ok else f"Could not write {path}")
+        """``png`` / ``svg`` of the plot as shown, with its title and legend; ``projector``, ``embeddings`` and
+        ``selection`` files are written by core in a worker."""
+        if kind in ("png", "svg"):
+            self.status.setText(exports.write_picture(kind, path, self.plot, self.state, self.title.text(),
+                                                      self._dark))
             return
-        if kind == "svg":
-            return self._export_svg(path)
         positions = self.selected if kind == "selection" else None
         coords = self.shown_xy() if self.coords is not None else None
-        worker = make_worker(export_job, kind, path, self.space, np.asarray(self.embeddings), coords, positions)
-        worker.returned.connect(alive(self, lambda _: self.status.setText(f"Exported to {path}")))
-        worker.errored.connect(alive(self, lambda exc: (self.status.setText(f"Export failed: {exc}"),
-                                                        show_worker_error(self, "Export failed", exc))))
-        worker.finished.connect(self._export_finished)
+        self._export_path = path
         self.status.setText(f"Exporting to {path}…")
-        self._export_worker = worker
-        worker.start()
-
-    def _export_finished(self) -> None:
-        self._export_worker = None
-
-    def _export_svg(self, path: str) -> None:
-        from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-        from PySide6.QtSvg import QSvgGenerator
-
-
-        rect = self.plot.viewport().rect()
-        data = QByteArray()
-        buffer = QBuffer(data)
-        buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-        generator = QSvgGenerator()
-        generator.setOutputDevice(buffer)
-        generator.setSize(rect.size())
-        generator.setViewBox(rect)
-        generator.setTitle(self.title.text())
-        p = QPainter(generator)
-        self.plot.render(p)
-        p.end()
-        buffer.close()
-        try:
-            core.atomic_write_bytes(path, bytes(data.data()))  # never a half-written file
-        except OSError as err:
-            self.status.setText(f"Could not write {path}: {err.strerror or err}")
-            return
-        self.status.setText(f"Saved {path}")
+        self.export_job.start(export_job, kind, path, self.space, np.asarray(self.embeddings), coords, positions)
 
     def set_dark(self, dark: bool) -> None:
+        self._dark = dark
         self.plot.setBackground("#1e1e1e" if dark else "w")
         self.vb.outline.setPen(pg.mkPen((230, 230, 230) if dark else (30, 30, 30), width=1.5,
                                         style=Qt.PenStyle.DashLine, cosmetic=True))

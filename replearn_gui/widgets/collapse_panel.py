@@ -7,7 +7,7 @@ Everything is fed from core's Diagnostics (copies that crossed the thread bounda
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pyqtgraph as pg
@@ -126,7 +126,7 @@ class CollapsePanel(QWidget):
         self.clear()
 
     # the glossary terms each plot shows (their definitions join the tooltips once core is loaded)
-    GLOSSARY = {"std_plot": ("spread",), "rank_plot": ("effective rank", "rankme"),
+    GLOSSARY: ClassVar[dict[str, tuple[str, ...]]] = {"std_plot": ("spread",), "rank_plot": ("effective rank", "rankme"),
                 "spectrum_plot": ("dimensional collapse",), "cov_plot": ("decorrelation",), "heat_plot": ("spread",),
                 "probe_plot": ("linear probe", "knn probe"), "au_plot": ("alignment", "uniformity"),
                 "cos_plot": ("mean pairwise cosine", "collapse")}

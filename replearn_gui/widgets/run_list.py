@@ -13,11 +13,18 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence
-from PySide6.QtWidgets import (QInputDialog, QLabel, QListWidget, QListWidgetItem, QMenu, QMessageBox, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QMenu,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
 
 import core
-
 from replearn_gui.jobs import BackgroundJob
 from replearn_gui.plain_text import plain_tooltip
 
@@ -56,13 +63,8 @@ def describe_run(path: Path) -> tuple[str, str]:
 
 def list_runs(root: str) -> list[tuple[str, str, str, str]]:
     """(path, label, tooltip, status) of every run under ``root``, newest first (in a worker)."""
-    base = Path(root)
-    if not base.is_dir():
-        return []
-    runs = sorted((p for p in base.iterdir() if not p.name.startswith(".") and (p / "config.toml").is_file()),
-                  key=lambda p: p.stat().st_mtime, reverse=True)
     out = []
-    for p in runs:
+    for p in core.RunDirectory.list_runs(root):
         run = core.RunDirectory(p)
         stamp = tuple(f.stat().st_mtime_ns if f.exists() else 0 for f in (run.status_path, run.metrics_path))
         cached = _DESCRIBED.get(str(p))

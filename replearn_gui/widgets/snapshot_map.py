@@ -7,7 +7,6 @@ representation does. Snapshots that arrive while one is being projected are coal
 """
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,9 +29,9 @@ def snapshot_pca_job(embeddings: np.ndarray | str, run_dir: str | None, previous
     if previous is not None and previous.shape == coords.shape:
         coords = core.procrustes(previous, coords)
     labels = None
-    if run_dir is not None and (Path(run_dir) / "snapshots" / "labels.npy").is_file():
-        labels = np.load(Path(run_dir) / "snapshots" / "labels.npy", allow_pickle=False)
-        if len(labels) != len(coords):
+    if run_dir is not None:
+        labels = core.RunDirectory(run_dir).read_snapshot_labels()
+        if labels is not None and len(labels) != len(coords):
             labels = None
     return coords, labels, epoch
 

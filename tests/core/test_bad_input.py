@@ -75,7 +75,7 @@ def test_a_semicolon_file_with_decimal_commas_is_read(tmp_path):
                                              r"seems to be delimited by ';': set delimiter \(its commas are decimal"):
         load("csv", path=str(path), label_column="label", delimiter=",")
     path.write_text("a;b;label\n1.5;2;x\n3.5;4;y\n")
-    with pytest.raises(core.DataError, match="has no label column 'label'. The file seems to be delimited by ';'"):
+    with pytest.raises(core.DataError, match=r"has no label column 'label'\. The file seems to be delimited by ';'"):
         load("csv", path=str(path), label_column="label", delimiter="|")
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import core
 from core.data import splits as splits_module
-from core.data.splits import Normalizer, NormalizedRows, prepare
+from core.data.splits import NormalizedRows, Normalizer, prepare
 
 
 def memmap(tmp_path, a: np.ndarray) -> np.memmap:

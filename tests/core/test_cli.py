@@ -70,7 +70,7 @@ def test_train_a_preset_by_name(tmp_path, monkeypatch):
     """A preset's default output root is the runs folder the app shows (REPLEARN_RUNS / Preferences)."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("REPLEARN_RUNS", str(tmp_path / "shared"))
-    code, out, err = run("train", "digits-autoencoder", "--epochs", "1", "--quiet")
+    code, _out, err = run("train", "digits-autoencoder", "--epochs", "1", "--quiet")
     assert code == 0, err
     assert [p.name.split("-2")[0] for p in (tmp_path / "shared").iterdir()] == ["digits-autoencoder"]
     assert not (tmp_path / "runs").exists()
@@ -89,7 +89,7 @@ def test_train_a_preset_by_name(tmp_path, monkeypatch):
     ],
 )
 def test_errors_are_one_sentence_with_the_right_exit_code(argv, code, message):
-    got, out, err = run(*argv)
+    got, _out, err = run(*argv)
     assert got == code
     assert message in err
     assert "Traceback" not in err

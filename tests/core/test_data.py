@@ -9,7 +9,7 @@ from core.data.splits import Normalizer, make_splits
 def test_digits_dataset():
     ds = core.DATASETS.get("digits").cls(core.DATASETS.get("digits").make_params()).load()
     assert ds.kind == "image" and ds.X.shape == (1797, 1, 8, 8) and ds.X.dtype == np.float32
-    assert 0.0 <= ds.X.min() and ds.X.max() <= 1.0 and ds.value_range == (0.0, 1.0)
+    assert ds.X.min() >= 0.0 and ds.X.max() <= 1.0 and ds.value_range == (0.0, 1.0)
     assert ds.n_classes == 10 and ds.label_names[3] == "3"
 
 

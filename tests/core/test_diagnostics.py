@@ -3,7 +3,6 @@ import numpy as np
 import pytest
 
 import core
-
 from core.diagnostics.collapse import compute_diagnostics, effective_rank, mean_pairwise_cosine
 
 

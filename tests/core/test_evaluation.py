@@ -14,7 +14,6 @@ from core.evaluation import metrics as M
 from core.evaluation.suite import evaluate
 
 
-
 def test_ece_with_full_confidence_and_half_correct_is_one_half():
     proba = np.tile([[1.0, 0.0]], (10, 1))
     y = np.array([0, 1] * 5)
@@ -196,18 +195,23 @@ def test_result_rows_margin_over_the_strongest_baseline_in_either_direction():
 
 
 def test_comparison_rows_and_stored_evaluations_round_trip(tmp_path):
-    from core.evaluation.tables import comparison_rows, load_evaluation, save_evaluation
+    from core.evaluation.tables import comparison_rows
 
     a = _record({"probe_accuracy": 0.9, "knn_accuracy": 0.8})
     b = _record({"probe_accuracy": 0.7, "ece": float("nan")})
     names, rows = comparison_rows({"simclr": a, "vicreg": b})
     assert names == ["simclr", "vicreg"] and [m for m, _ in rows] == ["probe_accuracy", "knn_accuracy", "ece"]
     assert rows[1][1][1] is None and rows[0][1][1]["value"] == 0.7
-    save_evaluation(b, tmp_path)
-    back = load_evaluation(tmp_path)
+    run = core.RunDirectory(tmp_path)
+    assert run.read_evaluation() is None
+    path = run.write_evaluation(b)
+    assert path == tmp_path / "reports" / "evaluation.json"
+    back = run.read_evaluation()
+    assert back["schema_version"] == 1
     assert back["results"]["learned"]["metrics"]["ece"]["value"] is None  # NaN is stored as null, valid JSON
-    (tmp_path / "evaluation.json").write_text("{broken")
-    assert load_evaluation(tmp_path) is None
+    assert list(back["results"]["learned"]["metrics"]) == ["probe_accuracy", "ece"]  # the suite's order, kept
+    path.write_text("{broken")
+    assert run.read_evaluation() is None
 
 
 def test_property_card_says_when_invariance_was_not_evaluated(tmp_path):

@@ -49,7 +49,7 @@ def _reference(run_dir, X):
 
 
 def test_the_run_saves_its_normaliser(tabular_run):
-    root, run_dir, X = tabular_run
+    _root, run_dir, X = tabular_run
     pre = json.loads((core.RunDirectory.open(run_dir).path / "preprocessing.json").read_text())
     model = core.load_trained(run_dir)
     train = model.data.splits.train
@@ -59,7 +59,7 @@ def test_the_run_saves_its_normaliser(tabular_run):
 
 
 def test_torchscript_export_reproduces_the_encoder(tabular_run, tmp_path):
-    root, run_dir, X = tabular_run
+    _root, run_dir, X = tabular_run
     code, out, err = run_cli("export", run_dir, "--format", "torchscript", "--out", str(tmp_path))
     assert code == 0, err
     assert "largest difference" in out
@@ -77,8 +77,8 @@ def test_torchscript_export_reproduces_the_encoder(tabular_run, tmp_path):
 def test_onnx_export_runs_in_onnxruntime(tabular_run, tmp_path):
     import onnxruntime as ort
 
-    root, run_dir, X = tabular_run
-    code, out, err = run_cli("export", run_dir, "--format", "onnx", "--out", str(tmp_path))
+    _root, run_dir, X = tabular_run
+    code, _out, err = run_cli("export", run_dir, "--format", "onnx", "--out", str(tmp_path))
     assert code == 0, err
     session = ort.InferenceSession(str(tmp_path / "encoder.onnx"), providers=["CPUExecutionProvider"])
     got = session.run(None, {"input": X[:50]})[0]
@@ -90,7 +90,7 @@ def test_onnx_export_runs_in_onnxruntime(tabular_run, tmp_path):
 def test_safetensors_export_loads_into_the_encoder(tabular_run, tmp_path):
     from safetensors.torch import load_file
 
-    root, run_dir, X = tabular_run
+    _root, run_dir, _X = tabular_run
     code, _, err = run_cli("export", run_dir, "--out", str(tmp_path))
     assert code == 0, err
     weights = load_file(str(tmp_path / "encoder.safetensors"))
@@ -102,7 +102,7 @@ def test_safetensors_export_loads_into_the_encoder(tabular_run, tmp_path):
 
 
 def test_an_encoder_that_cannot_be_traced_exits_2_and_writes_nothing(tabular_run, tmp_path, monkeypatch):
-    root, run_dir, X = tabular_run
+    _root, run_dir, _X = tabular_run
 
     def untraceable(self, x):  # fine in eager PyTorch; ONNX has no operator for erfcx
         return self.head(torch.special.erfcx(self.blocks[0](x.flatten(1))))
@@ -117,11 +117,11 @@ def test_an_encoder_that_cannot_be_traced_exits_2_and_writes_nothing(tabular_run
 def test_embed_new_data_to_npy_parquet_and_csv(tabular_run, tmp_path):
     import pyarrow.parquet as pq
 
-    root, run_dir, X = tabular_run
+    _root, run_dir, _X = tabular_run
     new = np.random.default_rng(5).normal(5.0, 3.0, size=(9, 6)).astype(np.float32)
     np.save(tmp_path / "new.npy", new)
     expected, _ = _reference(run_dir, new)
-    code, out, err = run_cli("embed", run_dir, str(tmp_path / "new.npy"), "--out", str(tmp_path / "z.npy"))
+    code, _out, err = run_cli("embed", run_dir, str(tmp_path / "new.npy"), "--out", str(tmp_path / "z.npy"))
     assert code == 0, err
     np.testing.assert_allclose(np.load(tmp_path / "z.npy"), expected, rtol=1e-5, atol=1e-6)
     code, _, err = run_cli("embed", run_dir, str(tmp_path / "new.npy"), "--out", str(tmp_path / "z.parquet"))

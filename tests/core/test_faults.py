@@ -75,7 +75,7 @@ def test_a_torn_last_line_is_skipped_and_the_next_writer_starts_a_fresh_line(run
     assert after[len(records) - 1]["event"] == "run_started" and after[-1]["event"] == "run_finished"
     lines = run.metrics_path.read_bytes().split(b"\n")
     assert lines[len(records) - 1] == data[: len(data) - 40].rsplit(b"\n", 1)[1]  # the fragment, on its own line
-    code, out, err = cli("list", "runs", "--root", str(run_copy.parent))
+    code, out, _err = cli("list", "runs", "--root", str(run_copy.parent))
     assert code == 0 and "finished" in out
 
 
@@ -183,7 +183,7 @@ def test_a_lost_or_damaged_manifest_is_rebuilt_from_the_checkpoints(run_copy, da
     rebuilt = json.loads(manifest_path.read_text())
     assert [(c["file"], c["sha256"], c["step"], c["epoch"]) for c in rebuilt["checkpoints"]] == \
         [(c["file"], c["sha256"], c["step"], c["epoch"]) for c in original["checkpoints"]]
-    code, out, err = cli("resume", str(run_copy), "--epochs", "3", "--quiet")
+    code, _out, err = cli("resume", str(run_copy), "--epochs", "3", "--quiet")
     assert code == 0, err
 
 
@@ -202,7 +202,7 @@ def test_ctrl_c_and_sigterm_save_a_checkpoint_before_exit_130(tiny_experiment, t
             if line.startswith("epoch"):
                 break
         proc.send_signal(signum)
-        out, err = proc.communicate(timeout=120)
+        _out, err = proc.communicate(timeout=120)
     finally:
         proc.kill()
     assert proc.returncode == 130, err
@@ -257,7 +257,7 @@ def test_a_bad_start_leaves_no_run_directory_and_bad_data_exits_2(tiny_experimen
     bad.write_text("a,b,label\n1,2,x\n3,oops,y\n")
     exp = with_data(tiny_experiment, "csv", path=str(bad))
     core.save_experiment(exp, tmp_path / "exp.toml")
-    code, out, err = cli("train", str(tmp_path / "exp.toml"))
+    code, _out, err = cli("train", str(tmp_path / "exp.toml"))
     assert code == 2 and "bad.csv" in err and "line 3" in err, err
     assert not Path(exp.output.root).exists() or not any(Path(exp.output.root).iterdir())
     with pytest.raises(core.ConfigError, match="batch_size"):  # found once the data is loaded
@@ -273,7 +273,7 @@ def test_a_resume_whose_data_went_missing_leaves_the_run_as_it_was(run_copy, tmp
     before = (run_copy / "run.json").read_text()
     bad = with_data(exp, "csv", path=str(tmp_path / "gone.csv"))
     core.save_experiment(bad, run_copy / "config.toml")
-    code, out, err = cli("resume", str(run_copy), "--epochs", "3")
+    code, _out, err = cli("resume", str(run_copy), "--epochs", "3")
     assert code == 2 and "gone.csv" in err and "no such file" in err, err
     assert (run_copy / "run.json").read_text() == before
     assert config  # the original was a valid run
@@ -294,7 +294,7 @@ def test_a_read_only_run_says_so_and_offers_out(run_copy, monkeypatch, command, 
         return real(*args, **kwargs)
 
     monkeypatch.setattr(tempfile, "mkstemp", read_only)
-    code, out, err = cli(command, str(run_copy), "--evaluations", "linear_probe")
+    code, _out, err = cli(command, str(run_copy), "--evaluations", "linear_probe")
     assert code == 1
     assert "reports" in err and "it is not writable; pass --out with a writable place for the results" in err, err
     assert "Errno" not in err and "internal error" not in err
@@ -306,7 +306,7 @@ def test_a_corrupt_newest_checkpoint_is_named_with_the_one_used(run_copy):
     data = bytearray(newest.read_bytes())
     data[-10] ^= 0xFF
     newest.write_bytes(bytes(data))
-    code, out, err = cli("resume", str(run_copy), "--epochs", "3", "--quiet")
+    code, _out, err = cli("resume", str(run_copy), "--epochs", "3", "--quiet")
     assert code == 0, err
     assert (f"replearn: note: checkpoint {last['file']} is corrupt (its sha256 does not match the manifest); "
             f"using {first['file']} (step {first['step']}) instead") in err
@@ -321,7 +321,7 @@ def test_the_cli_prints_the_datasets_notes(tiny_experiment, tmp_path):
     path.write_bytes(("a,b,const,label\n" + rows).encode("latin-1"))
     exp = with_data(quick(tiny_experiment, epochs=1), "csv", path=str(path), label_column="label")
     core.save_experiment(exp, tmp_path / "exp.toml")
-    code, out, err = cli("train", str(tmp_path / "exp.toml"), "--quiet")
+    code, _out, err = cli("train", str(tmp_path / "exp.toml"), "--quiet")
     assert code == 0, err
     assert f"replearn: note: {path}: the file is not UTF-8; it was read as Latin-1" in err
     assert "const" in err  # the constant column

@@ -14,10 +14,9 @@ class Crash(Exception):
 def test_write_interrupted_midway_keeps_the_old_file(tmp_path):
     target = tmp_path / "config.toml"
     target.write_text("old contents\n")
-    with pytest.raises(Crash):
-        with atomic_writer(target) as fh:
-            fh.write("new contents, half of th")
-            raise Crash()
+    with pytest.raises(Crash), atomic_writer(target) as fh:
+        fh.write("new contents, half of th")
+        raise Crash()
     assert target.read_text() == "old contents\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.toml"]
 

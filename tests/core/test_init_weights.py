@@ -69,5 +69,5 @@ def test_a_mismatch_is_one_sentence_and_leaves_no_run(source_run, tmp_path):
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())
     fixed = target.with_training(init_key_map=("fc.=head.",))
     first_snapshot(fixed)  # the rename makes it fit
-    with pytest.raises(core.ConfigError, match="init_key_map: rule 1 \\('fc.'\\) is not 'old=new'"):
+    with pytest.raises(core.ConfigError, match=r"init_key_map: rule 1 \('fc.'\) is not 'old=new'"):
         target.with_training(init_key_map=("fc.",))

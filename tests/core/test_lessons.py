@@ -129,7 +129,7 @@ def test_each_lessons_preset_runs_and_its_checks_can_be_answered(tmp_path, prese
     if evals:
         model = core.load_trained(result.run_dir)
         ev = core.run_to_end(core.evaluate(model, evals, baselines))
-        core.save_evaluation(ev.to_record(), core.RunDirectory.open(result.run_dir).reports)
+        core.RunDirectory.open(result.run_dir).write_evaluation(ev.to_record())
     for lesson in using:
         for a in L.check_run(lesson, result.run_dir):
             assert a.status in ("yes", "no"), f"{lesson.id}: {a.question.check_text}: {a.sentence}"

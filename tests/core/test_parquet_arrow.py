@@ -62,17 +62,17 @@ def test_bad_parquet_input(tmp_path):
     with pytest.raises(DataError, match="row 2, column 'x': the value is missing"):
         load("parquet", path=str(tmp_path / "null.parquet"))
     (tmp_path / "fake.parquet").write_text("not parquet")
-    with pytest.raises(DataError, match="fake.parquet: is not a Parquet file"):
+    with pytest.raises(DataError, match=r"fake\.parquet: is not a Parquet file"):
         load("parquet", path=str(tmp_path / "fake.parquet"))
 
 
 def _save_to_disk(folder, table, features):
     """What datasets' Dataset.save_to_disk writes: Arrow *stream* files, state.json, dataset_info.json."""
     folder.mkdir(parents=True)
-    with pa.OSFile(str(folder / "data-00000-of-00001.arrow"), "wb") as sink:
-        with pa.ipc.new_stream(sink, table.schema) as writer:
-            for batch in table.to_batches(max_chunksize=4):
-                writer.write_batch(batch)
+    with pa.OSFile(str(folder / "data-00000-of-00001.arrow"), "wb") as sink, \
+            pa.ipc.new_stream(sink, table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=4):
+            writer.write_batch(batch)
     (folder / "state.json").write_text(json.dumps({"_data_files": [{"filename": "data-00000-of-00001.arrow"}],
                                                    "_fingerprint": "abc", "_format_type": None, "_split": folder.name}))
     (folder / "dataset_info.json").write_text(json.dumps({"features": features, "citation": "", "description": ""}))

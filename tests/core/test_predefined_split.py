@@ -35,7 +35,7 @@ def keras_npz(path, n_train=60, n_test=20, side=6, seed=0):
 
 
 def test_a_keras_style_npz_keeps_its_official_test_split(tmp_path):
-    x_train, y_train, x_test, y_test = keras_npz(tmp_path / "mnist.npz")
+    _x_train, y_train, x_test, y_test = keras_npz(tmp_path / "mnist.npz")
     ds = load("npy", path=str(tmp_path / "mnist.npz"))
     assert ds.n == 80 and ds.kind == "image" and ds.sample_shape == (1, 6, 6)
     assert ds.has_split and (ds.split[:60] == 0).all() and (ds.split[60:] == 2).all()
@@ -112,7 +112,7 @@ def test_a_class_missing_from_the_training_split_is_refused(tmp_path):
 
 def test_predefined_mode_on_data_without_a_split_names_the_setting():
     ds = load("digits")
-    with pytest.raises(ConfigError, match="data.split.mode: 'predefined', but .* ships no split"):
+    with pytest.raises(ConfigError, match=r"data\.split\.mode: 'predefined', but .* ships no split"):
         choose_splits(ds, mode="predefined", val_fraction=0.1, test_fraction=0.2, seed=0)
 
 

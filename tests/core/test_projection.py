@@ -84,18 +84,6 @@ def test_umap_progress_reports_its_real_phases_and_every_epoch(blobs):
     assert coords.coords.shape == (300, 2)
 
 
-def test_aligned_umap_progress_goes_through_each_snapshot_then_the_joint_layout(blobs):
-    X, _ = blobs
-    rng = np.random.default_rng(0)
-    snapshots = [X + 0.1 * i * rng.normal(size=X.shape).astype(np.float32) for i in range(3)]
-    events, layouts = drive(core.aligned_sequence(snapshots, "umap", {"n_epochs": 30}))
-    fractions = [e.fraction for e in events]
-    assert fractions == sorted(fractions) and len(layouts) == 3
-    text = " ".join(e.message for e in events)
-    assert "snapshot 1 of 3" in text and "aligning the 3 layouts together" in text
-    assert max(fractions) > 0.9
-
-
 def test_cache_hits_and_misses(blobs, tmp_path):
     X, _ = blobs
     cache = core.ProjectionCache(tmp_path / "cache")
@@ -126,10 +114,16 @@ def test_perplexity_too_large_names_the_field():
 def test_aligned_sequences_move_little_for_unchanged_inputs(blobs, method, tolerance):
     X, _ = blobs
     params = {"n_iter": 200, "early_exaggeration_iter": 100} if method == "tsne" else {}
-    _, layouts = drive(core.aligned_sequence([X, X.copy()], method, params))
+    events, layouts = drive(core.aligned_sequence([X, X.copy()], method, params))
     spread = np.linalg.norm(layouts[0] - layouts[0].mean(0), axis=1).mean()
     moved = np.linalg.norm(layouts[1] - layouts[0], axis=1).mean()
     assert moved / spread < tolerance
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions)  # progress only goes forward
+    if method == "umap":  # AlignedUMAP's real phases: each snapshot's layout, then the joint one, epoch by epoch
+        text = " ".join(e.message for e in events)
+        assert "snapshot 1 of 2" in text and "aligning the 2 layouts together" in text
+        assert max(fractions) > 0.9
 
 
 def test_pca_sequence_is_aligned_by_procrustes(blobs):
@@ -195,7 +189,7 @@ def test_layout_neighbours_and_churn(blobs):
     full = core.knn(X, 10, "euclidean")
     flat = core.layout_neighbours(coords, 10)
     churn = core.neighbour_churn(full, flat)
-    assert churn.shape == (300,) and 0 <= churn.min() and churn.max() <= 1
+    assert churn.shape == (300,) and churn.min() >= 0 and churn.max() <= 1
     np.testing.assert_array_equal(core.neighbour_churn(full, full), 0)
     shifted = core.Neighbours((full.indices + 1) % 300, full.distances, "euclidean", True)
     assert core.neighbour_churn(full, shifted).mean() > 0.5
@@ -217,14 +211,14 @@ def test_npy_and_csv_exports_parse_back(tmp_path):
     core.write_npy(tmp_path / "z.npy", Z)
     np.testing.assert_array_equal(np.load(tmp_path / "z.npy", allow_pickle=False), Z)
     core.write_embeddings_csv(tmp_path / "z.csv", ds, idx, Z, coords)
-    rows = list(csv.DictReader(open(tmp_path / "z.csv")))
+    rows = list(csv.DictReader((tmp_path / "z.csv").read_text().splitlines()))
     assert len(rows) == 20 and rows[3]["label"] == ds.label_names[ds.y[3]]
     assert float(rows[5]["z2"]) == pytest.approx(Z[5, 2], rel=1e-6) and float(rows[5]["y"]) == pytest.approx(coords[5, 1])
 
 
 def test_csv_export_neutralises_formulas_but_keeps_numbers(tmp_path):
     core.write_csv(tmp_path / "s.csv", {"name": ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM", "plain"], "value": [-1.5, 2, 3, 4, 5]})
-    rows = list(csv.reader(open(tmp_path / "s.csv")))
+    rows = list(csv.reader((tmp_path / "s.csv").read_text().splitlines()))
     assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+1", "'-2", "'@SUM", "plain"]
     assert rows[1][1] == "-1.5"  # a negative number stays a number
 
@@ -251,7 +245,7 @@ def test_projector_files_parse_back(tmp_path):
 def test_selection_export(tmp_path):
     ds = digits()
     core.write_selection_csv(tmp_path / "sel.csv", ds, np.array([5, 7, 11]))
-    rows = list(csv.DictReader(open(tmp_path / "sel.csv")))
+    rows = list(csv.DictReader((tmp_path / "sel.csv").read_text().splitlines()))
     assert [r["index"] for r in rows] == ["5", "7", "11"]
 
 

@@ -87,3 +87,29 @@ def test_builtin_entries_are_documented(registry):
         assert isinstance(params, entry.Params)
         for f in entry.fields:
             assert f.label
+
+
+def test_a_registry_read_from_two_threads_waits_for_its_builtins(tmp_path, monkeypatch):
+    """The app reads registries from two threads at start-up; the one that comes second must wait for the
+    built-ins being imported by the first, not see "none registered"."""
+    import sys
+    import threading
+
+    from core.registry import Registry
+
+    registry = Registry("thing", builtins=("slow_builtin_things",))
+    (tmp_path / "slow_builtin_things.py").write_text(
+        "import time\nfrom dataclasses import dataclass\nimport core\nfrom core.registry import Registry\n"
+        "registry = Registry.under_test\ntime.sleep(0.3)\n\n"
+        "@registry.register('late')\nclass Late:\n    @dataclass(frozen=True, kw_only=True)\n"
+        "    class Params(core.Params):\n        pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(Registry, "under_test", registry, raising=False)
+    seen = []
+    threads = [threading.Thread(target=lambda: seen.append(registry.names())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert seen == [["late"], ["late"]]
+    sys.modules.pop("slow_builtin_things", None)

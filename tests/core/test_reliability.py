@@ -211,7 +211,7 @@ def test_neighbours_and_perplexity_beyond_the_data_are_handled(tmp_path):
     X = np.random.default_rng(0).normal(size=(12, 4)).astype(np.float32)
     found = core.knn(X, 50)
     assert found.indices.shape == (12, 11)  # k is capped at n - 1: every other point, nearest first
-    with pytest.raises(core.ConfigError, match="perplexity.*too large for 12 points"):
+    with pytest.raises(core.ConfigError, match=r"perplexity.*too large for 12 points"):
         core.run_to_end(core.project(X, "tsne", {"perplexity": 30.0}))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import shutil
 import subprocess
 
@@ -96,3 +97,9 @@ def test_factors_data_gets_a_compositionality_score(tmp_path):
     assert set(learned.invariance) == {"rotation_degrees", "shift", "brightness"}
     assert all(v <= 1 for v in learned.factors.values())
     assert learned.factors["decode_brightness"] > 0  # better than guessing the mean brightness
+
+
+def test_figure_titles_name_the_split_in_words(hostile_run):
+    data = core.run_to_end(build_report(hostile_run, evaluations=("linear_probe",)))
+    titles = " ".join(re.findall(r"<!-- (.*?) -->", "".join(data.figures.values())))
+    assert data.evaluation.split["description"] in titles and "{" not in titles  # no dict in a title

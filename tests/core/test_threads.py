@@ -31,8 +31,9 @@ def test_thread_count_follows_problem_size():
 def test_knn_probe_in_small_blocks_votes_like_scikit_learn_weighted_knn():
     # a block of similarities bounded to a few queries must not change the vote: compare with scikit-learn's
     # KNeighborsClassifier using the same cosine neighbours and exp(sim / T) weights
-    import core
     from sklearn.neighbors import KNeighborsClassifier
+
+    import core
 
     rng = np.random.default_rng(0)
     X, y = rng.normal(size=(600, 8)).astype(np.float32), rng.integers(0, 4, 600)

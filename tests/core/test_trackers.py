@@ -26,5 +26,5 @@ def test_tensorboard_gets_the_same_scalars_as_metrics_jsonl(tiny_experiment):
 
 
 def test_an_unknown_tracker_is_refused_by_name(tiny_experiment):
-    with pytest.raises(core.ConfigError, match="training.log_to: unknown tracker 'wandb' \\(allowed: tensorboard\\)"):
+    with pytest.raises(core.ConfigError, match=r"training\.log_to: unknown tracker 'wandb' \(allowed: tensorboard\)"):
         tiny_experiment.with_training(log_to=("wandb",))

@@ -148,7 +148,7 @@ def test_commands_snapshot_checkpoint_lr_and_stop(tiny_experiment):
     assert result.status == "stopped"
     assert isinstance(events[-2], core.CheckpointSaved) and events[-2].reason == "stop"
     assert result.test == {}
-    with pytest.raises(core.ConfigError, match="training.lr"):
+    with pytest.raises(core.ConfigError, match=r"training\.lr"):
         core.SetLearningRate(-1.0)
 
 
@@ -365,7 +365,7 @@ def test_compile_option_compiles_the_training_step(tiny_experiment, monkeypatch)
     monkeypatch.setattr(torch, "compile", fake_compile)
     core.run_to_end(core.train(tiny_experiment.with_training(compile="reduce-overhead", epochs=1)))
     assert modes == ["reduce-overhead"]
-    with pytest.raises(core.ConfigError, match="compile: .fastest. is not a valid choice"):
+    with pytest.raises(core.ConfigError, match=r"compile: .fastest. is not a valid choice"):
         tiny_experiment.with_training(compile="fastest")
 
 
@@ -399,7 +399,7 @@ def test_streaming_a_memory_mapped_file_trains_like_loading_it(tmp_path):
     np.testing.assert_allclose(prepared.normalizer.shift, X[prepared.splits.train].mean(0), rtol=1e-5)
     memory, memory_losses = run("memory")
     streamed, streamed_losses = run("stream")
-    unthreaded, unthreaded_losses = run("stream", workers=0)
+    _unthreaded, unthreaded_losses = run("stream", workers=0)
     np.testing.assert_allclose(streamed_losses, memory_losses, rtol=1e-4, atol=1e-6)
     assert streamed_losses == unthreaded_losses  # the loader threads change nothing but the timing
     assert streamed.test["test_accuracy"] == pytest.approx(memory.test["test_accuracy"], abs=0.02)

@@ -19,7 +19,7 @@ def test_the_tutorial_notebook_runs(tmp_path, monkeypatch, capsys):
     namespace: dict = {"__name__": "__tutorial__"}
     for i, cell in enumerate(code):
         source = "".join(cell["source"])
-        exec(compile(source, f"tutorial cell {i + 1}", "exec"), namespace)  # noqa: S102 - our own notebook
+        exec(compile(source, f"tutorial cell {i + 1}", "exec"), namespace)
     out = capsys.readouterr().out
     assert "finished" in out and "probe accuracy" in out and "hand-designed (HOG + edges)" in out
     assert "share their query's digit" in out

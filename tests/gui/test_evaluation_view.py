@@ -204,7 +204,7 @@ def test_invariance_layer_intervals_and_cka_in_one_run(tab, qtbot, runs):
     assert tab.value("invariance[shift]", "raw") != "–"
     figs = tab.figures
     points = figs.invariance_plot.listDataItems()
-    learned = [p for p in points if p.name() == "learned"][0]
+    learned = next(p for p in points if p.name() == "learned")
     np.testing.assert_allclose(sorted(learned.getData()[0]), sorted(v["invariance"] for v in inv.values()))
     assert {p.name() for p in points} >= {"learned", "raw", "random init"}
     # layer-wise bars: an interval per bar and every bar's label in view, the last one too

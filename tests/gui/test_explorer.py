@@ -3,6 +3,7 @@ exports. Assertions compare with core's own answers."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -50,7 +51,7 @@ def test_trained_space_is_drawn_with_core_pca_and_every_point(tab, explored_run)
     assert view.cloud.last_drawn == 1797 or view.cloud.last_drawn == 0  # every point, or not painted yet
     view.plot.grab()  # paint: no point is silently dropped
     assert view.cloud.last_drawn == 1797
-    legend = [view.legend.item(r).text() for r in range(view.legend.count())]
+    legend = [view.legend.list.item(r).text() for r in range(view.legend.list.count())]
     assert legend[0] == f"0 ({int(np.sum(space.labels == 0))})" and len(legend) == 10
 
 
@@ -125,7 +126,7 @@ def test_lasso_selects_the_points_inside_and_exports_them(tab, tmp_path, qtbot):
 
     inside = np.flatnonzero(MplPath(polygon).contains_points(view.coords[:, :2]))
     assert sorted(view.selected.tolist()) == inside.tolist() and len(inside) > 0
-    assert view.selection_text.text().startswith(f"{len(inside)} selected")
+    assert view.selection_panel.text.text().startswith(f"{len(inside)} selected")
     out = tmp_path / "sel.csv"
     view.export("selection", str(out))
     qtbot.waitUntil(lambda: out.exists() and "Exported" in view.status.text(), timeout=10000)
@@ -160,21 +161,21 @@ def test_search_highlights_index_and_label_matches(tab, qtbot):
 
 def test_legend_hides_and_isolates_classes(tab):
     view = tab.primary
-    item = view.legend.item(3)
-    view.legend.scrollToItem(item)
-    rect = view.legend.visualItemRect(item)
-    QTest.mouseClick(view.legend.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+    item = view.legend.list.item(3)
+    view.legend.list.scrollToItem(item)
+    rect = view.legend.list.visualItemRect(item)
+    QTest.mouseClick(view.legend.list.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
                      rect.center())  # the class's row becomes current; the space bar unticks it
-    QTest.keyClick(view.legend, Qt.Key.Key_Space)
+    QTest.keyClick(view.legend.list, Qt.Key.Key_Space)
     assert item.checkState() == Qt.CheckState.Unchecked
     visible = view.cloud.visible_positions()
     assert not np.any(view.space.labels[visible] == 3) and len(visible) == np.sum(view.space.labels != 3)
-    item = view.legend.item(5)
-    view.legend.scrollToItem(item)
-    at = view.legend.visualItemRect(item).center()
+    item = view.legend.list.item(5)
+    view.legend.list.scrollToItem(item)
+    at = view.legend.list.visualItemRect(item).center()
     # a double click is press, release, then the double-click press: QTest.mouseDClick sends only the last
-    QTest.mouseClick(view.legend.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
-    QTest.mouseDClick(view.legend.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+    QTest.mouseClick(view.legend.list.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
+    QTest.mouseDClick(view.legend.list.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at)
     assert set(view.space.labels[view.cloud.visible_positions()].tolist()) == {5}
     q = int(np.flatnonzero(view.space.labels == 2)[0])
     assert view.pick_at(*view.cloud.positions[q]) != q  # hidden points cannot be picked
@@ -226,18 +227,18 @@ def test_epoch_scrubber_moves_through_aligned_snapshots(tab, qtbot, explored_run
     series = core.snapshot_series(explored_run)
     assert view.space.n == 150 and view.frame_names == ["epoch 0", "epoch 1", "epoch 2", "epoch 3"]
     expected = core.run_to_end(core.aligned_sequence([np.asarray(a) for a in series.arrays], "pca"))
-    view.epoch_slider.setValue(0)
+    view.scrubber.slider.setValue(0)
     np.testing.assert_allclose(view.coords, expected[0], rtol=1e-4, atol=1e-4)
-    assert view.epoch_label.text() == "epoch 0"
-    view.epoch_slider.setValue(17)  # between epochs 1 and 2 (12 frames per epoch): interpolated
+    assert view.scrubber.label.text() == "epoch 0"
+    view.scrubber.slider.setValue(17)  # between epochs 1 and 2 (12 frames per epoch): interpolated
     assert not any(np.allclose(view.coords, f) for f in view.frames)
     view.select(np.arange(10))
-    view.show_trails.setChecked(True)
+    view.scrubber.show_trails.setChecked(True)
     assert len(view.trails.getData()[0]) > 0
-    view.epoch_slider.setValue(0)
-    view.play.setChecked(True)
-    qtbot.waitUntil(lambda: not view.play.isChecked(), timeout=20000)  # plays to the last epoch and stops
-    assert view.epoch_label.text() == "epoch 3"
+    view.scrubber.slider.setValue(0)
+    view.scrubber.play.setChecked(True)
+    qtbot.waitUntil(lambda: not view.scrubber.play.isChecked(), timeout=20000)  # plays to the last epoch and stops
+    assert view.scrubber.label.text() == "epoch 3"
     np.testing.assert_allclose(view.coords, expected[-1], rtol=1e-4, atol=1e-4)
 
 
@@ -258,11 +259,24 @@ def test_compare_with_random_init_links_hover_and_selection(tab, qtbot):
 
 def test_exports_png_svg_projector_and_embeddings(tab, tmp_path, qtbot):
     view = tab.primary
+    from PySide6.QtGui import QImage
+
     view.export("png", str(tmp_path / "v.png"))
     assert (tmp_path / "v.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    image = QImage(str(tmp_path / "v.png"))
+    plot = view.plot.viewport().size()
+    dpr = view.plot.devicePixelRatioF()
+    # room for the title above the plot and the legend beside it
+    assert image.width() > plot.width() * dpr + 100 and image.height() > plot.height() * dpr + 20
+    view.plot.getPlotItem().autoBtn.show()  # the "A" auto-range button pyqtgraph shows over a moved view
     view.export("svg", str(tmp_path / "v.svg"))
     svg = (tmp_path / "v.svg").read_text()
     assert svg.lstrip().startswith("<?xml") and "<svg" in svg and svg.count("<path") >= 1
+    assert view.title.text() in svg  # the title
+    for name in view.space.dataset.label_names:  # every class of the legend, with its count
+        assert f">{name} ({int(np.sum(view.space.labels == view.space.dataset.label_names.index(name)))})<" in svg
+    assert "<image" not in svg  # the "A" button is a pixmap: it is not in the picture
+    assert view.plot.getPlotItem().autoBtn.isVisible()  # and it is back on screen
     view.export("projector", str(tmp_path / "proj"))
     qtbot.waitUntil(lambda: (tmp_path / "proj" / "projector_config.json").exists(), timeout=20000)
     qtbot.waitUntil(lambda: "Exported" in view.status.text(), timeout=20000)
@@ -280,7 +294,7 @@ def test_colour_by_faithfulness_uses_cores_per_point_share(tab, qtbot):
     qtbot.waitUntil(lambda: view.kept is not None and not view.busy, timeout=60000)
     _, kept = core.faithfulness(view.space.embeddings, view.shown_xy())
     np.testing.assert_allclose(view.kept, kept)
-    assert view.colour_bar.isVisibleTo(view) and view.legend.count() == 0
+    assert view.legend.colour_bar.isVisibleTo(view) and view.legend.list.count() == 0
 
 
 def test_a_projection_error_reaches_the_error_dialog(tab, qtbot, monkeypatch):
@@ -397,6 +411,120 @@ def test_numeric_categories_sort_as_numbers_and_text_naturally():
     assert [c.categories[i] for i in c.index] == ["run 10", "run 9", "10", "2", "b", "A"]
     c = colouring.categorical(np.array([0.5, 1.0, 0.25]))
     assert c.categories == ("0.25", "0.5", "1")
+
+
+def test_the_tab_follows_a_run_being_written_checkpoint_by_checkpoint(qtbot, tiny_experiment):
+    """A run written elsewhere (the CLI, here the engine driven by the test): the tab shows the first checkpoint
+    as soon as it exists, says when a newer one appears, and shows the final one when the run ends."""
+    from replearn_gui.explorer.tab import EmbeddingsTab
+
+    events = core.train(tiny_experiment)
+    run_dir = None
+    for event in events:
+        if isinstance(event, core.RunStarted):
+            run_dir = event.run_dir
+            break
+    t = EmbeddingsTab()
+    qtbot.addWidget(t)
+    t.resize(1200, 700)
+    t.show()
+    t.set_run(run_dir)
+    assert "no checkpoint yet" in t.message.text()
+
+    def until_checkpoint():
+        for event in events:
+            if isinstance(event, core.CheckpointSaved):
+                return event
+        return None
+
+    first = until_checkpoint()
+    qtbot.waitUntil(lambda: t.shown_checkpoint is not None and not t.busy, timeout=30000)
+    assert t.shown_checkpoint == Path(first.path).name
+    second = until_checkpoint()
+    qtbot.waitUntil(lambda: "A newer checkpoint" in t.message.text(), timeout=10000)
+    assert Path(second.path).name in t.message.text() and t.shown_checkpoint == Path(first.path).name
+    assert t.reload.text() != "Reload"
+    result = core.run_to_end(events)
+    final = core.newest_checkpoint(result.run_dir)
+    assert final.final
+    qtbot.waitUntil(lambda: t.shown_checkpoint == final.file and not t.busy, timeout=30000)
+    expected = core.run_space(result.run_dir)
+    np.testing.assert_allclose(t.primary.space.embeddings, expected.embeddings, rtol=1e-5, atol=1e-6)
+    t.cancel()
+    qtbot.waitUntil(lambda: not t.busy, timeout=30000)
+
+
+def test_a_new_layout_clears_the_hover_card_and_the_status_line(tab, qtbot):
+    view = tab.primary
+    qtbot.keyClicks(view.search_box, "#5")
+    qtbot.keyClick(view.search_box, Qt.Key.Key_Return)
+    assert "match" in view.status.text()
+    move(qtbot, view.plot.viewport(), widget_pos(view, 10))
+    qtbot.waitUntil(lambda: view.card.isVisible(), timeout=5000)
+    view.projection_panel.set_method("pca", {"random_state": 5})  # another layout (not computed before)
+    view.projection_panel.go.click()
+    qtbot.waitUntil(lambda: not view.busy, timeout=30000)
+    assert not view.card.isVisible() and len(view.hover_mark.getData()[0]) == 0
+    assert view.status.text() == ""
+    assert view.matches.tolist() == [5]  # the search itself still holds: its marks follow the points
+    mx, my = view.search_marks.getData()
+    np.testing.assert_allclose([mx[0], my[0]], view.cloud.positions[5])
+
+
+def test_level_of_detail_draws_the_same_picture_from_fewer_stamps(qtbot):
+    """Dense views stamp one point per device pixel; the picture stays what every stamp would give, emphasised
+    points stay on top, and vector exports keep every point."""
+    import pyqtgraph as pg
+    from PySide6.QtGui import QImage
+
+    from replearn_gui.explorer.point_cloud import LOD_MIN_POINTS, PointCloud
+
+    rng = np.random.default_rng(0)
+    n = LOD_MIN_POINTS * 3
+    xy = rng.normal(size=(n, 2))
+    plot = pg.PlotWidget()
+    qtbot.addWidget(plot)
+    plot.resize(400, 300)
+    plot.show()
+    cloud = PointCloud()
+    plot.addItem(cloud)
+    cloud.set_positions(xy)
+    cloud.set_colours(rng.integers(0, 3, n), [(200, 0, 0), (0, 150, 0), (0, 0, 200)])
+    strong = np.zeros(n, dtype=bool)
+    strong[rng.choice(n, 50, replace=False)] = True
+    cloud.set_emphasis(strong)
+    plot.getPlotItem().autoRange()
+
+    def picture(lod):
+        cloud.level_of_detail = lod
+        image = plot.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+        ptr = image.constBits()
+        a = np.frombuffer(ptr, np.uint8, image.sizeInBytes()).reshape(image.height(), image.bytesPerLine())
+        return a[:, : image.width() * 3].reshape(image.height(), image.width(), 3).astype(np.int16), cloud.last_drawn
+
+    every, drawn_all = picture(False)
+    fewer, drawn_lod = picture(True)
+    assert drawn_all == n and drawn_lod < 0.8 * n
+    differs = np.abs(every - fewer).max(axis=2) > 60
+    assert differs.mean() < 0.02, f"{differs.mean():.1%} of the pixels differ"
+    from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+
+    data = QByteArray()
+    buffer = QBuffer(data)
+    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
+    svg = QSvgGenerator()
+    svg.setOutputDevice(buffer)
+    p = QPainter(svg)
+    plot.render(p)
+    p.end()
+    assert cloud.last_drawn == n  # a file gets every point
+    # picking and lasso work on every point whatever is stamped
+    q = int(np.flatnonzero(strong)[0])
+    px = plot.getPlotItem().vb.viewPixelSize()
+    assert np.allclose(xy[cloud.pick(*xy[q], px)], xy[q], atol=6 * max(px))
+    assert len(cloud.positions_in_rect(-10, -10, 10, 10)) == n
 
 
 def test_opening_a_broken_embeddings_file_says_so_in_the_status_bar(window, qtbot, tmp_path, monkeypatch):

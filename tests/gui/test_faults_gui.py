@@ -65,9 +65,9 @@ def test_a_run_whose_process_vanished_is_listed_as_interrupted(qtbot, tmp_path, 
 
 
 def test_labels_in_the_neighbour_grid_tooltips_are_plain_text(qtbot):
-    from replearn_gui.explorer.neighbours_panel import NeighboursPanel
-
     from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from replearn_gui.explorer.neighbours_panel import NeighboursPanel
 
     box = QWidget()  # as in the explorer: the panel inside a window (shown alone, Qt's offscreen platform crashes)
     panel = NeighboursPanel()

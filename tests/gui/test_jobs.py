@@ -32,10 +32,9 @@ def test_partial_progress_and_done_reach_the_gui_thread(qtbot):
     partial, progress = [], []
     job.partial.connect(partial.append)
     job.progress.connect(lambda f, m: progress.append((f, m)))
-    with qtbot.waitSignal(job.finished, timeout=10000):
-        with qtbot.waitSignal(job.done, timeout=10000) as done:
-            assert job.start(counting, 4)
-            assert job.busy and job.running
+    with qtbot.waitSignal(job.finished, timeout=10000), qtbot.waitSignal(job.done, timeout=10000) as done:
+        assert job.start(counting, 4)
+        assert job.busy and job.running
     assert done.args == [40]
     assert [p[0] for p in progress] == [0.25, 0.5, 0.75, 1.0] and len(partial) == 4
     assert bar.value() == 1000 and status.text() == "step 4 of 4"

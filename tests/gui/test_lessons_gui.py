@@ -87,7 +87,7 @@ def test_glossary_reaches_the_cockpit_and_the_evaluation_table(window, qtbot, ti
     assert "Roy & Vetterli" in window.cockpit.rank_plot.toolTip()
     result = core.run_to_end(core.train(tiny_experiment))
     record = core.run_to_end(core.evaluate(core.load_trained(result.run_dir), ("linear_probe",), ()))
-    core.save_evaluation(record.to_record(), core.RunDirectory.open(result.run_dir).reports)
+    core.RunDirectory.open(result.run_dir).write_evaluation(record.to_record())
     window.open_run(result.run_dir)
     table = window.evaluation.table
     row = next(i for i in range(table.rowCount()) if table.item(i, 0).text() == "probe accuracy")

@@ -47,7 +47,7 @@ def test_user_labels_that_look_like_html_stay_plain_text(qtbot, hostile_run):
 
     w = open_in_window(qtbot, *hostile_run)
     view = w.embeddings.primary
-    legend = [view.legend.item(r).text() for r in range(view.legend.count())]
+    legend = [view.legend.list.item(r).text() for r in range(view.legend.list.count())]
     assert any(t.startswith("<b>bold</b> (") for t in legend) and any("<img src=x" in t for t in legend)
     q = int(np.flatnonzero(view.space.labels == view.space.dataset.label_names.index("<b>bold</b>"))[0])
     view.hover(q)
@@ -57,7 +57,7 @@ def test_user_labels_that_look_like_html_stay_plain_text(qtbot, hostile_run):
     assert all("<" not in c or "<" in c.split("·")[-1] for c in captions)  # the label is shown as typed
     view.colour_by.setCurrentText("note")
     view.select(np.arange(5))
-    assert "<i>n" in view.selection_text.text() and view.selection_text.textFormat() == Qt.TextFormat.PlainText
+    assert "<i>n" in view.selection_panel.text.text() and view.selection_panel.text.textFormat() == Qt.TextFormat.PlainText
     view.hover(None)
     w.close()
 

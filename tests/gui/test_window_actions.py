@@ -139,11 +139,13 @@ def test_preferences_set_the_runs_folder_the_cli_also_uses(window, qtbot, tmp_pa
     dialog.runs_folder.selectAll()
     qtbot.keyClicks(dialog.runs_folder, str(folder))
     assert dialog.error.text() == ""
-    dialog.threads.selectAll()
-    qtbot.keyClicks(dialog.threads, "1")
+    dialog.threads.lineEdit().selectAll()
+    qtbot.keyClicks(dialog.threads.lineEdit(), "1")
+    assert dialog.threads.value() == 1
     qtbot.keyClick(dialog.runs_folder, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
     assert window.runs_root == str(folder) and core.runs_folder() == folder
+    assert window.controller.num_threads == 1 and int(window.settings.value("torch_threads")) == 1
     # a run of the command line with the default output folder lands in the same list
     exp = tiny_experiment.with_training(epochs=1).with_output(root="runs")
     core.save_experiment(exp, tmp_path / "cli.toml")

@@ -7,10 +7,10 @@ from typing import Literal
 
 import numpy as np
 
-from core.data.base import DATASETS, SPLIT_NAMES, Dataset, DatasetSource
+from core.data.base import DATASETS, SPLIT_NAMES, DataKind, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_file, fail
 from core.errors import DataError
-from core.params import Params, param
+from core.params import BaseParams, param
 
 FEATURE_NAMES = ("X", "x", "features", "data", "embeddings", "images")
 LABEL_NAMES = ("y", "labels", "label", "targets", "target")
@@ -96,7 +96,7 @@ def load_array(path: Path, member: str | None = None) -> np.ndarray:
             raise fail(path, "holds Python objects; refused, because loading them could run code",
                        "Save plain numeric arrays (np.save with a numeric dtype)") from None
         raise fail(path, f"is not a valid NumPy file ({err})", "Is it truncated, or another format?") from None
-    except Exception as err:  # noqa: BLE001 - whatever numpy's parser raises on a damaged file is about the file
+    except Exception as err:
         if isinstance(err, DataError):
             raise
         raise fail(path, f"is not a valid NumPy file ({type(err).__name__}: {err})",
@@ -125,7 +125,7 @@ def npz_members(path: Path) -> list[str]:
     try:
         with np.load(path, allow_pickle=False) as archive:
             return list(archive.files)
-    except Exception:  # noqa: BLE001 - load_array says what is wrong with the file
+    except Exception:
         load_array(path)
         raise
 
@@ -185,7 +185,7 @@ class NumpyArrays(DatasetSource):
     .npy file is memory-mapped, so it need not fit in memory; nothing is ever unpickled."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="File", help="A .npy file, or an .npz archive.")
         array: str | None = param(None, label="Features array (.npz)", help="Member name; empty = X / features / the first.")
         labels_array: str | None = param(None, label="Labels array (.npz)", help="Member of the .npz archive.")
@@ -218,14 +218,15 @@ class NumpyArrays(DatasetSource):
                            "Every split needs samples of one shape")
             X = np.concatenate([parts[s] for s in parts])
             split = np.concatenate([np.full(len(a), SPLIT_NAMES.index(s), np.int8) for s, a in parts.items()])
-        kind = p.kind if p.kind != "auto" else ("tabular" if X.ndim == 2 else "image")
+        kind: DataKind = p.kind if p.kind != "auto" else ("tabular" if X.ndim == 2 else "image")
         if kind == "image":
             if X.ndim not in (3, 4):
                 raise fail(path, f"an image array must be 3-D (n, H, W) or 4-D, got shape {X.shape}")
             X = image_layout(X)
         elif kind == "sequence" and X.ndim == 2:
             X = X[:, None, :]
-        y, label_names = None, ()
+        y: np.ndarray | None = None
+        label_names: tuple[str, ...] = ()
         if members is not None and any(lab for _, lab in members.values()):
             missing = [s for s, (_, lab) in members.items() if lab is None]
             if missing:

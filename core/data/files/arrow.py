@@ -15,8 +15,8 @@ def load_arrow():
     """pyarrow, with the submodules the readers use fully imported."""
     with _LOCK:
         import pyarrow
-        import pyarrow.compute  # noqa: F401
-        import pyarrow.csv  # noqa: F401
-        import pyarrow.parquet  # noqa: F401
-        import pyarrow.types  # noqa: F401
+        import pyarrow.compute
+        import pyarrow.csv
+        import pyarrow.parquet
+        import pyarrow.types
     return pyarrow

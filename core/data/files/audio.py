@@ -9,7 +9,7 @@ import numpy as np
 
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import class_folders, existing_folder, fail, split_class_files
-from core.params import Params, param
+from core.params import BaseParams, param
 
 _PCM = {1: np.uint8, 2: np.int16, 4: np.int32}
 
@@ -24,8 +24,8 @@ def read_wav(path: Path) -> tuple[np.ndarray, int]:
         raise fail(path, f"is not a PCM WAV file Python can read ({err})", "Convert it to 8/16/24/32-bit PCM WAV") from None
     if width == 3:  # 24-bit: widen to int32
         b = np.frombuffer(raw[: len(raw) // 3 * 3], dtype=np.uint8).reshape(-1, 3)
-        data = (b[:, 0].astype(np.int32) | (b[:, 1].astype(np.int32) << 8) | (b[:, 2].astype(np.int32) << 16))
-        data = np.where(data >= 1 << 23, data - (1 << 24), data).astype(np.float64) / (1 << 23)
+        wide = (b[:, 0].astype(np.int32) | (b[:, 1].astype(np.int32) << 8) | (b[:, 2].astype(np.int32) << 16))
+        data = np.where(wide >= 1 << 23, wide - (1 << 24), wide).astype(np.float64) / (1 << 23)
     elif width in _PCM:
         data = np.frombuffer(raw[: len(raw) // width * width], dtype=_PCM[width]).astype(np.float64)
         data = (data - 128) / 128 if width == 1 else data / float(1 << (8 * width - 1))
@@ -42,7 +42,7 @@ class WavFolder(DatasetSource):
     cropped or zero-padded to one length."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="Folder", help="The folder whose sub-folders are the classes.")
         samples: int = param(0, label="Samples per clip", min=0, max=100_000_000,
                              help="Crop or pad every clip to this length; 0 = the longest clip.")
@@ -52,7 +52,10 @@ class WavFolder(DatasetSource):
         if not class_folders(root):
             raise fail(root, "has no class folders", "Put the WAV files in one sub-folder per class")
         class_names, found, has_split = split_class_files(root, lambda f: f.suffix.lower() == ".wav", ".wav files")
-        clips, labels, names, rates = [], [], [], {}
+        clips: list[np.ndarray] = []
+        labels: list[int] = []
+        names: list[str] = []
+        rates: dict[int, Path] = {}
         for k, f, _ in found:
             data, rate = read_wav(f)
             rates.setdefault(rate, f)

@@ -76,6 +76,7 @@ def split_folders(root: Path) -> dict[int, Path] | None:
         return None
     by_code: dict[int, Path] = {}
     for d, c in codes.items():
+        assert c is not None  # checked above: every folder is a split
         if c in by_code:
             raise fail(root, f"has two folders for one split ({by_code[c].name}/ and {d.name}/)")
         by_code[c] = d

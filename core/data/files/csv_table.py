@@ -13,7 +13,7 @@ import numpy as np
 from core.data.base import DATASETS, Dataset, DatasetSource, split_codes
 from core.data.files.arrow import load_arrow
 from core.data.files.common import check_fits_in_memory, existing_file, fail
-from core.params import Params, param
+from core.params import BaseParams, param
 
 MISSING = {"", "na", "n/a", "nan", "null", "none", "?", "-"}
 DELIMITERS = {"auto": None, ",": ",", ";": ";", "tab": "\t", "|": "|", "space": " "}
@@ -48,7 +48,7 @@ def sniff_delimiter(lines: list[str]) -> str:
     if consistent:
         return consistent[0]
     counts = {d: sum(line.count(d) for line in lines[:50]) for d in ",;\t|"}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=lambda d: counts[d])
     return best if counts[best] else ","
 
 
@@ -99,7 +99,7 @@ class CsvTable(DatasetSource):
     missing values follow an explicit policy (refuse, drop the rows, or impute the column mean)."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="File", help="A .csv, .tsv or .txt table.")
         delimiter: Literal["auto", ",", ";", "tab", "|", "space"] = param("auto", label="Delimiter")
         header: Literal["auto", "yes", "no"] = param("auto", label="Header row")
@@ -330,9 +330,10 @@ def _arrow_table(path, p) -> Dataset | None:
         return None  # the full reader says which column is missing and suggests a close one
 
     label_j = column(p.label_column) if p.label_column else None
-    meta_js = [column(m) for m in p.metadata_columns]
-    if (p.label_column and label_j is None) or None in meta_js:
+    found = [column(m) for m in p.metadata_columns]
+    if (p.label_column and label_j is None) or None in found:
         return None
+    meta_js = [j for j in found if j is not None]
     text_js = {j for j in [label_j, *meta_js] if j is not None}
     feature_js = [j for j in range(width) if j not in text_js]
     if not feature_js:
@@ -360,7 +361,8 @@ def _arrow_table(path, p) -> Dataset | None:
         return None
     constant = [names[feature_js[k]] for k in np.flatnonzero(X.min(axis=0) == X.max(axis=0))]  # finite: no nanstd
     notes = [f"constant column(s) {', '.join(map(repr, constant[:5]))} carry no information"] if constant else []
-    labels, label_names = None, ()
+    labels: np.ndarray | None = None
+    label_names: tuple[str, ...] = ()
     if label_j is not None:
         cells = [c.strip() for c in table.column(fields[label_j]).to_pylist()]
         if any(c.lower() in MISSING for c in cells):

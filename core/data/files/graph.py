@@ -10,7 +10,7 @@ import numpy as np
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import existing_file, fail
 from core.data.files.csv_table import decode, sniff_delimiter
-from core.params import Params, param
+from core.params import BaseParams, param
 
 
 def read_pairs(path, what: str) -> list[tuple[str, str]]:
@@ -38,7 +38,7 @@ class EdgeList(DatasetSource):
     comments are skipped). Optional node labels come from a second CSV of ``node,label`` lines."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="Edge list", help="CSV with two columns: source, target.")
         labels_path: str | None = param(None, label="Node labels", help="CSV with two columns: node, label.")
 
@@ -58,7 +58,8 @@ class EdgeList(DatasetSource):
         notes = [f"{loops} self-loop(s) were ignored"] if loops else []
         if len(edges) < len(pairs) - loops:
             notes.append(f"{len(pairs) - loops - len(edges)} duplicate edge(s) were merged")
-        y, names = None, ()
+        y: np.ndarray | None = None
+        names: tuple[str, ...] = ()
         if p.labels_path:
             lp = existing_file(p.labels_path, "labels file")
             node_labels = dict(read_pairs(lp, "node labels (node, label)"))

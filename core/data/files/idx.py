@@ -10,7 +10,7 @@ import numpy as np
 
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_file, fail
-from core.params import Params, param
+from core.params import BaseParams, param
 
 # the third byte of the magic number names the element type
 IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -56,7 +56,7 @@ class IdxImages(DatasetSource):
     """MNIST-style IDX files: an images file (n × H × W bytes) and an optional labels file, plain or .gz."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="Images file", help="e.g. train-images-idx3-ubyte or its .gz")
         labels_path: str | None = param(None, label="Labels file", help="e.g. train-labels-idx1-ubyte; empty = none")
         test_path: str | None = param(None, label="Test images file",
@@ -83,7 +83,8 @@ class IdxImages(DatasetSource):
         scale = 255.0 if images.dtype == np.uint8 else 1.0
         X = (images.astype(np.float32) / scale)
         X = X[:, None] if X.ndim == 3 else X
-        y, names = None, ()
+        y: np.ndarray | None = None
+        names: tuple[str, ...] = ()
         if p.labels_path:
             label_parts = [_labels(existing_file(p.labels_path, "labels file"), n_train)]
             if test_path is not None:

@@ -13,7 +13,7 @@ import numpy as np
 
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, class_folders, existing_folder, fail, split_class_files
-from core.params import Params, param
+from core.params import BaseParams, param
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 
@@ -24,7 +24,7 @@ class ImageFolder(DatasetSource):
     resized to a square size and scaled to [0, 1]. Pillow's decompression-bomb limit is enforced."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="Folder", help="The folder whose sub-folders are the classes, or that holds "
                                                     "train/ and test/ (and val/) folders of class folders.")
         size: int = param(32, label="Image side (pixels)", min=4, max=1024)

@@ -14,16 +14,17 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from core.data.base import DATASETS, SPLIT_ALIASES, Dataset, DatasetSource, split_codes
 from core.data.files.arrow import load_arrow
 from core.data.files.common import check_fits_in_memory, existing_file, existing_folder, fail
-from core.params import Params, param
+from core.params import BaseParams, param
 
 MEMORY_MAP_ABOVE = 1 << 30  # decoded features above this go to a memory-mapped cache file in "auto" mode
 
@@ -68,7 +69,7 @@ def _plan(schema, where: str, *, feature_columns, vector_column, label_column, m
         return name
 
     label, split = need(label_column, "label"), need(split_column, "split")
-    metadata = tuple(need(m, "metadata") for m in metadata_columns)
+    metadata = tuple(str(need(m, "metadata")) for m in metadata_columns)  # need() returns a name it was given
     taken = {label, split, *metadata}
     if vector_column:
         need(vector_column, "vector")
@@ -79,7 +80,7 @@ def _plan(schema, where: str, *, feature_columns, vector_column, label_column, m
         return _Plan((vector_column,), vector_column, _vector_width(t, first_batch, vector_column, where), label,
                      metadata, split)
     if feature_columns:
-        features = tuple(need(c, "feature") for c in feature_columns)
+        features = tuple(str(need(c, "feature")) for c in feature_columns)
         for c in features:
             if not _is_numeric(schema.field(c).type):
                 raise fail(where, f"feature column {c!r} holds {schema.field(c).type}, not numbers",
@@ -160,7 +161,8 @@ def _small_columns(tables: list, plan: _Plan, where: str) -> tuple[np.ndarray | 
     def column(name: str):
         return pa.chunked_array([c for t in tables for c in t.column(name).chunks], type=tables[0].schema.field(name).type)
 
-    y, names = None, ()
+    y: np.ndarray | None = None
+    names: tuple[str, ...] = ()
     if plan.label:
         col = column(plan.label)
         if col.null_count:
@@ -193,7 +195,7 @@ def _finish(X: np.ndarray) -> np.ndarray:
     """A memory-mapped cache file renamed to its final name once whole, and reopened read-only."""
     if isinstance(X, np.memmap) and str(X.filename).endswith(".part"):
         X.flush()
-        part = Path(X.filename)
+        part = Path(str(X.filename))
         del X
         final = part.with_name(part.name.split(".npy.")[0] + ".npy")
         os.replace(part, final)
@@ -218,7 +220,7 @@ class _ArrowReader(DatasetSource):
             X = _finish(X)
         except BaseException:
             if isinstance(X, np.memmap):
-                filename = X.filename
+                filename = str(X.filename)
                 del X
                 Path(filename).unlink(missing_ok=True)
             raise
@@ -256,7 +258,7 @@ class ParquetTable(_ArrowReader):
     features exceed 1 GiB, so files larger than memory can be trained on."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="File", help="A .parquet file.")
         feature_columns: tuple[str, ...] = _columns_params()["feature_columns"]
         vector_column: str | None = _columns_params()["vector_column"]
@@ -311,7 +313,7 @@ class HuggingFaceFolder(_ArrowReader):
     names become the label names."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="Folder", help="The folder save_to_disk wrote.")
         feature_columns: tuple[str, ...] = _columns_params()["feature_columns"]
         vector_column: str | None = _columns_params()["vector_column"]

@@ -10,7 +10,7 @@ import numpy as np
 from core.data.base import DATASETS, Dataset, DatasetSource
 from core.data.files.common import check_fits_in_memory, existing_file, fail
 from core.data.files.csv_table import _encode_labels, decode
-from core.params import Params, param
+from core.params import BaseParams, param
 
 
 @DATASETS.register("projector", kind="embeddings", file=True, patterns=("vectors.tsv", "*_vectors.tsv", "tensor.tsv", "tensors.tsv", "*_tensor.tsv"))
@@ -21,7 +21,7 @@ class ProjectorFiles(DatasetSource):
     column is the label. Explore them without training, or train on top of them."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="Vectors (tensor.tsv / vectors.tsv)")
         metadata_path: str | None = param(None, label="Metadata (metadata.tsv)",
                                           help="Empty: the metadata.tsv beside the vectors, if there is one.")
@@ -46,7 +46,8 @@ class ProjectorFiles(DatasetSource):
             bad = next((i, c) for i, row in enumerate(rows, 1) for c in row if not _is_float(c))
             raise fail(path, f"line {bad[0]}: {bad[1]!r} is not a number", "vectors.tsv holds numbers only") from None
         metadata: dict[str, np.ndarray] = {}
-        y, names = None, ()
+        y: np.ndarray | None = None
+        names: tuple[str, ...] = ()
         notes: list[str] = []
         mp = None
         if p.metadata_path:

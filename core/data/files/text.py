@@ -10,7 +10,7 @@ import numpy as np
 from core.data.base import DATASETS, PAD_ID, Dataset, DatasetSource
 from core.data.files.common import existing_file, fail
 from core.data.files.csv_table import decode
-from core.params import Params, param
+from core.params import BaseParams, param
 
 WORD = re.compile(r"[\w']+", re.UNICODE)
 UNKNOWN = "<unk>"
@@ -22,7 +22,7 @@ class TextLines(DatasetSource):
     token ids; rare words share one ``<unk>`` id; sentences are cut to a maximum length."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         path: str = param("", label="File", help="A UTF-8 or Latin-1 text file, one sentence per line.")
         labelled: bool = param(False, label="Lines start with a label", help="Format: label<TAB>sentence.")
         max_length: int = param(32, label="Longest sentence (words)", min=1, max=4096)
@@ -56,7 +56,8 @@ class TextLines(DatasetSource):
             cut += len(words) > p.max_length
             ids = [index.get(w, 0) for w in words[: p.max_length]]
             X[i, : len(ids)] = ids
-        y, names = None, ()
+        y: np.ndarray | None = None
+        names: tuple[str, ...] = ()
         if p.labelled:
             names = tuple(sorted(set(labels)))
             if len(names) < 2:

@@ -17,14 +17,16 @@ Entry metadata (``EVALUATIONS.get(name).info``), read by the GUI's check boxes a
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from core.diagnostics.probes import LinearProbe
+from core.errors import ConfigError
 from core.evaluation.results import RepresentationResult
-from core.params import Params
+from core.params import BaseParams
 from core.registry import Registry
 
 
@@ -32,7 +34,7 @@ class EvaluationMethod:
     """One evaluation of one representation: ``run(ctx)`` writes its metrics into ``ctx.result``."""
 
     @dataclass(frozen=True, kw_only=True)
-    class Params(Params):
+    class Params(BaseParams):
         """Evaluations take no parameters of their own yet (the seed is the suite's)."""
 
     def run(self, ctx: EvaluationContext) -> None:
@@ -78,8 +80,13 @@ class EvaluationContext:
         return splits.test if len(splits.test) else splits.val
 
     @property
-    def y(self) -> np.ndarray | None:
-        return self.model.data.dataset.y
+    def y(self) -> np.ndarray:
+        """The labels: only evaluations registered with ``needs_labels=True`` read them (the suite skips those on
+        unlabelled data)."""
+        y = self.model.data.dataset.y
+        if y is None:
+            raise ConfigError("evaluations", f"the {self.name} evaluation needs labels and this data has none")
+        return y
 
     @property
     def learned(self) -> bool:
