@@ -123,6 +123,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reader", help="the dataset reader to use (see `replearn list datasets`)")
     p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
     p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default: cpu)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="reader_params",
+                   help="a reader setting for DATA (label_column=species); data read by the run's own reader "
+                        "keeps the run's settings unless set here; repeatable")
 
     p = sub.add_parser("list", help="list registered datasets, encoders, objectives, augmentations, evaluations, "
                                     "presets, or runs",
@@ -178,7 +181,8 @@ class Progress:
             if not self.quiet:
                 verb = "Resuming" if event.resumed else "Training"
                 print(f"{verb} {event.experiment} on {event.device}: {event.n_train} training samples, "
-                      f"{event.epochs} epochs x {event.steps_per_epoch} steps -> {event.run_dir}", file=self.out)
+                      f"{event.epochs} epoch{'s' if event.epochs != 1 else ''} x {event.steps_per_epoch} step"
+                      f"{'s' if event.steps_per_epoch != 1 else ''} -> {event.run_dir}", file=self.out)
                 if event.split.startswith("official"):
                     print(f"the final evaluation scores on the data set's {event.split}", file=self.out)
         elif isinstance(event, core.StepEnded) and self.tty:
@@ -376,7 +380,13 @@ def apply_overrides(experiment: Any, pairs: Sequence[str]) -> Any:
         if spec is not None and spec.kind in ("str", "choice") and not isinstance(value, str):
             value = raw  # a text setting keeps the text as typed (run_name=2024)
         elif spec is not None and spec.kind == "tuple" and isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]  # metadata_columns=a,b
+            # metadata_columns=a,b, or a list TOML could not read ([64,oops]): each item is read on its own, so
+            # the schema names the item that is wrong
+            text = value.strip()
+            if text.startswith("[") and text.endswith("]"):
+                text = text[1:-1]
+            items = [v.strip() for v in text.split(",") if v.strip()]
+            value = items if spec.item_kind == "str" else [_typed(v) for v in items]
         if parts[-1] == "name" and len(parts) == 2 and parts[0] in ("data", "encoder", "objective") \
                 and node.get("name") != value:
             node.pop("params", None)
@@ -429,10 +439,20 @@ def _evaluations_arg(text: str | None) -> tuple[str, ...] | None:
     return tuple(e.strip() for e in text.split(",") if e.strip()) if text else None
 
 
+def _with_plugins(experiment: Any, names: Sequence[str]) -> Any:
+    """The experiment with ``--plugin`` names added to its ``plugins``: modules as given, .py paths absolute."""
+    import dataclasses
+
+    given = [str(Path(n).expanduser().resolve()) if n.endswith(".py") else n for n in names]
+    return dataclasses.replace(experiment, plugins=tuple(dict.fromkeys((*experiment.plugins, *given))))
+
+
 def cmd_train(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     experiment = _load_experiment_arg(args.experiment)
     if args.overrides:
         experiment = apply_overrides(experiment, args.overrides)
+    if args.plugin:  # saved with the run: resume, evaluate, report, export and embed load them as well
+        experiment = _with_plugins(experiment, args.plugin)
     changes = {k: v for k, v in (("device", args.device), ("seed", args.seed)) if v is not None}
     if changes:
         experiment = experiment.with_training(**changes)
@@ -576,8 +596,15 @@ def cmd_export(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def cmd_embed(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from core.report.embed import embed_data
 
-    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, checkpoint=args.checkpoint,
-                        device=args.device)
+    params = {}
+    for pair in args.reader_params:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key.strip():
+            raise core.ConfigError("--set", f"{pair!r} is not KEY=VALUE", value=pair,
+                                   allowed="reader settings such as label_column=species")
+        params[key.strip().removeprefix("data.params.")] = _typed(raw.strip())
+    result = embed_data(args.run_dir, args.data, args.out, reader=args.reader, params=params,
+                        checkpoint=args.checkpoint, device=args.device)
     print(f"{result.n} samples of {result.dataset} -> {result.dim}-dimensional embeddings: {result.path}", file=out)
     return EXIT_OK
 

@@ -61,7 +61,9 @@ class UnknownNameError(ConfigError, KeyError):
         hint = ""
         if self.suggestions:
             hint = " Did you mean " + " or ".join(repr(s) for s in self.suggestions) + "?"
-        message = f"unknown {kind} {name!r}.{hint}"
+        # a name from a plugin is unknown until the plugin is imported: say how to import it
+        message = (f"unknown {kind} {name!r}.{hint} If it comes from a plugin, load the plugin: --plugin MODULE, "
+                   f"or plugins = [\"MODULE\"] in the experiment file")
         super().__init__(field, message, value=name, allowed=", ".join(self.available) or "none registered")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message

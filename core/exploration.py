@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.base import Dataset
+from core.data.files.arrow import load_arrow
 from core.errors import ConfigError, RunDirectoryError
 from core.training.rundir import RunDirectory
 
@@ -180,6 +181,7 @@ def file_space(path: str | Path, reader: str | None = None) -> EmbeddingSpace:
 
 
 def _parquet_roles(path: Path) -> dict:
+    load_arrow()
     import pyarrow.parquet as pq
     import pyarrow.types as pt
 

@@ -21,6 +21,7 @@ import sys
 import traceback
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from core.errors import PluginError
 
@@ -61,9 +62,11 @@ def load_plugins(names: Iterable[str], where: str = "plugins") -> list[PluginInf
         name = str(name).strip()
         if not name:
             continue
-        if name not in _LOADED:
-            _LOADED[name] = _load(name, where)
-        out.append(_LOADED[name])
+        # a file is the same plugin however it is spelled (./p.py on the command line, /abs/p.py in a run's config)
+        key = str(Path(name).expanduser().resolve()) if name.endswith(".py") else name
+        if key not in _LOADED:
+            _LOADED[key] = _load(name, where)
+        out.append(_LOADED[key])
     return out
 
 
@@ -80,8 +83,6 @@ def _load(name: str, where: str) -> PluginInfo:
             _guarded(name, value, where, obj)
         return PluginInfo(name, value, f"entry point {group}")
     if name.endswith(".py"):  # a file next to the experiment: imported under its own name
-        from pathlib import Path
-
         path = Path(name).expanduser()
         if not path.is_file():
             raise PluginError(f"{where}: plugin file {str(path)!r} does not exist")

@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.training, "Training")
         self.embeddings = EmbeddingsTab()
         self.embeddings.runs_root = self.runs_root
+        self.embeddings.status.connect(lambda text: self.statusBar().showMessage(text))
         self.tabs.addTab(self.embeddings, "Embeddings")
         self.evaluation = EvaluationTab()
         self.evaluation.runs_root = self.runs_root

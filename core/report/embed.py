@@ -42,9 +42,13 @@ def embed_data(run_dir: str | Path, data: str, out: str | Path, *, reader: str |
     name = reader or reader_for(data)
     if name is None:
         raise DataError(f"{data}: no reader recognises this file; name one with --reader (see `replearn list datasets`)")
-    config = DataConfig(name=name, params={"path": data, **(params or {})})
-    dataset = load_data(config)
     run = RunDirectory.open(run_dir)
+    trained_on = run.read_config().data
+    # new data of the run's own kind is read as the run's was (label_column, metadata_columns, ...)
+    same = trained_on.params.to_dict() if trained_on.name == name else {}
+    same.pop("path", None)
+    config = DataConfig(name=name, params={**same, "path": data, **(params or {})})
+    dataset = load_data(config)
     model = load_trained(run_dir, checkpoint=checkpoint, device=device)
     pre = preprocessing_of(run, model)
     if tuple(dataset.sample_shape) != tuple(pre["input_shape"]):

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from core.data.base import Dataset
+from core.data.files.arrow import load_arrow
 from core.data.preview import preview
 from core.fileio import atomic_write_text, atomic_writer
 
@@ -79,6 +80,7 @@ def write_embeddings_parquet(path: str | Path, columns: Mapping[str, Sequence[An
     """One row per sample: ``columns`` (index, label, metadata), the vector as one fixed-size-list column of
     float32 (``embedding``) and, when given, the 2-D layout as ``x`` and ``y`` (``z`` for 3-D) — what pandas
     (``read_parquet``) and Embedding Atlas (``embedding-atlas FILE --x x --y y --vector embedding``) read as is."""
+    load_arrow()
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -31,6 +31,7 @@ from core import distributed
 from core.compatibility import check_compatible
 from core.config.schema import Experiment
 from core.data.base import DATASETS, Dataset, DataSpec
+from core.data.files.arrow import load_arrow
 from core.data.splits import PreparedData, prepare_from_config, split_edges
 from core.data.views import make_views
 from core.diagnostics.collapse import Diagnostics, compute_diagnostics
@@ -92,6 +93,30 @@ def load_data(data_config) -> Dataset:
     return dataset
 
 
+def _unused_label_column(data_config) -> str | None:
+    """A column literally named 'label' in a Parquet or CSV file whose ``label_column`` is left empty."""
+    import re
+
+    params = data_config.params
+    if getattr(params, "label_column", "") is not None or not getattr(params, "path", ""):
+        return None
+    path = Path(params.path)
+    try:
+        if path.suffix.lower() == ".parquet":
+            load_arrow()
+            import pyarrow.parquet as pq
+
+            names = list(pq.read_schema(path).names)
+        elif path.suffix.lower() in (".csv", ".tsv", ".txt"):
+            with open(path, encoding="utf-8-sig", errors="replace") as fh:
+                names = [c.strip().strip('"') for c in re.split(r"[,;\t|]", fh.readline().rstrip("\r\n"))]
+        else:
+            return None
+    except (OSError, ValueError):
+        return None
+    return next((n for n in names if n.lower() == "label"), None)
+
+
 def build_model(experiment: Experiment, data: PreparedData) -> Objective:
     """Encoder + objective for this data, with the compatibility checks that need the data."""
     enc_entry = ENCODERS.get(experiment.encoder.name, field="encoder.name")
@@ -100,6 +125,9 @@ def build_model(experiment: Experiment, data: PreparedData) -> Objective:
         check_compatible(data.dataset.kind, enc_entry.name, obj_entry.name, data.dataset.has_labels)
     except ConfigError as err:  # "needs labels": say which member or column holds them, when the reader saw one
         hint = next((n for n in data.dataset.notes if "labels_array" in n or "label_column" in n), None)
+        named = _unused_label_column(experiment.data)
+        if hint is None and named is not None:
+            hint = f"the file has a column named {named!r}: set data.params.label_column = \"{named}\" to use it"
         if hint is None or data.dataset.has_labels:
             raise
         raise ConfigError(err.field, f"{err.problem}; {hint}", value=err.value, allowed=err.allowed) from None
@@ -605,7 +633,7 @@ class Trainer:
         if probe and self.y is not None and space == "representation":
             probe_acc, knn_acc = self._online_probe(Z)
         return compute_diagnostics(Z, views=views, probe_accuracy=probe_acc, knn_accuracy=knn_acc,
-                                   view_group=self.t.batch_size)
+                                   view_group=self.t.batch_size, view_strength=self.model.uses_views)
 
     def _save_matrices(self, epoch: int, *diags: Diagnostics | None) -> None:
         arrays = {}
@@ -723,9 +751,9 @@ def eval_chunks(n: int, size: int, min_size: int) -> list[slice]:
 
 def warm_up_engine() -> None:
     """Import what the first training step imports lazily (torch's optimisers pull in torch._dynamo and its
-    configuration on their first ``step``; scikit-learn its solvers on the first probe). A GUI calls this in the
-    background at start-up: otherwise those imports land in the first run and hold the GIL for up to 200 ms at a
-    time, which the window feels."""
+    configuration on their first ``step``; scikit-learn its solvers on the first probe; pyarrow, which two
+    loaders must not import at once). A GUI calls this in the background at start-up: otherwise those imports land
+    in the first run and hold the GIL for up to 200 ms at a time, which the window feels."""
     rng = np.random.default_rng(0)
     model = torch.nn.Linear(4, 2)
     for opt in (torch.optim.AdamW(model.parameters(), lr=1e-3), torch.optim.SGD(model.parameters(), lr=1e-3)):
@@ -734,6 +762,7 @@ def warm_up_engine() -> None:
         loss.backward()
         opt.step()
     LinearProbe(max_iter=20).fit(rng.normal(size=(20, 4)), np.arange(20) % 2)
+    load_arrow()  # before any two loaders can race for its first import
 
 
 def _now() -> str:

@@ -38,6 +38,7 @@ def load_space_job(run_dir: str, source: str, layer: str | None = None) -> tuple
 
 class EmbeddingsTab(QWidget):
     loaded = Signal()  # a space is shown (tests wait on it)
+    status = Signal(str)  # what became of an opened file, for the window's status bar
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -231,12 +232,17 @@ class EmbeddingsTab(QWidget):
         self.run_dir = None  # the space is the file's, not a run's
         self._loaded_key = ("file", path)
         self.message.setText(f"Reading {Path(path).name}…")
+        self.status.emit(f"Reading {path}…")
         worker = make_worker(core.file_space, path)
         worker.returned.connect(alive(self, lambda space, key=self._loaded_key: self._show_file(space, key)))
-        worker.errored.connect(alive(self, self._load_failed))
+        worker.errored.connect(alive(self, lambda exc, p=path: self._file_failed(p, exc)))
         worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
         self._loaders.append(worker)
         worker.start()
+
+    def _file_failed(self, path: str, exc: BaseException) -> None:
+        self._load_failed(exc)
+        self.status.emit(f"Could not open {path}: {exc}")
 
     def _show_file(self, space: Any, key: tuple) -> None:
         if key != self._loaded_key:
@@ -251,6 +257,7 @@ class EmbeddingsTab(QWidget):
             self.primary.compute_projection(panel.current_method(), params.to_dict() if params else {})
             where = "a projection computed here"
         self.message.setText(f"{space.n:,} embeddings from {space.name.removesuffix(' (file)')}, shown with {where}.")
+        self.status.emit(f"Opened {space.name.removesuffix(' (file)')}: {space.n:,} embeddings")
         self.loaded.emit()
 
     def load(self, force: bool = False) -> None:

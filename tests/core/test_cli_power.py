@@ -31,6 +31,7 @@ def test_set_overrides_are_typed_by_the_schema():
     ("training.lr", "--set: 'training.lr' is not KEY=VALUE"),
     ("training.lr.x=1", "training.lr: is a value, not a table of settings"),
     ("encoder.params.hidden=[0]", "encoder.params.hidden"),
+    ("encoder.params.hidden=[64,oops]", "encoder.params.hidden[1]: expected an integer, got 'oops'"),
 ])
 def test_bad_overrides_exit_2_naming_the_key(tmp_path, pair, message):
     code, _, err = run_cli("train", "digits-supervised", "--set", pair, "--out", str(tmp_path))

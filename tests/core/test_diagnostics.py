@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import core
 from core.diagnostics.collapse import compute_diagnostics, effective_rank, mean_pairwise_cosine
 
 
@@ -120,3 +121,14 @@ def core_record_roundtrip(d):
     from core.diagnostics.collapse import Diagnostics
 
     return Diagnostics.from_record(d.to_record())
+
+
+
+def test_a_single_view_objective_gets_no_view_strength_metrics(tiny_experiment):
+    """Supervised on images: the views still give alignment, but how easy they are to match says nothing about
+    an objective that never sees two views, so it is not computed (the app showed it as "Views, epoch 2: ...")."""
+    events = [e for e in core.train(tiny_experiment.with_training(epochs=2)) if isinstance(e, core.EpochEnded)]
+    assert events
+    for e in events:
+        assert e.diagnostics is not None and e.diagnostics.alignment is not None
+        assert e.diagnostics.view_accuracy is None and e.diagnostics.positive_similarity is None

@@ -137,3 +137,32 @@ def test_embed_new_data_to_npy_parquet_and_csv(tabular_run, tmp_path):
     assert code == 2 and "wide.npy: samples of shape (7,), but the encoder" in err and not (tmp_path / "w.npy").exists()
     code, _, err = run_cli("embed", run_dir, str(tmp_path / "new.npy"), "--out", str(tmp_path / "z.xlsx"))
     assert code == 2 and "z.xlsx: unknown embeddings format '.xlsx'" in err
+
+
+def test_embed_reads_new_data_with_the_runs_reader_settings(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+
+    def table(n):
+        return pa.table({"a": rng.normal(size=n), "b": rng.normal(size=n), "c": rng.normal(size=n),
+                         "species": np.array(["x", "y", "z"])[np.arange(n) % 3]})
+
+    pq.write_table(table(60), tmp_path / "train.parquet")
+    pq.write_table(table(9), tmp_path / "new.parquet")
+    exp = core.Experiment(name="species", data=core.DataConfig(name="parquet", params={
+        "path": str(tmp_path / "train.parquet"), "label_column": "species"}),
+        encoder=core.EncoderConfig(name="mlp", params={"hidden": [8], "out_dim": 4}),
+        objective=core.ObjectiveConfig(name="supervised"),
+        training=core.TrainingConfig(epochs=1, batch_size=16, device="cpu", probe_every=0),
+        output=core.OutputConfig(root=str(tmp_path / "runs")))
+    run_dir = core.run_to_end(core.train(exp)).run_dir
+    code, _, err = run_cli("embed", str(run_dir), str(tmp_path / "new.parquet"), "--out", str(tmp_path / "z.parquet"))
+    assert code == 0, err
+    out = pq.read_table(tmp_path / "z.parquet")
+    assert out.num_rows == 9 and "label" in out.column_names
+    assert out.column("label").to_pylist()[:3] == ["x", "y", "z"]
+    code, _, err = run_cli("embed", str(run_dir), str(tmp_path / "new.parquet"), "--out", str(tmp_path / "n.parquet"),
+                           "--set", "label_column=nope")
+    assert code == 2 and "nope" in err

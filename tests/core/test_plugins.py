@@ -153,3 +153,24 @@ def test_a_plugin_evaluation_runs_in_evaluate(explored_run, tmp_path):
     Z = model.embed(model.data.splits.test)
     assert record["results"]["learned"]["metrics"]["mean_norm"]["value"] == pytest.approx(
         float(np.linalg.norm(Z, axis=1).mean()), rel=1e-5)
+
+
+def test_plugins_given_with_the_plugin_flag_are_saved_with_the_run(tmp_path, monkeypatch):
+    (tmp_path / "plug").mkdir()
+    (tmp_path / "plug" / "tiny_plugin_c.py").write_text(PLUGIN.format(name="plugin_linear_c"))
+    (tmp_path / "file_plugin_d.py").write_text(PLUGIN.format(name="plugin_linear_d"))
+    monkeypatch.syspath_prepend(str(tmp_path / "plug"))
+    monkeypatch.chdir(tmp_path)
+    path = experiment_toml(tmp_path, "plugin_linear_c", [])
+    code, out, err = run_cli("train", str(path), "--quiet", "--plugin", "tiny_plugin_c", "--plugin", "./file_plugin_d.py")
+    assert code == 0, err
+    run_dir = out.strip().splitlines()[-1].removeprefix("run: ")
+    saved = core.RunDirectory.open(run_dir).read_config().plugins
+    assert saved == ("tiny_plugin_c", str((tmp_path / "file_plugin_d.py").resolve()))
+
+
+def test_an_unknown_encoder_suggests_loading_a_plugin(tmp_path):
+    path = experiment_toml(tmp_path, "no_such_plugin_encoder", [])
+    code, _, err = run_cli("train", str(path), "--quiet")
+    assert code == 2 and "unknown encoder 'no_such_plugin_encoder'" in err
+    assert "--plugin MODULE" in err and 'plugins = ["MODULE"]' in err

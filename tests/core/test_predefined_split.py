@@ -213,3 +213,44 @@ def test_training_and_evaluation_use_the_official_test_split_and_say_so(tmp_path
     assert "official test split (24 samples)" in out
     record = json.loads((core.RunDirectory.open(result.run_dir).reports / "evaluation.json").read_text())
     assert record["split"]["origin"] == "predefined" and record["split"]["n_test"] == 24 and record["n_test"] == 24
+
+
+@pytest.mark.parametrize("suffix", ["parquet", "csv"])
+def test_a_column_named_label_is_suggested_when_labels_are_needed(tmp_path, suffix):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    table = pa.table({"a": rng.normal(size=40), "b": rng.normal(size=40), "label": np.arange(40) % 2})
+    path = tmp_path / f"t.{suffix}"
+    pq.write_table(table, path) if suffix == "parquet" else pacsv.write_csv(table, path)
+    exp = core.Experiment(name="needs-labels", data=core.DataConfig(name=suffix, params={"path": str(path)}),
+                          objective=core.ObjectiveConfig(name="supervised"),
+                          training=core.TrainingConfig(epochs=1, batch_size=8, device="cpu"),
+                          output=core.OutputConfig(root=str(tmp_path / "runs")))
+    core.save_experiment(exp, tmp_path / "exp.toml")
+    code, _, err = run_cli("train", str(tmp_path / "exp.toml"))
+    assert code == 2
+    assert "needs labels" in err and "column named 'label'" in err and 'data.params.label_column = "label"' in err
+
+
+def test_split_hint_uses_the_files_own_members_and_a_wrong_member_gets_the_closest(tmp_path):
+    np.savez(tmp_path / "odd.npz", features_train_v2=np.zeros((5, 3)), features_test_v2=np.zeros((2, 3)),
+             classes_train_v2=np.arange(5))
+    with pytest.raises(DataError) as err:
+        load("npy", path=str(tmp_path / "odd.npz"))
+    assert 'array = "features_train_v2", test_array = "features_test_v2"' in str(err.value)
+    with pytest.raises(DataError) as err:
+        load("npy", path=str(tmp_path / "odd.npz"), array="features_trian_v2")
+    assert "has no array 'features_trian_v2'" in str(err.value) and "Did you mean 'features_train_v2'?" in str(err.value)
+
+
+def test_one_epoch_is_said_in_the_singular(tmp_path):
+    exp = core.Experiment(name="one", data=core.DataConfig(name="blobs", params={}),
+                          training=core.TrainingConfig(epochs=1, batch_size=64, device="cpu"),
+                          output=core.OutputConfig(root=str(tmp_path / "runs")))
+    core.save_experiment(exp, tmp_path / "exp.toml")
+    code, out, err = run_cli("train", str(tmp_path / "exp.toml"))
+    assert code == 0, err
+    assert " 1 epoch x " in out and "1 epochs" not in out

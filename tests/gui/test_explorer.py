@@ -525,3 +525,19 @@ def test_level_of_detail_draws_the_same_picture_from_fewer_stamps(qtbot):
     px = plot.getPlotItem().vb.viewPixelSize()
     assert np.allclose(xy[cloud.pick(*xy[q], px)], xy[q], atol=6 * max(px))
     assert len(cloud.positions_in_rect(-10, -10, 10, 10)) == n
+
+
+def test_opening_a_broken_embeddings_file_says_so_in_the_status_bar(window, qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"not a parquet file at all")
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", staticmethod(lambda *a, **k: (str(bad), "")))
+    window.tabs.setCurrentWidget(window.embeddings)
+    button = window.embeddings.open_file
+    QTest.mouseClick(button, Qt.MouseButton.LeftButton, pos=button.rect().center())
+    qtbot.waitUntil(lambda: "broken.parquet" in window.statusBar().currentMessage()
+                    and not window.statusBar().currentMessage().startswith("Reading"), timeout=30000)
+    said = window.statusBar().currentMessage()
+    assert said.startswith("Could not open") and str(bad) in said
+    assert "Cannot show this space" in window.embeddings.message.text()

@@ -49,9 +49,22 @@ def looks_split(names: list[str]) -> bool:
 
 
 def _split_hint(names: list[str]) -> str:
+    # the example uses the file's own members, so it can be copied as it is
+    train = next((n for n in names if "train" in n.lower()), names[0] if names else "x_train")
+    test = next((n for n in names if "test" in n.lower() and n != train), None)
+    example = f"array = \"{train}\"" + (f", test_array = \"{test}\"" if test else "")
     return ("Name the members in the data settings: array and labels_array for the training split, test_array and "
-            "test_labels_array (and val_array, val_labels_array) for the others, e.g. array = \"x_train\", "
-            "test_array = \"x_test\"; or name one array to use it alone. Members: " + ", ".join(names))
+            "test_labels_array (and val_array, val_labels_array) for the others, e.g. " + example +
+            "; or name one array to use it alone. Members: " + ", ".join(names))
+
+
+def _no_member(path: Path, member: str, names: list[str]) -> DataError:
+    """A member the archive lacks, with the closest one it has."""
+    import difflib
+
+    close = difflib.get_close_matches(member, names, n=1)
+    hint = f"Did you mean {close[0]!r}? " if close else ""
+    return fail(path, f"has no array {member!r}", f"{hint}Arrays: {', '.join(names)}")
 
 
 def load_array(path: Path, member: str | None = None) -> np.ndarray:
@@ -75,7 +88,7 @@ def load_array(path: Path, member: str | None = None) -> np.ndarray:
                 if member is None:
                     member = next((n for n in FEATURE_NAMES if n in names), names[0])
                 if member not in names:
-                    raise fail(path, f"has no array {member!r}", f"Arrays: {', '.join(names)}")
+                    raise _no_member(path, member, names)
                 return archive[member]
         return np.load(path, mmap_mode="r", allow_pickle=False)
     except ValueError as err:
@@ -267,7 +280,7 @@ class NumpyArrays(DatasetSource):
                     layout[s] = (a, lab)
             for member in (m for pair in layout.values() for m in pair if m):
                 if member not in names:
-                    raise fail(path, f"has no array {member!r}", f"Arrays: {', '.join(names)}")
+                    raise _no_member(path, member, names)
             return {s: layout[s] for s in SPLIT_NAMES if s in layout}
         if p.array or not names:
             return None

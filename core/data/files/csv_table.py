@@ -11,6 +11,7 @@ from typing import Literal
 import numpy as np
 
 from core.data.base import DATASETS, Dataset, DatasetSource, split_codes
+from core.data.files.arrow import load_arrow
 from core.data.files.common import check_fits_in_memory, existing_file, fail
 from core.params import BaseParams, param
 
@@ -294,6 +295,7 @@ def _arrow_table(path, p) -> Dataset | None:
     if p.missing != "refuse" or p.encoding == "latin-1":
         return None
     try:
+        load_arrow()
         import pyarrow as pa
         import pyarrow.csv as pacsv
     except ImportError:

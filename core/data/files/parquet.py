@@ -22,6 +22,7 @@ from typing import Any, Literal
 import numpy as np
 
 from core.data.base import DATASETS, SPLIT_ALIASES, Dataset, DatasetSource, split_codes
+from core.data.files.arrow import load_arrow
 from core.data.files.common import check_fits_in_memory, existing_file, existing_folder, fail
 from core.params import BaseParams, param
 
@@ -41,12 +42,14 @@ class _Plan:
 
 
 def _is_numeric(t) -> bool:
+    load_arrow()
     import pyarrow.types as pt
 
     return pt.is_integer(t) or pt.is_floating(t) or pt.is_boolean(t) or pt.is_decimal(t)
 
 
 def _is_list(t) -> bool:
+    load_arrow()
     import pyarrow.types as pt
 
     return pt.is_list(t) or pt.is_large_list(t) or pt.is_fixed_size_list(t)
@@ -99,6 +102,7 @@ def _plan(schema, where: str, *, feature_columns, vector_column, label_column, m
 
 def _vector_width(t, first_batch, column: str, where: str) -> int:
     """A fixed-size list says its width; a plain list's first row does (every other row is checked to match)."""
+    load_arrow()
     import pyarrow.types as pt
 
     if pt.is_fixed_size_list(t):
@@ -112,6 +116,7 @@ def _vector_width(t, first_batch, column: str, where: str) -> int:
 
 def _fill(X: np.ndarray, batches: Iterable, plan: _Plan, where: str) -> None:
     """Copy the features of each batch into its rows of ``X``; ragged lists and nulls are refused by row."""
+    load_arrow()
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -150,6 +155,7 @@ def _fill(X: np.ndarray, batches: Iterable, plan: _Plan, where: str) -> None:
 def _small_columns(tables: list, plan: _Plan, where: str) -> tuple[np.ndarray | None, tuple[str, ...],
                                                                     dict[str, np.ndarray], np.ndarray | None]:
     """Labels (class indices and names), metadata columns and split codes, from the column-only tables."""
+    load_arrow()
     import pyarrow as pa
 
     def column(name: str):
@@ -265,6 +271,7 @@ class ParquetTable(_ArrowReader):
                                              "than memory). auto: above 1 GiB of float32 features.")
 
     def load(self) -> Dataset:
+        load_arrow()
         import pyarrow as pa
         import pyarrow.parquet as pq
 
@@ -350,6 +357,7 @@ class HuggingFaceFolder(_ArrowReader):
         small = [c for c in (plan.label, *plan.metadata) if c]
         parts = []
         codes = []
+        load_arrow()
         import pyarrow as pa
 
         for split, _f, (_, batches) in readers:
@@ -395,6 +403,7 @@ class HuggingFaceFolder(_ArrowReader):
     @staticmethod
     def _open(f: Path):
         """Schema and record batches of an Arrow stream file, memory-mapped (zero-copy: pages are read on use)."""
+        load_arrow()
         import pyarrow as pa
 
         try:
