@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         self.run_list.clear_overlay.connect(self.clear_overlay)
         self.run_list.resume_run.connect(self.resume_run)
         self.run_list.run_removed.connect(self._on_run_removed)
+        self.run_list.run_renamed.connect(self._on_run_renamed)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         summary = QScrollArea()  # a long description scrolls instead of being cut off on a small screen
@@ -426,6 +427,13 @@ class MainWindow(QMainWindow):
             self.embeddings.set_run(None, self.runs_root)
             self.evaluation.set_run(None, self.runs_root)
             self.on_state_changed(self.controller.state)
+
+    @Slot(str, str)
+    def _on_run_renamed(self, old: str, new: str) -> None:
+        """The open run was renamed: reopen it from its new folder (its files moved with it)."""
+        if self.opened_run == old:
+            self._on_run_removed(old)
+            self.open_run(new)
 
     @Slot(str)
     def open_report_dialog(self, run_dir: str | None) -> None:

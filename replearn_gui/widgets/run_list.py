@@ -83,7 +83,8 @@ class RunList(QWidget):
     resume_run = Signal(str)
     overlay_run = Signal(str)  # draw this run's curves beside the current ones
     clear_overlay = Signal()
-    run_removed = Signal(str)  # deleted or renamed away: a view showing it lets go
+    run_removed = Signal(str)  # deleted: a view showing it lets go
+    run_renamed = Signal(str, str)  # old path, new path: a view showing it follows it
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -229,7 +230,7 @@ class RunList(QWidget):
         except OSError as err:
             self._say(f"Cannot rename {src.name}: {err.strerror or err}.")
             return False
-        self.run_removed.emit(path)
+        self.run_renamed.emit(path, str(target))
         self._say(f"Renamed {src.name} to {name}.")
         self.refresh()
         return True
@@ -244,6 +245,7 @@ class RunList(QWidget):
         box.setObjectName("deleteRunQuestion")
         delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
         delete.setObjectName("confirmDelete")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # Enter must not delete: it cannot be undone
         box.buttonClicked.connect(lambda button: button is delete and self.delete(path))
         self.question = box
         box.open()

@@ -207,6 +207,45 @@ def test_rename_reveal_and_delete_a_run(window, qtbot, tiny_experiment, monkeypa
     assert not renamed.exists() and not any(Path(window.runs_root).iterdir())
 
 
+def test_renaming_the_open_run_follows_it_and_enter_does_not_delete(window, qtbot, tiny_experiment):
+    first = finished_run(window, tiny_experiment, epochs=1)
+    window.open_run(first.run_dir)
+    qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=10000)
+    window.run_list.refresh()
+    runs = window.run_list.list
+    qtbot.waitUntil(lambda: runs.count() == 1, timeout=10000)
+    qtbot.mouseClick(runs.viewport(), Qt.MouseButton.LeftButton, pos=runs.visualItemRect(runs.item(0)).center())
+    window.activateWindow()
+    runs.setFocus()
+    qtbot.waitUntil(runs.hasFocus, timeout=5000)
+    qtbot.keyClick(runs, Qt.Key.Key_F2)
+    dialog = window.run_list.rename_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    edit = dialog.findChild(QLineEdit)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "renamed open run")
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    renamed = str(Path(first.run_dir).with_name("renamed open run"))
+    qtbot.waitUntil(lambda: window.opened_run == renamed, timeout=10000)
+    qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=10000)
+    assert len(window.loss_plot.steps) == first.steps
+    assert window.evaluation.run_dir == renamed
+    # Delete asks; Enter takes the default button, which must be Cancel
+    window.activateWindow()
+    runs.setFocus()
+    qtbot.waitUntil(runs.hasFocus, timeout=5000)
+    qtbot.keyClick(runs, Qt.Key.Key_Delete)
+    box = window.run_list.question
+    qtbot.waitUntil(box.isVisible, timeout=5000)
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+    box.activateWindow()
+    qtbot.waitUntil(box.isActiveWindow, timeout=5000)
+    qtbot.keyClick(box.focusWidget() or box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=5000)
+    assert Path(renamed).is_dir()
+
+
 def test_version_and_about(window, qtbot):
     proc = subprocess.run([sys.executable, "-m", "replearn_gui", "--version"], capture_output=True, text=True,
                           timeout=120)
