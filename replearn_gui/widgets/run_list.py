@@ -54,6 +54,8 @@ def describe_run(path: Path) -> tuple[str, str]:
                 key = f"epoch {last.epoch}"
         except core.ReplearnError:
             pass
+    if shown == "diverged":  # said in words, not only by the mark: it ended, but its numbers mean nothing
+        key = f"diverged  ·  {key}" if key else "diverged"
     label = f"{STATUS_MARK.get(shown, '?')} {path.name}" + (f"  ·  {key}" if key else "")
     tip = f"{path}\nstatus: {shown}" + (f"\n{status.get('message')}" if status.get("message") else "")
     if status.get("advice"):

@@ -87,6 +87,14 @@ def test_a_diverging_run_ends_as_diverged_with_advice(window, qtbot):
     runs = window.run_list.list
     qtbot.waitUntil(lambda: runs.count() == 1 and runs.item(0).text().startswith("⚠"), timeout=10000)
     assert "most likely too high" in runs.item(0).toolTip()
+    assert "diverged" in runs.item(0).text()  # in words, not only the mark
+    import io
+
+    from core.cli import main as cli_main
+
+    out = io.StringIO()
+    assert cli_main(["list", "runs", "--root", window.runs_root], out=out) == 0
+    assert out.getvalue().split()[1] == "diverged", out.getvalue()
 
 
 def test_the_quit_question_closes_when_the_run_ends_on_its_own(window, qtbot):
