@@ -175,6 +175,7 @@ class MainWindow(QMainWindow):
         self.embeddings.runs_root = self.runs_root
         self.tabs.addTab(self.embeddings, "Embeddings")
         self.evaluation = EvaluationTab()
+        self.run_list.runs_listed.connect(self.evaluation.fill_runs)  # the same runs as the main run list
         self.evaluation.runs_root = self.runs_root
         self.evaluation.report_requested.connect(self.open_report_dialog)
         self.evaluation.transfer_requested.connect(self.open_transfer_wizard)

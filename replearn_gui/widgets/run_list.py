@@ -87,6 +87,7 @@ class RunList(QWidget):
     clear_overlay = Signal()
     run_removed = Signal(str)  # deleted: a view showing it lets go
     run_renamed = Signal(str, str)  # old path, new path: a view showing it follows it
+    runs_listed = Signal(list)  # the run directories now listed: other run pickers show the same runs
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -188,6 +189,7 @@ class RunList(QWidget):
             self.statuses[path] = status
             if path == selected:
                 self.list.setCurrentItem(item)
+        self.runs_listed.emit([path for path, *_ in runs])
 
     # ---- rename, reveal, delete ---------------------------------------------------------------------------
     def _refuse(self, path: str, what: str) -> bool:

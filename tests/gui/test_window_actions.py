@@ -309,3 +309,14 @@ def test_resume_from_the_run_lists_context_menu(window, qtbot, tiny_experiment):
         qtbot.keyClick(menu, Qt.Key.Key_Return)
     assert finished.args[0].run_dir == run_dir and finished.args[0].status == "finished"
     assert finished.args[0].epochs_completed == 2
+
+
+def test_the_evaluation_tab_lists_the_runs_of_the_main_run_list(window, qtbot, tiny_experiment):
+    finished_run(window, tiny_experiment, epochs=1)
+    finished_run(window, tiny_experiment, epochs=1)
+    window.run_list.refresh()
+    qtbot.waitUntil(lambda: window.run_list.list.count() == 2, timeout=10000)
+    boxes = window.evaluation.run_boxes
+    listed = {window.run_list.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(2)}
+    qtbot.waitUntil(lambda: boxes.count() == 2, timeout=10000)
+    assert {boxes.item(i).data(Qt.ItemDataRole.UserRole) for i in range(2)} == listed
