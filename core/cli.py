@@ -620,7 +620,8 @@ def cmd_list(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             run = core.RunDirectory(path)
             status = run.read_status()
             steps = f"{status['steps']} steps" if isinstance(status.get("steps"), int) else ""
-            print(f"{path.name:<40} {run.state():<12} {steps}", file=out)
+            state = "diverged" if status.get("verdict") == "diverged" else run.state()  # finished, but blew up
+            print(f"{path.name:<40} {state:<12} {steps}", file=out)
         return EXIT_OK
     if args.what == "presets":
         presets = [(name, core.load_preset(name)) for name in core.preset_names()]

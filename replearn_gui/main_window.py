@@ -84,6 +84,7 @@ class MainWindow(QMainWindow):
         self._open_after_load = open_run  # a run directory given on the command line, opened once core is loaded
         self._closing = False
         self._loading_source: str | None = None
+        self._load_superseded = False  # a run or experiment opened since the load began: its result is stale
         self.error_box: QMessageBox | None = None
         self.wizard = None
         self.close_question: QMessageBox | None = None
@@ -100,7 +101,7 @@ class MainWindow(QMainWindow):
         self.controller.state_changed.connect(self.on_state_changed)
         self.controller.paused_after_checkpoint.connect(self._announce_pause_checkpoint)
         self.loader_job = BackgroundJob(self, policy="replace")
-        self.loader_job.done.connect(self.on_experiment_loaded)
+        self.loader_job.done.connect(self._on_loader_done)
         self.loader_job.failed.connect(lambda exc, details: self._show_error("Cannot load the experiment", exc))
         self.loader_job.finished.connect(self._on_loader_finished)
         self.history_job = BackgroundJob(self, policy="replace")
@@ -153,6 +154,7 @@ class MainWindow(QMainWindow):
         self.run_list.clear_overlay.connect(self.clear_overlay)
         self.run_list.resume_run.connect(self.resume_run)
         self.run_list.run_removed.connect(self._on_run_removed)
+        self.run_list.run_renamed.connect(self._on_run_renamed)
         left = QWidget()
         left_layout = QVBoxLayout(left)
         summary = QScrollArea()  # a long description scrolls instead of being cut off on a small screen
@@ -174,6 +176,7 @@ class MainWindow(QMainWindow):
         self.embeddings.status.connect(lambda text: self.statusBar().showMessage(text))
         self.tabs.addTab(self.embeddings, "Embeddings")
         self.evaluation = EvaluationTab()
+        self.run_list.runs_listed.connect(self.evaluation.fill_runs)  # the same runs as the main run list
         self.evaluation.runs_root = self.runs_root
         self.evaluation.report_requested.connect(self.open_report_dialog)
         self.evaluation.transfer_requested.connect(self.open_transfer_wizard)
@@ -206,6 +209,7 @@ class MainWindow(QMainWindow):
     # ---- experiment loading (in a worker: it imports torch) -----------------------------------------
     def load_experiment(self, source: str | None) -> None:
         self._loading_source = source
+        self._load_superseded = False
         self.start_action.setEnabled(False)
         self.statusBar().showMessage("Loading the training engine…")
         self.loader_job.start(load_experiment_job, source)
@@ -218,6 +222,18 @@ class MainWindow(QMainWindow):
         self.runs_root = path
         self.embeddings.runs_root = self.evaluation.runs_root = path
         self.run_list.refresh(path)
+
+    @Slot(object)
+    def _on_loader_done(self, experiment: Any) -> None:
+        """The background load's result, unless the user opened a run or experiment meanwhile: theirs wins."""
+        if not self._load_superseded:
+            self.on_experiment_loaded(experiment)
+            return
+        self._resolve_runs_root()
+        self.embeddings.engine_ready()
+        self.evaluation.engine_ready()
+        self.learn.engine_ready()
+        self.on_state_changed(self.controller.state)
 
     @Slot(object)
     def on_experiment_loaded(self, experiment: Any) -> None:
@@ -332,6 +348,7 @@ class MainWindow(QMainWindow):
             self._show_error("Cannot open the run", err)
             return
         self._stop_following()
+        self._load_superseded = True  # an experiment still loading in the background must not replace this run's
         self.experiment = exp
         self.experiment_panel.show_experiment(exp)
         self.training.set_objective(exp.objective.name)
@@ -412,6 +429,13 @@ class MainWindow(QMainWindow):
             self.embeddings.set_run(None, self.runs_root)
             self.evaluation.set_run(None, self.runs_root)
             self.on_state_changed(self.controller.state)
+
+    @Slot(str, str)
+    def _on_run_renamed(self, old: str, new: str) -> None:
+        """The open run was renamed: reopen it from its new folder (its files moved with it)."""
+        if self.opened_run == old:
+            self._on_run_removed(old)
+            self.open_run(new)
 
     @Slot(str)
     def open_report_dialog(self, run_dir: str | None) -> None:

@@ -164,9 +164,17 @@ class EvaluationTab(QWidget):
         self.show_records()
         self._set_enabled()
 
-    def fill_runs(self) -> None:
+    def fill_runs(self, listed: list[str] | None = None) -> None:
+        """The runs to compare: those of the runs folder (``listed`` by the main run list when it has them), the
+        run in view first if it lies elsewhere; what the user ticked stays ticked."""
+        ticked = set(self.chosen_runs()) if listed is not None else set()  # a new run in view: only it is ticked
+        paths = ([Path(p) for p in listed] if listed is not None
+                 else core.RunDirectory.list_runs(self.runs_root) if self.runs_root else [])
+        shown = [Path(self.run_boxes.item(i).data(Qt.ItemDataRole.UserRole)) for i in range(self.run_boxes.count())]
+        if listed is not None and shown == ([Path(self.run_dir)] if self.run_dir and Path(self.run_dir) not in paths
+                                            else []) + paths:
+            return  # the same runs: nothing to redraw
         self.run_boxes.clear()
-        paths = core.RunDirectory.list_runs(self.runs_root)
         if self.run_dir and Path(self.run_dir) not in paths:
             paths.insert(0, Path(self.run_dir))
         for p in paths:
@@ -174,7 +182,8 @@ class EvaluationTab(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, str(p))
             item.setToolTip(str(p))
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if str(p) == self.run_dir else Qt.CheckState.Unchecked)
+            item.setCheckState(Qt.CheckState.Checked if str(p) == self.run_dir or str(p) in ticked
+                               else Qt.CheckState.Unchecked)
             self.run_boxes.addItem(item)
 
     def chosen_runs(self) -> list[str]:

@@ -54,6 +54,8 @@ def describe_run(path: Path) -> tuple[str, str]:
                 key = f"epoch {last.epoch}"
         except core.ReplearnError:
             pass
+    if shown == "diverged":  # said in words, not only by the mark: it ended, but its numbers mean nothing
+        key = f"diverged  ·  {key}" if key else "diverged"
     label = f"{STATUS_MARK.get(shown, '?')} {path.name}" + (f"  ·  {key}" if key else "")
     tip = f"{path}\nstatus: {shown}" + (f"\n{status.get('message')}" if status.get("message") else "")
     if status.get("advice"):
@@ -83,7 +85,9 @@ class RunList(QWidget):
     resume_run = Signal(str)
     overlay_run = Signal(str)  # draw this run's curves beside the current ones
     clear_overlay = Signal()
-    run_removed = Signal(str)  # deleted or renamed away: a view showing it lets go
+    run_removed = Signal(str)  # deleted: a view showing it lets go
+    run_renamed = Signal(str, str)  # old path, new path: a view showing it follows it
+    runs_listed = Signal(list)  # the run directories now listed: other run pickers show the same runs
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
@@ -185,6 +189,7 @@ class RunList(QWidget):
             self.statuses[path] = status
             if path == selected:
                 self.list.setCurrentItem(item)
+        self.runs_listed.emit([path for path, *_ in runs])
 
     # ---- rename, reveal, delete ---------------------------------------------------------------------------
     def _refuse(self, path: str, what: str) -> bool:
@@ -229,7 +234,7 @@ class RunList(QWidget):
         except OSError as err:
             self._say(f"Cannot rename {src.name}: {err.strerror or err}.")
             return False
-        self.run_removed.emit(path)
+        self.run_renamed.emit(path, str(target))
         self._say(f"Renamed {src.name} to {name}.")
         self.refresh()
         return True
@@ -244,6 +249,7 @@ class RunList(QWidget):
         box.setObjectName("deleteRunQuestion")
         delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
         delete.setObjectName("confirmDelete")
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)  # Enter must not delete: it cannot be undone
         box.buttonClicked.connect(lambda button: button is delete and self.delete(path))
         self.question = box
         box.open()

@@ -87,6 +87,14 @@ def test_a_diverging_run_ends_as_diverged_with_advice(window, qtbot):
     runs = window.run_list.list
     qtbot.waitUntil(lambda: runs.count() == 1 and runs.item(0).text().startswith("⚠"), timeout=10000)
     assert "most likely too high" in runs.item(0).toolTip()
+    assert "diverged" in runs.item(0).text()  # in words, not only the mark
+    import io
+
+    from core.cli import main as cli_main
+
+    out = io.StringIO()
+    assert cli_main(["list", "runs", "--root", window.runs_root], out=out) == 0
+    assert out.getvalue().split()[1] == "diverged", out.getvalue()
 
 
 def test_the_quit_question_closes_when_the_run_ends_on_its_own(window, qtbot):
@@ -207,6 +215,45 @@ def test_rename_reveal_and_delete_a_run(window, qtbot, tiny_experiment, monkeypa
     assert not renamed.exists() and not any(Path(window.runs_root).iterdir())
 
 
+def test_renaming_the_open_run_follows_it_and_enter_does_not_delete(window, qtbot, tiny_experiment):
+    first = finished_run(window, tiny_experiment, epochs=1)
+    window.open_run(first.run_dir)
+    qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=10000)
+    window.run_list.refresh()
+    runs = window.run_list.list
+    qtbot.waitUntil(lambda: runs.count() == 1, timeout=10000)
+    qtbot.mouseClick(runs.viewport(), Qt.MouseButton.LeftButton, pos=runs.visualItemRect(runs.item(0)).center())
+    window.activateWindow()
+    runs.setFocus()
+    qtbot.waitUntil(runs.hasFocus, timeout=5000)
+    qtbot.keyClick(runs, Qt.Key.Key_F2)
+    dialog = window.run_list.rename_dialog
+    qtbot.waitUntil(dialog.isVisible, timeout=5000)
+    edit = dialog.findChild(QLineEdit)
+    edit.selectAll()
+    qtbot.keyClicks(edit, "renamed open run")
+    ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
+    qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
+    renamed = str(Path(first.run_dir).with_name("renamed open run"))
+    qtbot.waitUntil(lambda: window.opened_run == renamed, timeout=10000)
+    qtbot.waitUntil(lambda: "Run finished" in window.result_label.text(), timeout=10000)
+    assert len(window.loss_plot.steps) == first.steps
+    assert window.evaluation.run_dir == renamed
+    # Delete asks; Enter takes the default button, which must be Cancel
+    window.activateWindow()
+    runs.setFocus()
+    qtbot.waitUntil(runs.hasFocus, timeout=5000)
+    qtbot.keyClick(runs, Qt.Key.Key_Delete)
+    box = window.run_list.question
+    qtbot.waitUntil(box.isVisible, timeout=5000)
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.Cancel)
+    box.activateWindow()
+    qtbot.waitUntil(box.isActiveWindow, timeout=5000)
+    qtbot.keyClick(box.focusWidget() or box, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: not box.isVisible(), timeout=5000)
+    assert Path(renamed).is_dir()
+
+
 def test_version_and_about(window, qtbot):
     proc = subprocess.run([sys.executable, "-m", "replearn_gui", "--version"], capture_output=True, text=True,
                           timeout=120)
@@ -262,3 +309,14 @@ def test_resume_from_the_run_lists_context_menu(window, qtbot, tiny_experiment):
         qtbot.keyClick(menu, Qt.Key.Key_Return)
     assert finished.args[0].run_dir == run_dir and finished.args[0].status == "finished"
     assert finished.args[0].epochs_completed == 2
+
+
+def test_the_evaluation_tab_lists_the_runs_of_the_main_run_list(window, qtbot, tiny_experiment):
+    finished_run(window, tiny_experiment, epochs=1)
+    finished_run(window, tiny_experiment, epochs=1)
+    window.run_list.refresh()
+    qtbot.waitUntil(lambda: window.run_list.list.count() == 2, timeout=10000)
+    boxes = window.evaluation.run_boxes
+    listed = {window.run_list.list.item(i).data(Qt.ItemDataRole.UserRole) for i in range(2)}
+    qtbot.waitUntil(lambda: boxes.count() == 2, timeout=10000)
+    assert {boxes.item(i).data(Qt.ItemDataRole.UserRole) for i in range(2)} == listed

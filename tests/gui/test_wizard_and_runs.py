@@ -1,6 +1,8 @@
 """The experiment wizard, forms generated from Params, and runs opened from disk (finished or still growing)."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -242,3 +244,22 @@ def test_follow_a_run_that_another_process_is_writing(window, qtbot, tiny_experi
     steps = [r for r in core.RunDirectory.open(run_dir).read_metrics() if r["event"] == "step"]
     assert len(window.loss_plot.steps) == len(steps) and len(updates) >= 1
     assert window.cockpit.epochs == list(range(1, 13))
+
+
+def test_a_run_opened_while_the_default_experiment_loads_stays_shown(qtbot, tmp_path, tiny_experiment):
+    """The default experiment's background load finishing after File → Open run must not replace the run."""
+    from replearn_gui.main_window import MainWindow
+
+    runs = tmp_path / "gui-runs"
+    exp = tiny_experiment.with_output(root=str(runs))
+    exp = dataclasses.replace(exp, name="opened-run")
+    result = core.run_to_end(core.train(exp))
+    w = MainWindow(experiment=None, runs_root=str(runs))  # loads the default experiment in a worker
+    qtbot.addWidget(w)
+    w.show()
+    assert w.loader_job.busy
+    w.open_run(result.run_dir)  # before the load's result reaches the window (it is queued to this thread)
+    qtbot.waitUntil(lambda: not w.loader_job.busy and w.start_action.isEnabled(), timeout=60000)
+    qtbot.waitUntil(lambda: "Run finished" in w.result_label.text(), timeout=10000)
+    assert w.experiment.name == "opened-run"
+    assert w.experiment_panel.values["Experiment"].text() == "opened-run"
