@@ -1,6 +1,7 @@
 """Owns the training worker: start, pause, resume, stop, and the events it sends back to the GUI thread."""
 from __future__ import annotations
 
+import gc
 import queue
 import traceback
 from typing import Any
@@ -68,6 +69,9 @@ class RunController(QObject):
         return self._start(make_worker(resume_job, run_dir, self.num_threads, self._commands))
 
     def _start(self, worker: GeneratorWorker) -> bool:
+        # cyclic garbage holding Qt objects is collected now, on the GUI thread: a collection triggered later
+        # inside the training thread would destroy those widgets there, which can deadlock PySide6
+        gc.collect()
         worker.yielded.connect(self._on_yielded)
         worker.returned.connect(self._on_returned)
         worker.errored.connect(self._on_errored)

@@ -1,6 +1,8 @@
 """GUI fixtures: offscreen Qt, and a check that no test leaves a worker thread running."""
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 
@@ -22,6 +24,10 @@ def no_dangling_workers(qapp):
 
     pool = QThreadPool.globalInstance()
     finished = pool.waitForDone(15000)
+    # collect the test's cyclic garbage here, on the GUI thread: left to chance, the collector may run inside a
+    # later test's worker thread and destroy a Qt widget there, which deadlocks (seen: QObject::~QObject waiting
+    # for the GIL under gc_collect_main in a training worker)
+    gc.collect()
     assert finished and pool.activeThreadCount() == 0, "a test left a worker thread running"
 
 
