@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--evaluations", help="comma-separated subset (default: all; see `replearn list evaluations`)")
     p.add_argument("--no-baselines", action="store_true", help="evaluate the learned representation only")
-    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the default (the best one when training kept one, else the newest)")
     p.add_argument("--out", metavar="FILE", help="where to write the results (default: RUN_DIR/reports/evaluation.json)")
     p.add_argument("--json", action="store_true", help="print the evaluation record as JSON")
 
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "each is loaded back and compared with the encoder before it is written.")
     p.add_argument("run_dir", metavar="RUN_DIR")
     p.add_argument("--format", default="safetensors", choices=["safetensors", "torchscript", "onnx"])
-    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the default (the best one when training kept one, else the newest)")
     p.add_argument("--out", metavar="DIR", help="folder for the files (default: RUN_DIR/export)")
     p.add_argument("--device", default="cpu", help="where the encoder is traced and checked (default: cpu)")
 
@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("data", metavar="DATA")
     p.add_argument("--out", required=True, metavar="FILE", help="FILE.npy, FILE.parquet or FILE.csv")
     p.add_argument("--reader", help="the dataset reader to use (see `replearn list datasets`)")
-    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the newest")
+    p.add_argument("--checkpoint", metavar="FILE", help="a checkpoint other than the default (the best one when training kept one, else the newest)")
     p.add_argument("--device", default="cpu", help="auto, cpu, cuda, cuda:N or mps (default: cpu)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="reader_params",
                    help="a reader setting for DATA (label_column=species); data read by the run's own reader "
