@@ -250,6 +250,15 @@ class LearnController(QObject):
         if isinstance(event, RunStarted):
             self.leave_start_page()
 
+    def engine_failed(self) -> None:
+        """The engine did not load: the placeholders say why the lessons are missing instead of "Loading…"."""
+        if self.ready:
+            return
+        text = "The lessons appear once the training engine has loaded (see the message on the left)."
+        self.start_page.placeholder.setText(0, text)
+        self.menu.clear()
+        self.menu.addAction(text).setEnabled(False)
+
     def engine_ready(self) -> None:
         """Fill the menu and the start page, and add the glossary to the cockpit's tooltips (core is loaded)."""
         if self.ready:
