@@ -16,12 +16,18 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 import core
 
-VERDICT_STYLE = {
-    "healthy": "background:#e3f4e1; color:#1d5e20;",
-    "dimensional collapse": "background:#fff1d6; color:#7a4b00;",
-    "complete collapse": "background:#fde0e0; color:#8a1010;",
-    "too few samples": "background:#eeeeee; color:#444444;",
+# (background, text) of the health banner per verdict, in the light and the dark theme: each pair keeps a
+# WCAG contrast of at least 4.5 (checked by a test), and the dark ones sit on dark backgrounds
+VERDICT_COLOURS = {
+    False: {"healthy": ("#e3f4e1", "#1d5e20"), "dimensional collapse": ("#fff1d6", "#7a4b00"),
+            "complete collapse": ("#fde0e0", "#8a1010"), "diverged": ("#f6e1f7", "#6b1470"),
+            "too few samples": ("#eeeeee", "#444444"), "": ("#eeeeee", "#333333")},
+    True: {"healthy": ("#1e3a21", "#a9e2ab"), "dimensional collapse": ("#45360f", "#ffd98a"),
+           "complete collapse": ("#4a1c1c", "#ffb4b4"), "diverged": ("#3f1d43", "#f2bdf7"),
+           "too few samples": ("#3a3a3a", "#dddddd"), "": ("#333333", "#dddddd")},
 }
+VIEWS_COLOURS = {False: {"hint": ("#fff3cd", "#5c4400"), "": (None, "#555555")},
+                 True: {"hint": ("#45360f", "#ffd98a"), "": (None, "#bbbbbb")}}
 
 
 PROBE_MARKS = {"linear": "●", "kNN": "▲", "raw input": "- -"}  # as the curves are drawn
@@ -40,7 +46,9 @@ class CollapsePanel(QWidget):
         self.banner.setObjectName("verdictBanner")
         self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("padding:6px; border-radius:4px; background:#eeeeee;")
+        self.dark = False
+        self.banner_status = ""  # the verdict the banner shows ("" before the first epoch): its colours follow it
+        self._views_hint = False
         top.addWidget(self.banner, 1)
         self.auto_pause = QCheckBox("Pause when collapse starts")
         self.auto_pause.setObjectName("autoPause")
@@ -139,7 +147,27 @@ class CollapsePanel(QWidget):
             p.setToolTip("\n\n".join([self._tips[p], *extra]))
 
     def set_dark(self, dark: bool) -> None:
+        self.dark = dark
         self.view.setBackground("#1e1e1e" if dark else "w")
+        self._style_banner()
+        self._style_views()
+
+    def _style_banner(self) -> None:
+        colours = VERDICT_COLOURS[self.dark]
+        background, text = colours.get(self.banner_status, colours[""])
+        self.banner.setStyleSheet(f"padding:6px; border-radius:4px; background:{background}; color:{text};")
+
+    def _style_views(self) -> None:
+        background, text = VIEWS_COLOURS[self.dark]["hint" if self._views_hint else ""]
+        self.views_label.setStyleSheet("padding:3px 6px; border-radius:4px;"
+                                       + (f"background:{background};" if background else "") + f"color:{text};")
+
+    def show_diverged(self, advice: str) -> None:
+        """The run blew up (RunFinished's verdict): the banner says so in its own colour, with the advice."""
+        self.banner.setText("Diverged: the loss ended far above where it started, so these numbers mean nothing."
+                            + (f" {advice}" if advice else ""))
+        self.banner_status = "diverged"
+        self._style_banner()
 
     def clear(self) -> None:
         self.epochs: list[int] = []
@@ -160,7 +188,8 @@ class CollapsePanel(QWidget):
         self.cov.clear()
         self.baseline_line.hide()
         self.banner.setText("The representation's health appears after the first epoch.")
-        self.banner.setStyleSheet("padding:6px; border-radius:4px; background:#eeeeee;")
+        self.banner_status = ""
+        self._style_banner()
         self.views_label.hide()
 
     def set_overlay(self, epochs: list[int], ranks: list[float], probe: list[tuple[int, float]],
@@ -233,8 +262,8 @@ class CollapsePanel(QWidget):
                 f"{d.positive_similarity:.2f}")
         hint = d.view_hint
         self.views_label.setText(text + (f" — {hint}" if hint else ""))
-        self.views_label.setStyleSheet("padding:3px 6px; border-radius:4px;"
-                                       + ("background:#fff3cd; color:#5c4400;" if hint else "color:#555;"))
+        self._views_hint = bool(hint)
+        self._style_views()
         self.views_label.show()
 
     def _fit_probe_range(self) -> None:
@@ -254,7 +283,8 @@ class CollapsePanel(QWidget):
             advice = core.collapse_advice(self.objective, verdict.status)
             text = f"{text} {advice}" if advice else text
         self.banner.setText(text)
-        self.banner.setStyleSheet("padding:6px; border-radius:4px;" + VERDICT_STYLE.get(verdict.status, ""))
+        self.banner_status = verdict.status
+        self._style_banner()
         if verdict.collapsed and not self.collapsed_once:
             self.collapsed_once = True
             self.collapse_detected.emit(verdict)
