@@ -30,6 +30,7 @@ VIEWS_COLOURS = {False: {"hint": ("#fff3cd", "#5c4400"), "": (None, "#555555")},
                  True: {"hint": ("#45360f", "#ffd98a"), "": (None, "#bbbbbb")}}
 
 
+HELP_MARK, HELP_MARK_COLOUR = "(?)", "#4a7bd0"  # after each chart title: hover it for what the chart means
 PROBE_MARKS = {"linear": "●", "kNN": "▲", "raw input": "- -"}  # as the curves are drawn
 
 
@@ -73,9 +74,11 @@ class CollapsePanel(QWidget):
 
         def plot(row, col, title, tip):
             p = v.addPlot(row=row, col=col)
-            p.setTitle(title, size="9pt")
-            p.setToolTip(tip)
+            self._set_title(p, title)
+            # the title says it explains itself: a "?" marker, the help cursor, and the tooltip on the title too
+            p.titleLabel.setCursor(Qt.CursorShape.WhatsThisCursor)
             self._tips[p] = tip
+            self._set_tip(p, tip)
             return p
 
         self.std_plot = plot(0, 0, "Spread per dimension", "Std of each dimension of the L2-normalised embeddings; "
@@ -110,7 +113,7 @@ class CollapsePanel(QWidget):
         self.cov_plot.addItem(self.cov)
         # the legend is the title's coloured key: a legend box would cover most of so small a plot
         self.probe_key = {"linear": "#4a7bd0", "kNN": "#e08a2a", "raw input": "#2a9d3a"}
-        self.probe_plot.setTitle("Online probe<br>" + " ".join(
+        self._set_title(self.probe_plot, "Online probe", "<br>" + " ".join(
             f"<span style='color:{c}'>{PROBE_MARKS[name]} {name}</span>"
             for name, c in self.probe_key.items()), size="8pt")
         self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4,
@@ -144,7 +147,18 @@ class CollapsePanel(QWidget):
         for attr, terms in self.GLOSSARY.items():
             p = getattr(self, attr)
             extra = [f"{t}: {define(t)}" for t in terms if define(t)]
-            p.setToolTip("\n\n".join([self._tips[p], *extra]))
+            self._set_tip(p, "\n\n".join([self._tips[p], *extra]))
+
+    @staticmethod
+    def _set_title(p, title: str, extra: str = "", size: str = "9pt") -> None:
+        """A chart title with the "?" that says hovering it explains the chart."""
+        p.setTitle(f"{title} <span style='color:{HELP_MARK_COLOUR}; font-weight:bold'>{HELP_MARK}</span>{extra}",
+                   size=size)
+
+    @staticmethod
+    def _set_tip(p, tip: str) -> None:
+        p.setToolTip(tip)
+        p.titleLabel.setToolTip(tip)
 
     def set_dark(self, dark: bool) -> None:
         self.dark = dark
@@ -250,7 +264,7 @@ class CollapsePanel(QWidget):
             scale = float(np.abs(m).max()) or 1.0
             self.cov.setImage(m, levels=(-scale, scale), autoLevels=False)
             self.cov.setLookupTable(pg.colormap.get("CET-D1").getLookupTable())
-            self.cov_plot.setTitle("Cross-correlation" if d.cross_correlation is not None else "Covariance")
+            self._set_title(self.cov_plot, "Cross-correlation" if d.cross_correlation is not None else "Covariance")
         self.show_verdict(d.verdict)
         self.show_view_strength(epoch, d)
 

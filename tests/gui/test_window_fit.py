@@ -160,3 +160,41 @@ def test_about_link_and_health_banner_follow_the_theme(window, qtbot, dark):
     finally:
         if dark:
             switch_theme_in_preferences(qtbot, window, False)  # the next tests start light
+
+
+# ---- the cockpit's chart titles explain themselves ---------------------------------------------------------------
+def hover_tooltip(qtbot, widget, pos):
+    """Hover ``pos`` of ``widget`` as a person would, and return the tooltip Qt shows there."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QHelpEvent
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication, QToolTip
+
+    QToolTip.hideText()
+    qtbot.waitUntil(lambda: not QToolTip.isVisible(), timeout=5000)
+    QTest.mouseMove(widget, pos)
+    # what Qt sends after the hover delay (the offscreen platform has no hover timer of its own)
+    QApplication.sendEvent(widget, QHelpEvent(QEvent.Type.ToolTip, pos, widget.mapToGlobal(pos)))
+    qtbot.waitUntil(QToolTip.isVisible, timeout=5000)
+    return QToolTip.text()
+
+
+def test_hovering_a_cockpit_chart_title_shows_its_glossary_tooltip(window, qtbot):
+    from PySide6.QtCore import Qt
+
+    cockpit = window.cockpit
+    view = cockpit.view
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: cockpit.rank_plot.titleLabel.sceneBoundingRect().width() > 0, timeout=5000)
+    expected = {"std_plot": "spread:", "rank_plot": "effective rank:", "spectrum_plot": "dimensional collapse:",
+                "cov_plot": "decorrelation:", "heat_plot": "spread:", "probe_plot": "linear probe:",
+                "au_plot": "alignment:", "cos_plot": "mean pairwise cosine:"}
+    for attr, term in expected.items():
+        title = getattr(cockpit, attr).titleLabel
+        assert "(?)" in title.text  # the visible marker that the title explains itself
+        rect = title.sceneBoundingRect()
+        for x in (rect.left() + 0.25 * rect.width(), rect.center().x(), rect.left() + 0.75 * rect.width()):
+            pos = view.mapFromScene(x, rect.center().y())
+            tip = hover_tooltip(qtbot, view.viewport(), pos)
+            assert term in tip, (attr, x, tip[:80])
+            assert view.viewport().cursor().shape() == Qt.CursorShape.WhatsThisCursor
