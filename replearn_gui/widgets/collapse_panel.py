@@ -12,7 +12,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 import core
 
@@ -30,6 +30,7 @@ VIEWS_COLOURS = {False: {"hint": ("#fff3cd", "#5c4400"), "": (None, "#555555")},
                  True: {"hint": ("#45360f", "#ffd98a"), "": (None, "#bbbbbb")}}
 
 
+PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT = 135, 105  # one cockpit plot: its axes, a readable title and some data
 HELP_MARK, HELP_MARK_COLOUR = "(?)", "#4a7bd0"  # after each chart title: hover it for what the chart means
 PROBE_MARKS = {"linear": "●", "kNN": "▲", "raw input": "- -"}  # as the curves are drawn
 
@@ -67,7 +68,15 @@ class CollapsePanel(QWidget):
         layout.addWidget(self.views_label)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("cockpit")
-        layout.addWidget(self.view, 1)
+        # below 4 × 2 readable plots the cockpit scrolls instead of drawing its plots over each other
+        self.view.setMinimumSize(4 * PLOT_MIN_WIDTH, 2 * PLOT_MIN_HEIGHT)
+        self.view.ci.layout.setHorizontalSpacing(14)  # tick labels at a plot's edge stay clear of the next plot
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("cockpitScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setWidget(self.view)
+        layout.addWidget(self.scroll, 1)
         v = self.view
 
         self._tips: dict = {}
@@ -94,7 +103,7 @@ class CollapsePanel(QWidget):
         self.cos_plot = plot(1, 3, "Mean cosine", "Mean pairwise cosine similarity: 1 = everything points one way")
         for p in (self.std_plot, self.rank_plot, self.spectrum_plot, self.cov_plot, self.heat_plot, self.probe_plot,
                   self.au_plot, self.cos_plot):
-            p.setMinimumWidth(120)
+            p.setMinimumWidth(PLOT_MIN_WIDTH - 10)
         for p in (self.heat_plot, self.cov_plot):
             p.invertY(True)
             p.setAspectLocked(False)

@@ -198,3 +198,116 @@ def test_hovering_a_cockpit_chart_title_shows_its_glossary_tooltip(window, qtbot
             tip = hover_tooltip(qtbot, view.viewport(), pos)
             assert term in tip, (attr, x, tip[:80])
             assert view.viewport().cursor().shape() == Qt.CursorShape.WhatsThisCursor
+
+
+# ---- nothing covered, nothing clipped --------------------------------------------------------------------------
+def text_fits(edit, text: str) -> bool:
+    """A line edit shows ``text`` whole: its text area (inside the frame and Qt's 2 px margins) holds it."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionFrame
+
+    option = QStyleOptionFrame()
+    edit.initStyleOption(option)
+    area = edit.style().subElementRect(QStyle.SubElement.SE_LineEditContents, option, edit)
+    return edit.fontMetrics().horizontalAdvance(text) <= area.width() - 4
+
+
+@pytest.mark.parametrize("width", [300, 480, 760])
+def test_the_loss_legend_sits_outside_the_curves_and_the_lr_box_shows_its_text(qtbot, width):
+    import numpy as np
+
+    from replearn_gui.widgets.loss_plot import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(width, 300)
+    plot.show()
+    qtbot.waitExposed(plot)
+    rng = np.random.default_rng(0)
+    for step in range(1, 200):  # a VICReg-like run: the loss, its three terms and the learning rate
+        loss = 25 * np.exp(-step / 40) + 15 + rng.normal()
+        plot.add_step(step, loss, {"invariance": loss / 5, "variance": loss * 0.7, "covariance": 2.0}, 1e-3)
+        if step % 20 == 0:
+            plot.add_validation(step, loss)
+    plot.set_training(True)
+    plot.refresh()
+    legend, vb = plot.plot.plotItem.legend, plot.plot.plotItem.vb
+    assert len(legend.items) == 7
+    # once laid out, the legend is above the data area (no curve passes under it) and whole on screen
+    qtbot.waitUntil(lambda: legend.width() > 0 and not legend.sceneBoundingRect().intersects(vb.sceneBoundingRect()),
+                    timeout=5000)
+    on_screen = plot.plot.mapFromScene(legend.sceneBoundingRect()).boundingRect()
+    assert plot.plot.viewport().rect().contains(on_screen), on_screen
+    assert vb.height() > 60  # and the curves keep room
+    assert text_fits(plot.lr_edit, plot.lr_edit.placeholderText())
+    plot.lr_edit.setText("0.00025")
+    assert text_fits(plot.lr_edit, "0.00025")
+
+
+TEXT_WIDGETS = ("QLabel", "QAbstractButton", "QComboBox", "QLineEdit", "QAbstractSpinBox")
+
+
+def clipped_widgets(root) -> list[str]:
+    """Visible controls drawn narrower than their text needs (squeezed below their minimum size hint), or lying
+    partly outside their parent (cut off by its edge). Scrolled contents and Qt's own parts are left out."""
+    from PySide6 import QtWidgets
+
+    kinds = tuple(getattr(QtWidgets, k) for k in TEXT_WIDGETS)
+    problems = []
+    for w in root.findChildren(QtWidgets.QWidget):
+        if not w.isVisibleTo(root) or w.objectName().startswith("qt_") or isinstance(w.parent(), QtWidgets.QTabBar):
+            continue
+        name = f"{type(w).__name__} {w.objectName() or getattr(w, 'text', lambda: '')()!r}"
+        wraps = isinstance(w, QtWidgets.QLabel) and w.wordWrap()
+        if isinstance(w, kinds) and not wraps and w.width() < w.minimumSizeHint().width() - 1:
+            problems.append(f"{name}: {w.width()} px wide, needs {w.minimumSizeHint().width()}")
+        parent = w.parentWidget()
+        scrolled = parent is not None and parent.objectName() == "qt_scrollarea_viewport"
+        folded = isinstance(parent, QtWidgets.QSplitter) and parent.sizes()[parent.indexOf(w)] == 0
+        if folded:  # a splitter pane the user (or the lesson) folded away is off screen on purpose
+            continue
+        inside = parent is None or parent.rect().adjusted(-1, -1, 1, 1).contains(w.geometry())
+        if not (inside or scrolled or w.isWindow()):
+            problems.append(f"{name}: {w.geometry()} outside its parent {parent.rect()}")
+    return problems
+
+
+def overlapping(items) -> list[tuple]:
+    rects = [(i, i.sceneBoundingRect().adjusted(1, 1, -1, -1)) for i in items]
+    return [(a, b) for k, (a, ra) in enumerate(rects) for b, rb in rects[k + 1:] if ra.intersects(rb)]
+
+
+def check_the_window(qtbot, window, where: str) -> None:
+    qtbot.wait(50)  # (layouts settle on posted events; nothing runs in the background here)
+    assert clipped_widgets(window) == [], where
+    cockpit = window.cockpit
+    plots = [cockpit.std_plot, cockpit.rank_plot, cockpit.spectrum_plot, cockpit.cov_plot, cockpit.heat_plot,
+             cockpit.probe_plot, cockpit.au_plot, cockpit.cos_plot]
+    if cockpit.isVisible():
+        assert overlapping(plots) == [], where
+        assert all(cockpit.view.sceneRect().contains(p.sceneBoundingRect()) for p in plots), where
+    figures = window.evaluation.figures
+    if figures.isVisible():
+        assert overlapping(figures.plots) == [], where
+        assert all(p.sceneBoundingRect().right() <= figures.viewport().width() + 1 for p in figures.plots), where
+        hint = figures._hints[figures.transfer_plot]
+        assert figures.transfer_plot.vb.sceneBoundingRect().contains(hint.sceneBoundingRect()), where
+
+
+def test_nothing_is_clipped_or_covered_at_1024_by_700(window, qtbot):
+    import core
+
+    window.resize(1024, 700)
+    qtbot.waitUntil(lambda: window.width() == 1024 and window.embeddings.primary is not None, timeout=10000)
+    for tab in (window.learn.start_page, window.training, window.embeddings, window.evaluation):
+        window.tabs.setCurrentWidget(tab)
+        check_the_window(qtbot, window, window.tabs.tabText(window.tabs.currentIndex()))
+    # a lesson docked beside the tabs: the runs column folds away to make room, and comes back when it closes
+    main = window.splitters["main"]
+    window.learn.open_lesson(core.all_lessons()[0].id)
+    window.wizard.reject()
+    qtbot.waitUntil(lambda: window.learn.dock.isVisible() and main.sizes()[0] == 0, timeout=5000)
+    for tab in (window.training, window.embeddings, window.evaluation):
+        window.tabs.setCurrentWidget(tab)
+        check_the_window(qtbot, window, f"{window.tabs.tabText(window.tabs.currentIndex())} beside the lesson")
+    window.learn.dock.close()
+    qtbot.waitUntil(lambda: main.sizes()[0] >= 220, timeout=5000)  # the runs column is back, whole
