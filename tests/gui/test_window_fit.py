@@ -311,3 +311,26 @@ def test_nothing_is_clipped_or_covered_at_1024_by_700(window, qtbot):
         check_the_window(qtbot, window, f"{window.tabs.tabText(window.tabs.currentIndex())} beside the lesson")
     window.learn.dock.close()
     qtbot.waitUntil(lambda: main.sizes()[0] >= 220, timeout=5000)  # the runs column is back, whole
+
+
+@pytest.mark.parametrize("width", [370, 520, 800])
+def test_evaluation_figures_fit_their_width_and_hints_stay_inside_their_plot(qtbot, width):
+    from replearn_gui.evaluation.figures import EvaluationFigures
+
+    figures = EvaluationFigures()
+    qtbot.addWidget(figures)
+    figures.resize(800, 1400)
+    figures.show()
+    qtbot.waitExposed(figures)
+    figures.resize(width, 1400)  # as when the window or a splitter narrows the tab
+    qtbot.waitUntil(lambda: figures.columns == max(1, min(3, width // 240)), timeout=5000)
+    qtbot.wait(50)  # (the grid lays out on a posted event)
+    assert overlapping(figures.plots) == []
+    assert all(p.sceneBoundingRect().right() <= figures.viewport().width() + 1 for p in figures.plots), [
+        round(p.sceneBoundingRect().right()) for p in figures.plots]
+    for plot in (figures.transfer_plot, figures.invariance_plot):
+        hint = figures._hints.get(plot)
+        if hint is not None:
+            assert plot.vb.sceneBoundingRect().contains(hint.sceneBoundingRect())
+    hint = figures._hints[figures.transfer_plot]
+    assert "Transfer" in hint.textItem.toPlainText()
