@@ -11,6 +11,7 @@ from superqt.utils import GeneratorWorker
 
 import core
 from core import CheckpointSaved, RunStarted
+# make_worker, not BackgroundJob: training is paused and resumed in place (superqt's pause/resume) and takes commands
 from replearn_gui.workers import make_worker, resume_job, training_job
 
 

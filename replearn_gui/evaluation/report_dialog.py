@@ -30,8 +30,7 @@ from PySide6.QtWidgets import (
 
 import core
 from replearn_gui.evaluation.jobs import build_report_job, write_report_job
-from replearn_gui.widgets.error_dialog import show_worker_error
-from replearn_gui.workers import alive, make_worker
+from replearn_gui.jobs import BackgroundJob
 
 SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 
@@ -62,8 +61,6 @@ class ReportDialog(QDialog):
         self.baselines = list(core.BASELINES) if baselines is None else list(baselines)
         self.data: Any = None
         self.paths: dict[str, Path] = {}
-        self._worker = None
-        self._cancelled = False
         options = QGroupBox("Contents and formats")
         grid = QGridLayout(options)
         grid.addWidget(QLabel("Sections:"), 0, 0)
@@ -130,16 +127,22 @@ class ReportDialog(QDialog):
         layout.addLayout(buttons)
         for box in self.section_boxes.values():
             box.toggled.connect(self._contents_changed)
+        # building and writing share one job: one at a time (their buttons are disabled while it runs)
+        self.job = BackgroundJob(self, policy="refuse")
+        self.job.bind(progress=self.progress, status=self.status, cancel=self.cancel_button, cancelled="Cancelled.")
+        self.job.report_errors(self, "The report failed")
+        self.job.started.connect(self._set_enabled)
+        self.job.finished.connect(self._set_enabled)
         self._set_enabled()
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self.job.busy
 
     def _set_enabled(self) -> None:
         self.build_button.setEnabled(not self.busy)
         self.export_button.setEnabled(not self.busy and self.data is not None)
-        self.cancel_button.setEnabled(self.busy)
+        self.cancel_button.setEnabled(self.job.running)
         self.open_button.setEnabled(not self.busy and bool(self.paths))
 
     def _contents_changed(self) -> None:
@@ -152,26 +155,13 @@ class ReportDialog(QDialog):
         if path:
             self.folder.setText(path)
 
-    def _run(self, worker, on_result, message: str) -> None:
-        worker.yielded.connect(self._progress)
-        worker.returned.connect(on_result)
-        worker.errored.connect(alive(self, lambda exc: (self.status.setText(f"Failed: {exc}"),
-                                                        show_worker_error(self, "The report failed", exc))))
-        worker.finished.connect(self._finished)
-        self._worker = worker
-        self._cancelled = False
-        self.progress.setValue(0)
-        self.status.setText(message)
-        self._set_enabled()
-        worker.start()
-
     def build(self) -> None:
         sections = [n for n, b in self.section_boxes.items() if b.isChecked()]
         if not sections:
             self.status.setText("Choose at least one section.")
             return
-        worker = make_worker(build_report_job, self.run_dir, self.evaluations, sections, self.baselines)
-        self._run(worker, self._built, "Building the report…")
+        self.job.start(build_report_job, self.run_dir, self.evaluations, sections, self.baselines,
+                       message="Building the report…", on_done=self._built)
 
     def _built(self, result: tuple) -> None:
         self.data, html = result
@@ -195,30 +185,16 @@ class ReportDialog(QDialog):
         if self.data is None or not formats:
             self.status.setText("Build the preview and choose at least one format first.")
             return
-        worker = make_worker(write_report_job, self.data, self.folder.text(), formats)
-        self._run(worker, self._written, "Writing the report…")
+        self.job.start(write_report_job, self.data, self.folder.text(), formats,
+                       message="Writing the report…", on_done=self._written)
 
     def _written(self, paths: dict) -> None:
         self.paths = paths
         self.progress.setValue(1000)
         self.status.setText("Written: " + ", ".join(str(p) for p in paths.values()))
 
-    def _progress(self, item: tuple[float, str]) -> None:
-        if not self._cancelled:
-            self.progress.setValue(int(item[0] * 1000))
-            self.status.setText(item[1])
-
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._cancelled = True
-            self._worker.quit()
-
-    def _finished(self) -> None:
-        self._worker = None
-        if self._cancelled:
-            self.progress.setValue(0)
-            self.status.setText("Cancelled.")
-        self._set_enabled()
+        self.job.cancel()
 
     def open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder.text()))
@@ -226,6 +202,6 @@ class ReportDialog(QDialog):
     def reject(self) -> None:
         if self.busy:  # never leave a worker behind: cancel, and close when it has stopped
             self.cancel()
-            self._worker.finished.connect(super().reject)
+            self.job.when_idle(super().reject)
             return
         super().reject()
