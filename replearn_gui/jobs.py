@@ -139,7 +139,8 @@ class BackgroundJob(QObject):
             worker.yielded.connect(self._guard(lambda item: current() and self._on_yielded(item)))
         worker.returned.connect(self._guard(lambda value: current() and self._on_returned(value, on_done)))
         worker.errored.connect(self._guard(lambda exc: current() and self._on_errored(exc, on_failed)))
-        worker.finished.connect(self._guard(lambda: self._on_finished(worker, token)))
+        worker.finished.connect(lambda: self._on_finished(worker, token) if shiboken6.isValid(self)
+                                else self._forget(worker))
         self._workers.add(worker)
         self._current = worker
         self._show_progress(0.0, message)
@@ -193,6 +194,13 @@ class BackgroundJob(QObject):
         if on_failed is not None:
             on_failed(exc)
         self.failed.emit(exc, text)
+
+    def _forget(self, worker: Any) -> None:
+        """A thread ended after its panel was deleted: no signal, but :attr:`busy` stays true to the threads."""
+        self._workers.discard(worker)
+        self._pending = None
+        if self._current is worker:
+            self._current = None
 
     def _on_finished(self, worker: Any, token: int) -> None:
         self._workers.discard(worker)
