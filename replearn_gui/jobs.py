@@ -68,7 +68,7 @@ class BackgroundJob(QObject):
         self._current: Any = None
         self._workers: set = set()  # every thread not yet ended (a replaced job may still be winding down)
         self._pending: tuple | None = None
-        self._cancelled_tokens: set[int] = set()
+        self._cancelled_tokens: dict[int, str | None] = {}  # token -> what to say once it has stopped
         self._progress_bar = self._status = self._cancel_button = None
         self._failed_text = "Failed"
         self._cancelled_text = ""
@@ -95,7 +95,7 @@ class BackgroundJob(QObject):
         if progress is not None:
             progress.setRange(0, 1000)
         if cancel is not None:
-            cancel.clicked.connect(self.cancel)
+            cancel.clicked.connect(lambda: self.cancel())  # not the bound method: clicked would pass its bool
             cancel.setEnabled(self.running)
 
     def report_errors(self, parent: QObject, title: str) -> None:
@@ -149,12 +149,13 @@ class BackgroundJob(QObject):
         worker.start()
         return True
 
-    def cancel(self) -> None:
-        """Stop the current job at its next yield (and forget a deferred one); its results are dropped."""
+    def cancel(self, note: str | None = None) -> None:
+        """Stop the current job at its next yield (and forget a deferred one); its results are dropped. The bound
+        label says ``note`` once it has stopped, instead of the bound ``cancelled`` text (why it was stopped)."""
         self._pending = None
         if self._current is None:
             return
-        self._cancelled_tokens.add(self._token)
+        self._cancelled_tokens[self._token] = note
         quit_ = getattr(self._current, "quit", None)
         if quit_ is not None:
             quit_()
@@ -205,12 +206,12 @@ class BackgroundJob(QObject):
     def _on_finished(self, worker: Any, token: int) -> None:
         self._workers.discard(worker)
         was_cancelled = token in self._cancelled_tokens
-        self._cancelled_tokens.discard(token)
+        note = self._cancelled_tokens.pop(token, None)
         if self._current is worker:
             self._current = None
         self._set_cancel_enabled()
         if was_cancelled and self._current is None:  # a replaced job says nothing: its successor runs
-            self._show_progress(0.0, self._cancelled_text)
+            self._show_progress(0.0, self._cancelled_text if note is None else note)
             self.cancelled.emit()
         if self._pending is not None and self._current is None:
             fn, args, kwargs, message, on_done, on_failed = self._pending

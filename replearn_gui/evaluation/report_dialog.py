@@ -107,8 +107,7 @@ class ReportDialog(QDialog):
         self.export_button.setObjectName("reportExport")
         self.export_button.clicked.connect(self.export)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("reportCancel")
-        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setObjectName("reportCancel")  # bound to the jobs below
         self.open_button = QPushButton("Open folder")
         self.open_button.setObjectName("reportOpenFolder")
         self.open_button.clicked.connect(self.open_folder)
@@ -127,27 +126,34 @@ class ReportDialog(QDialog):
         layout.addLayout(buttons)
         for box in self.section_boxes.values():
             box.toggled.connect(self._contents_changed)
-        # building and writing share one job: one at a time (their buttons are disabled while it runs)
-        self.job = BackgroundJob(self, policy="refuse")
-        self.job.bind(progress=self.progress, status=self.status, cancel=self.cancel_button, cancelled="Cancelled.")
-        self.job.report_errors(self, "The report failed")
-        self.job.started.connect(self._set_enabled)
-        self.job.finished.connect(self._set_enabled)
+        # building the preview and writing the files: one at a time (the buttons are disabled while one runs)
+        self.build_job = BackgroundJob(self, policy="refuse")
+        self.build_job.done.connect(self._built)
+        self.write_job = BackgroundJob(self, policy="refuse")
+        self.write_job.done.connect(self._written)
+        for job in (self.build_job, self.write_job):
+            job.bind(progress=self.progress, status=self.status, cancel=self.cancel_button, cancelled="Cancelled.")
+            job.report_errors(self, "The report failed")
+            job.started.connect(self._set_enabled)
+            job.finished.connect(self._set_enabled)
         self._set_enabled()
 
     @property
     def busy(self) -> bool:
-        return self.job.busy
+        return self.build_job.busy or self.write_job.busy
 
     def _set_enabled(self) -> None:
         self.build_button.setEnabled(not self.busy)
         self.export_button.setEnabled(not self.busy and self.data is not None)
-        self.cancel_button.setEnabled(self.job.running)
+        self.cancel_button.setEnabled(self.build_job.running or self.write_job.running)
         self.open_button.setEnabled(not self.busy and bool(self.paths))
 
     def _contents_changed(self) -> None:
         self.data = None  # the sections are part of the report: build it again
-        self.status.setText("The sections changed: build the preview again before exporting.")
+        changed = "The sections changed: build the preview again before exporting."
+        if self.build_job.running:  # its report has the old sections: dropped when it comes
+            self.build_job.cancel(note=changed)
+        self.status.setText(changed)
         self._set_enabled()
 
     def _choose_folder(self) -> None:
@@ -160,8 +166,8 @@ class ReportDialog(QDialog):
         if not sections:
             self.status.setText("Choose at least one section.")
             return
-        self.job.start(build_report_job, self.run_dir, self.evaluations, sections, self.baselines,
-                       message="Building the report…", on_done=self._built)
+        self.build_job.start(build_report_job, self.run_dir, self.evaluations, sections, self.baselines,
+                             message="Building the report…")
 
     def _built(self, result: tuple) -> None:
         self.data, html = result
@@ -185,8 +191,7 @@ class ReportDialog(QDialog):
         if self.data is None or not formats:
             self.status.setText("Build the preview and choose at least one format first.")
             return
-        self.job.start(write_report_job, self.data, self.folder.text(), formats,
-                       message="Writing the report…", on_done=self._written)
+        self.write_job.start(write_report_job, self.data, self.folder.text(), formats, message="Writing the report…")
 
     def _written(self, paths: dict) -> None:
         self.paths = paths
@@ -194,7 +199,8 @@ class ReportDialog(QDialog):
         self.status.setText("Written: " + ", ".join(str(p) for p in paths.values()))
 
     def cancel(self) -> None:
-        self.job.cancel()
+        self.build_job.cancel()
+        self.write_job.cancel()
 
     def open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder.text()))
@@ -202,6 +208,6 @@ class ReportDialog(QDialog):
     def reject(self) -> None:
         if self.busy:  # never leave a worker behind: cancel, and close when it has stopped
             self.cancel()
-            self.job.when_idle(super().reject)
+            self.build_job.when_idle(lambda: self.write_job.when_idle(super(ReportDialog, self).reject))
             return
         super().reject()
