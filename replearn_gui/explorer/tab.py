@@ -123,6 +123,8 @@ class EmbeddingsTab(QWidget):
         self.primary.projection_done.connect(self._mirror_projection)
         # while a space loads, the projection panel's Cancel stops the load (and Compute waits for the new space)
         self.primary.projection_panel.cancel.connect(self.cancel_load)
+        # a projection of the old space that ends while a new one loads must not end the load's busy state
+        self.primary.busy_changed.connect(lambda _busy: self._loading_changed())
         self.set_dark(self._dark)
 
     @property
