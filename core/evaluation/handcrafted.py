@@ -219,8 +219,14 @@ def handcrafted_baseline(kind: str, X_train: np.ndarray, *, n_nodes: int = 0, ed
         raw = lambda X: np.asarray(X, dtype=np.float64).reshape(len(X), -1)  # noqa: E731
     if rows is None:
         F = raw(X_train)
+        mean, std = F.mean(axis=0), F.std(axis=0)
+    elif kind in ("tabular", "embeddings"):  # the columns are as wide as the inputs: their moments a chunk at a time
+        from core.data.splits import chunked_moments
+
+        count, mean, m2, _, _ = chunked_moments(X_train, rows, batch_size)
+        std = np.sqrt(m2 / max(count, 1))
     else:
         F = np.concatenate([raw(np.asarray(X_train[rows[s:s + batch_size]])) for s in range(0, len(rows), batch_size)])
-    mean, std = F.mean(axis=0), F.std(axis=0)
+        mean, std = F.mean(axis=0), F.std(axis=0)
     std = np.where(std > 1e-12, std, 1.0)  # a constant feature stays 0 rather than dividing by zero
     return HandcraftedFeatures(NAMES.get(kind, "hand-designed"), lambda X: ((raw(X) - mean) / std).astype(np.float32))

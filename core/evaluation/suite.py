@@ -12,7 +12,7 @@ each.
 
 Memory: every representation is computed a batch of inputs at a time and the evaluations that read inputs
 (robustness, invariance, reconstruction) stream the test split, so memory-mapped data is never loaded whole. When
-the input features themselves do not fit in half the free memory, the raw-feature baseline (and the standardised
+three copies of the input features do not fit in the free memory, the raw-feature baseline (and the standardised
 columns of tabular data) are left out with a note, and PCA-k is fitted on a uniform sample of the training split
 (:data:`PCA_SAMPLE_BYTES`), which the note states.
 """
@@ -38,6 +38,7 @@ BASELINE_HELP = {"raw": "the input features themselves",
 
 NOTES = logging.getLogger("replearn")
 PCA_SAMPLE_BYTES = 128 << 20  # the PCA baseline of features that do not fit is fitted on a sample this large
+WIDE_COPIES = 3  # copies of the input features that the raw-feature baselines may hold at once
 EMBED_BATCH = 8192  # rows embedded at a time (a multiple of embed_inputs' own 2048: the same batches as before)
 
 
@@ -75,7 +76,8 @@ def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequenc
     from core.data.files.common import available_memory, human
 
     free = available_memory()
-    too_big = free is not None and raw_bytes > free // 2
+    # the raw features, the standardised columns and PCA's fitting copies each take about the features' size
+    too_big = free is not None and WIDE_COPIES * raw_bytes > free
     notes = {}
     if free is not None and too_big and ({"raw", "pca", "handcrafted"} & set(baselines)):
         # a representation as wide as the inputs is the inputs: it cannot be held; the learned one streams

@@ -260,3 +260,16 @@ def test_reconstruction_streamed_matches_the_whole_split(tiny_experiment, monkey
     assert streamed["active_units"].value == whole["active_units"].value == float(active_units(mu))
     # the ELBO is sampled (z = μ + σε), so batches draw other ε: equal in expectation, close here
     assert streamed["elbo"].value == pytest.approx(whole["elbo"].value, rel=0.05)
+
+
+def test_hand_designed_features_fitted_a_batch_at_a_time_equal_the_whole_fit():
+    from core.evaluation.handcrafted import handcrafted_baseline
+
+    rng = np.random.default_rng(7)
+    for kind, X in (("tabular", (50 + 3 * rng.normal(size=(700, 9))).astype(np.float32)),
+                    ("image", rng.random((700, 1, 8, 8)).astype(np.float32))):
+        rows = np.sort(rng.choice(len(X), 400, replace=False))
+        whole = handcrafted_baseline(kind, X[rows])
+        batched = handcrafted_baseline(kind, X, rows=rows, batch_size=37)  # the tabular columns' moments merged
+        np.testing.assert_allclose(batched.transform(X[:100]), whole.transform(X[:100]), rtol=1e-5, atol=1e-5)
+        assert batched.name == whole.name
