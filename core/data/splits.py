@@ -141,10 +141,19 @@ class Normalizer:
         temporaries: the peak is the result plus one chunk)."""
         out = np.empty(X.shape, dtype=np.float32)
         flat_out = out.reshape(len(X), -1)
+        chunk = rows_per_chunk(flat_out.shape[1], 4, chunk)
         for start in range(0, len(X), chunk):
             part = np.asarray(X[start:start + chunk]).reshape(-1, flat_out.shape[1])
             flat_out[start:start + chunk] = (part - self.shift) / self.scale
         return out
+
+
+CHUNK_BYTES = 64 << 20  # a chunk's rows are capped by bytes too: 16384 rows of a 16384-wide file would be 2 GiB
+
+
+def rows_per_chunk(width: int, itemsize: int, rows: int) -> int:
+    """At most ``rows`` rows, and at most :data:`CHUNK_BYTES` of ``width`` values of ``itemsize`` bytes."""
+    return max(1, min(rows, CHUNK_BYTES // max(1, width * itemsize)))
 
 
 def chunked_moments(X, rows: np.ndarray, chunk: int = 16384):
@@ -153,6 +162,7 @@ def chunked_moments(X, rows: np.ndarray, chunk: int = 16384):
     pass over all (``m2 / count`` is the variance)."""
     rows = np.sort(np.asarray(rows))
     d = int(np.prod(X.shape[1:]))
+    chunk = rows_per_chunk(d, 8, chunk)
     count, mean, m2 = 0, np.zeros(d), np.zeros(d)
     low, high = np.full(d, np.inf), np.full(d, -np.inf)
     for start in range(0, len(rows), chunk):

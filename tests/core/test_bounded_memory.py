@@ -273,3 +273,23 @@ def test_hand_designed_features_fitted_a_batch_at_a_time_equal_the_whole_fit():
         batched = handcrafted_baseline(kind, X, rows=rows, batch_size=37)  # the tabular columns' moments merged
         np.testing.assert_allclose(batched.transform(X[:100]), whole.transform(X[:100]), rtol=1e-5, atol=1e-5)
         assert batched.name == whole.name
+
+
+def test_chunks_of_a_wide_file_are_bounded_by_bytes_not_rows(tmp_path, monkeypatch):
+    # 16384 rows of a 16384-wide file made one 2 GiB float64 chunk: a 5 GiB file peaked at 5.5 GiB while fitting
+    X = memmap(tmp_path, np.random.default_rng(8).normal(size=(1000, 4096)).astype(np.float32))  # 16 MB
+    monkeypatch.setattr(splits_module, "CHUNK_BYTES", 1 << 20)
+    tracemalloc.start()
+    fitted = Normalizer.fit_rows("standardize", X, np.arange(0, 1000, 2))
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 4 << 20, peak  # a 1 MB float64 chunk, its squared deviations and the float32 rows read
+    whole = np.asarray(X[::2], dtype=np.float64)
+    np.testing.assert_allclose(fitted.shift, whole.mean(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(fitted.scale, whole.std(0), rtol=1e-5)
+    tracemalloc.start()
+    out = fitted.apply(X)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < X.nbytes + (3 << 20), peak - X.nbytes  # the result and the temporaries of one 1 MB chunk
+    np.testing.assert_allclose(out[:3], (X[:3] - fitted.shift) / fitted.scale, rtol=1e-6)
