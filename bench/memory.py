@@ -110,7 +110,8 @@ def evaluate():
     import logging
     logging.getLogger("replearn").setLevel(logging.WARNING)
     model = core.load_trained(run_dir)
-    ev = core.run_to_end(core.evaluate(model, ("linear_probe", "robustness", "invariance")))
+    ev = core.run_to_end(core.evaluate(model, ("linear_probe", "robustness", "invariance"),
+                                       baselines=("raw", "pca", "handcrafted")))  # random_init streams as learned
     learned = ev.results["learned"]
     return {"n_test": ev.n_test, "baselines": sorted(ev.results), "probe": round(learned.metrics["probe_accuracy"].value, 3),
             "robustness": learned.robustness, "notes": ev.baseline_notes}
