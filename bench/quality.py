@@ -80,17 +80,20 @@ def make_signals(path: str, n: int = SIGNAL_CLIPS, length: int = SIGNAL_LENGTH, 
     return path
 
 
-def signal_experiments(root: str) -> dict[str, core.Experiment]:
-    """SimCLR / VICReg / BYOL with a 1-D CNN on the generated signals, with the default views (none named)."""
+def signal_experiments(root: str, old: bool = False) -> dict[str, core.Experiment]:
+    """SimCLR / VICReg / BYOL with the 1-D CNN on the generated signals, with the default views (none named) and
+    the ``cnn1d`` encoder's defaults; ``old``: the encoder of before this round (the tones preset's three
+    blocks, 32-d)."""
     path = make_signals(f"{root}/signals.npz")
     base = core.load_preset("tones-vicreg-cnn1d")
     data = core.DataConfig(name="npy", params={"path": path, "labels_array": "y", "kind": "sequence"},
                            split=base.data.split)
+    encoder = base.encoder if old else core.EncoderConfig(name="cnn1d")
     out = {}
     for objective in ("simclr", "vicreg", "byol"):
         obj = base.objective if objective == "vicreg" else core.ObjectiveConfig(name=objective)
         out[f"signals-{objective}"] = dataclasses.replace(
-            base, name=f"signals-{objective}", data=data, objective=obj, views=()).with_training(
+            base, name=f"signals-{objective}", data=data, encoder=encoder, objective=obj, views=()).with_training(
             epochs=SIGNAL_EPOCHS, diagnostics_every=SIGNAL_EPOCHS, probe_every=0)
     return out
 
@@ -178,7 +181,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as root:
         if args.signals:
-            experiments = signal_experiments(root)
+            experiments = signal_experiments(root, old=args.views == "old")
             experiments = {k: v for k, v in experiments.items() if not args.presets or k in args.presets}
         else:
             experiments = {name: core.load_preset(name) for name in (args.presets or core.preset_names())}
