@@ -539,15 +539,17 @@ class Trainer:
                 return None
         self.epoch, self.batch_in_epoch = epoch, 0
         yield from self._drain()  # the previous epoch's monitoring: at most one epoch's work in flight
-        val_loss, val_terms, val_metrics = (self._evaluate(self.data.splits.val) if self.dist.is_main
-                                            else (None, {}, {}))
         watch_probe = t.keep_best in ("probe_accuracy", "knn_accuracy") and self.y is not None
         due = (t.diagnostics_every and epoch % t.diagnostics_every == 0) or watch_probe
         probe = (bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)) or watch_probe
-        # what needs the live model or the RNG stream is taken now; the rest runs beside the next epoch
-        inputs = self._diagnostic_inputs(probe=probe) if due else (None, None)
-        snapshot = (self.representation(self.subset).astype(np.float32)
-                    if t.snapshot_every and epoch % t.snapshot_every == 0 else None)
+        with self._eval_mode():
+            val_loss, val_terms, val_metrics = (self._evaluate(self.data.splits.val) if self.dist.is_main
+                                                else (None, {}, {}))
+            # what needs the live model or the RNG stream is taken now; the rest runs beside the next epoch
+            snapshot = (self.representation(self.subset).astype(np.float32)
+                        if t.snapshot_every and epoch % t.snapshot_every == 0 else None)
+            inputs = (self._diagnostic_inputs(probe=probe, known=(self.subset, snapshot)) if due
+                      else (None, None))
         captured = (self._capture_checkpoint() if t.checkpoint_every and epoch % t.checkpoint_every == 0
                     else None)
         step, lr = self.step, self._lr_at(self.step - 1)
@@ -628,6 +630,18 @@ class Trainer:
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         return torch.random.fork_rng(devices=devices)
 
+    @contextlib.contextmanager
+    def _eval_mode(self):
+        """The model in eval mode inside the block (switching walks every module: only when it is needed)."""
+        was_training = self.model.training
+        if was_training:
+            self.model.eval()
+        try:
+            yield
+        finally:
+            if was_training:
+                self.model.train()
+
     def representation(self, indices: np.ndarray) -> np.ndarray:
         """Embeddings of dataset samples ``indices`` in the representation space (which every model has)."""
         Z = self.embed(indices)
@@ -639,18 +653,14 @@ class Trainer:
         """Embeddings of dataset samples ``indices`` as a float32 CPU array (eval mode); ``space`` is
         ``"representation"`` or ``"projection"`` (``None`` when the objective has no projector)."""
         fn = self.model.embed if space == "representation" else self.model.project
-        was_training = self.model.training
-        self.model.eval()
         parts = []
-        with self._forked_rng():
+        with self._eval_mode(), self._forked_rng():
             for start in range(0, len(indices), batch_size):
                 idx = torch.as_tensor(indices[start:start + batch_size], device=self.device)
                 out = fn(self.X[idx])
                 if out is None:
-                    self.model.train(was_training)
                     return None
                 parts.append(out.float().cpu())
-        self.model.train(was_training)
         if not parts:
             return np.zeros((0, 0), dtype=np.float32)
         return torch.cat(parts).numpy()
@@ -660,14 +670,12 @@ class Trainer:
         """Mean loss, terms and metrics over held-out samples (eval mode, seeded RNG)."""
         if len(indices) == 0:
             return None, {}, {}
-        was_training = self.model.training
-        self.model.eval()
         sums: dict[str, float] = collections.defaultdict(float)
         metric_sums: dict[str, float] = collections.defaultdict(float)
         loss_sum = 0.0
         if len(indices) < self.model.min_batch_size:
             return None, {}, {}
-        with self._forked_rng():
+        with self._eval_mode(), self._forked_rng():
             torch.manual_seed(self.t.seed + _EVAL_SEED_OFFSET)
             for chunk in eval_chunks(len(indices), max(self.t.batch_size, 256), self.model.min_batch_size):
                 idx = torch.as_tensor(indices[chunk], device=self.device)
@@ -678,7 +686,6 @@ class Trainer:
                     sums[k] += float(v) * n
                 for k, v in out.metrics.items():
                     metric_sums[k] += float(v) * n
-        self.model.train(was_training)
         n = len(indices)
         return loss_sum / n, _means(sums, n), _means(metric_sums, n)
 
@@ -686,13 +693,17 @@ class Trainer:
         """Health of the eval batch's representation now (see :meth:`_diagnostic_inputs`)."""
         return self._diagnostics_from(self._diagnostic_inputs(probe=probe, projection=False)[0], probe=probe)
 
-    def _diagnostic_inputs(self, probe: bool = False, projection: bool = True) -> tuple[Any, Any]:
+    def _diagnostic_inputs(self, probe: bool = False, projection: bool = True,
+                           known: tuple[np.ndarray, np.ndarray | None] | None = None) -> tuple[Any, Any]:
         """What the diagnostics need from the live model, for the representation and (``projection``) the
         projector's space: the eval batch's embeddings, two augmented views' embeddings when the data kind has
         augmentations, and the probe subset's representation when the online probe runs and there are labels.
-        Forward passes only, in eval mode on a forked RNG; :meth:`_diagnostics_from` does the rest."""
+        Forward passes only, in eval mode on a forked RNG; :meth:`_diagnostics_from` does the rest.
+        ``known``: (sorted indices, their representation) already computed this epoch (the snapshot), reused
+        for the rows it holds."""
         spaces = ("representation", "projection") if projection else ("representation",)
-        embedded = {space: self.embed(self.eval_idx, space=space) for space in spaces}
+        embedded = {space: (self._representation_of(self.eval_idx, known) if space == "representation"
+                            else self.embed(self.eval_idx, space=space)) for space in spaces}
         usable = [space for space, Z in embedded.items() if Z is not None and len(Z) >= 2]
         views = self._two_view_embeddings(usable)
         inputs: list[Any] = []
@@ -701,10 +712,20 @@ class Trainer:
             if space not in usable:
                 inputs.append(None)
                 continue
-            probe_train = (self.representation(self.probe_idx)
+            probe_train = (self._representation_of(self.probe_idx, known)
                            if probe and self.y is not None and space == "representation" else None)
             inputs.append((Z, views.get(space), probe_train))
         return inputs[0], inputs[1]
+
+    def _representation_of(self, indices: np.ndarray,
+                           known: tuple[np.ndarray, np.ndarray | None] | None) -> np.ndarray:
+        """The representation of ``indices``: rows of ``known`` when it holds them all, else a forward pass."""
+        subset, Z = known if known is not None else (indices, None)
+        if Z is not None and len(subset) and len(indices):
+            at = np.minimum(np.searchsorted(subset, indices), len(subset) - 1)
+            if np.array_equal(subset[at], indices):
+                return Z[at]
+        return self.representation(indices)
 
     def _diagnostics_from(self, inputs: Any, probe: bool) -> Diagnostics | None:
         """Diagnostics from :meth:`_diagnostic_inputs`' arrays (safe on the monitor's thread)."""
@@ -743,21 +764,16 @@ class Trainer:
         views = self._view_pipeline()
         if views is None or not spaces:
             return {}
-        was_training = self.model.training
-        self.model.eval()
         out = {}
-        try:
-            with self._forked_rng():
-                torch.manual_seed(self.t.seed + _EVAL_SEED_OFFSET + 1)  # the same views every epoch
-                x = self.X[torch.as_tensor(self.eval_idx, device=self.device)]
-                xa, xb = views(x), views(x)
-                for space in spaces:
-                    fn = self.model.embed if space == "representation" else self.model.project
-                    a, b = fn(xa), fn(xb)
-                    if a is not None and b is not None:
-                        out[space] = (a.float().cpu().numpy(), b.float().cpu().numpy())
-        finally:
-            self.model.train(was_training)
+        with self._eval_mode(), self._forked_rng():
+            torch.manual_seed(self.t.seed + _EVAL_SEED_OFFSET + 1)  # the same views every epoch
+            x = self.X[torch.as_tensor(self.eval_idx, device=self.device)]
+            xa, xb = views(x), views(x)
+            for space in spaces:
+                fn = self.model.embed if space == "representation" else self.model.project
+                a, b = fn(xa), fn(xb)
+                if a is not None and b is not None:
+                    out[space] = (a.float().cpu().numpy(), b.float().cpu().numpy())
         return out
 
     def _online_probe(self, Z_train: np.ndarray, Z_eval: np.ndarray) -> tuple[float, float]:
