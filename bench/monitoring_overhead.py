@@ -165,6 +165,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=None, help="override the preset's epochs (quicker)")
+    parser.add_argument("--lean", action="store_true", help="also the engine with every monitoring switched off")
     parser.add_argument("--whole", action="store_true", help="also the whole run of digits-supervised vs by hand")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -176,14 +177,20 @@ def main() -> None:
             exp = case(name, root, args.epochs)
             bare_loop(exp.with_training(epochs=1, warmup_epochs=0))  # warm-up: allocator, kernels, lazy imports
             engine(exp.with_training(epochs=1, warmup_epochs=0), str(root / "runs"))
-            bare, steps = [], []
+            lean = exp.with_training(diagnostics_every=0, probe_every=0, snapshot_every=0, checkpoint_every=0)
+            bare, steps, unwatched = [], [], []
             for _ in range(args.repeats):
                 bare.append(bare_loop(exp))
                 steps.append(engine(exp, str(root / "runs"))[0])
+                if args.lean:
+                    unwatched.append(engine(lean, str(root / "runs"))[0])
             b, e = statistics.median(bare), statistics.median(steps)
             target = 1.05 if name == "mlp1024" else 1.15
             print(f"{exp.name:22s} {exp.training.epochs:3d} epochs  bare {b:7.3f} s  engine steps {e:7.3f} s  "
                   f"ratio {e / b:.3f}  (target <= {target})   ratios {[round(s / x, 3) for s, x in zip(steps, bare, strict=True)]}")
+            if unwatched:
+                u = statistics.median(unwatched)
+                print(f"{'':22s} monitoring off: engine steps {u:7.3f} s  ratio {u / b:.3f}")
         if args.whole:
             exp = case("supervised", root, None)
             handwritten_run(epochs=1)
