@@ -161,7 +161,7 @@ def case(name: str, folder: Path, epochs: int | None) -> core.Experiment:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--cases", nargs="+", default=["supervised", "simclr", "mlp1024"])
+    parser.add_argument("--cases", nargs="*", default=["supervised", "simclr", "mlp1024"])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=None, help="override the preset's epochs (quicker)")
