@@ -6,8 +6,9 @@ state) and hands the rest to a :class:`BackgroundMonitor`: the diagnostics' SVDs
 the matrices, the snapshot and the checkpoint. Training goes on meanwhile; the finished work's events are emitted
 at the next step boundary, in the order they were submitted.
 
-At most one epoch's work is in flight: the next epoch's end waits for it, and so does anything that writes the
-checkpoint manifest. A run waits for it before it ends, stops, fails or is closed, so no file is half written when
+At most two epochs' work is in flight (an epoch's end waits for the older one), and its events come out before
+the run's last step, so a Stop sent in reply to them still stops the run before it is complete; anything that
+writes the checkpoint manifest waits for all of it. A run waits for it before it ends, stops, fails or is closed, so no file is half written when
 the run directory is released, and a killed process leaves the previous checkpoint (files are replaced
 atomically). The background thread never touches the model or the torch RNG, so a watched run trains bit for bit
 like an unwatched one.
@@ -44,10 +45,11 @@ class BackgroundMonitor:
             events.extend(self._pending.popleft().result())
         return events
 
-    def wait(self) -> list[Any]:
-        """Wait for every job; their events (a job's error is raised here, after the jobs before it)."""
+    def wait(self, keep: int = 0) -> list[Any]:
+        """Wait until at most ``keep`` jobs are left in flight (the newest); the events of those done (a job's
+        error is raised here, after the events of the jobs before it)."""
         events: list[Any] = []
-        while self._pending:
+        while len(self._pending) > keep or (self._pending and self._pending[0].done()):
             events.extend(self._pending.popleft().result())
         return events
 
