@@ -88,7 +88,8 @@ class EvaluationTab(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
-        self.figures = EvaluationFigures()
+        self._figures: EvaluationFigures | None = None  # built when first shown or used (start-up: 8 plots)
+        self._dark = False
 
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -112,7 +113,6 @@ class EvaluationTab(QWidget):
         self.figures_scroll = QScrollArea()
         self.figures_scroll.setObjectName("evaluationFiguresScroll")
         self.figures_scroll.setWidgetResizable(True)
-        self.figures_scroll.setWidget(self.figures)
         right.addWidget(self.figures_scroll)
         right.setSizes([300, 420])
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -335,5 +335,20 @@ class EvaluationTab(QWidget):
                 return self.table.item(i, headers.index(column)).text()
         raise KeyError(metric)
 
+    @property
+    def figures(self) -> EvaluationFigures:
+        """The figures' grid, built on first use: the window shows sooner without its eight plots."""
+        if self._figures is None:
+            self._figures = EvaluationFigures()
+            self._figures.set_dark(self._dark)
+            self.figures_scroll.setWidget(self._figures)
+        return self._figures
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt)
+        self.figures  # noqa: B018 (built as the tab is first shown)
+        super().showEvent(event)
+
     def set_dark(self, dark: bool) -> None:
-        self.figures.set_dark(dark)
+        self._dark = dark
+        if self._figures is not None:
+            self._figures.set_dark(dark)
