@@ -91,17 +91,6 @@ def read_run_curves(run_dir: str) -> dict[str, Any]:
             "ranks": ranks, "probe": probe, "cosines": cosines}
 
 
-def alive(receiver: Any, callback):
-    """Guard a worker-signal callback with the widget it updates: a worker may finish after its window was closed
-    and deleted, and Qt only drops connections to bound slots of the deleted object, not to lambdas."""
-    import shiboken6
-
-    def call(*args):
-        if shiboken6.isValid(receiver):
-            callback(*args)
-    return call
-
-
 class WorkerCrash(Exception):
     """A RuntimeError raised inside a worker, passed on under another type. superqt takes a RuntimeError that
     ends a worker for a deleted Qt object and drops it: no ``errored``, no ``finished``, the worker looks busy
