@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 
 import core
 from core import RunStarted
-from replearn_gui.workers import make_worker
+from replearn_gui.jobs import BackgroundJob
 
 STATUS_MARK = {"yes": "✔", "no": "✘", "not yet": "…"}
 STATUS_COLOUR = {"yes": "#2a8a3a", "no": "#b03a2e", "not yet": "#777777"}
@@ -66,7 +66,6 @@ class LessonPanel(QWidget):
         self.setObjectName("lessonPanel")
         self.current_run = current_run
         self.lesson: Any = None
-        self._worker = None
         self.text = QTextBrowser()
         self.text.setObjectName("lessonText")
         self.text.setOpenExternalLinks(False)
@@ -95,6 +94,10 @@ class LessonPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.status)
         self.answer_labels: list[QLabel] = []
+        self.job = BackgroundJob(self, policy="refuse")  # one check at a time
+        self.job.bind(status=self.status, failed="Could not read the run")
+        self.job.done.connect(self._answered)
+        self.job.finished.connect(self._done)
 
     def show_lesson(self, lesson: Any, glossary: Callable[[str], str | None] | None = None) -> None:
         self.lesson = lesson
@@ -126,15 +129,8 @@ class LessonPanel(QWidget):
         if run is None:
             self.status.setText("No run is open: load the preset, train it, then check.")
             return
-        if self._worker is not None:
-            return
-        self.status.setText("Reading the run…")
-        self.check_button.setEnabled(False)
-        self._worker = make_worker(core.check_run, self.lesson, run)
-        self._worker.returned.connect(self._answered)
-        self._worker.errored.connect(self._failed)
-        self._worker.finished.connect(self._done)
-        self._worker.start()
+        if self.job.start(core.check_run, self.lesson, run, message="Reading the run…"):
+            self.check_button.setEnabled(False)
 
     @Slot(object)
     def _answered(self, answers: list) -> None:
@@ -144,13 +140,8 @@ class LessonPanel(QWidget):
             label.setStyleSheet(f"color: {STATUS_COLOUR[a.status]};")
         self.status.setText(f"Checked against {self.current_run()}.")
 
-    @Slot(object)
-    def _failed(self, exc: BaseException) -> None:
-        self.status.setText(f"Could not read the run: {exc}")
-
     @Slot()
     def _done(self) -> None:
-        self._worker = None
         self.check_button.setEnabled(True)
 
 
