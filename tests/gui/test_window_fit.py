@@ -334,3 +334,24 @@ def test_evaluation_figures_fit_their_width_and_hints_stay_inside_their_plot(qtb
             assert plot.vb.sceneBoundingRect().contains(hint.sceneBoundingRect())
     hint = figures._hints[figures.transfer_plot]
     assert "Transfer" in hint.textItem.toPlainText()
+
+
+def test_a_failing_engine_warm_up_reaches_the_error_dialog_and_the_window_stays_usable(qtbot, tmp_path,
+                                                                                       monkeypatch,
+                                                                                       tiny_experiment_file):
+    import core
+    from replearn_gui.main_window import MainWindow
+
+    def broken_warm_up():
+        raise RuntimeError(C10D)
+
+    monkeypatch.setattr(core, "warm_up_engine", broken_warm_up)
+    w = MainWindow(experiment=str(tiny_experiment_file), runs_root=str(tmp_path / "runs"))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.error_box is not None and w.error_box.isVisible(), timeout=30000)
+    assert w.error_box.windowTitle() == "Cannot prepare the training engine"
+    assert C10D in w.error_box.text() and "broken_warm_up" in w.error_box.detailedText()
+    qtbot.waitUntil(lambda: not w.warm_up.busy and w.start_action.isEnabled(), timeout=10000)
+    assert w.experiment_panel.values["Experiment"].text() == "tiny" and w.progress.maximum() != 0
+    w.error_box.close()
