@@ -36,6 +36,7 @@ from replearn_gui.run_controller import RunController
 from replearn_gui.run_follower import RunFollower
 from replearn_gui.run_queue import RunQueue
 from replearn_gui.training_tab import TrainingTab
+from replearn_gui.warm_up import StartupWarmUp
 from replearn_gui.widgets.error_dialog import is_user_error, show_error
 from replearn_gui.widgets.run_list import RunList
 from replearn_gui.window_actions import WindowActions, apply_palette
@@ -66,7 +67,7 @@ def guess_label_column(path: str) -> dict:
 
 class MainWindow(QMainWindow):
     def __init__(self, experiment: str | None = None, runs_root: str | None = None, autostart: bool = False,
-                 open_run: str | None = None):
+                 open_run: str | None = None, warm_up_umap: bool = False):
         super().__init__()
         self.setWindowTitle("RepLearn Studio")
         self.setObjectName("mainWindow")
@@ -116,6 +117,9 @@ class MainWindow(QMainWindow):
         self.overlay_job = BackgroundJob(self, policy="replace")
         self.overlay_job.done.connect(self._show_overlay)
         self.overlay_job.failed.connect(lambda exc, details: self._show_error("Cannot overlay this run", exc))
+        # once the engine is loaded and the window ready: the engine's lazy imports, then (the app) UMAP's compile
+        self.warm_up = StartupWarmUp(self, umap=warm_up_umap)
+        self.warm_up.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
         self.actions = WindowActions(self)
         for name in WindowActions.NAMES:  # the window's commands, reachable as window.start_action etc.
@@ -316,6 +320,7 @@ class MainWindow(QMainWindow):
         self._end_loading_indicator()
         self._resolve_runs_root()
         self.run_list.engine_ready()  # core is imported now: the run list may describe runs in its worker
+        self.warm_up.engine_loaded()
         if self._closing:
             self.close()
             return
@@ -781,7 +786,7 @@ class MainWindow(QMainWindow):
                 box.open()
             return
         dialogs = [d for d in (self.report_dialog, self.transfer_wizard) if d is not None]
-        background = (self.embeddings.busy or self.training.busy or self.evaluation.busy or self.overlay_job.busy or self.history_job.busy
+        background = (self.warm_up.busy or self.embeddings.busy or self.training.busy or self.evaluation.busy or self.overlay_job.busy or self.history_job.busy
                       or self.run_list.busy                      or (self.follower is not None and self.follower.busy) or any(d.busy for d in dialogs))
         if self.controller.busy or self._loader is not None or background:
             # Ask the workers to finish and close again when they have; the GUI thread never blocks on them.

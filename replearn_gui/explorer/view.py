@@ -112,6 +112,7 @@ class ExplorerView(QWidget):
         self.plot.hideAxis("bottom")
         self.vb.setAspectLocked(True)
         self.cloud = PointCloud()
+        self.cloud.pick_index.failed.connect(lambda text: self.status.setText(text))
         self.vb.addItem(self.cloud)
         ring = dict(brush=None, pxMode=True)
         self.search_marks = Marks(size=11, pen=pg.mkPen((255, 140, 0), width=2), symbol="o", **ring)
@@ -355,12 +356,13 @@ class ExplorerView(QWidget):
         self.user_moved_view = False
         self.projection_panel.set_busy(True)
         self.projection_panel.show_progress(0.0, message)
-        self.busy_changed.emit(True)
         self.job.start(fn, *args)
+        self.busy_changed.emit(True)  # after the start: a listener asking job.running must hear True (Cancel stays on)
 
     @property
     def busy(self) -> bool:
-        return self.job.busy or self.export_job.busy
+        """A projection, an export or the pick index is being made (closing waits for them)."""
+        return self.job.busy or self.export_job.busy or self.cloud.pick_index.building
 
     def cancel(self) -> None:
         """Stops the projection at its next progress report; what it sends meanwhile is dropped."""
@@ -475,7 +477,7 @@ class ExplorerView(QWidget):
         return set(self.state.hidden)
 
     def _compute_faithfulness(self) -> None:
-        if self.coords is None or self.busy:
+        if self.coords is None or self.job.busy:
             self.status.setText("Faithfulness needs a finished layout.")
             return
         self._run(self._faithfulness_returned, "Measuring how many true neighbours the picture keeps…",
