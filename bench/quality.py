@@ -8,11 +8,16 @@ input features, PCA-k (k = min(representation dim, input dim); "= raw" when it k
 the same encoder at its random initialisation.
 
     python bench/quality.py [PRESET ...] [--epochs N] [--seeds N] [--views old|default]
-    python bench/quality.py --signals [--views old|default]     # SimCLR / VICReg / BYOL on generated signals
+    python bench/quality.py --signals [--views old] [--encoder old]  # SimCLR / VICReg / BYOL, generated signals
+    python bench/quality.py --kind tabular|tokens [--seeds N]     # SimCLR / VICReg, default views
 
 ``--seeds N`` trains N seeds per preset and adds their spread (min–max of the test accuracy): the variation
 between training runs, which the test-set intervals do not cover. ``--views old`` trains multi-view objectives
 with the default views of before this round (``OLD_DEFAULT_VIEWS``), for the before / after comparison.
+
+``--encoder old`` (with ``--signals``) uses the three-block 1-D CNN of before this round. The ``target`` column
+says whether the learned probe and kNN accuracies both lie above the high end of the random-init encoder's
+interval (a margin larger than the interval); ``clear``, stricter, whether the two intervals are disjoint.
 
 Targets: digits supervised >= 0.97; every self-supervised preset's probe and kNN above its random-init encoder's
 by more than the interval; on the generated signals the default contrastive run >= 0.10 above its random-init
@@ -219,12 +224,14 @@ def main() -> None:
     parser.add_argument("--views", choices=("default", "old"), default="default",
                         help="old: the default views (and SimCLR temperature) of before this round")
     parser.add_argument("--signals", action="store_true", help="SimCLR / VICReg / BYOL on the generated signals")
+    parser.add_argument("--encoder", choices=("default", "old"), default="default",
+                        help="--signals: old = the three-block 1-D CNN of tones-vicreg-cnn1d (32-d) used before")
     parser.add_argument("--kind", choices=("tabular", "tokens"),
                         help="SimCLR / VICReg with the default views on generated tabular data or the toy language")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as root:
         if args.signals:
-            experiments = signal_experiments(root, old=args.views == "old")
+            experiments = signal_experiments(root, old=args.encoder == "old")
             experiments = {k: v for k, v in experiments.items() if not args.presets or k in args.presets}
         elif args.kind:
             experiments = kind_experiments(args.kind, root)

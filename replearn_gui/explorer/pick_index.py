@@ -34,11 +34,12 @@ def scan_pick(xy: np.ndarray, x32: np.ndarray, y32: np.ndarray, visible: np.ndar
     data units), by a scan. The float32 box is padded by float32's rounding so no point inside is missed."""
     pad = 4 * np.finfo(np.float32).eps * (extent + abs(x) + abs(y))
     rx, ry = radius_px * sx + pad, radius_px * sy + pad
-    near = x32 >= np.float32(x - rx)
+    near = x32 >= np.float32(x - rx)  # a vertical strip over every point: two passes
     near &= x32 <= np.float32(x + rx)
-    near &= y32 >= np.float32(y - ry)
-    near &= y32 <= np.float32(y + ry)
     idx = np.flatnonzero(near)
+    if len(idx):  # then the box, over the strip's few points only
+        ys = y32[idx]
+        idx = idx[(ys >= np.float32(y - ry)) & (ys <= np.float32(y + ry))]
     if visible is not None and len(idx):
         idx = idx[visible[idx]]
     if not len(idx):

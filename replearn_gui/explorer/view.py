@@ -356,8 +356,8 @@ class ExplorerView(QWidget):
         self.user_moved_view = False
         self.projection_panel.set_busy(True)
         self.projection_panel.show_progress(0.0, message)
-        self.busy_changed.emit(True)
         self.job.start(fn, *args)
+        self.busy_changed.emit(True)  # after the start: a listener asking job.running must hear True (Cancel stays on)
 
     @property
     def busy(self) -> bool:
