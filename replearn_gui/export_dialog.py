@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 import core
-from replearn_gui.workers import alive, make_worker
+from replearn_gui.jobs import BackgroundJob
 
 FORMAT_LABELS = {"safetensors": "safetensors (weights)", "torchscript": "TorchScript (.pt graph)",
                  "onnx": "ONNX (.onnx graph)"}
@@ -40,7 +40,6 @@ class ExportEncoderDialog(QDialog):
         self.setWindowTitle(f"Export encoder — {Path(run_dir).name}")
         self.setObjectName("exportEncoderDialog")
         self.run_dir = run_dir
-        self._worker = None
         self.format = QComboBox()
         self.format.setObjectName("exportFormat")
         for fmt in core.EXPORT_FORMATS:
@@ -83,10 +82,14 @@ class ExportEncoderDialog(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(buttons)
         self.resize(560, 240)
+        self.job = BackgroundJob(self, policy="refuse")  # one export at a time; it cannot be interrupted halfway
+        self.job.bind(status=self.status, failed="Not exported")
+        self.job.done.connect(self._done)
+        self.job.finished.connect(self._finished)
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self.job.busy
 
     def _choose_folder(self) -> None:
         path = QFileDialog.getExistingDirectory(self, "Folder for the exported encoder", self.folder.text())
@@ -97,14 +100,8 @@ class ExportEncoderDialog(QDialog):
         if self.busy:
             return
         fmt = self.format.currentData()
-        worker = make_worker(export_job, self.run_dir, fmt, self.folder.text())
-        worker.returned.connect(alive(self, self._done))
-        worker.errored.connect(alive(self, lambda exc: self.status.setText(f"Not exported: {exc}")))
-        worker.finished.connect(alive(self, self._finished))
-        self._worker = worker
         self.export_button.setEnabled(False)
-        self.status.setText(f"Exporting the encoder as {fmt}…")
-        worker.start()
+        self.job.start(export_job, self.run_dir, fmt, self.folder.text(), message=f"Exporting the encoder as {fmt}…")
 
     def _done(self, result: dict) -> None:
         check = result["check"]
@@ -114,11 +111,10 @@ class ExportEncoderDialog(QDialog):
         self.open_button.setEnabled(True)
 
     def _finished(self) -> None:
-        self._worker = None
         self.export_button.setEnabled(True)
 
     def reject(self) -> None:
         if self.busy:  # an export cannot be interrupted halfway; close when it has finished
-            self._worker.finished.connect(super().reject)
+            self.job.when_idle(super().reject)
             return
         super().reject()

@@ -11,7 +11,7 @@ from superqt.utils import GeneratorWorker
 
 import core
 from core import CheckpointSaved, RunStarted
-from replearn_gui.workers import make_worker, resume_job, training_job
+from replearn_gui.workers import make_worker, resume_job, training_job  # not BackgroundJob: see _start
 
 
 class RunController(QObject):
@@ -69,6 +69,8 @@ class RunController(QObject):
         return self._start(make_worker(resume_job, run_dir, self.num_threads, self._commands))
 
     def _start(self, worker: GeneratorWorker) -> bool:
+        # the one worker not run by a BackgroundJob: training is paused and resumed in place (superqt's
+        # pause/resume), takes commands between steps, and its events carry the run id that makes stale ones drop
         # cyclic garbage holding Qt objects is collected now, on the GUI thread: a collection triggered later
         # inside the training thread would destroy those widgets there, which can deadlock PySide6
         gc.collect()

@@ -30,9 +30,9 @@ from PySide6.QtWidgets import (
 
 import core
 from replearn_gui.forms import ParamsForm
+from replearn_gui.jobs import BackgroundJob
 from replearn_gui.plain_text import plain_tooltip
 from replearn_gui.views_editor import ViewsEditor, augmentations_for
-from replearn_gui.workers import alive, make_worker
 
 
 def pixmap_from_preview(image: np.ndarray, scale: int = 4) -> QPixmap:
@@ -99,7 +99,12 @@ class DataPage(QWizardPage):
         self.setTitle("Data")
         self.setSubTitle("A built-in dataset or your own file. Presets fill in the whole experiment.")
         self.dataset = None
-        self._worker = None
+        # one load at a time (the button is disabled meanwhile); a result answering older settings is dropped
+        self.load_job = BackgroundJob(self, policy="refuse")
+        self._loading: tuple | None = None  # what the running load was asked for
+        self.load_job.done.connect(lambda result: self._loaded(result, self._loading))
+        self.load_job.failed.connect(lambda exc, _details: self._failed(exc, self._loading))
+        self.load_job.finished.connect(self._done)
         layout = _scrolling_layout(self)
         row = QHBoxLayout()
         self.presets = _compact(QComboBox())
@@ -135,7 +140,9 @@ class DataPage(QWizardPage):
         self.columns_box.setVisible(False)
         self.column_roles: dict[str, QComboBox] = {}
         self._scanned: str | None = None
-        self._columns_worker = None
+        # a table's header: one read at a time, the newest path read next (the path may change meanwhile)
+        self.columns_job = BackgroundJob(self, policy="latest")
+        self.columns_job.failed.connect(lambda _exc, _details: self._show_columns([], None))  # the load says why
         layout.addWidget(self.columns_box)
         self.load_button = QPushButton("Load and preview")
         self.load_button.setObjectName("loadData")
@@ -206,7 +213,7 @@ class DataPage(QWizardPage):
         self.dataset = None
         self._clear_gallery()
         self.status.setText("Press “Load and preview”." if self.form.is_valid() else "Fix the settings above.")
-        self.load_button.setEnabled(self.form.is_valid() and self._worker is None)
+        self.load_button.setEnabled(self.form.is_valid() and not self.load_job.busy)
         self._scan_columns()
         self.completeChanged.emit()
 
@@ -218,19 +225,11 @@ class DataPage(QWizardPage):
             self._scanned = None
             self._show_columns([], None)
             return
-        if path == self._scanned or self._columns_worker is not None:
+        if path == self._scanned:
             return
         self._scanned = path
-        worker = make_worker(core.text_columns, path, self.form.values().get("delimiter", "auto"))
-        worker.returned.connect(alive(self, lambda columns, path=path: self._show_columns(columns, path)))
-        worker.errored.connect(alive(self, lambda exc: self._show_columns([], None)))  # the load says what is wrong
-        worker.finished.connect(alive(self, self._columns_done))
-        self._columns_worker = worker
-        worker.start()
-
-    def _columns_done(self) -> None:
-        self._columns_worker = None
-        self._scan_columns()  # the path may have changed meanwhile
+        self.columns_job.start(core.text_columns, path, self.form.values().get("delimiter", "auto"),
+                               on_done=lambda columns, path=path: self._show_columns(columns, path))
 
     def _show_columns(self, columns: list[str], path: str | None) -> None:
         current = self.form.values().get("path") if self.form is not None else None
@@ -286,18 +285,12 @@ class DataPage(QWizardPage):
 
     @Slot()
     def load(self) -> None:
-        if not self.form.is_valid() or self._worker is not None:
+        if not self.form.is_valid() or self.load_job.busy:
             return
         self.status.setText("Loading…")
         self.load_button.setEnabled(False)
-        requested = self._requested()
-        worker = make_worker(load_data_job, *requested)
-        # the lambdas run in the GUI thread (superqt's signal object lives there)
-        worker.returned.connect(alive(self, lambda result: self._loaded(result, requested)))
-        worker.errored.connect(alive(self, lambda exc: self._failed(exc, requested)))
-        worker.finished.connect(self._done)
-        self._worker = worker
-        worker.start()
+        self._loading = self._requested()
+        self.load_job.start(load_data_job, *self._loading)
 
     def _loaded(self, result: dict, requested: tuple | None = None) -> None:
         if requested is not None and requested != self._requested():
@@ -337,7 +330,6 @@ class DataPage(QWizardPage):
 
     @Slot()
     def _done(self) -> None:
-        self._worker = None
         self.load_button.setEnabled(self.form.is_valid())
 
     def isComplete(self) -> bool:  # noqa: N802 (Qt)

@@ -16,8 +16,7 @@ def load_experiment_job(source: str | None) -> Any:
         experiment = core.load_preset(source)
     else:
         experiment = core.load_experiment(source)
-    core.warm_up_engine()  # here, not in the first run, where its imports would stall the window
-    return experiment
+    return experiment  # ready to train; the engine's own warm-up follows in the background (warm_up.py)
 
 
 def training_job(experiment: Any, runs_root: str, num_threads: int,
@@ -90,17 +89,6 @@ def read_run_curves(run_dir: str) -> dict[str, Any]:
         raise core.RunDirectoryError(f"{run_dir} has no recorded training steps yet")
     return {"name": run.path.name, "steps": np.array(steps), "losses": np.array(losses), "epochs": epochs,
             "ranks": ranks, "probe": probe, "cosines": cosines}
-
-
-def alive(receiver: Any, callback):
-    """Guard a worker-signal callback with the widget it updates: a worker may finish after its window was closed
-    and deleted, and Qt only drops connections to bound slots of the deleted object, not to lambdas."""
-    import shiboken6
-
-    def call(*args):
-        if shiboken6.isValid(receiver):
-            callback(*args)
-    return call
 
 
 class WorkerCrash(Exception):

@@ -30,8 +30,7 @@ from PySide6.QtWidgets import (
 
 import core
 from replearn_gui.evaluation.jobs import build_report_job, write_report_job
-from replearn_gui.widgets.error_dialog import show_worker_error
-from replearn_gui.workers import alive, make_worker
+from replearn_gui.jobs import BackgroundJob
 
 SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 
@@ -62,8 +61,6 @@ class ReportDialog(QDialog):
         self.baselines = list(core.BASELINES) if baselines is None else list(baselines)
         self.data: Any = None
         self.paths: dict[str, Path] = {}
-        self._worker = None
-        self._cancelled = False
         options = QGroupBox("Contents and formats")
         grid = QGridLayout(options)
         grid.addWidget(QLabel("Sections:"), 0, 0)
@@ -110,8 +107,7 @@ class ReportDialog(QDialog):
         self.export_button.setObjectName("reportExport")
         self.export_button.clicked.connect(self.export)
         self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setObjectName("reportCancel")
-        self.cancel_button.clicked.connect(self.cancel)
+        self.cancel_button.setObjectName("reportCancel")  # bound to the jobs below
         self.open_button = QPushButton("Open folder")
         self.open_button.setObjectName("reportOpenFolder")
         self.open_button.clicked.connect(self.open_folder)
@@ -130,21 +126,34 @@ class ReportDialog(QDialog):
         layout.addLayout(buttons)
         for box in self.section_boxes.values():
             box.toggled.connect(self._contents_changed)
+        # building the preview and writing the files: one at a time (the buttons are disabled while one runs)
+        self.build_job = BackgroundJob(self, policy="refuse")
+        self.build_job.done.connect(self._built)
+        self.write_job = BackgroundJob(self, policy="refuse")
+        self.write_job.done.connect(self._written)
+        for job in (self.build_job, self.write_job):
+            job.bind(progress=self.progress, status=self.status, cancel=self.cancel_button, cancelled="Cancelled.")
+            job.report_errors(self, "The report failed")
+            job.started.connect(self._set_enabled)
+            job.finished.connect(self._set_enabled)
         self._set_enabled()
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self.build_job.busy or self.write_job.busy
 
     def _set_enabled(self) -> None:
         self.build_button.setEnabled(not self.busy)
         self.export_button.setEnabled(not self.busy and self.data is not None)
-        self.cancel_button.setEnabled(self.busy)
+        self.cancel_button.setEnabled(self.build_job.running or self.write_job.running)
         self.open_button.setEnabled(not self.busy and bool(self.paths))
 
     def _contents_changed(self) -> None:
         self.data = None  # the sections are part of the report: build it again
-        self.status.setText("The sections changed: build the preview again before exporting.")
+        changed = "The sections changed: build the preview again before exporting."
+        if self.build_job.running:  # its report has the old sections: dropped when it comes
+            self.build_job.cancel(note=changed)
+        self.status.setText(changed)
         self._set_enabled()
 
     def _choose_folder(self) -> None:
@@ -152,26 +161,13 @@ class ReportDialog(QDialog):
         if path:
             self.folder.setText(path)
 
-    def _run(self, worker, on_result, message: str) -> None:
-        worker.yielded.connect(self._progress)
-        worker.returned.connect(on_result)
-        worker.errored.connect(alive(self, lambda exc: (self.status.setText(f"Failed: {exc}"),
-                                                        show_worker_error(self, "The report failed", exc))))
-        worker.finished.connect(self._finished)
-        self._worker = worker
-        self._cancelled = False
-        self.progress.setValue(0)
-        self.status.setText(message)
-        self._set_enabled()
-        worker.start()
-
     def build(self) -> None:
         sections = [n for n, b in self.section_boxes.items() if b.isChecked()]
         if not sections:
             self.status.setText("Choose at least one section.")
             return
-        worker = make_worker(build_report_job, self.run_dir, self.evaluations, sections, self.baselines)
-        self._run(worker, self._built, "Building the report…")
+        self.build_job.start(build_report_job, self.run_dir, self.evaluations, sections, self.baselines,
+                             message="Building the report…")
 
     def _built(self, result: tuple) -> None:
         self.data, html = result
@@ -195,30 +191,16 @@ class ReportDialog(QDialog):
         if self.data is None or not formats:
             self.status.setText("Build the preview and choose at least one format first.")
             return
-        worker = make_worker(write_report_job, self.data, self.folder.text(), formats)
-        self._run(worker, self._written, "Writing the report…")
+        self.write_job.start(write_report_job, self.data, self.folder.text(), formats, message="Writing the report…")
 
     def _written(self, paths: dict) -> None:
         self.paths = paths
         self.progress.setValue(1000)
         self.status.setText("Written: " + ", ".join(str(p) for p in paths.values()))
 
-    def _progress(self, item: tuple[float, str]) -> None:
-        if not self._cancelled:
-            self.progress.setValue(int(item[0] * 1000))
-            self.status.setText(item[1])
-
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._cancelled = True
-            self._worker.quit()
-
-    def _finished(self) -> None:
-        self._worker = None
-        if self._cancelled:
-            self.progress.setValue(0)
-            self.status.setText("Cancelled.")
-        self._set_enabled()
+        self.build_job.cancel()
+        self.write_job.cancel()
 
     def open_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(self.folder.text()))
@@ -226,6 +208,6 @@ class ReportDialog(QDialog):
     def reject(self) -> None:
         if self.busy:  # never leave a worker behind: cancel, and close when it has stopped
             self.cancel()
-            self._worker.finished.connect(super().reject)
+            self.build_job.when_idle(lambda: self.write_job.when_idle(super(ReportDialog, self).reject))
             return
         super().reject()

@@ -32,8 +32,7 @@ from PySide6.QtWidgets import (
 import core
 from replearn_gui.evaluation.figures import EvaluationFigures
 from replearn_gui.evaluation.jobs import evaluate_runs_job, similarity_job
-from replearn_gui.widgets.error_dialog import show_worker_error
-from replearn_gui.workers import alive, make_worker
+from replearn_gui.jobs import BackgroundJob
 
 
 def fmt(value: Any, digits: int = 4) -> str:
@@ -50,10 +49,6 @@ class EvaluationTab(QWidget):
         self.runs_root: str | None = None
         self.run_dir: str | None = None
         self.records: dict[str, dict] = {}  # run_dir -> record
-        self._worker = None
-        self._cancelled = False
-        self._similarity_pair: tuple[str, str] | None = None
-        self._similarity_worker = None
         self.run_boxes = QListWidget()
         self.run_boxes.setObjectName("evaluationRuns")
         self.run_boxes.setToolTip("Tick one run to evaluate it, or several to compare them")
@@ -88,7 +83,8 @@ class EvaluationTab(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
-        self.figures = EvaluationFigures()
+        self._figures: EvaluationFigures | None = None  # built when first shown or used (start-up: 8 plots)
+        self._dark = False
 
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -112,7 +108,6 @@ class EvaluationTab(QWidget):
         self.figures_scroll = QScrollArea()
         self.figures_scroll.setObjectName("evaluationFiguresScroll")
         self.figures_scroll.setWidgetResizable(True)
-        self.figures_scroll.setWidget(self.figures)
         right.addWidget(self.figures_scroll)
         right.setSizes([300, 420])
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -122,6 +117,17 @@ class EvaluationTab(QWidget):
         split.setSizes([300, 900])
         layout = QVBoxLayout(self)
         layout.addWidget(split)
+        self.job = BackgroundJob(self, policy="refuse")  # Evaluate is disabled while one runs
+        self.job.bind(progress=self.progress, status=self.status, cancel=self.cancel_button,
+                      failed="Evaluation failed", cancelled="Cancelled; nothing was changed.")
+        self.job.report_errors(self, "Evaluation failed")
+        self.job.done.connect(self._returned)
+        self.job.started.connect(self._set_enabled)
+        self.job.finished.connect(self._set_enabled)
+        # CKA of the first two compared runs: a newer comparison replaces the running one, whose result is dropped
+        self.similarity_job = BackgroundJob(self, policy="replace")
+        self.similarity_job.failed.connect(
+            lambda exc, _details: self.figures.show_similarity(None, f"No CKA between these runs: {exc}"))
         self._set_enabled()
 
     def engine_ready(self) -> None:
@@ -199,13 +205,14 @@ class EvaluationTab(QWidget):
     # ---- evaluating ----------------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self.job.busy or self.similarity_job.busy
 
     def _set_enabled(self) -> None:
-        self.evaluate_button.setEnabled(not self.busy and self.run_boxes.count() > 0)
-        self.cancel_button.setEnabled(self.busy)
-        self.report_button.setEnabled(not self.busy and self.run_dir is not None)
-        self.transfer_button.setEnabled(not self.busy and self.run_dir is not None)
+        evaluating = self.job.busy
+        self.evaluate_button.setEnabled(not evaluating and self.run_boxes.count() > 0)
+        self.cancel_button.setEnabled(self.job.running)
+        self.report_button.setEnabled(not evaluating and self.run_dir is not None)
+        self.transfer_button.setEnabled(not evaluating and self.run_dir is not None)
 
     def start(self) -> None:
         runs = self.chosen_runs()
@@ -214,28 +221,12 @@ class EvaluationTab(QWidget):
         if not runs or not evaluations:
             self.status.setText("Tick at least one run and one evaluation.")
             return
-        worker = make_worker(evaluate_runs_job, runs, evaluations, baselines)
-        worker.yielded.connect(self._progress)
-        worker.returned.connect(self._returned)
-        worker.errored.connect(alive(self, lambda exc: (self.status.setText(f"Evaluation failed: {exc}"),
-                                                        show_worker_error(self, "Evaluation failed", exc))))
-        worker.finished.connect(self._finished)
-        self._worker = worker
-        self._cancelled = False
-        self.progress.setValue(0)
-        self.status.setText("Evaluating…")
-        self._set_enabled()
-        worker.start()
+        self.job.start(evaluate_runs_job, runs, evaluations, baselines, message="Evaluating…")
 
     def cancel(self) -> None:
-        if self._worker is not None:
-            self._cancelled = True
-            self._worker.quit()
-
-    def _progress(self, item: tuple[float, str]) -> None:
-        if not self._cancelled:
-            self.progress.setValue(int(item[0] * 1000))
-            self.status.setText(item[1])
+        """Stop the evaluation at its next progress report (nothing is stored) and drop a pending CKA."""
+        self.job.cancel()
+        self.similarity_job.cancel()
 
     def _returned(self, records: dict) -> None:
         self.records = records
@@ -247,13 +238,6 @@ class EvaluationTab(QWidget):
         self.status.setWordWrap(True)
         self.show_records()
         self.evaluated.emit(records)
-
-    def _finished(self) -> None:
-        self._worker = None
-        if self._cancelled:
-            self.progress.setValue(0)
-            self.status.setText("Cancelled; nothing was changed.")
-        self._set_enabled()
 
     # ---- showing -------------------------------------------------------------------------------------------
     def show_records(self) -> None:
@@ -287,33 +271,16 @@ class EvaluationTab(QWidget):
                         f"  [{m['low']:.3f}, {m['high']:.3f}]" if m.get("low") is not None else "")
                     self._cell(i, j + 1, text)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for run in self.records:  # every run's stored transfer curve
-            stored = core.load_transfer(core.RunDirectory.open(run).reports)
-            if stored is not None:
-                self.figures.transfers[names[run]] = stored
-        self.figures.show_records({names[r]: rec for r, rec in self.records.items()})
+        if self._figures is not None:  # else they are drawn when first shown (a run's end does not wait on them)
+            self._draw_figures()
         if len(self.records) > 1:
             self._compare_layers(*list(self.records)[:2])
+        else:
+            self.similarity_job.cancel()  # a comparison still running would draw CKA beside a single run
 
     def _compare_layers(self, run_a: str, run_b: str) -> None:
         """CKA between the first two compared runs' layers, in a worker (both models are loaded)."""
-        pair = (run_a, run_b)
-        self._similarity_pair = pair
-        worker = make_worker(similarity_job, run_a, run_b)
-
-        def shown(similarity, pair=pair):
-            if self._similarity_pair == pair and len(self.records) > 1:
-                self.figures.show_similarity(similarity)
-
-        def failed(exc, pair=pair):
-            if self._similarity_pair == pair:
-                self.figures.show_similarity(None, f"No CKA between these runs: {exc}")
-
-        worker.returned.connect(alive(self, shown))
-        worker.errored.connect(alive(self, failed))
-        self._similarity_worker = worker
-        worker.finished.connect(alive(self, lambda: setattr(self, "_similarity_worker", None)))
-        worker.start()
+        self.similarity_job.start(similarity_job, run_a, run_b, on_done=self.figures.show_similarity)
 
     def _cell(self, row: int, col: int, text: str, sign: float | None = None) -> None:
         item = QTableWidgetItem(text)  # table items are plain text: user labels are never read as HTML
@@ -335,5 +302,30 @@ class EvaluationTab(QWidget):
                 return self.table.item(i, headers.index(column)).text()
         raise KeyError(metric)
 
+    def _draw_figures(self) -> None:
+        names = {run: Path(run).name for run in self.records}
+        for run in self.records:  # every run's stored transfer curve
+            stored = core.load_transfer(core.RunDirectory.open(run).reports)
+            if stored is not None:
+                self._figures.transfers[names[run]] = stored
+        self._figures.show_records({names[r]: rec for r, rec in self.records.items()})
+
+    @property
+    def figures(self) -> EvaluationFigures:
+        """The figures' grid, built (with the records shown) on first use: the window shows sooner without its
+        eight plots, and a run's end does not stop to draw them in a hidden tab."""
+        if self._figures is None:
+            self._figures = EvaluationFigures()
+            self._figures.set_dark(self._dark)
+            self.figures_scroll.setWidget(self._figures)
+            self._draw_figures()
+        return self._figures
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt)
+        self.figures  # noqa: B018 (built as the tab is first shown)
+        super().showEvent(event)
+
     def set_dark(self, dark: bool) -> None:
-        self.figures.set_dark(dark)
+        self._dark = dark
+        if self._figures is not None:
+            self._figures.set_dark(dark)

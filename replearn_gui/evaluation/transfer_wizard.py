@@ -21,8 +21,7 @@ from PySide6.QtWidgets import (
 
 import core
 from replearn_gui.evaluation.jobs import transfer_job
-from replearn_gui.widgets.error_dialog import show_worker_error
-from replearn_gui.workers import alive, make_worker
+from replearn_gui.jobs import BackgroundJob
 
 
 class TargetPage(QWizardPage):
@@ -62,15 +61,15 @@ class TargetPage(QWizardPage):
         form.addRow(self.error)
         self.budgets.textChanged.connect(lambda _: self.completeChanged.emit())
         self.checked = False
-        self._worker = make_worker(core.transfer_targets, run_dir)
-        self._worker.returned.connect(alive(self, self._targets))
-        self._worker.errored.connect(alive(self, self._targets_failed))
-        self._worker.finished.connect(alive(self, self._checked))
-        self._worker.start()
+        self.job = BackgroundJob(self)
+        self.job.done.connect(self._targets)
+        self.job.failed.connect(lambda exc, _details: self._targets_failed(exc))
+        self.job.finished.connect(self._checked)
+        self.job.start(core.transfer_targets, run_dir)
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self.job.busy
 
     def _targets(self, targets: list) -> None:
         usable = [t for t in targets if t.usable]
@@ -86,7 +85,6 @@ class TargetPage(QWizardPage):
         self.not_offered.setText(f"Could not check the datasets: {exc}")
 
     def _checked(self) -> None:
-        self._worker = None
         self.checked = True
         self.completeChanged.emit()
 
@@ -145,13 +143,17 @@ class TransferWizard(QWizard):
         self.addPage(self.target_page)
         self.addPage(self.run_page)
         self.result_value: Any = None
-        self._worker = None
+        self.job = BackgroundJob(self, policy="refuse")
+        self.job.bind(progress=self.run_page.progress, status=self.run_page.status, failed="Transfer failed")
+        self.job.report_errors(self, "Transfer failed")
+        self.job.done.connect(self._returned)
+        self.job.finished.connect(self._finished)
         self.currentIdChanged.connect(self._page_changed)
         self.resize(640, 480)
 
     @property
     def busy(self) -> bool:
-        return self._worker is not None
+        return self.job.busy
 
     def _page_changed(self, page_id: int) -> None:
         if self.page(page_id) is self.run_page and not self.busy:
@@ -162,18 +164,7 @@ class TransferWizard(QWizard):
         budgets = core.parse_budgets(page.budgets.text())
         self.run_page.done = False
         self.run_page.completeChanged.emit()
-        worker = make_worker(transfer_job, self.run_dir, page.chosen(), budgets, page.epochs.value())
-        worker.yielded.connect(self._progress)
-        worker.returned.connect(self._returned)
-        worker.errored.connect(alive(self, lambda exc: (self.run_page.status.setText(f"Transfer failed: {exc}"),
-                                                        show_worker_error(self, "Transfer failed", exc))))
-        worker.finished.connect(self._finished)
-        self._worker = worker
-        worker.start()
-
-    def _progress(self, item: tuple[float, str]) -> None:
-        self.run_page.progress.setValue(int(item[0] * 1000))
-        self.run_page.status.setText(item[1])
+        self.job.start(transfer_job, self.run_dir, page.chosen(), budgets, page.epochs.value())
 
     def _returned(self, result: Any) -> None:
         self.result_value = result
@@ -192,13 +183,12 @@ class TransferWizard(QWizard):
         self.finished_result.emit(result)
 
     def _finished(self) -> None:
-        self._worker = None
         self.run_page.done = True
         self.run_page.completeChanged.emit()
 
     def reject(self) -> None:
-        if self.busy:
-            self._worker.quit()
-            self._worker.finished.connect(super().reject)
+        if self.busy:  # never leave a worker behind: stop it at its next report, close when it has
+            self.job.cancel()
+            self.job.when_idle(super().reject)
             return
         super().reject()

@@ -11,8 +11,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QSpli
 
 import core
 from replearn_gui.explorer.view import ExplorerView
+from replearn_gui.jobs import BackgroundJob
 from replearn_gui.widgets.error_dialog import is_user_error, show_worker_error
-from replearn_gui.workers import alive, make_worker
 
 TRAINED, SNAPSHOTS = "trained", "snapshots"
 CHECKPOINT_POLL_MS = 1000
@@ -45,7 +45,13 @@ class EmbeddingsTab(QWidget):
         self.run_dir: str | None = None
         self.runs_root: str | None = None
         self._loaded_key: tuple | None = None
-        self._loaders: list = []
+        # the primary view's space (a run's or a file's), the second view's, the run's layer names: each a job
+        # of its own; a newer request replaces the running one and its late result is dropped
+        self.loader = BackgroundJob(self, policy="replace")
+        self.loader.started.connect(self._loading_changed)
+        self.loader.finished.connect(self._loading_changed)
+        self.comparison_job = BackgroundJob(self, policy="replace")
+        self.layers_job = BackgroundJob(self, policy="replace")  # a run without layers keeps the output only
         self.shown_checkpoint: str | None = None  # the checkpoint whose embeddings the primary view shows
         self.newer_checkpoint: Any = None  # core.CheckpointInfo of a newer one, offered with Reload
         self._tried_checkpoint: str | None = None
@@ -69,22 +75,27 @@ class EmbeddingsTab(QWidget):
         self.layer.addItem("output (representation)", None)
         self.layer.currentIndexChanged.connect(lambda _: self.load())
         top.addWidget(self.layer)
-        top.addSpacing(12)
-        top.addWidget(QLabel("Compare with:"))
+        top.addStretch(1)
+        # a second row: at 1024 px one row would squeeze the choices below their text
+        second = QHBoxLayout()
+        second.addWidget(QLabel("Compare with:"))
         self.compare = QComboBox()
         self.compare.setObjectName("explorerCompare")
         self.compare.currentIndexChanged.connect(lambda _: self.load_comparison())
-        top.addWidget(self.compare, 1)
+        # long run names are elided in the box (the list shows them whole) rather than widening the tab
+        self.compare.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.compare.setMinimumContentsLength(16)
+        second.addWidget(self.compare, 1)
         self.open_file = QPushButton("Open embeddings file…")
         self.open_file.setObjectName("explorerOpenFile")
         self.open_file.setToolTip("Explore embeddings made elsewhere, without training: Parquet (a vector column; x / y "
                                   "columns are its layout), TF Embedding Projector tensor.tsv, CSV or .npy")
         self.open_file.clicked.connect(self._choose_file)
-        top.addWidget(self.open_file)
+        second.addWidget(self.open_file)
         self.reload = QPushButton("Reload")
         self.reload.setToolTip("Embed again (e.g. after more training)")
         self.reload.clicked.connect(lambda: self.load(force=True))
-        top.addWidget(self.reload)
+        second.addWidget(self.reload)
         self.message = QLabel("Open or train a run to explore its embedding space.")
         self.message.setObjectName("explorerMessage")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -92,6 +103,7 @@ class EmbeddingsTab(QWidget):
         self.split = QSplitter(Qt.Orientation.Horizontal)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(second)
         layout.addWidget(self.message)
         layout.addWidget(self.split, 1)
         self.primary: ExplorerView | None = None
@@ -115,6 +127,10 @@ class EmbeddingsTab(QWidget):
         self.primary.selection_changed.connect(self.secondary.show_linked_selection)
         self.secondary.selection_changed.connect(self.primary.show_linked_selection)
         self.primary.projection_done.connect(self._mirror_projection)
+        # while a space loads, the projection panel's Cancel stops the load (and Compute waits for the new space)
+        self.primary.projection_panel.cancel.connect(self.cancel_load)
+        # a projection of the old space that ends while a new one loads must not end the load's busy state
+        self.primary.busy_changed.connect(lambda _busy: self._loading_changed())
         self.set_dark(self._dark)
 
     @property
@@ -122,12 +138,32 @@ class EmbeddingsTab(QWidget):
         return () if self.primary is None else (self.primary, self.secondary)
 
     @property
+    def loading(self) -> bool:
+        return self.loader.busy or self.comparison_job.busy or self.layers_job.busy
+
+    @property
     def busy(self) -> bool:
-        return bool(self._loaders) or any(v.busy for v in self.views)
+        return self.loading or any(v.busy for v in self.views)
 
     def cancel(self) -> None:
+        self.cancel_load()
         for view in self.views:
             view.cancel()
+
+    def cancel_load(self) -> None:
+        """Drop the spaces being loaded (a load cannot be interrupted: its result is dropped when it comes)."""
+        if not (self.loader.running or self.comparison_job.running):
+            return
+        self.loader.cancel()
+        self.comparison_job.cancel()
+        self._loaded_key = None  # asked for again when the tab is shown, or by Reload
+        self.message.setText("Cancelled: the picture is not changed. Reload embeds the samples again.")
+        self._loading_changed()
+
+    def _loading_changed(self) -> None:
+        """The projection panel is busy while the primary space loads or a projection runs."""
+        if self.primary is not None:
+            self.primary.projection_panel.set_busy(self.loader.running or self.primary.job.running)
 
     def set_run(self, run_dir: str | None, runs_root: str | None = None) -> None:
         """The run to explore (finished, or being trained here or by the CLI); it is embedded when the tab is
@@ -156,7 +192,7 @@ class EmbeddingsTab(QWidget):
     def look_for_checkpoints(self) -> None:
         """Offer the newest checkpoint: the first one at once (nothing else is shown), the final one at once (the
         run is over), a newer mid-run one by saying so beside Reload (re-embedding costs a pass over the data)."""
-        if self.run_dir is None or self.primary is None or self.source.currentData() != TRAINED or self._loaders:
+        if self.run_dir is None or self.primary is None or self.source.currentData() != TRAINED or self.loading:
             return
         newest = core.newest_checkpoint(self.run_dir)
         if newest is None or newest.file in (self.shown_checkpoint, self._tried_checkpoint):
@@ -189,12 +225,8 @@ class EmbeddingsTab(QWidget):
         self.layer.blockSignals(False)
         if self.run_dir is None:
             return
-        worker = make_worker(core.encoder_layers, self.run_dir)
-        worker.returned.connect(alive(self, lambda names, run=self.run_dir: self._show_layers(run, names)))
-        worker.errored.connect(alive(self, lambda _exc: None))  # no layers to offer: the output stays
-        worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
-        self._loaders.append(worker)
-        worker.start()
+        self.layers_job.start(core.encoder_layers, self.run_dir,
+                              on_done=lambda names, run=self.run_dir: self._show_layers(run, names))
 
     def _show_layers(self, run_dir: str, names: tuple) -> None:
         if run_dir != self.run_dir:
@@ -202,14 +234,6 @@ class EmbeddingsTab(QWidget):
         for name in names:
             if name != "representation":
                 self.layer.addItem(f"layer {name}", name)
-
-    def _start(self, job_args: tuple, on_done) -> None:
-        worker = make_worker(load_space_job, *job_args)
-        worker.returned.connect(on_done)
-        worker.errored.connect(alive(self, self._load_failed))
-        worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
-        self._loaders.append(worker)
-        worker.start()
 
     def _load_failed(self, exc: BaseException) -> None:
         """Our own errors (no checkpoint yet, no snapshots) are said in place; anything else opens the dialog."""
@@ -233,12 +257,9 @@ class EmbeddingsTab(QWidget):
         self._loaded_key = ("file", path)
         self.message.setText(f"Reading {Path(path).name}…")
         self.status.emit(f"Reading {path}…")
-        worker = make_worker(core.file_space, path)
-        worker.returned.connect(alive(self, lambda space, key=self._loaded_key: self._show_file(space, key)))
-        worker.errored.connect(alive(self, lambda exc, p=path: self._file_failed(p, exc)))
-        worker.finished.connect(alive(self, lambda w=worker: self._loaders.remove(w) if w in self._loaders else None))
-        self._loaders.append(worker)
-        worker.start()
+        self.loader.start(core.file_space, path,
+                          on_done=lambda space, key=self._loaded_key: self._show_file(space, key),
+                          on_failed=lambda exc, p=path: self._file_failed(p, exc))
 
     def _file_failed(self, path: str, exc: BaseException) -> None:
         self._load_failed(exc)
@@ -280,7 +301,8 @@ class EmbeddingsTab(QWidget):
         self.newer_checkpoint = None
         self.reload.setText("Reload")
         self.message.setText("Embedding the samples with the run's encoder…")
-        self._start((self.run_dir, source, layer), lambda r, key=key: self._show(self.primary, r, key))
+        self.loader.start(load_space_job, self.run_dir, source, layer,
+                          on_done=lambda r, key=key: self._show(self.primary, r, key), on_failed=self._load_failed)
 
     def _show(self, view: ExplorerView, result: tuple, key: tuple | None = None) -> None:
         space, arrays, names = result
@@ -312,11 +334,13 @@ class EmbeddingsTab(QWidget):
         if self.secondary is None:
             return
         if choice in (None, NOTHING) or self.run_dir is None:
+            self.comparison_job.cancel()
             self.secondary.setVisible(False)
             return
         self.secondary.setVisible(True)
         run, source = (self.run_dir, choice) if choice in (BASELINE, SAME_SNAPSHOTS) else (choice, TRAINED)
-        self._start((run, source), lambda r: self._show(self.secondary, r))
+        self.comparison_job.start(load_space_job, run, source, on_done=lambda r: self._show(self.secondary, r),
+                                  on_failed=self._load_failed)
 
     def _mirror_projection(self, _result: Any) -> None:
         """The second view follows the first one's projection, so the two pictures are comparable."""

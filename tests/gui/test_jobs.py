@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 
 import pytest
+import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
 
@@ -120,3 +121,89 @@ def test_plain_functions_run_too(qtbot):
 def test_unknown_policy_is_refused():
     with pytest.raises(ValueError, match="policy must be one of"):
         BackgroundJob(policy="sometimes")
+
+
+def test_each_start_has_its_own_done_and_failed_callbacks_and_stale_ones_are_not_called(qtbot):
+    gate = threading.Event()
+    job = BackgroundJob(policy="replace")
+    calls = []
+    job.start(counting, 1000, gate, on_done=lambda v: calls.append(("stale", v)))
+    job.start(counting, 2, on_done=lambda v: calls.append(("newest", v)))
+    gate.set()
+    qtbot.waitUntil(lambda: not job.busy, timeout=10000)
+    assert calls == [("newest", 20)]
+    with qtbot.waitSignal(job.finished, timeout=10000):
+        job.start(failing, on_done=lambda v: calls.append(("done", v)), on_failed=lambda e: calls.append(("failed", str(e))))
+    assert calls[1:] == [("failed", "the file has no header")]
+    qtbot.waitUntil(lambda: not job.busy, timeout=10000)
+
+
+def test_bound_texts_a_cancel_note_and_when_idle(qtbot):
+    gate = threading.Event()
+    status, button = QLabel(), QPushButton("Cancel")
+    qtbot.addWidget(button)
+    job = BackgroundJob()
+    job.bind(status=status, cancel=button, failed="Not exported", cancelled="Cancelled.")
+    job.start(failing)
+    qtbot.waitUntil(lambda: not job.busy, timeout=10000)
+    assert status.text() == "Not exported: the file has no header"
+    job.start(counting, 1000, gate)
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)  # the bound text
+    idle = []
+    job.when_idle(lambda: idle.append(job.busy))
+    gate.set()
+    qtbot.waitUntil(lambda: bool(idle), timeout=10000)
+    assert idle == [False] and status.text() == "Cancelled."
+    gate.clear()
+    job.start(counting, 1000, gate)
+    job.cancel(note="The sections changed.")  # a reason of its own
+    gate.set()
+    qtbot.waitUntil(lambda: not job.busy, timeout=10000)
+    assert status.text() == "The sections changed."
+    job.when_idle(lambda: idle.append("at once"))
+    assert idle[-1] == "at once"
+
+
+def test_a_replaced_job_does_not_say_cancelled_over_its_successor(qtbot):
+    gate = threading.Event()
+    status = QLabel()
+    job = BackgroundJob(policy="replace")
+    job.bind(status=status, cancelled="Cancelled.")
+    cancelled = []
+    job.cancelled.connect(lambda: cancelled.append(True))
+    job.start(counting, 1000, gate)
+    job.start(counting, 1000, gate)
+    gate.set()
+    qtbot.waitUntil(lambda: not job.busy, timeout=10000)
+    assert cancelled == [] and status.text() == "step 1000 of 1000"
+
+
+def test_errors_reach_the_error_dialog(qtbot):
+    from PySide6.QtWidgets import QMessageBox, QWidget
+
+    import core
+
+    panel = QWidget()
+    qtbot.addWidget(panel)
+    job = BackgroundJob(panel)
+    job.report_errors(panel, "Cannot load")
+
+    def ours():
+        raise core.DataError("data.csv has no rows")
+
+    job.start(ours)
+    qtbot.waitUntil(lambda: panel.findChild(QMessageBox, "errorDialog") is not None and not job.busy, timeout=10000)
+    box = panel.findChild(QMessageBox, "errorDialog")
+    assert box.windowTitle() == "Cannot load" and box.text() == "data.csv has no rows" and box.detailedText() == ""
+    box.close()
+
+
+def test_a_job_whose_panel_was_deleted_is_not_busy_once_its_thread_ends(qtbot):
+    gate = threading.Event()
+    panel = QLabel()
+    job = BackgroundJob(panel)
+    job.start(counting, 3, gate)
+    panel.deleteLater()
+    qtbot.waitUntil(lambda: not shiboken6.isValid(panel), timeout=5000)
+    gate.set()
+    qtbot.waitUntil(lambda: not job.busy, timeout=10000)
