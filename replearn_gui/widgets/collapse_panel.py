@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 import core
+from replearn_gui.widgets.compact_axis import CompactAxis
 
 # (background, text) of the health banner per verdict, in the light and the dark theme: each pair keeps a
 # WCAG contrast of at least 4.5 (checked by a test), and the dark ones sit on dark backgrounds
@@ -32,7 +33,8 @@ VIEWS_COLOURS = {False: {"hint": ("#fff3cd", "#5c4400"), "": (None, "#555555")},
 
 PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT = 150, 125  # one cockpit plot: its axes, a readable title and some data
 HELP_MARK, HELP_MARK_COLOUR = "(?)", "#4a7bd0"  # after each chart title: hover it for what the chart means
-PROBE_MARKS = {"linear": "●", "kNN": "▲", "raw input": "- -"}  # as the curves are drawn
+AXIS_WIDTH, LABELLED_AXIS_WIDTH = 36, 50  # a y axis' ticks ("-0.25", "0.975"); and with its label beside them
+PROBE_MARKS = {"linear": "●", "kNN": "▲", "raw": "- -"}  # as the curves are drawn ("raw": the input features)
 
 
 class CollapsePanel(QWidget):
@@ -82,7 +84,10 @@ class CollapsePanel(QWidget):
         self._tips: dict = {}
 
         def plot(row, col, title, tip):
-            p = v.addPlot(row=row, col=col)
+            p = v.addPlot(row=row, col=col, axisItems={"left": CompactAxis("left"), "bottom": CompactAxis("bottom")})
+            # one width for every y axis (wider where it has a label): columns line up and no tick text grows
+            # into the plot beside it
+            p.getAxis("left").setWidth(AXIS_WIDTH)
             self._set_title(p, title)
             # the title says it explains itself: a "?" marker, the help cursor, and the tooltip on the title too
             p.titleLabel.setCursor(Qt.CursorShape.WhatsThisCursor)
@@ -121,7 +126,7 @@ class CollapsePanel(QWidget):
         self.cov = pg.ImageItem()
         self.cov_plot.addItem(self.cov)
         # the legend is the title's coloured key: a legend box would cover most of so small a plot
-        self.probe_key = {"linear": "#4a7bd0", "kNN": "#e08a2a", "raw input": "#2a9d3a"}
+        self.probe_key = {"linear": "#4a7bd0", "kNN": "#e08a2a", "raw": "#2a9d3a"}
         self._set_title(self.probe_plot, "Online probe", "<br>" + " ".join(
             f"<span style='color:{c}'>{PROBE_MARKS[name]} {name}</span>"
             for name, c in self.probe_key.items()), size="8pt")
@@ -133,11 +138,12 @@ class CollapsePanel(QWidget):
         self.baseline_line.hide()
         self.probe_plot.addItem(self.baseline_line)
         self.probe_plot.setLabel("left", "accuracy")
-        self.probe_plot.getAxis("left").enableAutoSIPrefix(False)  # 0.95, not "950 (x0.001)"
         self.probe_plot.setYRange(0, 1)
         self.au_path = self.au_plot.plot(pen=pg.mkPen("#777777"), symbol="o", symbolSize=5, symbolBrush="#4a7bd0")
         self.au_plot.setLabel("bottom", "uniformity")
         self.au_plot.setLabel("left", "alignment")
+        for p in (self.probe_plot, self.au_plot):
+            p.getAxis("left").setWidth(LABELLED_AXIS_WIDTH)
         self.cos_curve = self.cos_plot.plot(pen=pg.mkPen("#8a4ad0", width=2), symbol="o", symbolSize=4)
         grey = pg.mkPen((130, 130, 130), width=1.5, style=Qt.PenStyle.DashLine)
         self.overlay_rank = self.rank_plot.plot(pen=grey)

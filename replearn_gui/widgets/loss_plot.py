@@ -6,6 +6,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
+from replearn_gui.widgets.compact_axis import CompactAxis
+
 
 class GrowingArray:
     """An append-only float buffer that doubles its capacity, so curves are fed from numpy without copies."""
@@ -66,7 +68,8 @@ class LossPlot(QWidget):
     def __init__(self, parent: QWidget | None = None, smoothing: float = 0.1):
         super().__init__(parent)
         self.smoothing = smoothing
-        self.plot = pg.PlotWidget()
+        # plain tick values, never "loss (x0.001)"; ticks only as dense as the plot's height lets them be read
+        self.plot = pg.PlotWidget(axisItems={side: CompactAxis(side) for side in ("left", "bottom", "right")})
         self.plot.setObjectName("lossPlot")
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
