@@ -1,15 +1,16 @@
 """Forms generated from core's ``Params`` dataclasses: one widget per field, validated by core itself.
 
 The field metadata gives the label, the bounds and the help (shown as a tooltip). Every edit rebuilds the
-``Params`` through :func:`core.from_mapping` — the one validation place — and an error is shown under the form,
-naming the field, until the values are valid again.
+``Params`` through :func:`core.from_mapping` — the one validation place — and an error is shown right under the
+offending field (framed in red), naming its label and key, until the values are valid again.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QSpinBox, QWidget
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QLineEdit, QScrollArea, QSpinBox, QWidget
 
 import core
 
@@ -20,6 +21,14 @@ def _text(value: Any) -> str:
     if isinstance(value, (tuple, list)):
         return ", ".join(str(v) for v in value)
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+# an error's text on a light and on a dark window: each keeps a contrast of at least 4.5 against its background
+ERROR_COLOURS = {False: "#b00020", True: "#ff8a80"}
+
+
+def error_colour(widget: QWidget) -> str:
+    return ERROR_COLOURS[widget.palette().color(QPalette.ColorRole.Window).lightness() < 128]
 
 
 class ParamsForm(QWidget):
@@ -48,15 +57,15 @@ class ParamsForm(QWidget):
             label.setToolTip(tip)
             layout.addRow(label, widget)
             self.widgets[spec.name] = widget
-        self.error = QLabel("")
+        self.error = QLabel("")  # placed right under the field it is about (see _show_error)
         self.error.setObjectName("formError")
-        self.error.setStyleSheet("color: #b00020;")
         self.error.setWordWrap(True)
         self.error.setTextFormat(Qt.TextFormat.PlainText)
         layout.addRow(self.error)
         if not self.specs:
             layout.addRow(QLabel("No settings."))
         self._params = None
+        self._marked: QWidget | None = None  # the field framed as invalid
         self._validate()
 
     def _widget(self, spec, value) -> QWidget:
@@ -118,11 +127,59 @@ class ParamsForm(QWidget):
     def _validate(self) -> None:
         try:
             self._params = core.from_mapping(self.params_cls, self.values(), self.path)
-            self.error.setText("")
+            self._show_error(None)
         except core.ConfigError as err:
             self._params = None
-            self.error.setText(str(err))
+            self._show_error(err)
         self.changed.emit()
+
+    def _field_of(self, err: core.ConfigError) -> Any:
+        """The spec of the field an error is about (its key ends in the field's name, maybe with an index)."""
+        key = err.field.removeprefix(f"{self.path}.") if self.path else err.field
+        name = key.split(".")[0].split("[")[0]
+        return next((spec for spec in self.specs if spec.name == name), None)
+
+    def _show_error(self, err: core.ConfigError | None) -> None:
+        """The message under its field, in words a person reads first ("Learning rate (training.lr): ..."), and
+        the field framed; nothing of either once the values are valid."""
+        if self._marked is not None:
+            self._marked.setStyleSheet("")
+            self._marked = None
+        if err is None:
+            self.error.setText("")
+            self.error.hide()
+            return
+        spec = self._field_of(err)
+        text = str(err)
+        if spec is not None and err.field and text.startswith(f"{err.field}:"):
+            text = f"{spec.label} ({err.field}):{text[len(err.field) + 1:]}"
+        self.error.setText(text)
+        colour = error_colour(self)
+        self.error.setStyleSheet(f"color: {colour};")
+        layout = self.layout()
+        layout.takeRow(self.error)
+        if spec is not None:
+            field = self.widgets[spec.name]
+            field.setStyleSheet(f"{type(field).__name__} {{ border: 2px solid {colour}; border-radius: 3px; }}")
+            self._marked = field
+            layout.insertRow(layout.getWidgetPosition(field)[0] + 1, self.error)
+        else:
+            layout.addRow(self.error)
+        self.error.show()
+        QTimer.singleShot(0, self, self._reveal_error)  # once the layout has placed it
+
+    def _reveal_error(self) -> None:
+        """Scroll a long page so that the message is in view, not below the fold."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None and self.error.isVisible():
+            parent.ensureWidgetVisible(self.error, 0, 10)
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.error.text():  # the theme changed: readable again
+            self._validate()
 
     def params(self):
         return self._params

@@ -43,6 +43,7 @@ class NeighboursPanel(QWidget):
         self.metric = QComboBox()
         self.metric.setObjectName("neighboursMetric")
         self.metric.addItems(["cosine", "euclidean"])
+        self.metric.setMinimumWidth(self.metric.sizeHint().width())  # never clipped to "euclidear"
         self.metric.setToolTip("Distance in the full representation space")
         row.addWidget(self.metric)
         self.in_layout = QCheckBox("in the 2-D picture")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 import core
@@ -42,7 +43,8 @@ class ProjectionPanel(QWidget):
         self.about = QLabel()
         self.about.setWordWrap(True)
         self.about.setTextFormat(Qt.TextFormat.PlainText)
-        self.about.setStyleSheet("color: palette(mid);")
+        self.about.setObjectName("projectionAbout")
+        self._style_about()
         layout.addWidget(self.about)
         self.form_holder = QVBoxLayout()
         layout.addLayout(self.form_holder)
@@ -64,6 +66,20 @@ class ProjectionPanel(QWidget):
         self._warm_up_timer.timeout.connect(self._show_warm_up)
         self.method.currentIndexChanged.connect(self._method_changed)
         self._method_changed()
+
+    def _style_about(self) -> None:
+        """The description in a secondary colour that still reads as text, not as a disabled control: the
+        window's text colour three quarters of the way from its background (palette(mid) was too faint)."""
+        palette = self.palette()
+        text, window = palette.color(QPalette.ColorRole.WindowText), palette.color(QPalette.ColorRole.Window)
+        mix = QColor.fromRgbF(*(0.75 * a + 0.25 * b for a, b in zip(text.getRgbF()[:3], window.getRgbF()[:3],
+                                                                        strict=True)))
+        self.about.setStyleSheet(f"color: {mix.name()};")
+
+    def changeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:  # the theme changed
+            self._style_about()
 
     def current_method(self) -> str:
         return self.method.currentData()

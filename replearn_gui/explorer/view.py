@@ -183,13 +183,16 @@ class ExplorerView(QWidget):
         look.addStretch(1)
         self.search_box = QLineEdit()
         self.search_box.setObjectName("searchBox")
-        self.search_box.setPlaceholderText("Search: #index, label, metadata…")
+        self.search_box.setPlaceholderText("Search…")  # whole in its 120 px at 1024 px; the tooltip says what it finds
+        if not self.search_box.toolTip():
+            self.search_box.setToolTip("Search by #index, label or metadata (tick regex for a regular expression); "
+                                       "Return highlights the matches")
         self.search_box.setClearButtonEnabled(True)
         self.search_box.setMinimumWidth(120)
         self.search_box.setMaximumWidth(260)
         self.search_box.returnPressed.connect(self.run_search)
         self.search_box.textChanged.connect(lambda text: text or self.run_search())
-        look.addWidget(self.search_box)
+        look.addWidget(self.search_box, 10)  # spare room goes to the box first: its whole placeholder at 1024 px
         self.regex = QCheckBox("regex")
         self.regex.setObjectName("searchRegex")
         look.addWidget(self.regex)
@@ -614,7 +617,9 @@ class ExplorerView(QWidget):
             matches = core.search(self.space, text, self.regex.isChecked()) if text.strip() else None
         except core.ReplearnError as err:
             self.search_box.setStyleSheet("color: #b00020;")
-            self.status.setText(f"{err} The previous highlights are cleared.")
+            sentence = str(err).rstrip()
+            self.status.setText(f"{sentence}{'' if sentence.endswith(('.', '!', '?')) else '.'} "
+                                "The previous highlights are cleared.")
             self.state.set_matches(None)  # highlights of an earlier query would pass for this one's
             return
         self.search_box.setStyleSheet("")

@@ -58,7 +58,10 @@ class CompactAxis(pg.AxisItem):
         if self._tickLevels is not None or self.logMode or size <= 0 or not maxVal > minVal:
             return super().tickSpacing(minVal, maxVal, size)
         span = maxVal - minVal
-        major = nice_step(span * (self._text_extent() + self.min_gap) / size)
+        at_least = span * (self._text_extent() + self.min_gap) / size
+        if not (math.isfinite(span) and math.isfinite(at_least) and at_least > 0):
+            return super().tickSpacing(minVal, maxVal, size)
+        major = nice_step(at_least)
         return [(major, 0.0)]  # one level: minor ticks would only crowd a small plot
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802 (pyqtgraph's name)

@@ -155,8 +155,34 @@ def test_search_highlights_index_and_label_matches(tab, qtbot):
     qtbot.keyClicks(view.search_box, "(")  # "^7$(": not a regular expression
     qtbot.keyClick(view.search_box, Qt.Key.Key_Return)
     assert "not a valid regular expression" in view.status.text()
+    assert ". The previous highlights are cleared." in view.status.text()  # two sentences, not one run-on
     assert view.matches is None and view.cloud.emphasis is None  # the old highlights are gone
     assert len(view.search_marks.getData()[0]) == 0
+
+
+@pytest.mark.parametrize("dark", [False, True])
+def test_the_projection_description_reads_as_text_not_as_disabled(qtbot, dark):
+    from PySide6.QtGui import QColor, QPalette
+
+    from replearn_gui.explorer.projection_panel import ProjectionPanel
+
+    panel = ProjectionPanel()
+    qtbot.addWidget(panel)
+    palette = panel.palette()
+    background = QColor("#2b2b2b" if dark else "#f0f0f0")
+    palette.setColor(QPalette.ColorRole.Window, background)
+    palette.setColor(QPalette.ColorRole.WindowText, QColor("#e6e6e6" if dark else "#1a1a1a"))
+    panel.setPalette(palette)
+    colour = QColor(panel.findChild(type(panel.about), "projectionAbout").styleSheet().split(":")[1].strip(" ;"))
+
+    def luminance(c):
+        def channel(v):
+            return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+        return 0.2126 * channel(c.redF()) + 0.7152 * channel(c.greenF()) + 0.0722 * channel(c.blueF())
+
+    high, low = sorted((luminance(colour), luminance(background)), reverse=True)
+    assert (high + 0.05) / (low + 0.05) >= 4.5  # WCAG AA for body text
+    assert colour != palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText)
 
 
 def test_legend_hides_and_isolates_classes(tab):

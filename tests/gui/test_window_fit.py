@@ -301,6 +301,13 @@ def test_nothing_is_clipped_or_covered_at_1024_by_700(window, qtbot):
     for tab in (window.learn.start_page, window.training, window.embeddings, window.evaluation):
         window.tabs.setCurrentWidget(tab)
         check_the_window(qtbot, window, window.tabs.tabText(window.tabs.currentIndex()))
+    # the explorer's small controls show their whole text: "euclidean", not "euclidear"; the whole placeholder
+    view = window.embeddings.primary
+    metric = view.neighbours_panel.metric
+    metric.setCurrentText("euclidean")
+    assert metric.width() >= metric.sizeHint().width()
+    box = view.search_box
+    assert box.width() >= box.fontMetrics().horizontalAdvance(box.placeholderText()) + 30
     # a lesson docked beside the tabs: the runs column folds away to make room, and comes back when it closes
     main = window.splitters["main"]
     window.learn.open_lesson(core.all_lessons()[0].id)

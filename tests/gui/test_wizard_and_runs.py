@@ -16,7 +16,7 @@ def test_params_form_validates_in_place(qtbot):
     qtbot.addWidget(form)
     assert form.is_valid() and form.params() == core.TrainingConfig()
     form.set_value("lr", "-0.5")
-    assert not form.is_valid() and form.error.text().startswith("training.lr: -0.5 is out of range")
+    assert not form.is_valid() and form.error.text().startswith("Learning rate (training.lr): -0.5 is out of range")
     form.set_value("lr", "0.01")
     form.set_value("optimizer", "sgd")
     assert form.is_valid() and form.params().lr == 0.01 and form.params().optimizer == "sgd"
