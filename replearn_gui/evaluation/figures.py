@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication
 
 import core
 from replearn_gui.explorer.colouring import categorical_palette
@@ -47,6 +48,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
             p.setTitle(title, size="9pt")
             p.setToolTip(tip)
             p.addLegend(offset=(-5, 5), labelTextSize="7pt")
+            p.setMouseEnabled(x=False, y=False)  # static figures: a drag or the wheel never moves their data
             return p
 
         self.layer_plot = plot(1, 0, "Linear probe per layer", "Test accuracy of a linear probe on each layer's "
@@ -54,8 +56,11 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.robust_plot = plot(1, 1, "Robustness", "Probe accuracy as the test inputs are corrupted more and more "
                                 "(x: 0 = clean, 1 = the strongest level of each corruption)")
         self.robust_plot.setLabel("bottom", "severity")
+        self.robust_plot.setLabel("left", "probe accuracy")
         self.reliability_plot = plot(1, 2, "Reliability diagram", "Accuracy against confidence per bin; the "
                                      "diagonal is perfect calibration")
+        self.reliability_plot.setLabel("bottom", "confidence")
+        self.reliability_plot.setLabel("left", "accuracy")
         self.confusion_plot = plot(2, 0, "Confusion (linear probe)", "Rows: true class; columns: predicted class")
         self.card_plot = plot(2, 1, "Property card", "Scores in [0, 1] of the representation's properties")
         self.transfer_plot = plot(2, 2, "Transfer: label efficiency", "Target test accuracy against labels per "
@@ -76,6 +81,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.confusion = pg.ImageItem()
         self.confusion.setLookupTable(pg.colormap.get("viridis").getLookupTable())
         self.confusion_plot.addItem(self.confusion)
+        self.viewport().installEventFilter(self)  # the wheel: see eventFilter
         self.columns = 3
         self._hints: dict = {}  # plot -> its hint text item, wrapped to the plot's width
         for p in self.plots:
@@ -123,6 +129,20 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         if columns != getattr(self, "columns", columns):  # (pyqtgraph resizes once before __init__ is done)
             self.arrange(columns)
         super().resizeEvent(event)  # after the re-layout: the grid then takes the view's width
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt)
+        """The wheel over a figure scrolls the pane the figures sit in, never the figure (zooming the static figures
+        piled the bar labels up, and the pane could not be scrolled with the pointer over a plot)."""
+        if watched is self.viewport() and event.type() == QEvent.Type.Wheel:
+            area = self.parentWidget()
+            while area is not None and not isinstance(area, QAbstractScrollArea):
+                area = area.parentWidget()
+            if area is not None:  # to the pane's scroll bar, as the pane's own wheel handling does
+                delta = event.angleDelta()
+                sideways = abs(delta.x()) > abs(delta.y())
+                QApplication.sendEvent(area.horizontalScrollBar() if sideways else area.verticalScrollBar(), event)
+            return True
+        return super().eventFilter(watched, event)
 
     def _hint(self, plot, text: str) -> None:
         """A grey note in the middle of an empty plot, wrapped to the plot's width (never over its axes)."""
@@ -225,6 +245,8 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
             # each corruption has its own scale (noise σ, occluded share, pixels shifted): x is the step
             severity = np.linspace(0, 1, len(pts))
             style = STYLES[j % len(STYLES)]
+            if n == 1:  # one run: each corruption its own colour (the styles alone were hard to tell apart)
+                colour = categorical_palette(max(len(curves), 1))[j]
             self.robust_plot.plot(severity, pts[:, 1], pen=pg.mkPen(colour, width=2, style=style), symbol="o",
                                   symbolSize=4, symbolBrush=colour, name=corruption if n == 1 else None)
             if n > 1 and first:  # the styles once, in grey: the colours are in the key
