@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFont, QFontMetrics
 from PySide6.QtWidgets import QAbstractScrollArea, QApplication
 
 import core
@@ -41,11 +42,12 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.setObjectName("evaluationFigures")
         self.setBackground("w")
         self.key = pg.LabelItem("", justify="left", size="9pt")
+        self._titles: dict = {}  # plot -> its whole title (shown elided to the plot's width, whole in the tooltip)
         self.addItem(self.key, row=0, col=0, colspan=3)
 
         def plot(row, col, title, tip, colspan=1):
             p = self.addPlot(row=row, col=col, colspan=colspan)
-            p.setTitle(title, size="9pt")
+            self._titles[p] = title
             p.setToolTip(tip)
             p.addLegend(offset=(-5, 5), labelTextSize="7pt")
             p.setMouseEnabled(x=False, y=False)  # static figures: a drag or the wheel never moves their data
@@ -85,7 +87,9 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.columns = 3
         self._hints: dict = {}  # plot -> its hint text item, wrapped to the plot's width
         for p in self.plots:
-            p.vb.sigResized.connect(lambda p=p: self._fit_hint(p))
+            p.vb.sigResized.connect(lambda *_, p=p: self._fit_hint(p))  # (the signal passes the view box)
+            p.vb.sigResized.connect(lambda *_, p=p: self._fit_title(p))
+            self._fit_title(p)
         self.arrange(3)
         self.records: dict[str, Mapping[str, Any]] = {}
         self.transfers: dict[str, Any] = {}  # run name -> core.TransferResult
@@ -144,6 +148,24 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
             return True
         return super().eventFilter(watched, event)
 
+    def _set_title(self, plot, text: str) -> None:
+        self._titles[plot] = text
+        self._fit_title(plot)
+
+    def _fit_title(self, plot) -> None:
+        """The title elided to the plot's width (its whole text in the tooltip): a long title (the CKA plot's, with
+        its sample count) made the grid wider than the pane, which cut the right column off without a scroll bar."""
+        text = self._titles.get(plot, "")
+        label = plot.titleLabel
+        font = QFont(label.item.font())
+        font.setPointSizeF(9)
+        room = int(plot.width()) - 12
+        shown = text if room <= 0 else QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, room)
+        if label.text != escape(shown) or not label.isVisible():
+            plot.setTitle(escape(shown), size="9pt")
+        label.setMinimumWidth(0)
+        label.setToolTip(text if shown != text else "")
+
     def _hint(self, plot, text: str) -> None:
         """A grey note in the middle of an empty plot, wrapped to the plot's width (never over its axes)."""
         item = pg.TextItem(html=f"<div style='text-align:center; color:#828282'>{escape(text)}</div>",
@@ -182,6 +204,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
                                        for name in records))
         else:
             self.key.setText("")
+        self.key.setMinimumWidth(0)  # a long key of run names never widens the grid past the pane
         self.ci.layout.setRowMaximumHeight(0, 22 if n > 1 else 0)
         width = 0.8 / max(n, 1)
         for k, (name, rec) in enumerate(records.items()):
@@ -272,7 +295,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         if len(classes) <= 20:
             for axis in ("left", "bottom"):
                 self.confusion_plot.getAxis(axis).setTicks(_ticks(classes, 8))
-        self.confusion_plot.setTitle(f"Confusion (linear probe{', ' + name if name else ''})", size="9pt")
+        self._set_title(self.confusion_plot, f"Confusion (linear probe{', ' + name if name else ''})")
 
     def _invariance(self, records: Mapping[str, Mapping[str, Any]]) -> None:
         """One point per (representation, transform): learned in the run's colour; with one run, the
@@ -290,7 +313,8 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
                     continue
                 xs = np.array([v["invariance"] for v in inv.values()], dtype=float)
                 ys = np.array([v["equivariance_r2"] for v in inv.values()], dtype=float)
-                label = rep.replace("_", " ") if len(records) == 1 else None
+                # short: a long name ("hand-designed (HOG + edges)") ran past a narrow plot; the table has it whole
+                label = _short(rep.replace("_", " "), 18) if len(records) == 1 else None
                 p.plot(xs, ys, pen=None, symbol="o", symbolSize=9, symbolBrush=colour, symbolPen=None, name=label)
                 if rep == "learned":
                     for t, x, y in zip(inv, xs, ys, strict=True):
@@ -331,7 +355,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         p.setLabel("bottom", similarity.column_label)
         title = "Linear CKA between layers" if similarity.row_label == similarity.column_label == "layer" else (
             "Linear CKA: layers of two runs")
-        p.setTitle(f"{title} ({similarity.n_samples} test samples)", size="9pt")
+        self._set_title(p, f"{title} ({similarity.n_samples} test samples)")
         if rows * cols <= 100:
             for i in range(rows):
                 for j in range(cols):
@@ -377,7 +401,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         p.getAxis("bottom").setTicks([sorted(ticks.items())])
         p.setLabel("bottom", "labels per class")
         targets = sorted({t.target for t in shown.values()})
-        p.setTitle(f"Transfer to {', '.join(targets)}: label efficiency", size="9pt")
+        self._set_title(p, f"Transfer to {', '.join(targets)}: label efficiency")
         p.setYRange(0, 1)
         p.enableAutoRange(axis="x")
 

@@ -98,3 +98,25 @@ def test_a_live_theme_switch_recolours_every_loss_legend_label(window, qtbot):
             # light text on the dark plot, dark text on the light one
             assert (QColor(colour).lightness() > 128) == dark, (text, colour, dark)
             assert abs(QColor(colour).lightness() - background.lightness()) > 100, (text, colour)
+
+
+def test_a_narrow_pane_fits_the_grid_to_its_width_with_long_titles_elided(pane, qtbot):
+    """At 1024 × 700 the figures' pane is about 370 px wide: one column, and the CKA plot (its title with the sample
+    count) was wider than the pane, cut at the right edge without a scroll bar."""
+    import core
+
+    scroll, figures = pane
+    names = ("layer 1", "layer 2", "representation")
+    matrix = np.array([[1.0, 0.9, 0.7], [0.9, 1.0, 0.8], [0.7, 0.8, 1.0]])
+    figures.show_similarity(core.Similarity(names, names, matrix, 359, "layer", "layer"))
+    scroll.resize(300, 480)  # (the window's font is larger than the offscreen one: a narrower pane here)
+    qtbot.waitUntil(lambda: figures.columns == 1, timeout=5000)
+    qtbot.wait(50)  # (one relayout pass of the graphics layout; nothing runs in the background here)
+    width = figures.viewport().width()
+    assert figures.width() <= scroll.viewport().width()  # no sideways scrolling needed
+    assert figures.ci.geometry().width() <= width + 1  # and the grid drawn in the figures' view is no wider
+    for plot in figures.plots:
+        right = figures.mapFromScene(plot.sceneBoundingRect().topRight()).x()
+        assert right <= width + 1, (plot.titleLabel.text, right, width)
+    title = figures.similarity_plot.titleLabel
+    assert title.text.endswith("…") and "359 test samples" in title.toolTip()
