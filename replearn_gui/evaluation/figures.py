@@ -159,7 +159,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         label = plot.titleLabel
         font = QFont(label.item.font())
         font.setPointSizeF(9)
-        room = int(plot.width()) - 12
+        room = int(plot.vb.width()) - 8  # the title row is as wide as the data area (not the axes)
         shown = text if room <= 0 else QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, room)
         if label.text != escape(shown) or not label.isVisible():
             plot.setTitle(escape(shown), size="9pt")
