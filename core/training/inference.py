@@ -14,7 +14,7 @@ from core.objectives.base import Objective
 from core.training import checkpoint as ckpt
 from core.training.loop import build_model, load_dataset
 from core.training.rundir import RunDirectory
-from core.training.seeding import resolve_device
+from core.training.seeding import global_rng, resolve_device
 
 
 @dataclass
@@ -101,8 +101,8 @@ def initialised(experiment: Experiment, device: str | None = None) -> ModelOnDat
     """The model exactly as training would start it (same seed, same initial weights)."""
     dev = resolve_device(device or experiment.training.device)
     data = prepare_data(experiment)
-    torch.manual_seed(experiment.training.seed)
-    model = build_model(experiment, data).to(dev)
+    with global_rng(experiment.training.seed):  # locked and restored: a run training meanwhile keeps its stream
+        model = build_model(experiment, data).to(dev)
     return ModelOnData(experiment, data, model, dev)
 
 
