@@ -58,7 +58,7 @@ class RunRng:
     def active(self) -> Iterator[None]:
         with GLOBAL_RNG_LOCK:
             torch.set_rng_state(self.cpu)
-            if self.cuda_state is not None:
+            if self.cuda is not None and self.cuda_state is not None:
                 torch.cuda.set_rng_state(self.cuda_state, self.cuda)
             try:
                 yield
