@@ -45,6 +45,7 @@ def engine_job(make_generator, num_threads: int, commands: queue.SimpleQueue | N
 
     if num_threads:
         torch.set_num_threads(num_threads)
+    core.warm_up_engine()  # waits for the start-up warm-up if it is still importing, instead of racing it
     gen = make_generator()
     reply: Any = None
     while True:
