@@ -28,7 +28,22 @@ def no_dangling_workers(qapp):
     # later test's worker thread and destroy a Qt widget there, which deadlocks (seen: QObject::~QObject waiting
     # for the GIL under gc_collect_main in a training worker)
     gc.collect()
+    # what survived (imported modules, caches, module fixtures) is moved out of the collector's sight, so the
+    # next test's collection scans only what that test made, not the whole heap again (about a second a test on
+    # this machine once torch, scikit-learn and matplotlib are loaded). A frozen object is still freed when its
+    # last reference goes; a frozen cycle waits for the module's end (below).
+    gc.freeze()
     assert finished and pool.activeThreadCount() == 0, "a test left a worker thread running"
+
+
+@pytest.fixture(autouse=True, scope="module")
+def collect_frozen_garbage_per_module(qapp):
+    """Once a module is done, the cycles its tests' survivors left are collected (on the GUI thread, as above):
+    one whole-heap collection a module instead of one a test, and no memory held longer than a module."""
+    yield
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture
