@@ -2,8 +2,9 @@
 
 Writes a float32 ``.npy`` of ``--gib`` GiB (default: 55 % of physical memory) and labels, then, in a fresh process,
 measures each phase: loading and preparing the data (the normaliser is fitted a chunk at a time), training steps
-(streamed batch by batch), embedding rows of the trained run, and ``data_loading = "memory"``, which must be refused
-before it allocates. A thread samples ``/proc/self/status`` every 20 ms: **RssAnon** is the process's own memory
+(streamed batch by batch), embedding rows of the trained run, evaluating it (the linear probe, robustness and
+invariance on the whole test split, with every baseline that fits), and ``data_loading = "memory"``, which must be
+refused before it allocates. A thread samples ``/proc/self/status`` every 20 ms: **RssAnon** is the process's own memory
 (what can exhaust RAM); the file's pages that a memory map makes resident count as RssFile and are given back by the
 kernel under pressure, so they are reported separately. The big file is deleted at the end.
 
@@ -62,7 +63,7 @@ def phase(name, fn):
     time.sleep(0.05)
     figures[name] = {"seconds": round(time.perf_counter() - t, 1), "peak_anon": sampler.peak["RssAnon"],
                      "peak_file": sampler.peak["RssFile"]}
-    print("PHASE " + json.dumps({name: figures[name], "result": str(result)[:300]}), flush=True)
+    print("PHASE " + json.dumps({name: figures[name], "result": str(result)[:1500]}), flush=True)
     return result
 
 exp = core.Experiment(
@@ -101,6 +102,21 @@ def embed():
     return list(Z.shape)
 
 figures["embedded"] = phase("embed_every_8th_row", embed)
+
+def evaluate():
+    # the evaluations that read inputs (robustness, invariance) on the whole test split, the linear probe they
+    # use, and every baseline: the raw features and the standardised columns are left out when they cannot fit,
+    # PCA is fitted on a stated sample and applied a batch at a time, the random-init encoder streams
+    import logging
+    logging.getLogger("replearn").setLevel(logging.WARNING)
+    model = core.load_trained(run_dir)
+    ev = core.run_to_end(core.evaluate(model, ("linear_probe", "robustness", "invariance"),
+                                       baselines=("raw", "pca", "handcrafted")))  # random_init streams as learned
+    learned = ev.results["learned"]
+    return {"n_test": ev.n_test, "baselines": sorted(ev.results), "probe": round(learned.metrics["probe_accuracy"].value, 3),
+            "robustness": learned.robustness, "notes": ev.baseline_notes}
+
+figures["evaluated"] = json.dumps(phase("evaluate_test_split", evaluate))
 
 def refused():
     from core.data.splits import prepare as prep
@@ -169,6 +185,7 @@ def main() -> int:
                 print(f"{name:<28} {f['seconds']:>7.1f} s   peak anonymous {gib(f['peak_anon'])}   "
                       f"peak file-backed (reclaimable) {gib(f['peak_file'])}")
         print(f"prepared as: {figures['prepared_as']}; embeddings: {figures['embedded']}")
+        print(f"evaluation: {figures['evaluated']}")
         print(f"data_loading = \"memory\": {figures['memory_mode'][:200]}")
         print(f"VmHWM (anonymous + file pages, whole process): {gib(figures['vm_hwm'])}")
     finally:

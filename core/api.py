@@ -27,7 +27,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.data.preview": ("Preview", "preview", "to_uint8"),
     "core.data.splits": ("Normalizer", "PreparedData", "Splits", "make_splits", "prepare"),
     "core.data.views": ("AUGMENTATIONS", "DEFAULT_VIEWS", "Augmentation", "ViewPipeline", "make_views"),
-    "core.projection.methods": ("PROJECTIONS", "Projection", "ProjectionProgress", "warm_up_umap"),
+    "core.projection.methods": ("PROJECTIONS", "Projection", "ProjectionProgress", "umap_is_warm",
+                                "umap_warm_up_progress", "warm_up_umap"),
     "core.projection.neighbors": ("ExactIndex", "Neighbours", "knn", "layout_neighbours", "neighbour_churn"),
     "core.projection.project": (
         "ProjectionCache", "ProjectionResult", "aligned_sequence", "embedding_hash", "procrustes", "project",

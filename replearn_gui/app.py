@@ -35,6 +35,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("RepLearn")
     run_dir = args.experiment if args.experiment and core.RunDirectory.is_run(args.experiment) else None
     window = MainWindow(experiment=None if run_dir else args.experiment, runs_root=args.runs, autostart=args.start,
-                        open_run=run_dir)
+                        open_run=run_dir, warm_up_umap=True)
     window.show()
     return app.exec()

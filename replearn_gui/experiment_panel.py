@@ -3,12 +3,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QFormLayout, QGroupBox, QLabel, QPushButton, QWidget
+
+LOADING = "Loading the training engine…"
 
 
 class ExperimentPanel(QGroupBox):
     """A read-only summary of the loaded experiment (the wizard will edit it)."""
+
+    retry = Signal()  # the user asks to load again after a failed load
 
     FIELDS = ("Experiment", "Dataset", "Encoder", "Objective", "Views", "Epochs", "Batch size", "Optimiser", "Seed",
               "Device")
@@ -25,11 +29,27 @@ class ExperimentPanel(QGroupBox):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(f"{name}:", label)
             self.values[name] = label
-        self.description = QLabel("Loading the training engine…")
+        self.description = QLabel(LOADING)
         self.description.setTextFormat(Qt.TextFormat.PlainText)
         self.description.setWordWrap(True)
         self.description.setObjectName("experimentDescription")
         form.addRow(self.description)
+        self.retry_button = QPushButton("Retry loading")
+        self.retry_button.setObjectName("retryLoading")
+        self.retry_button.clicked.connect(self.retry)
+        self.retry_button.hide()
+        form.addRow(self.retry_button)
+
+    def show_loading(self) -> None:
+        """Loading again: the retry goes; the message says "Loading…" unless an experiment is on show."""
+        self.retry_button.hide()
+        if all(v.text() == "…" for v in self.values.values()):
+            self.description.setText(LOADING)
+
+    def show_failed(self, message: str, advice: str) -> None:
+        """Where "Loading…" was: what failed and what to do, with a retry at hand."""
+        self.description.setText(f"{message}\n\n{advice}")
+        self.retry_button.show()
 
     def show_experiment(self, exp: Any) -> None:
         t = exp.training
@@ -56,6 +76,7 @@ class ExperimentPanel(QGroupBox):
             longest = max((label.fontMetrics().horizontalAdvance(w) for w in text.split()), default=0)
             label.setMinimumWidth(min(longest + 4, 200))
         self.description.setText(exp.description)
+        self.retry_button.hide()
 
     @staticmethod
     def _views_text(exp: Any) -> str:

@@ -204,6 +204,9 @@ class StartPage(QWidget):
             self.lesson_chosen.emit(lesson_id)
 
 
+NARROW_WINDOW = 1280  # below this width a docked lesson folds the runs column away
+
+
 class LearnController(QObject):
     """Adds the Learn menu, the start page (a tab) and the lesson dock to the main window."""
 
@@ -230,6 +233,7 @@ class LearnController(QObject):
         window.controller.event.connect(self._on_event)
         self.glossary: Callable[[str], str | None] | None = None
         self.ready = False
+        self._folded: list[int] | None = None  # the main splitter's sizes before the lesson folded the runs column
 
     def leave_start_page(self) -> None:
         """A run is on screen: show its training view rather than the start page."""
@@ -240,6 +244,15 @@ class LearnController(QObject):
     def _on_event(self, event: Any) -> None:
         if isinstance(event, RunStarted):
             self.leave_start_page()
+
+    def engine_failed(self) -> None:
+        """The engine did not load: the placeholders say why the lessons are missing instead of "Loading…"."""
+        if self.ready:
+            return
+        text = "The lessons appear once the training engine has loaded (see the message on the left)."
+        self.start_page.placeholder.setText(0, text)
+        self.menu.clear()
+        self.menu.addAction(text).setEnabled(False)
 
     def engine_ready(self) -> None:
         """Fill the menu and the start page, and add the glossary to the cockpit's tooltips (core is loaded)."""
@@ -272,9 +285,31 @@ class LearnController(QObject):
         self.dock.setWindowTitle(f"Lesson — {lesson.title}")
         if self.window.dockWidgetArea(self.dock) == Qt.DockWidgetArea.NoDockWidgetArea:
             self.window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
+            self.dock.visibilityChanged.connect(self._dock_visibility)
         self.dock.show()
         self.dock.raise_()
+        self._make_room()
         self.load_preset(lesson.preset)
+
+    def _make_room(self) -> None:
+        """On a narrow window (below 1280 px) the lesson takes the place of the experiment / runs column, which
+        folds away (its splitter handle stays at the left edge) and comes back when the lesson closes: beside
+        both, the tabs would be squeezed below their controls' width."""
+        w = self.window
+        main = getattr(w, "splitters", {}).get("main")
+        if main is None or w.width() >= NARROW_WINDOW or self._folded is not None or main.sizes()[0] == 0:
+            return
+        self._folded = main.sizes()
+        main.setSizes([0, sum(self._folded)])
+        w.statusBar().showMessage("The runs column is folded to make room for the lesson: drag the left edge to "
+                                  "bring it back; it returns when the lesson closes.", 8000)
+
+    @Slot(bool)
+    def _dock_visibility(self, visible: bool) -> None:
+        main = getattr(self.window, "splitters", {}).get("main")
+        if not visible and self._folded is not None and main is not None and not self.dock.isFloating():
+            main.setSizes(self._folded)
+            self._folded = None
 
     @Slot(str)
     def load_preset(self, preset: str) -> None:

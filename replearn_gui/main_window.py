@@ -8,6 +8,7 @@ workers, and the plots repaint on a timer rather than on every event.
 """
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +36,14 @@ from replearn_gui.run_controller import RunController
 from replearn_gui.run_follower import RunFollower
 from replearn_gui.run_queue import RunQueue
 from replearn_gui.training_tab import TrainingTab
-from replearn_gui.widgets.error_dialog import show_error
+from replearn_gui.warm_up import StartupWarmUp
+from replearn_gui.widgets.error_dialog import is_user_error, show_error
 from replearn_gui.widgets.run_list import RunList
 from replearn_gui.window_actions import WindowActions, apply_palette
 from replearn_gui.workers import load_experiment_job, read_history, read_run_curves
 
 REFRESH_MS = 50  # repaint at most 20 times a second
+LOADING_TEXT = "Loading the training engine…"
 
 
 LABEL_NAMES = ("label", "labels", "class", "target", "y", "species", "category")
@@ -64,7 +67,7 @@ def guess_label_column(path: str) -> dict:
 
 class MainWindow(QMainWindow):
     def __init__(self, experiment: str | None = None, runs_root: str | None = None, autostart: bool = False,
-                 open_run: str | None = None):
+                 open_run: str | None = None, warm_up_umap: bool = False):
         super().__init__()
         self.setWindowTitle("RepLearn Studio")
         self.setObjectName("mainWindow")
@@ -102,14 +105,21 @@ class MainWindow(QMainWindow):
         self.controller.paused_after_checkpoint.connect(self._announce_pause_checkpoint)
         self.loader_job = BackgroundJob(self, policy="replace")
         self.loader_job.done.connect(self._on_loader_done)
-        self.loader_job.failed.connect(lambda exc, details: self._show_error("Cannot load the experiment", exc))
+        self.loader_job.failed.connect(self._on_loader_failed)
         self.loader_job.finished.connect(self._on_loader_finished)
+        self.loading_clock = QTimer(self)  # a slow first load (torch, scikit-learn) counts its seconds, not frozen
+        self.loading_clock.setInterval(1000)
+        self.loading_clock.timeout.connect(self._show_loading_time)
+        self._loading_since = 0.0
         self.history_job = BackgroundJob(self, policy="replace")
         self.history_job.done.connect(self._continue_resume)
         self.history_job.failed.connect(lambda exc, details: self._show_error("Cannot resume the run", exc))
         self.overlay_job = BackgroundJob(self, policy="replace")
         self.overlay_job.done.connect(self._show_overlay)
         self.overlay_job.failed.connect(lambda exc, details: self._show_error("Cannot overlay this run", exc))
+        # once the engine is loaded and the window ready: the engine's lazy imports, then (the app) UMAP's compile
+        self.warm_up = StartupWarmUp(self, umap=warm_up_umap)
+        self.warm_up.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
 
         self.actions = WindowActions(self)
         for name in WindowActions.NAMES:  # the window's commands, reachable as window.start_action etc.
@@ -136,6 +146,7 @@ class MainWindow(QMainWindow):
     # ---- construction -----------------------------------------------------------------------------------
     def _build_ui(self) -> None:
         self.experiment_panel = ExperimentPanel()
+        self.experiment_panel.retry.connect(self.retry_load)
         self.training = TrainingTab()
         t = self.training
         # the training view's parts, under the names the rest of the window (and its tests) use
@@ -211,8 +222,57 @@ class MainWindow(QMainWindow):
         self._loading_source = source
         self._load_superseded = False
         self.start_action.setEnabled(False)
-        self.statusBar().showMessage("Loading the training engine…")
+        self.experiment_panel.show_loading()
+        self.statusBar().showMessage(LOADING_TEXT)
+        if self.progress.maximum() != 0:  # busy (moving) bar while loading, unless a run's progress is shown
+            self._progress_range = (self.progress.minimum(), self.progress.maximum(), self.progress.value())
+            self.progress.setRange(0, 0)
+        self._loading_since = time.monotonic()
+        self.loading_clock.start()
         self.loader_job.start(load_experiment_job, source)
+
+    @Slot()
+    def _show_loading_time(self) -> None:
+        if self.statusBar().currentMessage().startswith(LOADING_TEXT[:-1]):
+            seconds = round(time.monotonic() - self._loading_since)
+            self.statusBar().showMessage(f"{LOADING_TEXT} {seconds} s (the first start after installing takes "
+                                         "longest)")
+
+    def _end_loading_indicator(self) -> None:
+        self.loading_clock.stop()
+        if self.progress.maximum() == 0:
+            low, high, value = getattr(self, "_progress_range", (0, 100, 0))
+            self.progress.setRange(low, high)
+            self.progress.setValue(value)
+
+    @Slot(object, str)
+    def _on_loader_failed(self, exc: BaseException, details: str) -> None:
+        """The load failed: say so where the loading message was, with what to do, and offer a retry. A bad
+        experiment file is the user's to fix (the engine itself loaded); anything else means the engine did not."""
+        self._end_loading_indicator()
+        engine_loaded = is_user_error(exc)
+        source = self._loading_source
+        if engine_loaded:
+            title = "Cannot load the experiment"
+            advice = ("Fix the file and press Retry, or open another experiment (File › Open experiment…)."
+                      if source else "Press Retry, or open an experiment file (File › Open experiment…).")
+        else:
+            title = "Cannot load the training engine"
+            advice = ("Press Retry. If it fails again, check the installation (torch, scikit-learn: "
+                      "pip install -c constraints.txt -e '.[gui]'); the details are in the error dialog.")
+        self.experiment_panel.show_failed(f"{title}: {type(exc).__name__}: {exc}" if not engine_loaded
+                                          else f"{title}: {exc}", advice)
+        self._show_error(title, exc, details)
+        retry = self.error_box.addButton("Retry", QMessageBox.ButtonRole.AcceptRole)
+        retry.setObjectName("retryLoad")
+        retry.clicked.connect(self.retry_load)
+        self.learn.engine_failed()
+        self.on_state_changed(self.controller.state)
+
+    @Slot()
+    def retry_load(self) -> None:
+        """Load again what failed to load (the experiment given, or the default preset)."""
+        self.load_experiment(self._loading_source)
 
     def _resolve_runs_root(self) -> None:
         if self.runs_root is None:
@@ -226,6 +286,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_loader_done(self, experiment: Any) -> None:
         """The background load's result, unless the user opened a run or experiment meanwhile: theirs wins."""
+        self._end_loading_indicator()
         if not self._load_superseded:
             self.on_experiment_loaded(experiment)
             return
@@ -237,6 +298,7 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def on_experiment_loaded(self, experiment: Any) -> None:
+        self._end_loading_indicator()
         self._resolve_runs_root()
         self.experiment = experiment
         self.embeddings.engine_ready()
@@ -255,8 +317,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def _on_loader_finished(self) -> None:
+        self._end_loading_indicator()
         self._resolve_runs_root()
         self.run_list.engine_ready()  # core is imported now: the run list may describe runs in its worker
+        self.warm_up.engine_loaded()
         if self._closing:
             self.close()
             return
@@ -722,7 +786,7 @@ class MainWindow(QMainWindow):
                 box.open()
             return
         dialogs = [d for d in (self.report_dialog, self.transfer_wizard) if d is not None]
-        background = (self.embeddings.busy or self.training.busy or self.evaluation.busy or self.overlay_job.busy or self.history_job.busy
+        background = (self.warm_up.busy or self.embeddings.busy or self.training.busy or self.evaluation.busy or self.overlay_job.busy or self.history_job.busy
                       or self.run_list.busy                      or (self.follower is not None and self.follower.busy) or any(d.busy for d in dialogs))
         if self.controller.busy or self._loader is not None or background:
             # Ask the workers to finish and close again when they have; the GUI thread never blocks on them.

@@ -165,6 +165,8 @@ class TrainingTab(QWidget):
         elif isinstance(event, core.RunFinished):
             self.loss_plot.refresh()
             self.result_label.setText(outcome_text(event, self.run_dir))
+            if event.verdict == "diverged":
+                self.cockpit.show_diverged(event.advice)
             self.ended()
             self.run_finished.emit(event)
 

@@ -18,7 +18,10 @@ DARK = ((QPalette.ColorRole.Window, "#2b2b2b"), (QPalette.ColorRole.WindowText, 
         (QPalette.ColorRole.Text, "#e6e6e6"), (QPalette.ColorRole.Button, "#3a3a3a"),
         (QPalette.ColorRole.ButtonText, "#e6e6e6"), (QPalette.ColorRole.Highlight, "#3d7bd9"),
         (QPalette.ColorRole.HighlightedText, "#ffffff"), (QPalette.ColorRole.ToolTipBase, "#3a3a3a"),
-        (QPalette.ColorRole.ToolTipText, "#e6e6e6"), (QPalette.ColorRole.PlaceholderText, "#9a9a9a"))
+        (QPalette.ColorRole.ToolTipText, "#e6e6e6"), (QPalette.ColorRole.PlaceholderText, "#9a9a9a"),
+        # links (About's docs link, rich-text labels): the default dark blue is unreadable on the dark window
+        (QPalette.ColorRole.Link, "#8ab4f8"), (QPalette.ColorRole.LinkVisited, "#c7a4f5"),
+        (QPalette.ColorRole.BrightText, "#ffffff"))
 DARK_DISABLED = ((QPalette.ColorRole.WindowText, "#7c7c7c"), (QPalette.ColorRole.Text, "#7c7c7c"),
                  (QPalette.ColorRole.ButtonText, "#7c7c7c"), (QPalette.ColorRole.Light, "#2b2b2b"),
                  (QPalette.ColorRole.Base, "#2b2b2b"), (QPalette.ColorRole.Button, "#333333"))

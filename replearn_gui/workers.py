@@ -16,8 +16,7 @@ def load_experiment_job(source: str | None) -> Any:
         experiment = core.load_preset(source)
     else:
         experiment = core.load_experiment(source)
-    core.warm_up_engine()  # here, not in the first run, where its imports would stall the window
-    return experiment
+    return experiment  # ready to train; the engine's own warm-up follows in the background (warm_up.py)
 
 
 def training_job(experiment: Any, runs_root: str, num_threads: int,

@@ -115,23 +115,9 @@ class Normalizer:
     def fit_rows(cls, kind: str, X: np.ndarray, rows: np.ndarray, chunk: int = 16384) -> Normalizer:
         """The same fit over ``X[rows]`` read a chunk at a time (memory-mapped data larger than memory): means
         and variances are merged chunk by chunk (Chan, Golub & LeVeque 1979), as exact as one pass over all."""
-        rows = np.sort(np.asarray(rows))
-        d = int(np.prod(X.shape[1:]))
-        count, mean, m2 = 0, np.zeros(d), np.zeros(d)
-        low, high = np.full(d, np.inf), np.full(d, -np.inf)
-        for start in range(0, len(rows), chunk):
-            flat = np.asarray(X[rows[start:start + chunk]]).reshape(-1, d).astype(np.float64)
-            n_b = len(flat)
-            mean_b = flat.mean(axis=0)
-            m2_b = ((flat - mean_b) ** 2).sum(axis=0)
-            delta = mean_b - mean
-            total = count + n_b
-            mean = mean + delta * (n_b / total)
-            m2 = m2 + m2_b + delta * delta * (count * n_b / total)
-            count = total
-            low, high = np.minimum(low, flat.min(axis=0)), np.maximum(high, flat.max(axis=0))
+        count, mean, m2, low, high = chunked_moments(X, rows, chunk)
         if kind == "none":
-            shift, scale = np.zeros(d), np.ones(d)
+            shift, scale = np.zeros(len(mean)), np.ones(len(mean))
         elif kind == "standardize":
             shift, scale = mean, np.sqrt(m2 / max(count, 1))
         elif kind == "minmax":
@@ -155,10 +141,42 @@ class Normalizer:
         temporaries: the peak is the result plus one chunk)."""
         out = np.empty(X.shape, dtype=np.float32)
         flat_out = out.reshape(len(X), -1)
+        chunk = rows_per_chunk(flat_out.shape[1], 4, chunk)
         for start in range(0, len(X), chunk):
             part = np.asarray(X[start:start + chunk]).reshape(-1, flat_out.shape[1])
             flat_out[start:start + chunk] = (part - self.shift) / self.scale
         return out
+
+
+CHUNK_BYTES = 64 << 20  # a chunk's rows are capped by bytes too: 16384 rows of a 16384-wide file would be 2 GiB
+
+
+def rows_per_chunk(width: int, itemsize: int, rows: int) -> int:
+    """At most ``rows`` rows, and at most :data:`CHUNK_BYTES` of ``width`` values of ``itemsize`` bytes."""
+    return max(1, min(rows, CHUNK_BYTES // max(1, width * itemsize)))
+
+
+def chunked_moments(X, rows: np.ndarray, chunk: int = 16384):
+    """``(count, mean, m2, min, max)`` per feature of the flattened ``X[rows]``, in float64, read a chunk at a time:
+    means and sums of squared deviations are merged chunk by chunk (Chan, Golub & LeVeque 1979), as exact as one
+    pass over all (``m2 / count`` is the variance)."""
+    rows = np.sort(np.asarray(rows))
+    d = int(np.prod(X.shape[1:]))
+    chunk = rows_per_chunk(d, 8, chunk)
+    count, mean, m2 = 0, np.zeros(d), np.zeros(d)
+    low, high = np.full(d, np.inf), np.full(d, -np.inf)
+    for start in range(0, len(rows), chunk):
+        flat = np.asarray(X[rows[start:start + chunk]]).reshape(-1, d).astype(np.float64)
+        n_b = len(flat)
+        mean_b = flat.mean(axis=0)
+        m2_b = ((flat - mean_b) ** 2).sum(axis=0)
+        delta = mean_b - mean
+        total = count + n_b
+        mean = mean + delta * (n_b / total)
+        m2 = m2 + m2_b + delta * delta * (count * n_b / total)
+        count = total
+        low, high = np.minimum(low, flat.min(axis=0)), np.maximum(high, flat.max(axis=0))
+    return count, mean, m2, low, high
 
 
 class NormalizedRows:

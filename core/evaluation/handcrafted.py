@@ -201,10 +201,13 @@ def sample_rate_of(dataset) -> float:
 
 
 def handcrafted_baseline(kind: str, X_train: np.ndarray, *, n_nodes: int = 0, edges: np.ndarray | None = None,
-                         sample_rate: float = 8000.0) -> HandcraftedFeatures:
-    """The hand-designed features of ``kind`` data, fitted (vocabulary, standardisation) on ``X_train``."""
+                         sample_rate: float = 8000.0, rows: np.ndarray | None = None,
+                         batch_size: int = 2048) -> HandcraftedFeatures:
+    """The hand-designed features of ``kind`` data, fitted (vocabulary, standardisation) on ``X_train`` — or, with
+    ``rows``, on ``X_train[rows]``, read and featurised ``batch_size`` rows at a time (memory-mapped data is never
+    loaded whole; only the features are kept)."""
     if kind == "tokens":
-        raw: Callable[[np.ndarray], np.ndarray] = tfidf_features(X_train)
+        raw: Callable[[np.ndarray], np.ndarray] = tfidf_features(X_train if rows is None else X_train[rows])
     elif kind == "graph":
         table = graph_node_features(n_nodes, edges if edges is not None else np.zeros((0, 2), np.int64))
         raw = lambda X: table[np.asarray(X).reshape(len(X), -1)[:, 0].round().astype(int)]  # noqa: E731
@@ -214,7 +217,16 @@ def handcrafted_baseline(kind: str, X_train: np.ndarray, *, n_nodes: int = 0, ed
         raw = lambda X: audio_features(X, sample_rate)  # noqa: E731
     else:
         raw = lambda X: np.asarray(X, dtype=np.float64).reshape(len(X), -1)  # noqa: E731
-    F = raw(X_train)
-    mean, std = F.mean(axis=0), F.std(axis=0)
+    if rows is None:
+        F = raw(X_train)
+        mean, std = F.mean(axis=0), F.std(axis=0)
+    elif kind in ("tabular", "embeddings"):  # the columns are as wide as the inputs: their moments a chunk at a time
+        from core.data.splits import chunked_moments
+
+        count, mean, m2, _, _ = chunked_moments(X_train, rows, batch_size)
+        std = np.sqrt(m2 / max(count, 1))
+    else:
+        F = np.concatenate([raw(np.asarray(X_train[rows[s:s + batch_size]])) for s in range(0, len(rows), batch_size)])
+        mean, std = F.mean(axis=0), F.std(axis=0)
     std = np.where(std > 1e-12, std, 1.0)  # a constant feature stays 0 rather than dividing by zero
     return HandcraftedFeatures(NAMES.get(kind, "hand-designed"), lambda X: ((raw(X) - mean) / std).astype(np.float32))

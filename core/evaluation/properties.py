@@ -87,32 +87,58 @@ CORRUPTION_UNITS = {"gaussian_noise": "noise std (normalised input units)", "occ
 
 
 def corrupt(x: np.ndarray, kind: str, level: float, rng: np.random.Generator) -> np.ndarray:
+    """``x`` corrupted at ``level``. Every draw takes a fixed number of values per sample, in sample order, so a
+    split corrupted a batch at a time gets the same corruption as the whole split at once (from one generator)."""
     if level == 0:
         return x
     if kind == "gaussian_noise":
-        return x + level * rng.standard_normal(x.shape).astype(np.float32)
+        return x + np.float32(level) * rng.standard_normal(x.shape, dtype=np.float32)
     if kind == "shift":
-        return _shift(x, rng.choice([-level, level], size=len(x)))
+        return _shift(x, np.where(rng.random(len(x)) < 0.5, -level, level))
     if kind == "occlusion":  # a blank square covering ``level`` of the image's area, at a random place
         out = x.copy()
         h, w = x.shape[-2:]
         side_h, side_w = max(1, round(np.sqrt(level) * h)), max(1, round(np.sqrt(level) * w))
-        for i in range(len(x)):
-            r, c = rng.integers(0, h - side_h + 1), rng.integers(0, w - side_w + 1)
+        corner = rng.random((len(x), 2))
+        tops = (corner[:, 0] * (h - side_h + 1)).astype(int)
+        lefts = (corner[:, 1] * (w - side_w + 1)).astype(int)
+        for i, (r, c) in enumerate(zip(tops, lefts, strict=True)):
             out[i, ..., r:r + side_h, c:c + side_w] = 0
         return out
     raise ValueError(kind)
 
 
-def robustness(embed: Embedder, probe, X_test: np.ndarray, y_test: np.ndarray, kind: str,
-               seed: int = 0) -> dict[str, list[tuple[float, float]]]:
-    """For each corruption: (level, probe accuracy) pairs, level 0 first."""
-    rng = np.random.default_rng(seed)
-    curves = {}
-    for name, levels in corruption_levels(kind).items():
-        curves[name] = [(lv, float((probe.predict(embed(corrupt(X_test, name, lv, rng))) == y_test).mean()))
-                        for lv in levels]
-    return curves
+EVAL_BATCH = 2048  # test rows read, corrupted and embedded at a time: memory independent of the split's size
+
+
+def row_batches(X, rows: np.ndarray, batch_size: int | None = None):
+    """``(position, X[rows[position:position + batch_size]])`` in order: the split is read a batch at a time from
+    the (possibly memory-mapped, :class:`core.data.splits.NormalizedRows`) features, never whole."""
+    batch_size = batch_size or EVAL_BATCH
+    for start in range(0, len(rows), batch_size):
+        yield start, np.asarray(X[rows[start:start + batch_size]])
+
+
+def robustness(embed: Embedder, probe, X, y_test: np.ndarray, kind: str, seed: int = 0,
+               rows: np.ndarray | None = None, batch_size: int | None = None) -> dict[str, list[tuple[float, float]]]:
+    """For each corruption: (level, probe accuracy) pairs, level 0 first, on ``X[rows]`` (default: all of ``X``)
+    with labels ``y_test``. The rows are read, corrupted and embedded a batch at a time and only the counts of
+    correct predictions are kept; each (corruption, level) draws from its own generator, so the curves do not
+    depend on the batch size."""
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    levels = corruption_levels(kind)
+    streams = {(name, lv): np.random.default_rng([seed, i, j])
+               for i, (name, lvs) in enumerate(levels.items()) for j, lv in enumerate(lvs) if lv}
+    correct = dict.fromkeys(streams, 0)
+    clean = 0  # level 0 is the same clean inputs for every corruption: embedded once per batch
+    for start, x in row_batches(X, rows, batch_size):
+        y = y_test[start:start + len(x)]
+        clean += int((probe.predict(embed(x)) == y).sum())
+        for (name, lv), rng in streams.items():
+            correct[(name, lv)] += int((probe.predict(embed(corrupt(x, name, lv, rng))) == y).sum())
+    n = len(rows)
+    return {name: [(lv, (correct[(name, lv)] if lv else clean) / n if n else float("nan")) for lv in lvs]
+            for name, lvs in levels.items()}
 
 
 def relative_drop(curve: list[tuple[float, float]]) -> float:
@@ -132,19 +158,33 @@ def _r2_heldout(features: np.ndarray, target: np.ndarray, seed: int) -> float:
     return float(model.score(scaler.transform(features[te]), target[te]))
 
 
-def invariance_equivariance(embed: Embedder, X: np.ndarray, kind: str, seed: int = 0) -> dict[str, dict[str, float]]:
+def invariance_equivariance(embed: Embedder, X, kind: str, seed: int = 0, rows: np.ndarray | None = None,
+                            batch_size: int | None = None) -> dict[str, dict[str, float]]:
+    """Invariance and equivariance of each transform of ``kind`` on ``X[rows]`` (default: all of ``X``). The rows
+    are read and transformed a batch at a time; only their representations (n × d, not the inputs) are kept."""
+    rows = np.arange(len(X)) if rows is None else np.asarray(rows)
+    n = len(rows)
+    if n == 0:
+        return {}
     rng = np.random.default_rng(seed)
-    Z = embed(X)
-    other = Z[rng.permutation(len(Z))]
-    baseline = float(np.linalg.norm(Z - other, axis=1).mean()) or 1.0
-    out = {}
-    for t in transforms_for(kind):
-        params = rng.uniform(t.low, t.high, len(X)).astype(np.float32)
-        Zt = embed(t.apply(X, params))
-        delta = Zt - Z
-        out[t.name] = {"invariance": float(np.linalg.norm(delta, axis=1).mean()) / baseline,
-                       "equivariance_r2": _r2_heldout(delta, params, seed)}
-    return out
+    other = rng.permutation(n)
+    transforms = transforms_for(kind)
+    params = {t.name: rng.uniform(t.low, t.high, n).astype(np.float32) for t in transforms}
+    Z: np.ndarray | None = None
+    deltas: dict[str, np.ndarray] = {}
+    for start, x in row_batches(X, rows, batch_size):
+        z = embed(x)
+        if Z is None:
+            Z = np.empty((n, z.shape[1]), np.float32)
+            deltas = {t.name: np.empty_like(Z) for t in transforms}
+        stop = start + len(x)
+        Z[start:stop] = z
+        for t in transforms:
+            deltas[t.name][start:stop] = embed(t.apply(x, params[t.name][start:stop])) - z
+    assert Z is not None
+    baseline = float(np.linalg.norm(Z - Z[other], axis=1).mean()) or 1.0
+    return {name: {"invariance": float(np.linalg.norm(delta, axis=1).mean()) / baseline,
+                   "equivariance_r2": _r2_heldout(delta, params[name], seed)} for name, delta in deltas.items()}
 
 
 def smoothness(embed_z: np.ndarray, X: np.ndarray, seed: int = 0) -> float:

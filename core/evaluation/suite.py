@@ -9,6 +9,12 @@ whether learning helped, and whether it beat engineering. Probes follow :data:`~
 chosen on the validation split) and are scored on the test split; :meth:`Evaluation.notes` says which split, on
 how many samples, and what the intervals cover. The evaluations themselves are a registry (:mod:`core.evaluation.methods`), one file
 each.
+
+Memory: every representation is computed a batch of inputs at a time and the evaluations that read inputs
+(robustness, invariance, reconstruction) stream the test split, so memory-mapped data is never loaded whole. When
+three copies of the input features do not fit in the free memory, the raw-feature baseline (and the standardised
+columns of tabular data) are left out with a note, and PCA-k is fitted on a uniform sample of the training split
+(:data:`PCA_SAMPLE_BYTES`), which the note states.
 """
 from __future__ import annotations
 
@@ -31,6 +37,16 @@ BASELINE_HELP = {"raw": "the input features themselves",
 
 
 NOTES = logging.getLogger("replearn")
+PCA_SAMPLE_BYTES = 128 << 20  # the PCA baseline of features that do not fit is fitted on a sample this large
+WIDE_COPIES = 3  # copies of the input features that the raw-feature baselines may hold at once
+EMBED_BATCH = 8192  # rows embedded at a time (a multiple of embed_inputs' own 2048: the same batches as before)
+
+
+def embed_in_batches(embed, X, batch_size: int | None = None) -> np.ndarray:
+    """``embed(X)`` computed on ``batch_size`` rows at a time (``X`` may be memory-mapped and normalised on read)."""
+    batch_size = batch_size or EMBED_BATCH
+    parts = [embed(np.asarray(X[start:start + batch_size])) for start in range(0, len(X), batch_size)]
+    return np.concatenate(parts) if parts else embed(np.asarray(X[:0]))
 
 
 def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequence[str] = BASELINES,
@@ -60,24 +76,41 @@ def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequenc
     from core.data.files.common import available_memory, human
 
     free = available_memory()
-    if free is not None and raw_bytes > free // 2 and ({"raw", "pca"} & set(baselines)):
-        # the raw-feature baselines hold every feature in memory; the learned representation streams
-        NOTES.info("the raw-feature and PCA baselines were left out: the features (%s) do not fit in the memory "
-                   "that is free (%s)", human(raw_bytes), human(free))
-        baselines = tuple(b for b in baselines if b not in ("raw", "pca"))
+    # the raw features, the standardised columns and PCA's fitting copies each take about the features' size
+    too_big = free is not None and WIDE_COPIES * raw_bytes > free
+    notes = {}
+    if free is not None and too_big and ({"raw", "pca", "handcrafted"} & set(baselines)):
+        # a representation as wide as the inputs is the inputs: it cannot be held; the learned one streams
+        why = f"the {width} input features of {ds.n} samples ({human(raw_bytes)}) do not fit in the free memory " \
+              f"({human(free)})"
+        if "raw" in baselines:
+            NOTES.info("the raw-feature baseline was left out: %s", why)
+            notes["raw"] = f"left out: {why}"
+        if "handcrafted" in baselines and ds.kind in ("tabular", "embeddings"):  # these are the raw columns
+            from core.evaluation.handcrafted import NAMES
+
+            notes[NAMES[ds.kind]] = f"left out: its standardised columns are as wide as the inputs, and {why}"
+            baselines = tuple(b for b in baselines if b != "handcrafted")
+        baselines = tuple(b for b in baselines if b != "raw")
     if "raw" in baselines:
         embedders["raw"] = flat
     learned_dim = model.embed(np.arange(min(2, ds.n))).shape[1]
-    notes = {}
     if "raw" in baselines:
         notes["raw"] = f"the {width} input features as the model sees them (normalised)"
     if "pca" in baselines and ds.kind not in ("graph", "tokens"):  # ids are not features to rotate
         from sklearn.decomposition import PCA
 
         k = min(learned_dim, width, len(splits.train))
-        pca = PCA(n_components=k, random_state=seed).fit(flat(data.X[splits.train]))
+        fit_rows, sampled = splits.train, ""
+        if too_big:  # fitted on a uniform sample of the training rows that fits in PCA_SAMPLE_BYTES
+            cap = max(k, min(len(splits.train), PCA_SAMPLE_BYTES // (width * 4)))
+            fit_rows = np.sort(np.random.default_rng(seed).choice(splits.train, cap, replace=False))
+            sampled = (f" — on a uniform random sample of {len(fit_rows):,} of the {len(splits.train):,} training "
+                       f"samples, as the features ({human(raw_bytes)}) do not fit in the free memory; applied to every "
+                       "sample a batch at a time")
+        pca = PCA(n_components=k, random_state=seed).fit(flat(data.X[fit_rows]))
         embedders["pca"] = lambda X: pca.transform(flat(X)).astype(np.float32)
-        notes["pca"] = (f"PCA-{k} of the input features (fitted on the training split)"
+        notes["pca"] = (f"PCA-{k} of the input features (fitted on the training split{sampled})"
                         + (": all input dimensions kept, so it is the raw features rotated" if k == width
                            else f", k = the representation's {learned_dim} dimensions" if k == learned_dim
                            else f", k capped by the {len(splits.train)} training samples"))
@@ -93,12 +126,13 @@ def evaluate(model, evaluations: Sequence[str] | None = None, baselines: Sequenc
 
         # a graph's held-out edges stay hidden from the hand-designed features too
         edges = getattr(model.model.data, "edges", None)
-        hand = handcrafted_baseline(ds.kind, data.X[splits.train], n_nodes=ds.n,
+        hand = handcrafted_baseline(ds.kind, data.X, rows=splits.train, n_nodes=ds.n,
                                     edges=ds.edges if edges is None else edges, sample_rate=sample_rate_of(ds))
         embedders[hand.name] = hand.transform  # the name says which features they are
         notes[hand.name] = (f"{hand.name[len('hand-designed ('):-1]} computed from the inputs, standardised on the "
                             "training split (core.evaluation.handcrafted)")
-    reps = {name: embed(data.X) for name, embed in embedders.items()}
+    # every representation is computed a batch of inputs at a time: memory-mapped inputs are never loaded whole
+    reps = {name: embed_in_batches(embed, data.X) for name, embed in embedders.items()}
     results: dict[str, RepresentationResult] = {}
     steps = len(reps) * len(evaluations)
     done = 0

@@ -208,14 +208,19 @@ class CNN1dEncoder(_ConvEncoder):
     """Small 1-D convolutional network for signals and sequences (C×T, or T for one channel).
 
     The 1-D counterpart of ``cnn2d``: strided convolution blocks, global average pooling over time, a linear
-    layer to the representation. Sees local temporal patterns wherever they occur.
+    layer to the representation. Sees local temporal patterns wherever they occur. Five blocks by default: with
+    kernel 7 and four halvings, each last-block feature sees 97 samples, long enough for the course of an event
+    (a chirp's direction, a pulse's envelope) to survive the pooling; with three blocks (25 samples) only its
+    local texture did (``bench/quality.py --signals``, SimCLR: linear probe 0.735 → 0.873, kNN 0.568 → 0.680).
     """
 
     dims = 1
 
     @dataclass(frozen=True, kw_only=True)
     class Params(BaseParams):
-        channels: tuple[int, ...] = param((32, 64, 64), label="Channels per block", min=1, max=4096, min_items=1)
+        channels: tuple[int, ...] = param((32, 64, 64, 64, 64), label="Channels per block", min=1, max=4096,
+                                          min_items=1, help="One convolution block per entry; every block after "
+                                          "the first halves the length.")
         kernel_size: int = param(7, label="Kernel size", min=1, max=63)
         out_dim: int = param(64, label="Representation dimension", min=1, max=65536)
         activation: Activation = param("relu", label="Activation")

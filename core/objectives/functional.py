@@ -74,12 +74,20 @@ def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Ten
     When all embeddings are collinear every term is :math:`\log(2N-1)`. Robustness: ``F.normalize`` divides by
     :math:`\max(\lVert z\rVert, 10^{-12})`, so a zero embedding gives similarity 0 rather than NaN.
     """
+    return nt_xent_with_accuracy(z1, z2, temperature)[0]
+
+
+def nt_xent_with_accuracy(z1: torch.Tensor, z2: torch.Tensor, temperature: float
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`nt_xent` and :func:`contrastive_accuracy` from one 2N x 2N similarity matrix (the accuracy is
+    its argmax, detached: dividing by τ > 0 keeps the order)."""
     n = z1.shape[0]
     z = F.normalize(torch.cat([z1, z2]), dim=1)
     sim = z @ z.T / temperature
     sim = sim.masked_fill(torch.eye(2 * n, dtype=torch.bool, device=z.device), float("-inf"))
     targets = torch.cat([torch.arange(n, 2 * n), torch.arange(0, n)]).to(z.device)
-    return F.cross_entropy(sim, targets)
+    accuracy = (sim.detach().argmax(dim=1) == targets).float().mean()
+    return F.cross_entropy(sim, targets), accuracy
 
 
 def contrastive_accuracy(z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:

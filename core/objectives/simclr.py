@@ -31,6 +31,5 @@ class SimCLR(TwoViewObjective):
         v1, v2 = self.two_views(batch)
         # data-parallel: the negatives are the whole global batch
         z1, z2 = gather(self.projector(self.encoder(v1))), gather(self.projector(self.encoder(v2)))
-        loss = Fn.nt_xent(z1, z2, self.params.temperature)
-        return LossOutput(loss=loss, terms={"nt_xent": loss},
-                          metrics={"contrastive_accuracy": Fn.contrastive_accuracy(z1.detach(), z2.detach())})
+        loss, accuracy = Fn.nt_xent_with_accuracy(z1, z2, self.params.temperature)  # one similarity matrix
+        return LossOutput(loss=loss, terms={"nt_xent": loss}, metrics={"contrastive_accuracy": accuracy})

@@ -181,7 +181,20 @@ class TSNE(Projection):
         return coords
 
 
-_UMAP_WARM = threading.Event()
+_UMAP_WARM = threading.Event()  # set once UMAP's numba code is compiled in this process
+
+
+class _WarmUpState:
+    """What the one UMAP warm-up under way is doing; a UMAP run that finds it running waits for it (one compile)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()  # one warm-up compiles at a time
+        self.running = False
+        self.progress: ProjectionProgress | None = None
+
+
+_WARMING = _WarmUpState()
+_HERE = threading.local()  # .warming: this thread is the warm-up (its own tiny UMAP must not wait for itself)
 
 
 @PROJECTIONS.register("umap")
@@ -210,6 +223,13 @@ class UMAP(Projection):
         indices = np.concatenate([np.arange(n)[:, None], nb.indices], axis=1)  # UMAP wants each point first
         distances = np.concatenate([np.zeros((n, 1), np.float32), nb.distances], axis=1)
         yield ProjectionProgress("umap", 0.1, f"found the {k} nearest neighbours of every point")
+        if not _UMAP_WARM.is_set() and not getattr(_HERE, "warming", False):
+            # a warm-up compiling in the background: wait for it rather than compile a second time beside it
+            while _WARMING.running and not _UMAP_WARM.wait(0.2):
+                stage = _WARMING.progress
+                yield ProjectionProgress("umap", 0.1 + 0.1 * (stage.fraction if stage else 0.0),
+                                         "preparing UMAP (compiling its code, once per process): "
+                                         + (stage.message if stage else "starting"))
         warm = _UMAP_WARM.is_set()
 
         def fit() -> np.ndarray:
@@ -249,8 +269,39 @@ class UMAP(Projection):
         return box["value"]
 
 
-def warm_up_umap() -> None:
-    """Compile UMAP's numba code on a tiny problem (call it off the GUI thread, early)."""
-    if not _UMAP_WARM.is_set():
-        X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
-        UMAP(n_neighbors=5, n_epochs=10).fit_transform(X)
+def umap_warm_up_progress() -> ProjectionProgress | None:
+    """The progress of the UMAP warm-up running now, or None when none runs."""
+    return _WARMING.progress if _WARMING.running else None
+
+
+def umap_is_warm() -> bool:
+    return _UMAP_WARM.is_set()
+
+
+def _warm_up_steps() -> Generator[ProjectionProgress, None, None]:
+    """The warm-up's real phases, compiling the code a UMAP of any size runs (our precomputed-neighbour path)."""
+    yield ProjectionProgress("umap", 0.0, "importing umap-learn and numba")
+    import umap  # noqa: F401  (numba and pynndescent come with it: a third of the warm-up)
+
+    X = np.random.default_rng(0).normal(size=(64, 4)).astype(np.float32)
+    for p in UMAP(n_neighbors=5, n_epochs=10).run(X):
+        what = ("compiling the neighbour-graph code" if p.fraction < 0.25 else "compiling the layout code")
+        yield ProjectionProgress("umap", 0.35 + 0.65 * p.fraction, what)
+
+
+def warm_up_umap() -> Generator[ProjectionProgress, None, None]:
+    """Compile UMAP's numba code on a tiny problem, yielding its phases (drive it off the GUI thread, early: a
+    cold first UMAP otherwise waits 15-25 s here). One warm-up runs at a time; a UMAP started meanwhile waits for
+    it (showing its phase) instead of compiling beside it. Returns at once when UMAP is already warm."""
+    if _UMAP_WARM.is_set() or not _WARMING.lock.acquire(blocking=False):
+        return
+    try:
+        _WARMING.running, _HERE.warming = True, True
+        for progress in _warm_up_steps():
+            _WARMING.progress = progress
+            yield progress
+        _UMAP_WARM.set()
+        yield ProjectionProgress("umap", 1.0, "UMAP is ready")
+    finally:
+        _WARMING.running, _HERE.warming, _WARMING.progress = False, False, None
+        _WARMING.lock.release()

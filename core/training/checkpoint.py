@@ -61,14 +61,19 @@ def _optimizer_tensors(opt_state: dict) -> tuple[dict[str, torch.Tensor], dict[s
     return tensors, scalars
 
 
-def save_checkpoint(directory: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                    state: TrainingState, reason: str, keep: int = 0) -> Path:
-    """Write ``step_NNNNNNN.safetensors`` atomically, then record it in the manifest (also atomically).
+@dataclass(frozen=True)
+class CapturedCheckpoint:
+    """A checkpoint's tensors copied out of the live model and optimiser, and its metadata: what
+    :func:`write_checkpoint` writes, on any thread, while training goes on changing the originals."""
 
-    With ``keep > 0`` only the newest ``keep`` checkpoints remain: the manifest drops the older ones first,
-    then their files are deleted, so a crash in between leaves stray files, never dangling entries.
-    """
-    directory.mkdir(parents=True, exist_ok=True)
+    tensors: dict[str, torch.Tensor]
+    meta: dict[str, str]
+    state: TrainingState
+
+
+def capture_checkpoint(*, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                       state: TrainingState) -> CapturedCheckpoint:
+    """Copy the model, the optimiser state and the RNG state now (on the training thread)."""
     tensors = {f"model/{k}": v.detach().to("cpu").contiguous().clone() for k, v in model.state_dict().items()}
     opt = optimizer.state_dict()
     opt_tensors, opt_scalars = _optimizer_tensors(opt)
@@ -83,6 +88,25 @@ def save_checkpoint(directory: Path, *, model: torch.nn.Module, optimizer: torch
         "optimizer_param_groups": json.dumps(opt["param_groups"]),
         "optimizer_scalars": json.dumps(opt_scalars),
     }
+    return CapturedCheckpoint(tensors=tensors, meta=meta, state=state)
+
+
+def save_checkpoint(directory: Path, *, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                    state: TrainingState, reason: str, keep: int = 0) -> Path:
+    """Write ``step_NNNNNNN.safetensors`` atomically, then record it in the manifest (also atomically).
+
+    With ``keep > 0`` only the newest ``keep`` checkpoints remain: the manifest drops the older ones first,
+    then their files are deleted, so a crash in between leaves stray files, never dangling entries.
+    """
+    return write_checkpoint(directory, capture_checkpoint(model=model, optimizer=optimizer, state=state),
+                            reason=reason, keep=keep)
+
+
+def write_checkpoint(directory: Path, captured: CapturedCheckpoint, *, reason: str, keep: int = 0) -> Path:
+    """The writing half of :func:`save_checkpoint` (safe on a background thread: it reads only ``captured``;
+    one writer at a time per directory, as the manifest is read, changed and replaced)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    state, tensors, meta = captured.state, captured.tensors, captured.meta
     name = f"step_{state.step:07d}.safetensors"
     path = directory / name
     atomic_write_bytes(path, st_save(tensors, metadata=meta))

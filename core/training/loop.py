@@ -15,6 +15,7 @@ import collections
 import contextlib
 import dataclasses
 import datetime as _dt
+import functools
 import logging
 import math
 import time
@@ -56,6 +57,7 @@ from core.training.events import (
     Stop,
     to_record,
 )
+from core.training.monitor import BackgroundMonitor
 from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
 from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
@@ -188,6 +190,8 @@ class Trainer:
         self._since_best = 0
         self._last_checkpoint: str | None = None
         self._trackers: list[Any] = []
+        self._monitor = BackgroundMonitor()  # per-epoch diagnostics, snapshot and checkpoint writes
+        self._last_epoch_event: EpochEnded | None = None
         self.dist = distributed.current()
         if self.dist.enabled and not self.dist.is_main:  # only rank 0 measures, snapshots and writes
             self.t = dataclasses.replace(self.t, diagnostics_every=0, probe_every=0, snapshot_every=0)
@@ -326,10 +330,12 @@ class Trainer:
                     run.save_array(run.SNAPSHOT_LABELS, self.data.dataset.y[self.subset])
                 if self.t.snapshot_every:
                     yield from self._emit(self._snapshot(RunDirectory.snapshot_name(epoch=0)))
-            last_epoch_event = None
             self._run_start = time.perf_counter()  # StepEnded.elapsed counts training time, not set-up
             while self.epoch < self.t.epochs and not self._stop and not self._early_stop:
-                last_epoch_event = (yield from self._train_epoch()) or last_epoch_event
+                yield from self._train_epoch()
+            yield from self._drain()  # the last epoch's monitoring, before anything else is written
+            yield from self._handle_commands()  # e.g. a Stop sent in reply to the last EpochEnded
+            last_epoch_event = self._last_epoch_event
             if self._stop:
                 status = "stopped"
                 if self._last_checkpoint is None or not self._last_checkpoint.endswith(f"step_{self.step:07d}.safetensors"):
@@ -364,6 +370,7 @@ class Trainer:
                                final_epoch=last_epoch_event, test=test, verdict=verdict, advice=advice)
         except (GeneratorExit, KeyboardInterrupt) as err:
             why = "interrupted" if isinstance(err, KeyboardInterrupt) else "closed by the caller before the end"
+            self._abandon_monitor()
             if isinstance(err, KeyboardInterrupt):
                 self._checkpoint_before_leaving()
             _quietly(run.write_status, status="stopped", finished=_now(), epochs_completed=self.epoch,
@@ -371,10 +378,12 @@ class Trainer:
             raise
         except BaseException as err:
             message = str(err) or type(err).__name__
+            self._abandon_monitor()
             _quietly(run.write_status, status="failed", finished=_now(), message=message,
                      last_checkpoint=self._last_checkpoint)
             raise
         finally:
+            self._monitor.close()  # nothing may write into the run directory once it is released
             run.close()
             for tracker in self._trackers:
                 tracker.close()
@@ -401,13 +410,42 @@ class Trainer:
         elif command is not None:
             self._pending.append(command)
 
+    def _settled(self, events: list[Any]) -> list[Any]:
+        """Take note of background work that finished (the newest checkpoint, the last epoch's event)."""
+        for event in events:
+            if isinstance(event, CheckpointSaved) and event.path:
+                self._last_checkpoint = event.path
+            elif isinstance(event, EpochEnded):
+                self._last_epoch_event = event
+        return events
+
+    def _emit_ready(self) -> Generator[Any, Any, None]:
+        """Emit the events of background work finished by now (called between steps)."""
+        for event in self._settled(self._monitor.ready()):
+            yield from self._emit(event)
+
+    def _drain(self) -> Generator[Any, Any, None]:
+        """Wait for the background work and emit its events (before the manifest is written again, before
+        the next epoch's monitoring, at the end of the run)."""
+        for event in self._settled(self._monitor.wait()):
+            yield from self._emit(event)
+
+    def _abandon_monitor(self) -> None:
+        """The run is failing or being closed: wait for the background work, log its events without yielding
+        (a closed generator cannot), and note the checkpoint it wrote."""
+        for event in self._settled(self._monitor.abandon()):
+            _quietly(self.run_dir.append_metric, to_record(event))
+
     def _handle_commands(self) -> Generator[Any, Any, None]:
         while self._pending:
             command = self._pending.popleft()
             if isinstance(command, RequestSnapshot):
                 yield from self._emit(self._snapshot(RunDirectory.snapshot_name(step=self.step)))
             elif isinstance(command, SaveCheckpoint):
-                yield from self._emit(self._checkpoint("requested"))
+                earlier = self._settled(self._monitor.wait())  # one writer of the manifest at a time
+                yield from self._emit(self._checkpoint("requested"))  # the reply comes first
+                for event in earlier:
+                    yield from self._emit(event)
             elif isinstance(command, SetLearningRate):
                 self.base_lr = float(command.lr)
                 yield from self._emit(LearningRateChanged(run_id=self.run_id, step=self.step, base_lr=self.base_lr,
@@ -420,7 +458,7 @@ class Trainer:
     def _lr_at(self, step: int) -> float:
         return self.base_lr * lr_factor(self.t.schedule, step, self.total_steps, self.warmup_steps)
 
-    def _train_epoch(self) -> Generator[Any, Any, EpochEnded | None]:
+    def _train_epoch(self) -> Generator[Any, Any, None]:
         t = self.t
         epoch = self.epoch + 1
         perm = self.train_idx[epoch_permutation(len(self.train_idx), t.seed, epoch).to(self.device)]
@@ -433,6 +471,10 @@ class Trainer:
         self.model.train()
         G, B, r = self.global_batch, t.batch_size, self.dist.rank
         for b in range(self.batch_in_epoch, self.steps_per_epoch):
+            if b == self.steps_per_epoch - 1 and epoch == t.epochs and self._monitor.busy:
+                # the earlier epochs' events come out before the run's last step, so a Stop sent in reply to
+                # them still stops a run that is not complete (as when they came before the next epoch)
+                yield from self._drain()
             global_idx = perm[b * G:(b + 1) * G]
             idx = global_idx[r * B:(r + 1) * B] if self.dist.enabled else global_idx
             for ahead in (1, 2) if self.streaming else ():  # loader threads read the next batches meanwhile
@@ -456,6 +498,7 @@ class Trainer:
             self._peak_loss = max(loss, getattr(self, "_peak_loss", None) or loss)
             terms = {k: float(v.detach()) for k, v in out.terms.items()}
             if not math.isfinite(loss):
+                yield from self._drain()  # the error names the last checkpoint: the one being written counts
                 raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
             self._consistent = False
             self.optimizer.zero_grad(set_to_none=True)
@@ -489,33 +532,53 @@ class Trainer:
                 metrics=metrics, lr=lr, samples_per_second=n / max(now - last, 1e-9), elapsed=now - run_start))
             last = time.perf_counter()
             yield from self._handle_commands()
+            if self._monitor.busy:
+                yield from self._emit_ready()
             self._stop = distributed.agree_to_stop(self._stop)  # a command reaches rank 0 only
             if self._stop:
                 return None
         self.epoch, self.batch_in_epoch = epoch, 0
-        val_loss, val_terms, val_metrics = (self._evaluate(self.data.splits.val) if self.dist.is_main
-                                            else (None, {}, {}))
+        for event in self._settled(self._monitor.wait(keep=1)):  # at most two epochs' work in flight
+            yield from self._emit(event)
         watch_probe = t.keep_best in ("probe_accuracy", "knn_accuracy") and self.y is not None
         due = (t.diagnostics_every and epoch % t.diagnostics_every == 0) or watch_probe
         probe = (bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)) or watch_probe
-        with limit_blas(1):  # the diagnostics' SVDs and the probe's solver on the small eval batch
-            diagnostics = self._diagnostics(probe=probe) if due else None
-            projection = self._diagnostics(space="projection") if due else None
-        event = EpochEnded(
-            run_id=self.run_id, epoch=epoch, step=self.step, train_loss=loss_sum / max(seen, 1),
+        with self._eval_mode():
+            val_loss, val_terms, val_metrics = (self._evaluate(self.data.splits.val) if self.dist.is_main
+                                                else (None, {}, {}))
+            # what needs the live model or the RNG stream is taken now; the rest runs beside the next epoch
+            snapshot = (self.representation(self.subset).astype(np.float32)
+                        if t.snapshot_every and epoch % t.snapshot_every == 0 else None)
+            inputs = (self._diagnostic_inputs(probe=probe, known=(self.subset, snapshot)) if due
+                      else (None, None))
+        captured = (self._capture_checkpoint() if t.checkpoint_every and epoch % t.checkpoint_every == 0
+                    else None)
+        step, lr = self.step, self._lr_at(self.step - 1)
+        make_event = functools.partial(
+            EpochEnded, run_id=self.run_id, epoch=epoch, step=step, train_loss=loss_sum / max(seen, 1),
             train_terms=_means(sums, seen), train_metrics=_means(metric_sums, seen), val_loss=val_loss,
-            val_terms=val_terms, val_metrics=val_metrics, seconds=time.perf_counter() - epoch_start,
-            lr=self._lr_at(self.step - 1), diagnostics=diagnostics, projection_diagnostics=projection)
-        self._save_matrices(epoch, diagnostics, projection)  # before the event: a follower reading it finds them
-        yield from self._emit(event)
-        if t.snapshot_every and epoch % t.snapshot_every == 0:
-            yield from self._emit(self._snapshot(RunDirectory.snapshot_name(epoch=epoch)))
-        if t.checkpoint_every and epoch % t.checkpoint_every == 0:
-            yield from self._emit(self._checkpoint("epoch"))
-        if t.keep_best:
-            yield from self._keep_best(event)
+            val_terms=val_terms, val_metrics=val_metrics, seconds=time.perf_counter() - epoch_start, lr=lr)
+
+        def finish() -> list[Any]:  # on the monitor's thread: arrays and files only, no model, no torch RNG
+            with limit_blas(1):  # the diagnostics' SVDs and the probe's solver on the small eval batch
+                diagnostics = self._diagnostics_from(inputs[0], probe=probe)
+                projection = self._diagnostics_from(inputs[1], probe=False)
+            event = make_event(diagnostics=diagnostics, projection_diagnostics=projection)
+            self._save_matrices(epoch, diagnostics, projection)  # before the event: a follower finds them
+            events: list[Any] = [event]
+            if snapshot is not None:
+                events.append(self._write_snapshot(RunDirectory.snapshot_name(epoch=epoch), snapshot, epoch, step))
+            if captured is not None:
+                events.append(self._write_checkpoint(captured, "epoch"))
+            return events
+
+        self._monitor.submit(finish)
+        if t.keep_best:  # the best checkpoint is chosen on this epoch's figures before training goes on
+            yield from self._drain()
+            assert self._last_epoch_event is not None and self._last_epoch_event.epoch == epoch
+            yield from self._keep_best(self._last_epoch_event)
         yield from self._handle_commands()
-        return event
+        return None
 
     # ---- the best checkpoint and early stopping ---------------------------------------------------------
     def _watched(self, event: EpochEnded) -> float | None:
@@ -568,6 +631,18 @@ class Trainer:
         devices = [self.device.index or 0] if self.device.type == "cuda" else []
         return torch.random.fork_rng(devices=devices)
 
+    @contextlib.contextmanager
+    def _eval_mode(self):
+        """The model in eval mode inside the block (switching walks every module: only when it is needed)."""
+        was_training = self.model.training
+        if was_training:
+            self.model.eval()
+        try:
+            yield
+        finally:
+            if was_training:
+                self.model.train()
+
     def representation(self, indices: np.ndarray) -> np.ndarray:
         """Embeddings of dataset samples ``indices`` in the representation space (which every model has)."""
         Z = self.embed(indices)
@@ -579,18 +654,14 @@ class Trainer:
         """Embeddings of dataset samples ``indices`` as a float32 CPU array (eval mode); ``space`` is
         ``"representation"`` or ``"projection"`` (``None`` when the objective has no projector)."""
         fn = self.model.embed if space == "representation" else self.model.project
-        was_training = self.model.training
-        self.model.eval()
         parts = []
-        with self._forked_rng():
+        with self._eval_mode(), self._forked_rng():
             for start in range(0, len(indices), batch_size):
                 idx = torch.as_tensor(indices[start:start + batch_size], device=self.device)
                 out = fn(self.X[idx])
                 if out is None:
-                    self.model.train(was_training)
                     return None
                 parts.append(out.float().cpu())
-        self.model.train(was_training)
         if not parts:
             return np.zeros((0, 0), dtype=np.float32)
         return torch.cat(parts).numpy()
@@ -600,14 +671,12 @@ class Trainer:
         """Mean loss, terms and metrics over held-out samples (eval mode, seeded RNG)."""
         if len(indices) == 0:
             return None, {}, {}
-        was_training = self.model.training
-        self.model.eval()
         sums: dict[str, float] = collections.defaultdict(float)
         metric_sums: dict[str, float] = collections.defaultdict(float)
         loss_sum = 0.0
         if len(indices) < self.model.min_batch_size:
             return None, {}, {}
-        with self._forked_rng():
+        with self._eval_mode(), self._forked_rng():
             torch.manual_seed(self.t.seed + _EVAL_SEED_OFFSET)
             for chunk in eval_chunks(len(indices), max(self.t.batch_size, 256), self.model.min_batch_size):
                 idx = torch.as_tensor(indices[chunk], device=self.device)
@@ -618,20 +687,55 @@ class Trainer:
                     sums[k] += float(v) * n
                 for k, v in out.metrics.items():
                     metric_sums[k] += float(v) * n
-        self.model.train(was_training)
         n = len(indices)
         return loss_sum / n, _means(sums, n), _means(metric_sums, n)
 
-    def _diagnostics(self, space: str = "representation", probe: bool = False) -> Diagnostics | None:
-        """Health of the eval batch's embeddings; alignment and cross-correlation from two augmented views
-        when the data kind has augmentations; the online probe when asked and there are labels."""
-        Z = self.embed(self.eval_idx, space=space)
-        if Z is None or len(Z) < 2:
+    def _diagnostics(self, probe: bool = False) -> Diagnostics | None:
+        """Health of the eval batch's representation now (see :meth:`_diagnostic_inputs`)."""
+        return self._diagnostics_from(self._diagnostic_inputs(probe=probe, projection=False)[0], probe=probe)
+
+    def _diagnostic_inputs(self, probe: bool = False, projection: bool = True,
+                           known: tuple[np.ndarray, np.ndarray | None] | None = None) -> tuple[Any, Any]:
+        """What the diagnostics need from the live model, for the representation and (``projection``) the
+        projector's space: the eval batch's embeddings, two augmented views' embeddings when the data kind has
+        augmentations, and the probe subset's representation when the online probe runs and there are labels.
+        Forward passes only, in eval mode on a forked RNG; :meth:`_diagnostics_from` does the rest.
+        ``known``: (sorted indices, their representation) already computed this epoch (the snapshot), reused
+        for the rows it holds."""
+        spaces = ("representation", "projection") if projection else ("representation",)
+        embedded = {space: (self._representation_of(self.eval_idx, known) if space == "representation"
+                            else self.embed(self.eval_idx, space=space)) for space in spaces}
+        usable = [space for space, Z in embedded.items() if Z is not None and len(Z) >= 2]
+        views = self._two_view_embeddings(usable)
+        inputs: list[Any] = []
+        for space in ("representation", "projection"):
+            Z = embedded.get(space)
+            if space not in usable:
+                inputs.append(None)
+                continue
+            probe_train = (self._representation_of(self.probe_idx, known)
+                           if probe and self.y is not None and space == "representation" else None)
+            inputs.append((Z, views.get(space), probe_train))
+        return inputs[0], inputs[1]
+
+    def _representation_of(self, indices: np.ndarray,
+                           known: tuple[np.ndarray, np.ndarray | None] | None) -> np.ndarray:
+        """The representation of ``indices``: rows of ``known`` when it holds them all, else a forward pass."""
+        subset, Z = known if known is not None else (indices, None)
+        if Z is not None and len(subset) and len(indices):
+            at = np.minimum(np.searchsorted(subset, indices), len(subset) - 1)
+            if np.array_equal(subset[at], indices):
+                return Z[at]
+        return self.representation(indices)
+
+    def _diagnostics_from(self, inputs: Any, probe: bool) -> Diagnostics | None:
+        """Diagnostics from :meth:`_diagnostic_inputs`' arrays (safe on the monitor's thread)."""
+        if inputs is None:
             return None
-        views = self._two_view_embeddings(space)
+        Z, views, probe_train = inputs
         probe_acc = knn_acc = None
-        if probe and self.y is not None and space == "representation":
-            probe_acc, knn_acc = self._online_probe(Z)
+        if probe and probe_train is not None:
+            probe_acc, knn_acc = self._online_probe(probe_train, Z)
         return compute_diagnostics(Z, views=views, probe_accuracy=probe_acc, knn_accuracy=knn_acc,
                                    view_group=self.t.batch_size, view_strength=self.model.uses_views)
 
@@ -656,28 +760,27 @@ class Trainer:
         return self._fallback_views or None
 
     @torch.no_grad()
-    def _two_view_embeddings(self, space: str) -> tuple[np.ndarray, np.ndarray] | None:
+    def _two_view_embeddings(self, spaces: list[str]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Two augmented views of the eval batch (the same every epoch), embedded in each of ``spaces``."""
         views = self._view_pipeline()
-        if views is None:
-            return None
-        fn = self.model.embed if space == "representation" else self.model.project
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            with self._forked_rng():
-                torch.manual_seed(self.t.seed + _EVAL_SEED_OFFSET + 1)  # the same views every epoch
-                x = self.X[torch.as_tensor(self.eval_idx, device=self.device)]
-                a, b = fn(views(x)), fn(views(x))
-        finally:
-            self.model.train(was_training)
-        if a is None or b is None:
-            return None
-        return a.float().cpu().numpy(), b.float().cpu().numpy()
+        if views is None or not spaces:
+            return {}
+        out = {}
+        with self._eval_mode(), self._forked_rng():
+            torch.manual_seed(self.t.seed + _EVAL_SEED_OFFSET + 1)  # the same views every epoch
+            x = self.X[torch.as_tensor(self.eval_idx, device=self.device)]
+            xa, xb = views(x), views(x)
+            for space in spaces:
+                fn = self.model.embed if space == "representation" else self.model.project
+                a, b = fn(xa), fn(xb)
+                if a is not None and b is not None:
+                    out[space] = (a.float().cpu().numpy(), b.float().cpu().numpy())
+        return out
 
-    def _online_probe(self, Z_eval: np.ndarray) -> tuple[float, float]:
+    def _online_probe(self, Z_train: np.ndarray, Z_eval: np.ndarray) -> tuple[float, float]:
+        """The probes fitted on the probe subset's representation ``Z_train``, scored on the eval batch's."""
         y = self.data.dataset.y
         assert y is not None  # the online probe runs on labelled data only
-        Z_train = self.representation(self.probe_idx)
         if len(np.unique(y[self.probe_idx])) < 2:
             return float("nan"), float("nan")
         # the probe protocol on subsets: C is chosen on the eval batch, so this live figure is a little
@@ -701,23 +804,38 @@ class Trainer:
 
     def _snapshot(self, relative: str) -> SnapshotReady:
         Z = self.representation(self.subset).astype(np.float32)
+        return self._write_snapshot(relative, Z, self.epoch, self.step)
+
+    def _write_snapshot(self, relative: str, Z: np.ndarray, epoch: int, step: int) -> SnapshotReady:
         path = self.run_dir.save_array(relative, Z)
         Z.setflags(write=False)
-        return SnapshotReady(run_id=self.run_id, epoch=self.epoch, step=self.step, path=str(path), embeddings=Z)
+        return SnapshotReady(run_id=self.run_id, epoch=epoch, step=step, path=str(path), embeddings=Z)
 
-    def _checkpoint(self, reason: str) -> CheckpointSaved:
-        if not self.dist.is_main:  # rank 0 writes the checkpoint for everyone
-            return CheckpointSaved(run_id=self.run_id, epoch=self.epoch, step=self.step, path="", reason=reason)
+    def _capture_checkpoint(self) -> ckpt.CapturedCheckpoint | None:
+        """A copy of the state to checkpoint (``None`` on the ranks that do not write)."""
+        if not self.dist.is_main:
+            return None
         state = ckpt.TrainingState(epoch=self.epoch, step=self.step, batch_in_epoch=self.batch_in_epoch,
                                    base_lr=self.base_lr, seed=self.t.seed)
+        return ckpt.capture_checkpoint(model=self.model, optimizer=self.optimizer, state=state)
+
+    def _write_checkpoint(self, captured: ckpt.CapturedCheckpoint, reason: str) -> CheckpointSaved:
         try:
-            path = ckpt.save_checkpoint(self.run_dir.checkpoints, model=self.model, optimizer=self.optimizer,
-                                        state=state, reason=reason,
-                                        keep=self.t.keep_checkpoints)
+            path = ckpt.write_checkpoint(self.run_dir.checkpoints, captured, reason=reason,
+                                         keep=self.t.keep_checkpoints)
         except OSError as err:
             raise explain_os_error(err, f"a checkpoint in {self.run_dir.checkpoints}") from None
-        self._last_checkpoint = str(path)
-        return CheckpointSaved(run_id=self.run_id, epoch=self.epoch, step=self.step, path=str(path), reason=reason)
+        return CheckpointSaved(run_id=self.run_id, epoch=captured.state.epoch, step=captured.state.step,
+                               path=str(path), reason=reason)
+
+    def _checkpoint(self, reason: str) -> CheckpointSaved:
+        """Checkpoint now, on this thread (the monitor must hold no checkpoint write: see :meth:`_drain`)."""
+        captured = self._capture_checkpoint()
+        if captured is None:  # rank 0 writes the checkpoint for everyone
+            return CheckpointSaved(run_id=self.run_id, epoch=self.epoch, step=self.step, path="", reason=reason)
+        saved = self._write_checkpoint(captured, reason)
+        self._last_checkpoint = saved.path
+        return saved
 
     def _final_evaluation(self) -> dict[str, float]:
         """Test-split loss and metrics, and the linear probe (:data:`core.diagnostics.probes.PROBE_PROTOCOL`,

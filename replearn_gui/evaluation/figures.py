@@ -22,6 +22,7 @@ from replearn_gui.explorer.colouring import categorical_palette
 STYLES = (Qt.PenStyle.SolidLine, Qt.PenStyle.DashLine, Qt.PenStyle.DotLine, Qt.PenStyle.DashDotLine)
 GREY = (120, 120, 120)
 ROW_HEIGHT = 250  # the grid never squeezes a plot below this; the tab scrolls instead
+COLUMN_WIDTH = 240  # the grid has as many columns of at least this width as fit (at most 3; more rows scroll)
 
 
 def _short(name: str, limit: int) -> str:
@@ -75,13 +76,11 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.confusion = pg.ImageItem()
         self.confusion.setLookupTable(pg.colormap.get("viridis").getLookupTable())
         self.confusion_plot.addItem(self.confusion)
-        layout = self.ci.layout
-        for c in range(3):
-            layout.setColumnStretchFactor(c, 1)
-        for r in (1, 2, 3):
-            layout.setRowMinimumHeight(r, ROW_HEIGHT)
-            layout.setRowStretchFactor(r, 1)
-        self.setMinimumHeight(3 * ROW_HEIGHT + 90)
+        self.columns = 3
+        self._hints: dict = {}  # plot -> its hint text item, wrapped to the plot's width
+        for p in self.plots:
+            p.vb.sigResized.connect(lambda p=p: self._fit_hint(p))
+        self.arrange(3)
         self.records: dict[str, Mapping[str, Any]] = {}
         self.transfers: dict[str, Any] = {}  # run name -> core.TransferResult
         self.colours: dict[str, tuple[int, int, int]] = {}
@@ -89,13 +88,57 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.invariance_plot.legend.setOffset((-5, -5))  # bottom right: few points are both moved and unreadable
         self._hint(self.transfer_plot, "Run the transfer wizard (Transfer…)")
 
-    @staticmethod
-    def _hint(plot, text: str) -> None:
-        item = pg.TextItem(text, color=(130, 130, 130), anchor=(0.5, 0.5))
+    @property
+    def plots(self) -> tuple:
+        """The figures in reading order (the grid fills rows left to right)."""
+        return (self.layer_plot, self.robust_plot, self.reliability_plot, self.confusion_plot, self.card_plot,
+                self.transfer_plot, self.invariance_plot, self.similarity_plot)
+
+    def arrange(self, columns: int) -> None:
+        """Lay the figures out in ``columns`` columns (3 when wide, fewer when narrow): a narrow tab gets more rows,
+        which scroll, instead of plots squeezed over each other or cut off at the right."""
+        layout = self.ci.layout
+        for p in self.plots:
+            if p in self.ci.items:
+                self.ci.removeItem(p)
+        self.ci.removeItem(self.key)
+        self.addItem(self.key, row=0, col=0, colspan=columns)
+        rows = 0
+        for k, p in enumerate(self.plots):
+            row, col = 1 + k // columns, k % columns
+            last = k == len(self.plots) - 1
+            self.addItem(p, row=row, col=col, colspan=columns - col if last else 1)
+            rows = row
+        for c in range(3):
+            layout.setColumnStretchFactor(c, 1 if c < columns else 0)
+        for r in range(1, len(self.plots) + 1):
+            layout.setRowMinimumHeight(r, ROW_HEIGHT if r <= rows else 0)
+            layout.setRowStretchFactor(r, 1 if r <= rows else 0)
+        self.columns = columns
+        self.setMinimumHeight(rows * ROW_HEIGHT + 90)
+        self.setMinimumWidth(COLUMN_WIDTH - 20)  # narrower still, the scroll area scrolls sideways
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
+        super().resizeEvent(event)
+        columns = max(1, min(3, self.width() // COLUMN_WIDTH))
+        if columns != getattr(self, "columns", columns):  # (pyqtgraph resizes once before __init__ is done)
+            self.arrange(columns)
+
+    def _hint(self, plot, text: str) -> None:
+        """A grey note in the middle of an empty plot, wrapped to the plot's width (never over its axes)."""
+        item = pg.TextItem(html=f"<div style='text-align:center; color:#828282'>{escape(text)}</div>",
+                           anchor=(0.5, 0.5))
         plot.addItem(item)
         item.setPos(0.5, 0.5)
         plot.setXRange(0, 1)
         plot.setYRange(0, 1)
+        self._hints[plot] = item
+        self._fit_hint(plot)
+
+    def _fit_hint(self, plot) -> None:
+        item = self._hints.get(plot)
+        if item is not None and item.scene() is not None:
+            item.setTextWidth(max(40.0, plot.vb.width() - 16))
 
     def clear_all(self) -> None:
         for p in (self.layer_plot, self.robust_plot, self.reliability_plot, self.card_plot, self.invariance_plot):
@@ -254,11 +297,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
             p.getAxis("bottom").setTicks(None)
             p.setLabel("left", "")
             p.setLabel("bottom", "")
-            item = pg.TextItem(hint, color=(130, 130, 130), anchor=(0.5, 0.5))
-            p.addItem(item)
-            item.setPos(0.5, 0.5)
-            p.setXRange(0, 1)
-            p.setYRange(0, 1)
+            self._hint(p, hint)
             return
         m = np.asarray(similarity.matrix, dtype=float)
         rows, cols = m.shape

@@ -83,7 +83,8 @@ class EvaluationTab(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setAlternatingRowColors(True)
         self.table.verticalHeader().setVisible(False)
-        self.figures = EvaluationFigures()
+        self._figures: EvaluationFigures | None = None  # built when first shown or used (start-up: 8 plots)
+        self._dark = False
 
         left = QWidget()
         ll = QVBoxLayout(left)
@@ -107,7 +108,6 @@ class EvaluationTab(QWidget):
         self.figures_scroll = QScrollArea()
         self.figures_scroll.setObjectName("evaluationFiguresScroll")
         self.figures_scroll.setWidgetResizable(True)
-        self.figures_scroll.setWidget(self.figures)
         right.addWidget(self.figures_scroll)
         right.setSizes([300, 420])
         split = QSplitter(Qt.Orientation.Horizontal)
@@ -271,11 +271,8 @@ class EvaluationTab(QWidget):
                         f"  [{m['low']:.3f}, {m['high']:.3f}]" if m.get("low") is not None else "")
                     self._cell(i, j + 1, text)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        for run in self.records:  # every run's stored transfer curve
-            stored = core.load_transfer(core.RunDirectory.open(run).reports)
-            if stored is not None:
-                self.figures.transfers[names[run]] = stored
-        self.figures.show_records({names[r]: rec for r, rec in self.records.items()})
+        if self._figures is not None:  # else they are drawn when first shown (a run's end does not wait on them)
+            self._draw_figures()
         if len(self.records) > 1:
             self._compare_layers(*list(self.records)[:2])
         else:
@@ -305,5 +302,30 @@ class EvaluationTab(QWidget):
                 return self.table.item(i, headers.index(column)).text()
         raise KeyError(metric)
 
+    def _draw_figures(self) -> None:
+        names = {run: Path(run).name for run in self.records}
+        for run in self.records:  # every run's stored transfer curve
+            stored = core.load_transfer(core.RunDirectory.open(run).reports)
+            if stored is not None:
+                self._figures.transfers[names[run]] = stored
+        self._figures.show_records({names[r]: rec for r, rec in self.records.items()})
+
+    @property
+    def figures(self) -> EvaluationFigures:
+        """The figures' grid, built (with the records shown) on first use: the window shows sooner without its
+        eight plots, and a run's end does not stop to draw them in a hidden tab."""
+        if self._figures is None:
+            self._figures = EvaluationFigures()
+            self._figures.set_dark(self._dark)
+            self.figures_scroll.setWidget(self._figures)
+            self._draw_figures()
+        return self._figures
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt)
+        self.figures  # noqa: B018 (built as the tab is first shown)
+        super().showEvent(event)
+
     def set_dark(self, dark: bool) -> None:
-        self.figures.set_dark(dark)
+        self._dark = dark
+        if self._figures is not None:
+            self._figures.set_dark(dark)

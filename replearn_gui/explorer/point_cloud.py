@@ -5,7 +5,8 @@ rules out live t-SNE layouts, epoch animation and recolouring. This item keeps p
 colour index per point into a palette, a visibility mask. Painting maps the positions to device pixels with the
 painter's affine transform and stamps one pre-rendered disc per point from a sprite atlas in a single
 ``QPainter.drawPixmapFragments`` call (about 20 ms for 100k points here). Changing positions or colours costs
-an array copy and a repaint. Picking uses a k-d tree on the positions.
+an array copy and a repaint. Picking is :class:`~replearn_gui.explorer.pick_index.PickIndex`'s: a scan near the
+cursor, and a k-d tree built in a worker for large layouts.
 """
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QPaintEngine, QPainter, QPen, QPixmap
+
+from replearn_gui.explorer.pick_index import PickIndex
 
 LOD_MIN_POINTS = 20_000  # below this many points in view every one is stamped
 LOD_DENSE_POINTS = 300_000  # more in view than this: one point per two-pixel cell
@@ -59,8 +62,8 @@ class PointCloud(pg.GraphicsObject):
         self._ordered_xy: tuple | None = None
         self._x32 = self._y32 = np.zeros(0, dtype=np.float32)
         self.level_of_detail = True  # dense views stamp one point per device pixel (see _topmost_per_pixel)
-        self._tree = None
-        self._tree_positions: np.ndarray | None = None
+        self.pick_index = PickIndex(self)
+        self._extent = 0.0
         self.last_drawn = 0  # points stamped by the last paint (culling shows here)
 
     # ---- data ---------------------------------------------------------------------------------------------
@@ -93,7 +96,8 @@ class PointCloud(pg.GraphicsObject):
             self._bounds = QRectF(lo[0], lo[1], max(hi[0] - lo[0], 1e-9), max(hi[1] - lo[1], 1e-9))
         else:
             self._bounds = QRectF()
-        self._tree = None
+        self._extent = 0.0 if lo is None else float(max(abs(lo[0]), abs(lo[1]), abs(hi[0]), abs(hi[1])))
+        self.pick_index.invalidate()
         self._ordered_xy = None
         self.update()
 
@@ -114,7 +118,7 @@ class PointCloud(pg.GraphicsObject):
             return  # nothing changes: keep the drawing caches (recolouring and animation frames pass here)
         self._visible = None if mask is None else np.asarray(mask, dtype=bool)
         self._order = None
-        self._tree = None
+        self.pick_index.invalidate()
         self.update()
 
     @property
@@ -140,31 +144,24 @@ class PointCloud(pg.GraphicsObject):
             self.opacity = float(opacity)
         self.update()
 
+    @property
+    def axes32(self) -> tuple[np.ndarray, np.ndarray]:
+        """x and y as contiguous float32 arrays (what painting maps, and picking scans)."""
+        return self._x32, self._y32
+
+    @property
+    def extent(self) -> float:
+        """The largest absolute coordinate of a finite point (float32 rounding scales with it)."""
+        return self._extent
+
     def visible_positions(self) -> np.ndarray:
         return np.arange(len(self._xy)) if self._visible is None else np.flatnonzero(self._visible)
 
     # ---- picking ----------------------------------------------------------------------------------------------
     def pick(self, x: float, y: float, pixel_size: tuple[float, float], radius_px: float = 6.0) -> int | None:
-        """The visible point nearest to data position (x, y) within ``radius_px`` screen pixels, or None.
-
-        The k-d tree lives in a space scaled by the current pixel size, so the distance is the on-screen one even
-        when the axes are not equally scaled; it is rebuilt only when the zoom's aspect or the points change.
-        """
-        from scipy.spatial import cKDTree
-
-        sx, sy = (max(float(abs(v)), 1e-300) for v in pixel_size)
-        aspect = sy / sx
-        if self._tree is None or abs(self._tree[1] - aspect) > 1e-6 * aspect:
-            positions = self.visible_positions()
-            pts = self._xy[positions]
-            ok = np.isfinite(pts).all(axis=1)
-            self._tree_positions = positions[ok]
-            self._tree = (cKDTree(pts[ok] * np.array([1.0, 1.0 / aspect])), aspect)
-        tree, _ = self._tree
-        if tree.n == 0:
-            return None
-        dist, k = tree.query([x, y / aspect], k=1, distance_upper_bound=radius_px * sx)
-        return None if not np.isfinite(dist) else int(self._tree_positions[k])
+        """The visible point nearest to data position (x, y) within ``radius_px`` screen pixels, or None: the
+        on-screen distance, even when the axes are not equally scaled. Never waits for an index to be built."""
+        return self.pick_index.pick(self, x, y, pixel_size, radius_px)
 
     def positions_in(self, polygon: np.ndarray) -> np.ndarray:
         """Visible points inside a polygon given in data coordinates (lasso), as positions."""

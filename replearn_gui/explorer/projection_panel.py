@@ -1,25 +1,16 @@
 """Choosing a projection and its parameters; computing it happens in the view's worker."""
 from __future__ import annotations
 
-import threading
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 import core
 from replearn_gui.forms import ParamsForm
+from replearn_gui.warm_up import start_umap_warm_up, umap_warm_up_text
 
-_warming: threading.Thread | None = None
-
-
-def warm_up_umap_in_background() -> None:
-    """UMAP compiles numba code once per process (15-20 s): start it as soon as UMAP is chosen. A daemon
-    thread, not a pool worker: it cannot be interrupted, and quitting must never wait for it."""
-    global _warming
-    if _warming is None:
-        _warming = threading.Thread(target=core.warm_up_umap, name="umap-warm-up", daemon=True)
-        _warming.start()
+WARM_UP_POLL_MS = 250  # how often the UMAP warm-up's phase is shown while it runs
 
 
 class ProjectionPanel(QWidget):
@@ -68,6 +59,9 @@ class ProjectionPanel(QWidget):
         layout.addWidget(self.status)
         layout.addStretch(1)  # the form and the progress stay together at the top
         self.form: ParamsForm | None = None
+        self._warm_up_timer = QTimer(self)
+        self._warm_up_timer.setInterval(WARM_UP_POLL_MS)
+        self._warm_up_timer.timeout.connect(self._show_warm_up)
         self.method.currentIndexChanged.connect(self._method_changed)
         self._method_changed()
 
@@ -82,7 +76,8 @@ class ProjectionPanel(QWidget):
     def _method_changed(self, values: Any = None) -> None:
         entry = self.entries[self.current_method()]
         if self.current_method() == "umap":
-            warm_up_umap_in_background()
+            start_umap_warm_up()  # UMAP chosen before the idle warm-up began: begin now
+            self._show_warm_up()
         self.about.setText(entry.summary)
         if self.form is not None:
             self.form.setParent(None)
@@ -100,6 +95,18 @@ class ProjectionPanel(QWidget):
         params = self.form.params() if self.form is not None else None
         if params is not None:
             self.compute.emit(self.current_method(), params.to_dict())
+
+    def _show_warm_up(self) -> None:
+        """While UMAP is chosen and its warm-up compiles, say so (a Compute now waits for it, with that phase)."""
+        text = umap_warm_up_text() if self.current_method() == "umap" else ""
+        if text and not self.busy:
+            self.status.setText(text + " Compute waits for it.")
+        elif not text and self.status.text().startswith("Preparing UMAP in the background"):
+            self.status.setText("UMAP is ready.")
+        if text and not self._warm_up_timer.isActive():
+            self._warm_up_timer.start()
+        elif not text:
+            self._warm_up_timer.stop()
 
     def set_busy(self, busy: bool) -> None:
         self.stop.setEnabled(busy)

@@ -75,22 +75,27 @@ class EmbeddingsTab(QWidget):
         self.layer.addItem("output (representation)", None)
         self.layer.currentIndexChanged.connect(lambda _: self.load())
         top.addWidget(self.layer)
-        top.addSpacing(12)
-        top.addWidget(QLabel("Compare with:"))
+        top.addStretch(1)
+        # a second row: at 1024 px one row would squeeze the choices below their text
+        second = QHBoxLayout()
+        second.addWidget(QLabel("Compare with:"))
         self.compare = QComboBox()
         self.compare.setObjectName("explorerCompare")
         self.compare.currentIndexChanged.connect(lambda _: self.load_comparison())
-        top.addWidget(self.compare, 1)
+        # long run names are elided in the box (the list shows them whole) rather than widening the tab
+        self.compare.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.compare.setMinimumContentsLength(16)
+        second.addWidget(self.compare, 1)
         self.open_file = QPushButton("Open embeddings file…")
         self.open_file.setObjectName("explorerOpenFile")
         self.open_file.setToolTip("Explore embeddings made elsewhere, without training: Parquet (a vector column; x / y "
                                   "columns are its layout), TF Embedding Projector tensor.tsv, CSV or .npy")
         self.open_file.clicked.connect(self._choose_file)
-        top.addWidget(self.open_file)
+        second.addWidget(self.open_file)
         self.reload = QPushButton("Reload")
         self.reload.setToolTip("Embed again (e.g. after more training)")
         self.reload.clicked.connect(lambda: self.load(force=True))
-        top.addWidget(self.reload)
+        second.addWidget(self.reload)
         self.message = QLabel("Open or train a run to explore its embedding space.")
         self.message.setObjectName("explorerMessage")
         self.message.setTextFormat(Qt.TextFormat.PlainText)
@@ -98,6 +103,7 @@ class EmbeddingsTab(QWidget):
         self.split = QSplitter(Qt.Orientation.Horizontal)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
+        layout.addLayout(second)
         layout.addWidget(self.message)
         layout.addWidget(self.split, 1)
         self.primary: ExplorerView | None = None
@@ -123,6 +129,8 @@ class EmbeddingsTab(QWidget):
         self.primary.projection_done.connect(self._mirror_projection)
         # while a space loads, the projection panel's Cancel stops the load (and Compute waits for the new space)
         self.primary.projection_panel.cancel.connect(self.cancel_load)
+        # a projection of the old space that ends while a new one loads must not end the load's busy state
+        self.primary.busy_changed.connect(lambda _busy: self._loading_changed())
         self.set_dark(self._dark)
 
     @property

@@ -112,6 +112,7 @@ class ExplorerView(QWidget):
         self.plot.hideAxis("bottom")
         self.vb.setAspectLocked(True)
         self.cloud = PointCloud()
+        self.cloud.pick_index.failed.connect(lambda text: self.status.setText(text))
         self.vb.addItem(self.cloud)
         ring = dict(brush=None, pxMode=True)
         self.search_marks = Marks(size=11, pen=pg.mkPen((255, 140, 0), width=2), symbol="o", **ring)
@@ -168,7 +169,7 @@ class ExplorerView(QWidget):
         self.size_slider.setObjectName("pointSize")
         self.size_slider.setRange(2, 20)
         self.size_slider.setValue(5)
-        self.size_slider.setFixedWidth(90)
+        self.size_slider.setFixedWidth(60)
         self.size_slider.valueChanged.connect(lambda v: self.cloud.set_style(size=v))
         look.addWidget(self.size_slider)
         look.addWidget(QLabel("Opacity"))
@@ -176,7 +177,7 @@ class ExplorerView(QWidget):
         self.opacity_slider.setObjectName("pointOpacity")
         self.opacity_slider.setRange(5, 100)
         self.opacity_slider.setValue(85)
-        self.opacity_slider.setFixedWidth(90)
+        self.opacity_slider.setFixedWidth(60)
         self.opacity_slider.valueChanged.connect(lambda v: self.cloud.set_style(opacity=v / 100))
         look.addWidget(self.opacity_slider)
         look.addStretch(1)
@@ -184,7 +185,7 @@ class ExplorerView(QWidget):
         self.search_box.setObjectName("searchBox")
         self.search_box.setPlaceholderText("Search: #index, label, metadata…")
         self.search_box.setClearButtonEnabled(True)
-        self.search_box.setMinimumWidth(160)
+        self.search_box.setMinimumWidth(120)
         self.search_box.setMaximumWidth(260)
         self.search_box.returnPressed.connect(self.run_search)
         self.search_box.textChanged.connect(lambda text: text or self.run_search())
@@ -259,7 +260,7 @@ class ExplorerView(QWidget):
         side.addWidget(self.side)
         side.addWidget(self.legend)
         side.setSizes([520, 200])
-        side.setMinimumWidth(300)
+        side.setMinimumWidth(270)  # its three tabs side by side, without scroll arrows
         split = QSplitter(Qt.Orientation.Horizontal)
         split.addWidget(centre)
         split.addWidget(side)
@@ -355,12 +356,13 @@ class ExplorerView(QWidget):
         self.user_moved_view = False
         self.projection_panel.set_busy(True)
         self.projection_panel.show_progress(0.0, message)
-        self.busy_changed.emit(True)
         self.job.start(fn, *args)
+        self.busy_changed.emit(True)  # after the start: a listener asking job.running must hear True (Cancel stays on)
 
     @property
     def busy(self) -> bool:
-        return self.job.busy or self.export_job.busy
+        """A projection, an export or the pick index is being made (closing waits for them)."""
+        return self.job.busy or self.export_job.busy or self.cloud.pick_index.building
 
     def cancel(self) -> None:
         """Stops the projection at its next progress report; what it sends meanwhile is dropped."""
@@ -475,7 +477,7 @@ class ExplorerView(QWidget):
         return set(self.state.hidden)
 
     def _compute_faithfulness(self) -> None:
-        if self.coords is None or self.busy:
+        if self.coords is None or self.job.busy:
             self.status.setText("Faithfulness needs a finished layout.")
             return
         self._run(self._faithfulness_returned, "Measuring how many true neighbours the picture keeps…",

@@ -12,18 +12,26 @@ from typing import Any, ClassVar
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 import core
 
-VERDICT_STYLE = {
-    "healthy": "background:#e3f4e1; color:#1d5e20;",
-    "dimensional collapse": "background:#fff1d6; color:#7a4b00;",
-    "complete collapse": "background:#fde0e0; color:#8a1010;",
-    "too few samples": "background:#eeeeee; color:#444444;",
+# (background, text) of the health banner per verdict, in the light and the dark theme: each pair keeps a
+# WCAG contrast of at least 4.5 (checked by a test), and the dark ones sit on dark backgrounds
+VERDICT_COLOURS = {
+    False: {"healthy": ("#e3f4e1", "#1d5e20"), "dimensional collapse": ("#fff1d6", "#7a4b00"),
+            "complete collapse": ("#fde0e0", "#8a1010"), "diverged": ("#f6e1f7", "#6b1470"),
+            "too few samples": ("#eeeeee", "#444444"), "": ("#eeeeee", "#333333")},
+    True: {"healthy": ("#1e3a21", "#a9e2ab"), "dimensional collapse": ("#45360f", "#ffd98a"),
+           "complete collapse": ("#4a1c1c", "#ffb4b4"), "diverged": ("#3f1d43", "#f2bdf7"),
+           "too few samples": ("#3a3a3a", "#dddddd"), "": ("#333333", "#dddddd")},
 }
+VIEWS_COLOURS = {False: {"hint": ("#fff3cd", "#5c4400"), "": (None, "#555555")},
+                 True: {"hint": ("#45360f", "#ffd98a"), "": (None, "#bbbbbb")}}
 
 
+PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT = 135, 105  # one cockpit plot: its axes, a readable title and some data
+HELP_MARK, HELP_MARK_COLOUR = "(?)", "#4a7bd0"  # after each chart title: hover it for what the chart means
 PROBE_MARKS = {"linear": "●", "kNN": "▲", "raw input": "- -"}  # as the curves are drawn
 
 
@@ -40,7 +48,9 @@ class CollapsePanel(QWidget):
         self.banner.setObjectName("verdictBanner")
         self.banner.setTextFormat(Qt.TextFormat.PlainText)
         self.banner.setWordWrap(True)
-        self.banner.setStyleSheet("padding:6px; border-radius:4px; background:#eeeeee;")
+        self.dark = False
+        self.banner_status = ""  # the verdict the banner shows ("" before the first epoch): its colours follow it
+        self._views_hint = False
         top.addWidget(self.banner, 1)
         self.auto_pause = QCheckBox("Pause when collapse starts")
         self.auto_pause.setObjectName("autoPause")
@@ -58,16 +68,26 @@ class CollapsePanel(QWidget):
         layout.addWidget(self.views_label)
         self.view = pg.GraphicsLayoutWidget()
         self.view.setObjectName("cockpit")
-        layout.addWidget(self.view, 1)
+        # below 4 × 2 readable plots the cockpit scrolls instead of drawing its plots over each other
+        self.view.setMinimumSize(4 * PLOT_MIN_WIDTH, 2 * PLOT_MIN_HEIGHT)
+        self.view.ci.layout.setHorizontalSpacing(14)  # tick labels at a plot's edge stay clear of the next plot
+        self.scroll = QScrollArea()
+        self.scroll.setObjectName("cockpitScroll")
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.scroll.setWidget(self.view)
+        layout.addWidget(self.scroll, 1)
         v = self.view
 
         self._tips: dict = {}
 
         def plot(row, col, title, tip):
             p = v.addPlot(row=row, col=col)
-            p.setTitle(title, size="9pt")
-            p.setToolTip(tip)
+            self._set_title(p, title)
+            # the title says it explains itself: a "?" marker, the help cursor, and the tooltip on the title too
+            p.titleLabel.setCursor(Qt.CursorShape.WhatsThisCursor)
             self._tips[p] = tip
+            self._set_tip(p, tip)
             return p
 
         self.std_plot = plot(0, 0, "Spread per dimension", "Std of each dimension of the L2-normalised embeddings; "
@@ -83,7 +103,7 @@ class CollapsePanel(QWidget):
         self.cos_plot = plot(1, 3, "Mean cosine", "Mean pairwise cosine similarity: 1 = everything points one way")
         for p in (self.std_plot, self.rank_plot, self.spectrum_plot, self.cov_plot, self.heat_plot, self.probe_plot,
                   self.au_plot, self.cos_plot):
-            p.setMinimumWidth(120)
+            p.setMinimumWidth(PLOT_MIN_WIDTH - 10)
         for p in (self.heat_plot, self.cov_plot):
             p.invertY(True)
             p.setAspectLocked(False)
@@ -102,7 +122,7 @@ class CollapsePanel(QWidget):
         self.cov_plot.addItem(self.cov)
         # the legend is the title's coloured key: a legend box would cover most of so small a plot
         self.probe_key = {"linear": "#4a7bd0", "kNN": "#e08a2a", "raw input": "#2a9d3a"}
-        self.probe_plot.setTitle("Online probe<br>" + " ".join(
+        self._set_title(self.probe_plot, "Online probe", "<br>" + " ".join(
             f"<span style='color:{c}'>{PROBE_MARKS[name]} {name}</span>"
             for name, c in self.probe_key.items()), size="8pt")
         self.probe_curve = self.probe_plot.plot(pen=pg.mkPen("#4a7bd0", width=2), symbol="o", symbolSize=4,
@@ -136,10 +156,41 @@ class CollapsePanel(QWidget):
         for attr, terms in self.GLOSSARY.items():
             p = getattr(self, attr)
             extra = [f"{t}: {define(t)}" for t in terms if define(t)]
-            p.setToolTip("\n\n".join([self._tips[p], *extra]))
+            self._set_tip(p, "\n\n".join([self._tips[p], *extra]))
+
+    @staticmethod
+    def _set_title(p, title: str, extra: str = "", size: str = "9pt") -> None:
+        """A chart title with the "?" that says hovering it explains the chart."""
+        p.setTitle(f"{title} <span style='color:{HELP_MARK_COLOUR}; font-weight:bold'>{HELP_MARK}</span>{extra}",
+                   size=size)
+
+    @staticmethod
+    def _set_tip(p, tip: str) -> None:
+        p.setToolTip(tip)
+        p.titleLabel.setToolTip(tip)
 
     def set_dark(self, dark: bool) -> None:
+        self.dark = dark
         self.view.setBackground("#1e1e1e" if dark else "w")
+        self._style_banner()
+        self._style_views()
+
+    def _style_banner(self) -> None:
+        colours = VERDICT_COLOURS[self.dark]
+        background, text = colours.get(self.banner_status, colours[""])
+        self.banner.setStyleSheet(f"padding:6px; border-radius:4px; background:{background}; color:{text};")
+
+    def _style_views(self) -> None:
+        background, text = VIEWS_COLOURS[self.dark]["hint" if self._views_hint else ""]
+        self.views_label.setStyleSheet("padding:3px 6px; border-radius:4px;"
+                                       + (f"background:{background};" if background else "") + f"color:{text};")
+
+    def show_diverged(self, advice: str) -> None:
+        """The run blew up (RunFinished's verdict): the banner says so in its own colour, with the advice."""
+        self.banner.setText("Diverged: the loss ended far above where it started, so these numbers mean nothing."
+                            + (f" {advice}" if advice else ""))
+        self.banner_status = "diverged"
+        self._style_banner()
 
     def clear(self) -> None:
         self.epochs: list[int] = []
@@ -160,7 +211,8 @@ class CollapsePanel(QWidget):
         self.cov.clear()
         self.baseline_line.hide()
         self.banner.setText("The representation's health appears after the first epoch.")
-        self.banner.setStyleSheet("padding:6px; border-radius:4px; background:#eeeeee;")
+        self.banner_status = ""
+        self._style_banner()
         self.views_label.hide()
 
     def set_overlay(self, epochs: list[int], ranks: list[float], probe: list[tuple[int, float]],
@@ -221,7 +273,7 @@ class CollapsePanel(QWidget):
             scale = float(np.abs(m).max()) or 1.0
             self.cov.setImage(m, levels=(-scale, scale), autoLevels=False)
             self.cov.setLookupTable(pg.colormap.get("CET-D1").getLookupTable())
-            self.cov_plot.setTitle("Cross-correlation" if d.cross_correlation is not None else "Covariance")
+            self._set_title(self.cov_plot, "Cross-correlation" if d.cross_correlation is not None else "Covariance")
         self.show_verdict(d.verdict)
         self.show_view_strength(epoch, d)
 
@@ -233,8 +285,8 @@ class CollapsePanel(QWidget):
                 f"{d.positive_similarity:.2f}")
         hint = d.view_hint
         self.views_label.setText(text + (f" — {hint}" if hint else ""))
-        self.views_label.setStyleSheet("padding:3px 6px; border-radius:4px;"
-                                       + ("background:#fff3cd; color:#5c4400;" if hint else "color:#555;"))
+        self._views_hint = bool(hint)
+        self._style_views()
         self.views_label.show()
 
     def _fit_probe_range(self) -> None:
@@ -254,7 +306,8 @@ class CollapsePanel(QWidget):
             advice = core.collapse_advice(self.objective, verdict.status)
             text = f"{text} {advice}" if advice else text
         self.banner.setText(text)
-        self.banner.setStyleSheet("padding:6px; border-radius:4px;" + VERDICT_STYLE.get(verdict.status, ""))
+        self.banner_status = verdict.status
+        self._style_banner()
         if verdict.collapsed and not self.collapsed_once:
             self.collapsed_once = True
             self.collapse_detected.emit(verdict)

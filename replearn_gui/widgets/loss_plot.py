@@ -75,12 +75,17 @@ class LossPlot(QWidget):
         self.grid.setPen(pg.mkPen((225, 225, 225)))
         self.grid.setZValue(-10)
         self.plot.addItem(self.grid)
-        legend = self.plot.addLegend(offset=(-10, 10), labelTextSize="8pt", colCount=2,
-                                     brush=pg.mkBrush(255, 255, 255, 170))
+        # the legend sits above the data, in the plot's title row, never over the curves; its columns follow the
+        # plot's width (see _fit_legend)
+        item = self.plot.plotItem
+        legend = pg.LegendItem(labelTextSize="8pt", colCount=3, frame=False, verSpacing=-4, horSpacing=8)
+        legend.setParentItem(item)
+        item.legend = legend
         legend.setZValue(5)
-        self.raw = self.plot.plot(name="train (per step)", pen=pg.mkPen((120, 150, 200, 110), width=1))
+        self._fitting_legend = False
+        self.raw = self.plot.plot(name="train (step)", pen=pg.mkPen((120, 150, 200, 110), width=1))
         self.smooth = self.plot.plot(name="train (smoothed)", pen=pg.mkPen((40, 90, 200), width=2))
-        self.val = self.plot.plot(name="validation (per epoch)", pen=pg.mkPen((220, 110, 30), width=2),
+        self.val = self.plot.plot(name="validation", pen=pg.mkPen((220, 110, 30), width=2),
                                   symbol="o", symbolSize=6, symbolBrush=(220, 110, 30))
         for item in (self.raw, self.smooth, self.val):
             item.setClipToView(True)
@@ -96,9 +101,11 @@ class LossPlot(QWidget):
         self.lr_view.setXLink(item)
         self.lr_view.setMouseEnabled(x=False, y=False)
         item.vb.sigResized.connect(lambda: self.lr_view.setGeometry(item.vb.sceneBoundingRect()))
+        item.vb.sigResized.connect(self._fit_legend)
         self.lr_curve = pg.PlotCurveItem(pen=pg.mkPen((150, 150, 150), width=1, style=Qt.PenStyle.DotLine))
         self.lr_view.addItem(self.lr_curve)
-        item.legend.addItem(self.lr_curve, "learning rate (right axis)")
+        item.legend.addItem(self.lr_curve, "learning rate (right)")
+        self._fit_legend()
         self.overlay_curve = self.plot.plot(pen=pg.mkPen((130, 130, 130), width=2, style=Qt.PenStyle.DashLine))
         self.overlay_curve.setZValue(-1)
         self.overlay_name: str | None = None
@@ -108,13 +115,17 @@ class LossPlot(QWidget):
         self.log_scale.toggled.connect(lambda on: self.plot.setLogMode(y=on))
         controls.addWidget(self.log_scale)
         controls.addStretch(1)
-        self.lr_label = QLabel("learning rate: –")
+        self.lr_label = QLabel("lr –")
         self.lr_label.setObjectName("lrLabel")
+        self.lr_label.setToolTip("The learning rate of the last step (the schedule's value)")
         controls.addWidget(self.lr_label)
         self.lr_edit = QLineEdit()
         self.lr_edit.setObjectName("lrEdit")
         self.lr_edit.setPlaceholderText("new peak lr")
-        self.lr_edit.setMaximumWidth(110)
+        # wide enough for its placeholder or a typed rate ("0.00025"), never elided to "n…"
+        text = max(self.lr_edit.fontMetrics().horizontalAdvance(t) for t in ("new peak lr", "0.000025"))
+        self.lr_edit.setMinimumWidth(text + 16)
+        self.lr_edit.setMaximumWidth(max(110, text + 16))
         self.lr_edit.returnPressed.connect(self._request_lr)
         controls.addWidget(self.lr_edit)
         self.lr_button = QPushButton("Set")
@@ -134,11 +145,32 @@ class LossPlot(QWidget):
         self.val_steps, self.val_losses = GrowingArray(64), GrowingArray(64)
         self._dirty = False
 
+    def _fit_legend(self) -> None:
+        """As many legend columns as the plot's width holds, the legend at the top left of the data area and the
+        title row as tall as the legend: it never covers a curve."""
+        if self._fitting_legend:
+            return
+        self._fitting_legend = True
+        try:
+            item, legend = self.plot.plotItem, self.plot.plotItem.legend
+            room = item.vb.width()
+            for columns in (3, 2, 1):
+                legend.setColumnCount(columns)
+                # the layout's own hint: the entries' geometry is only updated when it is next laid out
+                size = legend.layout.effectiveSizeHint(Qt.SizeHint.PreferredSize)
+                if size.width() <= room or columns == 1:
+                    break
+            legend.layout.activate()
+            legend.setGeometry(0, 0, size.width(), size.height())
+            item.layout.setRowFixedHeight(0, size.height() + 2)
+            legend.setPos(item.vb.pos().x(), 0)
+        finally:
+            self._fitting_legend = False
+
     def set_dark(self, dark: bool) -> None:
         self.plot.setBackground("#1e1e1e" if dark else "w")
         self.grid.setPen(pg.mkPen((60, 60, 60) if dark else (225, 225, 225)))
         legend = self.plot.plotItem.legend
-        legend.setBrush(pg.mkBrush(30, 30, 30, 170) if dark else pg.mkBrush(255, 255, 255, 170))
         legend.setLabelTextColor("#dddddd" if dark else "#333333")
         for axis in ("left", "bottom", "right"):
             self.plot.getAxis(axis).setTextPen("#dddddd" if dark else "#333333")
@@ -158,7 +190,7 @@ class LossPlot(QWidget):
         self.lr_requested.emit(lr)
 
     def show_lr(self, lr: float) -> None:
-        self.lr_label.setText(f"learning rate: {lr:.3g}")
+        self.lr_label.setText(f"lr {lr:.3g}")
 
     def clear(self) -> None:
         for buf in (self.steps, self.losses, self.smoothed, self.val_steps, self.val_losses, self.lrs):
@@ -170,6 +202,7 @@ class LossPlot(QWidget):
         self.term_curves = {}
         self._dirty = True
         self.refresh()
+        self._fit_legend()
 
     def set_overlay(self, name: str, steps: np.ndarray, losses: np.ndarray) -> None:
         """Another run's smoothed training loss, grey and dashed, for comparison (it stays across new runs)."""
@@ -178,10 +211,12 @@ class LossPlot(QWidget):
         self.overlay_curve.setData(np.asarray(steps, float), np.array([ema.update(v) for v in losses]))
         self.overlay_name = name
         self.plot.plotItem.legend.addItem(self.overlay_curve, f"{name} (smoothed)")
+        self._fit_legend()
 
     def clear_overlay(self) -> None:
         if self.overlay_name is not None:
             self.plot.plotItem.legend.removeItem(self.overlay_curve)
+            self._fit_legend()
         self.overlay_curve.setData([], [])
         self.overlay_name = None
 
@@ -218,6 +253,7 @@ class LossPlot(QWidget):
                     curve.setClipToView(True)
                     curve.setDownsampling(auto=True, method="peak")
                     self.term_curves[name] = (curve, GrowingArray(), GrowingArray(), Ema(self.smoothing))
+                    self._fit_legend()
                 _, xs, ys, ema = self.term_curves[name]
                 xs.append(step)
                 ys.append(ema.update(value))

@@ -51,6 +51,7 @@ class SnapshotMap(QWidget):
         self.title = QLabel("Snapshot map: PCA of the latest snapshot")
         self.title.setObjectName("snapshotTitle")
         self.title.setTextFormat(Qt.TextFormat.PlainText)
+        self.title.setWordWrap(True)  # a narrow map wraps its title rather than cutting it off
         self.title.setToolTip("The fixed snapshot subset projected with PCA at each snapshot, aligned to the previous "
                               "picture. Open the Embeddings tab to explore it.")
         layout = QVBoxLayout(self)

@@ -37,6 +37,17 @@ def test_contrastive_accuracy_of_perfect_pairs():
     assert Fn.contrastive_accuracy(z, z.clone()).item() == 1.0
 
 
+def test_nt_xent_with_accuracy_is_the_loss_and_the_accuracy_from_one_similarity_matrix():
+    torch.manual_seed(1)
+    z1 = torch.randn(64, 8)
+    z2 = z1 + 0.8 * torch.randn(64, 8)  # some pairs found, some not
+    loss, accuracy = Fn.nt_xent_with_accuracy(z1, z2, 0.2)
+    assert loss.item() == Fn.nt_xent(z1, z2, 0.2).item()
+    expected = Fn.contrastive_accuracy(z1, z2).item()
+    assert 0.1 < expected < 0.9 and accuracy.item() == expected
+    assert not accuracy.requires_grad
+
+
 def test_vicreg_of_a_constant_output_is_24_75_with_default_weights():
     vicreg = core.OBJECTIVES.get("vicreg")
     params = vicreg.make_params()

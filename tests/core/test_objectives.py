@@ -119,6 +119,24 @@ def test_cnn2d_and_its_decoder_handle_any_image_size(size):
     assert dec(enc(x)).shape == (3, *size)
 
 
+def test_default_cnn1d_sees_97_samples_at_its_last_block():
+    """Kernel 7 and four halvings: 1 + 6 · (1 + 1 + 2 + 4 + 8) = 97 input samples reach one last-block output
+    (the span a chirp's direction or a pulse's envelope needs to survive the global pooling)."""
+    from core.models.encoders import CNN1dEncoder
+
+    torch.manual_seed(0)
+    enc = CNN1dEncoder(CNN1dEncoder.Params(), core.DataSpec(kind="audio", sample_shape=(256,))).eval()
+    assert len(enc.blocks) == 5
+    x = torch.randn(1, 1, 256, requires_grad=True)
+    h = x
+    for block in enc.blocks:
+        h = block(h)
+    assert h.shape[-1] == 16
+    h[0, :, 8].sum().backward()  # one output position, all channels
+    reached = torch.nonzero(x.grad[0, 0]).flatten()
+    assert int(reached.max() - reached.min()) + 1 == 97
+
+
 def test_transformer_ignores_padding():
     from core.models.encoders import TransformerEncoder
 

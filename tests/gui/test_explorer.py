@@ -359,7 +359,9 @@ def test_hover_then_click_lists_the_neighbours_every_time(tab, qtbot, dims):
     # a neighbour sits under its ring (and maybe the query's star): clicking it makes it the new query
     nb = view.neighbours_panel.positions[0]
     hover_then_click(qtbot, view, nb)
-    assert view.query is not None and np.allclose(view.cloud.positions[view.query], view.cloud.positions[nb])
+    # (another point may be drawn on the same pixel: either is the point under the cursor)
+    assert view.query is not None
+    assert (widget_pos(view, view.query) - widget_pos(view, nb)).manhattanLength() <= 2
     assert view.neighbours_panel.positions[0] != nb
 
 

@@ -151,6 +151,8 @@ def test_window_layout_is_remembered(qtbot, tmp_path, tiny_experiment_file):
     first.splitters["main"].setSizes([250, total - 250])
     wanted = first.splitters["main"].sizes()
     first.close()
+    # the window closes (and saves its layout) once its background work (the run list's refresh) has ended
+    qtbot.waitUntil(lambda: not first.isVisible(), timeout=15000)
     second = MainWindow(experiment=str(tiny_experiment_file), runs_root=str(tmp_path / "r"))
     qtbot.addWidget(second)
     second.show()

@@ -289,3 +289,35 @@ def test_a_superseded_loads_late_space_is_dropped(embeddings_tab, qtbot, monkeyp
     gate.set()
     qtbot.waitUntil(lambda: results.get(0) is not None and not embeddings_tab.busy, timeout=60000)
     assert loaded == [results[1]] and embeddings_tab.primary.space is results[1]
+
+
+def test_a_projection_ending_during_a_load_keeps_the_loads_cancel_button(embeddings_tab, qtbot, monkeypatch):
+    """A projection of the old space that ends while a new space loads must not switch the load's Cancel off."""
+    panel = embeddings_tab.primary.projection_panel
+    projection_gate, load_gate = threading.Event(), threading.Event()
+    real_project, real_space = core.project, core.run_space
+
+    def slow_project(X, *args, **kwargs):  # the user picks t-SNE; PCA stands in for it, after the gate
+        projection_gate.wait(30)
+        return (yield from real_project(X, "pca", {}))
+
+    def slow_space(*args, **kwargs):
+        load_gate.wait(30)
+        return real_space(*args, **kwargs)
+
+    monkeypatch.setattr(core, "project", slow_project)
+    monkeypatch.setattr(core, "run_space", slow_space)
+    panel.method.setFocus()
+    while panel.current_method() != "tsne":  # PCA on show is remembered; another method projects again
+        QTest.keyClick(panel.method, Qt.Key.Key_Down)
+    click(panel.go)  # a projection of the space on show
+    qtbot.waitUntil(lambda: embeddings_tab.primary.job.running, timeout=10000)
+    click(embeddings_tab.reload)  # and a new space asked for meanwhile
+    qtbot.waitUntil(lambda: embeddings_tab.loader.running, timeout=10000)
+    projection_gate.set()
+    qtbot.waitUntil(lambda: not embeddings_tab.primary.job.running, timeout=60000)
+    assert embeddings_tab.loader.running and panel.stop.isEnabled() and not panel.go.isEnabled()
+    click(panel.stop)
+    assert embeddings_tab.message.text().startswith("Cancelled") and panel.go.isEnabled()
+    load_gate.set()
+    qtbot.waitUntil(lambda: not embeddings_tab.busy, timeout=60000)

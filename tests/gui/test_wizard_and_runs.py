@@ -202,7 +202,7 @@ def test_loss_terms_log_scale_and_learning_rate_control(window, qtbot, tiny_expe
     qtbot.waitUntil(lambda: len(steps) >= 2, timeout=30000)
     plot = window.loss_plot
     assert set(plot.term_curves) == {"invariance", "variance", "covariance"}
-    assert plot.lr_label.text().startswith("learning rate: ")
+    assert plot.lr_label.text().startswith("lr ")  # short beside the box; its tooltip says "learning rate"
     plot.lr_edit.setText("0.0123")
     plot.lr_button.click()
     qtbot.waitUntil(lambda: bool(changed), timeout=30000)

@@ -13,5 +13,6 @@ class Invariance(EvaluationMethod):
     def run(self, ctx: EvaluationContext) -> None:
         from core.evaluation.properties import invariance_equivariance
 
-        ctx.result.invariance = invariance_equivariance(ctx.embed, ctx.data.X[ctx.test], ctx.data.dataset.kind,
-                                                        ctx.seed)
+        # streamed: the test inputs are read and transformed a batch at a time
+        ctx.result.invariance = invariance_equivariance(ctx.embed, ctx.data.X, ctx.data.dataset.kind, ctx.seed,
+                                                        rows=ctx.test)

@@ -15,8 +15,9 @@ class Robustness(EvaluationMethod):
         from core.evaluation.properties import relative_drop, robustness
 
         r = ctx.result
-        r.robustness = robustness(ctx.embed, ctx.probe(), ctx.data.X[ctx.test], ctx.y[ctx.test], ctx.data.dataset.kind,
-                                  ctx.seed)
+        # the test inputs are read, corrupted and embedded a batch at a time (memory-mapped data is never loaded)
+        r.robustness = robustness(ctx.embed, ctx.probe(), ctx.data.X, ctx.y[ctx.test], ctx.data.dataset.kind,
+                                  ctx.seed, rows=ctx.test)
         for corruption, curve in r.robustness.items():
             r.metrics[f"robustness_drop[{corruption}]"] = M.Metric(
                 f"robustness_drop[{corruption}]", relative_drop(curve), higher_is_better=False,
