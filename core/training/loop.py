@@ -471,9 +471,9 @@ class Trainer:
         self.model.train()
         G, B, r = self.global_batch, t.batch_size, self.dist.rank
         for b in range(self.batch_in_epoch, self.steps_per_epoch):
-            if b == self.steps_per_epoch - 1 and epoch == t.epochs and self._monitor.busy:
-                # the earlier epochs' events come out before the run's last step, so a Stop sent in reply to
-                # them still stops a run that is not complete (as when they came before the next epoch)
+            if b == self.steps_per_epoch - 1 and self._monitor.busy:
+                # the previous epoch's events come out within this epoch, so a Stop sent in reply to them
+                # stops this epoch, and the files on disk are never more than one epoch ahead of the events
                 yield from self._drain()
             global_idx = perm[b * G:(b + 1) * G]
             idx = global_idx[r * B:(r + 1) * B] if self.dist.enabled else global_idx
@@ -538,8 +538,7 @@ class Trainer:
             if self._stop:
                 return None
         self.epoch, self.batch_in_epoch = epoch, 0
-        for event in self._settled(self._monitor.wait(keep=1)):  # at most two epochs' work in flight
-            yield from self._emit(event)
+        yield from self._drain()  # the previous epoch's monitoring: at most one epoch's work in flight
         watch_probe = t.keep_best in ("probe_accuracy", "knn_accuracy") and self.y is not None
         due = (t.diagnostics_every and epoch % t.diagnostics_every == 0) or watch_probe
         probe = (bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)) or watch_probe

@@ -28,10 +28,10 @@ def no_dangling_workers(qapp):
     # later test's worker thread and destroy a Qt widget there, which deadlocks (seen: QObject::~QObject waiting
     # for the GIL under gc_collect_main in a training worker)
     gc.collect()
-    # what survived (imported modules, caches, module fixtures) is moved out of the collector's sight, so the
-    # next test's collection scans only what that test made, not the whole heap again (about a second a test on
-    # this machine once torch, scikit-learn and matplotlib are loaded). A frozen object is still freed when its
-    # last reference goes; a frozen cycle waits for the module's end (below).
+    # what survived is kept (modules, session fixtures, caches): frozen out of later collections, so the collections
+    # here and before each training worker starts scan only what later tests create, not the whole session's heap
+    # (about a second a collection on this machine once torch, scikit-learn and matplotlib are loaded). A frozen
+    # object is still freed when its last reference goes; a frozen cycle waits for the module's end (below).
     gc.freeze()
     assert finished and pool.activeThreadCount() == 0, "a test left a worker thread running"
 
