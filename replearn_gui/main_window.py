@@ -120,6 +120,10 @@ class MainWindow(QMainWindow):
         # once the engine is loaded and the window ready: the engine's lazy imports, then (the app) UMAP's compile
         self.warm_up = StartupWarmUp(self, umap=warm_up_umap)
         self.warm_up.message.connect(lambda text: self.statusBar().showMessage(text, 8000))
+        # a failing warm-up (e.g. one of torch's operators missing) would fail the first run too: say it now
+        self.warm_up.engine_job.failed.connect(
+            lambda exc, details: self._show_error("Cannot prepare the training engine", exc, details))
+        self._load_failed = False
 
         self.actions = WindowActions(self)
         for name in WindowActions.NAMES:  # the window's commands, reachable as window.start_action etc.
@@ -221,6 +225,7 @@ class MainWindow(QMainWindow):
     def load_experiment(self, source: str | None) -> None:
         self._loading_source = source
         self._load_superseded = False
+        self._load_failed = False
         self.start_action.setEnabled(False)
         self.experiment_panel.show_loading()
         self.statusBar().showMessage(LOADING_TEXT)
@@ -250,6 +255,7 @@ class MainWindow(QMainWindow):
         """The load failed: say so where the loading message was, with what to do, and offer a retry. A bad
         experiment file is the user's to fix (the engine itself loaded); anything else means the engine did not."""
         self._end_loading_indicator()
+        self._load_failed = True
         engine_loaded = is_user_error(exc)
         source = self._loading_source
         if engine_loaded:
@@ -320,7 +326,8 @@ class MainWindow(QMainWindow):
         self._end_loading_indicator()
         self._resolve_runs_root()
         self.run_list.engine_ready()  # core is imported now: the run list may describe runs in its worker
-        self.warm_up.engine_loaded()
+        if not self._load_failed:  # after a failed load, Retry loads (and warms) again
+            self.warm_up.engine_loaded()
         if self._closing:
             self.close()
             return

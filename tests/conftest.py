@@ -12,6 +12,32 @@ os.environ["REPLEARN_CONFIG_DIR"] = tempfile.mkdtemp(prefix="replearn-settings-"
 os.environ["REPLEARN_RUNS"] = tempfile.mkdtemp(prefix="replearn-runs-")  # runs with the default output root
 
 
+def _numba_compilations_kept_on_disk() -> None:
+    """umap-learn and pynndescent mark few of their numba functions ``cache=True``: each test session compiled
+    AlignedUMAP's layout (~55 s on 2 shared cores), NN-descent (~60 s) and UMAP (~10 s) again. In the tests every
+    numba function is cached, in the suite's own folder (``.pytest_cache/numba``, never the user's cache): the
+    first session compiles and writes, later ones load. The code run is the same; functions numba cannot cache
+    (it warns) are compiled as before."""
+    os.environ["NUMBA_CACHE_DIR"] = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                                                 ".pytest_cache", "numba")
+    try:
+        import numba
+        from numba.core import decorators
+    except ImportError:
+        return
+    real = decorators.jit
+
+    def jit(*args, **kwargs):
+        kwargs.setdefault("cache", True)
+        return real(*args, **kwargs)
+
+    decorators.jit = jit  # numba.njit calls it
+    numba.jit = jit
+
+
+_numba_compilations_kept_on_disk()
+
+
 @pytest.fixture
 def tiny_experiment(tmp_path):
     """A seconds-long digits experiment writing under tmp_path."""

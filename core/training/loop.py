@@ -18,6 +18,7 @@ import datetime as _dt
 import functools
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Mapping
@@ -471,9 +472,9 @@ class Trainer:
         self.model.train()
         G, B, r = self.global_batch, t.batch_size, self.dist.rank
         for b in range(self.batch_in_epoch, self.steps_per_epoch):
-            if b == self.steps_per_epoch - 1 and epoch == t.epochs and self._monitor.busy:
-                # the earlier epochs' events come out before the run's last step, so a Stop sent in reply to
-                # them still stops a run that is not complete (as when they came before the next epoch)
+            if b == self.steps_per_epoch - 1 and self._monitor.busy:
+                # the previous epoch's events come out within this epoch, so a Stop sent in reply to them
+                # stops this epoch, and the files on disk are never more than one epoch ahead of the events
                 yield from self._drain()
             global_idx = perm[b * G:(b + 1) * G]
             idx = global_idx[r * B:(r + 1) * B] if self.dist.enabled else global_idx
@@ -538,8 +539,7 @@ class Trainer:
             if self._stop:
                 return None
         self.epoch, self.batch_in_epoch = epoch, 0
-        for event in self._settled(self._monitor.wait(keep=1)):  # at most two epochs' work in flight
-            yield from self._emit(event)
+        yield from self._drain()  # the previous epoch's monitoring: at most one epoch's work in flight
         watch_probe = t.keep_best in ("probe_accuracy", "knn_accuracy") and self.y is not None
         due = (t.diagnostics_every and epoch % t.diagnostics_every == 0) or watch_probe
         probe = (bool(t.probe_every) and (epoch % t.probe_every == 0 or epoch == t.epochs)) or watch_probe
@@ -867,11 +867,27 @@ def eval_chunks(n: int, size: int, min_size: int) -> list[slice]:
     return chunks
 
 
+_WARM_UP_LOCK = threading.Lock()
+_warmed_up = False
+
+
 def warm_up_engine() -> None:
     """Import what the first training step imports lazily (torch's optimisers pull in torch._dynamo and its
     configuration on their first ``step``; scikit-learn its solvers on the first probe; pyarrow, which two
     loaders must not import at once). A GUI calls this in the background at start-up: otherwise those imports land
-    in the first run and hold the GIL for up to 200 ms at a time, which the window feels."""
+    in the first run and hold the GIL for up to 200 ms at a time, which the window feels.
+
+    Once per process, under a lock: a run started while the background warm-up is still importing calls it too and
+    waits for it, instead of importing torch._dynamo beside it (two threads registering torch's operators at once
+    failed with "operator _c10d_functional::_wrap_tensor_autograd does not exist")."""
+    global _warmed_up
+    with _WARM_UP_LOCK:
+        if not _warmed_up:
+            _warm_up()
+            _warmed_up = True
+
+
+def _warm_up() -> None:
     rng = np.random.default_rng(0)
     model = torch.nn.Linear(4, 2)
     for opt in (torch.optim.AdamW(model.parameters(), lr=1e-3), torch.optim.SGD(model.parameters(), lr=1e-3)):

@@ -6,9 +6,9 @@ state) and hands the rest to a :class:`BackgroundMonitor`: the diagnostics' SVDs
 the matrices, the snapshot and the checkpoint. Training goes on meanwhile; the finished work's events are emitted
 at the next step boundary, in the order they were submitted.
 
-At most two epochs' work is in flight (an epoch's end waits for the older one), and its events come out before
-the run's last step, so a Stop sent in reply to them still stops the run before it is complete; anything that
-writes the checkpoint manifest waits for all of it. A run waits for it before it ends, stops, fails or is closed, so no file is half written when
+At most one epoch's work is in flight, and its events come out before the next epoch's last step (so a Stop sent
+in reply to them stops that epoch, and the files written are never ahead of the events by more than that epoch);
+anything that writes the checkpoint manifest waits for it. A run waits for it before it ends, stops, fails or is closed, so no file is half written when
 the run directory is released, and a killed process leaves the previous checkpoint (files are replaced
 atomically). The background thread never touches the model or the torch RNG, so a watched run trains bit for bit
 like an unwatched one.

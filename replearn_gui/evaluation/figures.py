@@ -119,10 +119,10 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.setMinimumWidth(COLUMN_WIDTH - 20)  # narrower still, the scroll area scrolls sideways
 
     def resizeEvent(self, event) -> None:  # noqa: N802 (Qt)
-        super().resizeEvent(event)
         columns = max(1, min(3, self.width() // COLUMN_WIDTH))
         if columns != getattr(self, "columns", columns):  # (pyqtgraph resizes once before __init__ is done)
             self.arrange(columns)
+        super().resizeEvent(event)  # after the re-layout: the grid then takes the view's width
 
     def _hint(self, plot, text: str) -> None:
         """A grey note in the middle of an empty plot, wrapped to the plot's width (never over its axes)."""

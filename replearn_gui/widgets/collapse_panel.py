@@ -30,7 +30,7 @@ VIEWS_COLOURS = {False: {"hint": ("#fff3cd", "#5c4400"), "": (None, "#555555")},
                  True: {"hint": ("#45360f", "#ffd98a"), "": (None, "#bbbbbb")}}
 
 
-PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT = 135, 105  # one cockpit plot: its axes, a readable title and some data
+PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT = 150, 125  # one cockpit plot: its axes, a readable title and some data
 HELP_MARK, HELP_MARK_COLOUR = "(?)", "#4a7bd0"  # after each chart title: hover it for what the chart means
 PROBE_MARKS = {"linear": "●", "kNN": "▲", "raw input": "- -"}  # as the curves are drawn
 

@@ -92,8 +92,14 @@ def tiny_run(tmp_path, preset="digits-autoencoder", epochs=3):
     return core.run_to_end(core.train(exp.with_output(root=str(tmp_path))))
 
 
-def test_suite_on_a_trained_run_with_baselines(tmp_path):
-    result = tiny_run(tmp_path)
+@pytest.fixture(scope="module")
+def autoencoder_run(tmp_path_factory):
+    """One trained digits autoencoder shared by the tests that only evaluate it (each trained its own)."""
+    return tiny_run(tmp_path_factory.mktemp("autoencoder"))
+
+
+def test_suite_on_a_trained_run_with_baselines(autoencoder_run):
+    result = autoencoder_run
     model = core.load_trained(result.run_dir)
     ev = core.run_to_end(evaluate(model, ("linear_probe", "knn", "calibration", "layerwise", "reconstruction", "faithfulness")))
     assert set(ev.results) == {"learned", "raw", "pca", "random_init", "hand-designed (HOG + edges)"}
@@ -122,22 +128,22 @@ def test_a_constant_representation_is_at_chance_and_called_a_complete_collapse(t
     assert core.compute_diagnostics(Z + 1e-6 * np.random.default_rng(1).normal(size=Z.shape)).verdict.status == "complete collapse"
 
 
-def test_evaluation_cancels_between_steps(tmp_path):
-    result = tiny_run(tmp_path)
+def test_evaluation_cancels_between_steps(autoencoder_run):
+    result = autoencoder_run
     gen = evaluate(core.load_trained(result.run_dir))
     first = [next(gen) for _ in range(3)]
     assert first[-1].fraction > 0
     gen.close()  # no exception, nothing left running
 
 
-def test_unknown_evaluation_is_a_config_error(tmp_path):
-    result = tiny_run(tmp_path)
+def test_unknown_evaluation_is_a_config_error(autoencoder_run):
+    result = autoencoder_run
     with pytest.raises(core.ConfigError, match="unknown evaluation"):
         core.run_to_end(evaluate(core.load_trained(result.run_dir), ("linear_probe", "vibes")))
 
 
-def test_cli_evaluate_writes_json(tmp_path):
-    result = tiny_run(tmp_path)
+def test_cli_evaluate_writes_json(autoencoder_run):
+    result = autoencoder_run
     out, err = io.StringIO(), io.StringIO()
     code = cli_main(["evaluate", result.run_dir, "--evaluations", "linear_probe,knn,retrieval"], out, err)
     assert code == 0, err.getvalue()
@@ -214,8 +220,8 @@ def test_comparison_rows_and_stored_evaluations_round_trip(tmp_path):
     assert run.read_evaluation() is None
 
 
-def test_property_card_says_when_invariance_was_not_evaluated(tmp_path):
-    model = core.load_trained(tiny_run(tmp_path).run_dir)
+def test_property_card_says_when_invariance_was_not_evaluated(autoencoder_run):
+    model = core.load_trained(autoencoder_run.run_dir)
     without = core.run_to_end(evaluate(model, ("linear_probe", "properties"), baselines=()))
     assert without.learned.card["invariance"]["how"].startswith("not evaluated")
     with_it = core.run_to_end(evaluate(model, ("linear_probe", "invariance", "properties"), baselines=()))

@@ -113,7 +113,9 @@ def test_perplexity_too_large_names_the_field():
 @pytest.mark.parametrize("method, tolerance", [("pca", 1e-5), ("tsne", 0.05), ("umap", 0.05)])
 def test_aligned_sequences_move_little_for_unchanged_inputs(blobs, method, tolerance):
     X, _ = blobs
-    params = {"n_iter": 200, "early_exaggeration_iter": 100} if method == "tsne" else {}
+    # 100 UMAP epochs instead of 500 (the default at 300 points): moved / spread 0.029 (0.019 with 500)
+    params = {"n_iter": 200, "early_exaggeration_iter": 100} if method == "tsne" else (
+        {"n_epochs": 100} if method == "umap" else {})
     events, layouts = drive(core.aligned_sequence([X, X.copy()], method, params))
     spread = np.linalg.norm(layouts[0] - layouts[0].mean(0), axis=1).mean()
     moved = np.linalg.norm(layouts[1] - layouts[0], axis=1).mean()

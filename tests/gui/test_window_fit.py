@@ -311,3 +311,47 @@ def test_nothing_is_clipped_or_covered_at_1024_by_700(window, qtbot):
         check_the_window(qtbot, window, f"{window.tabs.tabText(window.tabs.currentIndex())} beside the lesson")
     window.learn.dock.close()
     qtbot.waitUntil(lambda: main.sizes()[0] >= 220, timeout=5000)  # the runs column is back, whole
+
+
+@pytest.mark.parametrize("width", [370, 520, 800])
+def test_evaluation_figures_fit_their_width_and_hints_stay_inside_their_plot(qtbot, width):
+    from replearn_gui.evaluation.figures import EvaluationFigures
+
+    figures = EvaluationFigures()
+    qtbot.addWidget(figures)
+    figures.resize(800, 1400)
+    figures.show()
+    qtbot.waitExposed(figures)
+    figures.resize(width, 1400)  # as when the window or a splitter narrows the tab
+    qtbot.waitUntil(lambda: figures.columns == max(1, min(3, width // 240)), timeout=5000)
+    qtbot.wait(50)  # (the grid lays out on a posted event)
+    assert overlapping(figures.plots) == []
+    assert all(p.sceneBoundingRect().right() <= figures.viewport().width() + 1 for p in figures.plots), [
+        round(p.sceneBoundingRect().right()) for p in figures.plots]
+    for plot in (figures.transfer_plot, figures.invariance_plot):
+        hint = figures._hints.get(plot)
+        if hint is not None:
+            assert plot.vb.sceneBoundingRect().contains(hint.sceneBoundingRect())
+    hint = figures._hints[figures.transfer_plot]
+    assert "Transfer" in hint.textItem.toPlainText()
+
+
+def test_a_failing_engine_warm_up_reaches_the_error_dialog_and_the_window_stays_usable(qtbot, tmp_path,
+                                                                                       monkeypatch,
+                                                                                       tiny_experiment_file):
+    import core
+    from replearn_gui.main_window import MainWindow
+
+    def broken_warm_up():
+        raise RuntimeError(C10D)
+
+    monkeypatch.setattr(core, "warm_up_engine", broken_warm_up)
+    w = MainWindow(experiment=str(tiny_experiment_file), runs_root=str(tmp_path / "runs"))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.error_box is not None and w.error_box.isVisible(), timeout=30000)
+    assert w.error_box.windowTitle() == "Cannot prepare the training engine"
+    assert C10D in w.error_box.text() and "broken_warm_up" in w.error_box.detailedText()
+    qtbot.waitUntil(lambda: not w.warm_up.busy and w.start_action.isEnabled(), timeout=10000)
+    assert w.experiment_panel.values["Experiment"].text() == "tiny" and w.progress.maximum() != 0
+    w.error_box.close()
