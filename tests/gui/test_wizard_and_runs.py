@@ -298,3 +298,39 @@ def test_start_in_the_window_gives_the_losses_of_the_same_run_anywhere(qtbot, tm
             QTest.mouseClick(start, Qt.MouseButton.LeftButton)
         assert len(steps) == len(expected) == 10 and steps == expected
         qtbot.waitUntil(lambda: w.start_action.isEnabled(), timeout=30000)
+
+
+def test_the_view_preview_waits_for_a_training_step_without_blocking_the_window(window, qtbot):
+    """The wizard's strip of augmented views draws from torch's shared generators: while a training step holds
+    them (core.GLOBAL_RNG_LOCK) the strip comes a moment later, the same as without the wait."""
+    import threading
+
+    window.new_action.trigger()
+    wiz = window.wizard
+    with qtbot.waitSignal(wiz.data_page.loaded, timeout=30000):
+        wiz.data_page.load_button.click()
+    wiz.next()
+    wiz.next()
+    page = wiz.objective_page
+    page.combo.setCurrentIndex(page.combo.findData("simclr"))
+    qtbot.waitUntil(lambda: not page.views.pixmap().isNull(), timeout=10000)
+    free = page.views.pixmap().toImage()
+    held, release = threading.Event(), threading.Event()
+
+    def a_training_step():
+        with core.GLOBAL_RNG_LOCK:
+            held.set()
+            release.wait(10)
+
+    step = threading.Thread(target=a_training_step)
+    step.start()
+    try:
+        assert held.wait(10)
+        page.combo.setCurrentIndex(page.combo.findData("vicreg"))  # same views, drawn again
+        assert page.views.pixmap().isNull()  # not drawn yet, and the GUI thread did not wait
+    finally:
+        release.set()
+        step.join(10)
+    qtbot.waitUntil(lambda: not page.views.pixmap().isNull(), timeout=10000)
+    assert page.views.pixmap().toImage() == free
+    wiz.reject()
