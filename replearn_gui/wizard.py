@@ -521,7 +521,7 @@ class ObjectivePage(ChoicePage):
         # torch's generators are shared with a run that may be training (queued wizard experiments): draw only
         # between its steps, and never wait for one here on the GUI thread
         if not core.GLOBAL_RNG_LOCK.acquire(blocking=False):
-            QTimer.singleShot(50, self._show_views)
+            QTimer.singleShot(50, self, self._show_views)  # dropped if the page is gone by then
             return
         try:
             with core.global_rng(0):
