@@ -23,6 +23,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.registry": ("Entry", "Registry"),
     "core.data.base": ("DATA_KINDS", "DATASETS", "MASK_ID", "PAD_ID", "Dataset", "DatasetSource", "DataSpec"),
     "core.data.files": ("file_patterns", "reader_for"),
+    "core.data.files.arrow": ("load_arrow",),
     "core.data.files.csv_table": ("sniff_delimiter", "text_columns"),
     "core.data.preview": ("Preview", "preview", "to_uint8"),
     "core.data.splits": ("Normalizer", "PreparedData", "Splits", "make_splits", "prepare"),
@@ -54,6 +55,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.training.outcome": ("collapse_advice",),
     "core.user_settings": ("runs_folder", "set_runs_folder"),
     "core.training.checkpoint": ("load_checkpoint",),
+    "core.training.seeding": ("GLOBAL_RNG_LOCK", "global_rng"),
     "core.training.rundir": ("RunDirectory",),
     "core.training.loop": (
         "TrainResult", "build_model", "data_spec", "load_dataset", "resume", "run_to_end", "train", "warm_up_engine",

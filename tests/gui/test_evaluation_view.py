@@ -14,21 +14,12 @@ from core.cli import main as cli_main
 FAST = ["linear_probe", "knn", "calibration", "layerwise"]
 
 
-def tiny_run(root, name, objective="supervised", epochs=2):
-    exp = core.Experiment(
-        name=name, data=core.DataConfig(name="digits"),
-        encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8}),
-        objective=core.ObjectiveConfig(name=objective),
-        training=core.TrainingConfig(epochs=epochs, batch_size=128, device="cpu", snapshot_points=100,
-                                     eval_points=128, warmup_epochs=0),
-        output=core.OutputConfig(root=str(root)))
-    return core.run_to_end(core.train(exp)).run_dir
-
-
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, trained_digits_pair, copy_runs):
+    """This module's copies of the session's two tiny digits runs (supervised, autoencoder): the tests store
+    evaluations and transfer curves with them."""
     root = tmp_path_factory.mktemp("evalruns")
-    return root, tiny_run(root, "sup"), tiny_run(root, "ae", "autoencoder")
+    return (root, *copy_runs(trained_digits_pair, root))
 
 
 @pytest.fixture
@@ -43,7 +34,8 @@ def tab(qtbot, runs):
     t.set_run(first, str(root))
     for name, box in t.eval_boxes.items():
         box.setChecked(name in FAST)
-    t.baseline_boxes["pca"].setChecked(False)
+    for name, box in t.baseline_boxes.items():  # the baselines the table test computes with core
+        box.setChecked(name in ("raw", "random_init"))
     yield t
     t.cancel()
     qtbot.waitUntil(lambda: not t.busy, timeout=60000)
@@ -112,7 +104,9 @@ def test_report_dialog_exports_every_format_like_the_cli(qtbot, runs, tmp_path):
     qtbot.waitUntil(lambda: bool(dialog.paths) and not dialog.busy, timeout=120000)
     assert set(dialog.paths) == set(core.REPORT_FORMATS) and dialog.open_button.isEnabled()
     gui = json.loads((tmp_path / "gui" / "report.json").read_text())
-    assert cli_main(["report", first, "--evaluations", ",".join(FAST), "--out", str(tmp_path / "cli")]) == 0
+    # the CLI writes only the JSON compared here: its other writers are the ones the dialog just used
+    assert cli_main(["report", first, "--evaluations", ",".join(FAST), "--formats", "json",
+                     "--out", str(tmp_path / "cli")]) == 0
     cli = json.loads((tmp_path / "cli" / "report.json").read_text())
     assert gui["evaluation"]["results"] == cli["evaluation"]["results"]  # one code path, same numbers
     assert (tmp_path / "gui" / "report.pdf").read_bytes()[:5] == b"%PDF-"
@@ -268,8 +262,10 @@ def test_an_evaluation_error_reaches_the_error_dialog(tab, qtbot, monkeypatch):
 
 def test_report_preview_uses_what_the_tab_stored(tab, qtbot, runs):
     """Evaluate in the tab, then build the report: the stored numbers are used, and only what the tab did not
-    compute is computed; a record of an older checkpoint is stale and said to be."""
-    from PySide6.QtCore import Qt
+    compute is computed; a record of an older checkpoint is stale and said to be. (The dialogs leave the figures
+    section out: what is reused does not depend on it, and drawing them three times is most of this test's
+    time; the export test builds them.)"""
+    from PySide6.QtCore import QPoint, Qt
     from PySide6.QtTest import QTest
 
     from core.evaluation.stored import stamped
@@ -285,6 +281,10 @@ def test_report_preview_uses_what_the_tab_stored(tab, qtbot, runs):
         dialog = ReportDialog(first, evaluations, baselines=list(baselines))
         qtbot.addWidget(dialog)
         dialog.show()
+        figures = dialog.section_boxes["figures"]  # clicked on the box and its label (its grid cell is wider)
+        QTest.mouseClick(figures, Qt.MouseButton.LeftButton,
+                         pos=QPoint(figures.sizeHint().width() // 2, figures.height() // 2))
+        assert not figures.isChecked()
         QTest.mouseClick(dialog.build_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: dialog.data is not None and not dialog.busy, timeout=120000)
         return dialog
@@ -304,3 +304,83 @@ def test_report_preview_uses_what_the_tab_stored(tab, qtbot, runs):
     assert "out of date" in tab.status.text() and ckpts[0] in tab.status.text()
     dialog = build(FAST)
     assert set(dialog.data.reuse.missing) == set(FAST) and ckpts[0] in dialog.status.text()
+
+
+# ---- issue 17: the report dialog at 1024 × 700 and in the dark theme ---------------------------------------------
+def _luminance(rgb) -> float:
+    def channel(c):
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(float(c)) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a, b) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_report_preview_is_a_readable_page_in_the_dark_theme(qtbot, runs):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage
+
+    from replearn_gui.evaluation.report_dialog import ReportDialog
+    from replearn_gui.window_actions import apply_palette
+
+    _, first, _ = runs
+    apply_palette(True)
+    try:
+        dialog = ReportDialog(first, ["linear_probe"], baselines=["raw"])
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        qtbot.mouseClick(dialog.build_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.data is not None and not dialog.busy, timeout=120000)
+        image = dialog.preview.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        raw = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+        rgb = raw[:, : image.width(), 2::-1].reshape(-1, 3).astype(int)
+        colours, counts = np.unique(rgb, axis=0, return_counts=True)
+        page = colours[counts.argmax()]  # the most common colour: the page
+        text = max(colours, key=lambda c: _contrast(c, page))  # the colour that stands out most: the text
+        assert _luminance(page) > 0.8, page  # a light page, as the exported report
+        assert _contrast(page, text) >= 7, (page, text)
+        # the theme switched back while the dialog is open: the page stays light
+        apply_palette(False)
+        apply_palette(True)
+        assert _luminance(dialog.preview.palette().color(dialog.preview.palette().ColorRole.Base).getRgb()[:3]) > 0.8
+    finally:
+        apply_palette(False)
+
+
+def test_dialogs_fit_the_screen_and_keep_their_buttons_on_it(qtbot, runs, monkeypatch):
+    """On a 1024 × 700 screen the report dialog asked for 1000 × 760 and put Build preview / Export / Close below
+    the bottom edge. (The offscreen screen is 800 × 800: its available area is set to 1024 × 700 here.)"""
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QPushButton, QWidget
+
+    import replearn_gui.screen_fit as screen_fit
+    from replearn_gui.evaluation.report_dialog import ReportDialog
+    from replearn_gui.evaluation.transfer_wizard import TransferWizard
+    from replearn_gui.export_dialog import ExportEncoderDialog
+
+    room = QRect(0, 0, 1024, 700)
+    monkeypatch.setattr(screen_fit, "available_area", lambda widget: room)
+    _, first, _ = runs
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.resize(1024, 660)
+    parent.show()
+    for make in (lambda: ReportDialog(first, FAST, parent), lambda: TransferWizard(first, "digits", parent),
+                 lambda: ExportEncoderDialog(first, parent)):
+        dialog = make()
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        name = type(dialog).__name__
+        # with the window manager's frame and title bar it fits the screen
+        assert dialog.width() + screen_fit.FRAME[0] <= room.width(), (name, dialog.size())
+        assert dialog.height() + screen_fit.FRAME[1] <= room.height(), (name, dialog.size())
+        for button in dialog.findChildren(QPushButton):  # every button inside the dialog, none cut off
+            if button.isVisible():
+                corner = button.mapTo(dialog, button.rect().bottomRight())
+                assert dialog.rect().contains(corner), (name, button.text(), corner, dialog.size())
+        dialog.close()
