@@ -279,7 +279,8 @@ class CollapsePanel(QWidget):
             scale = float(np.abs(m).max()) or 1.0
             self.cov.setImage(m, levels=(-scale, scale), autoLevels=False)
             self.cov.setLookupTable(pg.colormap.get("CET-D1").getLookupTable())
-            self._set_title(self.cov_plot, "Cross-correlation" if d.cross_correlation is not None else "Covariance")
+            # "Correlation", not "Cross-correlation": the longer title is cut off at 1024 px (the tooltip says which)
+            self._set_title(self.cov_plot, "Correlation" if d.cross_correlation is not None else "Covariance")
         self.show_verdict(d.verdict)
         self.show_view_strength(epoch, d)
 

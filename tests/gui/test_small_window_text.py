@@ -83,9 +83,11 @@ def test_cockpit_texts_do_not_collide_at_1024_by_700(qtbot, collapsed_run):
                 problems += [f"{b} {tb!r} runs into {a}" for ra in [plots[a].sceneBoundingRect()]
                              if shrunk(rb, 2).intersects(ra)]
     assert problems == [], "\n".join(problems)
-    # the probe's key (its title's second line) fits in its chart
-    title = cockpit.probe_plot.titleLabel.item
-    assert title.boundingRect().width() <= cockpit.probe_plot.width(), title.toPlainText()
+    # every title (the probe's with its key on a second line) fits in its chart
+    for name, p in plots.items():
+        title = p.titleLabel.item
+        drawn = title.boundingRect().width() - 2 * title.document().documentMargin()  # (the margin is blank)
+        assert drawn <= p.width(), (name, title.toPlainText())
     # a y axis has room for at least two ticks but never more than one per line of text
     for name, p in plots.items():
         ticks = [t for t in axis_texts(p.getAxis("left")) if t[1] != p.getAxis("left").label.toPlainText()]
