@@ -196,6 +196,10 @@ class MainWindow(QMainWindow):
         self.run_list.overlay_run.connect(self.overlay_run)
         self.run_list.clear_overlay.connect(self.clear_overlay)
         self.run_list.resume_run.connect(self.resume_run)
+        self.run_list.resumable = self._resumable  # its menu offers Resume exactly when Run → Resume would
+        # Run → Resume follows the list's selection and the runs' statuses as they are listed again
+        self.run_list.list.currentItemChanged.connect(lambda *_: self._update_resume_action())
+        self.run_list.runs_listed.connect(lambda _: self._update_resume_action())
         self.run_list.run_removed.connect(self._on_run_removed)
         self.run_list.run_renamed.connect(self._on_run_renamed)
         left = QWidget()
@@ -483,6 +487,17 @@ class MainWindow(QMainWindow):
             state = run.state()  # "interrupted" when the process that wrote it has gone
         return state in ("stopped", "failed", "interrupted") and bool(status.get("last_checkpoint"))
 
+    def resume_target(self) -> str | None:
+        """What Run → Resume continues: the stopped run selected in the run list, else the open one if stopped
+        (a run needs no opening to be resumed)."""
+        for candidate in (self.run_list.selected(), self.opened_run):
+            if self._resumable(candidate):
+                return candidate
+        return None
+
+    def _update_resume_action(self) -> None:
+        self.resume_action.setEnabled(self.controller.state == "idle" and self.resume_target() is not None)
+
     @Slot(str)
     def resume_run(self, path: str | None) -> None:
         """Run → Resume (and the run list's menu): continue a stopped run from its newest valid checkpoint,
@@ -668,7 +683,7 @@ class MainWindow(QMainWindow):
         self.open_data_action.setEnabled(idle and self.experiment is not None)
         self.open_run_action.setEnabled(idle)
         self.report_action.setEnabled(self.opened_run is not None)
-        self.resume_action.setEnabled(idle and self._resumable(self.opened_run))
+        self.resume_action.setEnabled(idle and self.resume_target() is not None)
         self.checkpoint_action.setEnabled(state in ("running", "paused"))
         self.loss_plot.set_training(state in ("running", "paused"))
         self.pause_action.setEnabled(state in ("running", "paused"))
