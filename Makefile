@@ -20,8 +20,10 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/replearn-gui
 
+# one OpenMP / BLAS thread per test process: the tests use tiny models, and a pool per library fighting over two
+# cores made GUI files run about 3x slower (tests that need more threads set their own limits)
 test: $(STAMP)
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check core replearn_gui tests bench

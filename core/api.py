@@ -23,6 +23,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.registry": ("Entry", "Registry"),
     "core.data.base": ("DATA_KINDS", "DATASETS", "MASK_ID", "PAD_ID", "Dataset", "DatasetSource", "DataSpec"),
     "core.data.files": ("file_patterns", "reader_for"),
+    "core.data.files.arrow": ("load_arrow",),
     "core.data.files.csv_table": ("sniff_delimiter", "text_columns"),
     "core.data.preview": ("Preview", "preview", "to_uint8"),
     "core.data.splits": ("Normalizer", "PreparedData", "Splits", "make_splits", "prepare"),

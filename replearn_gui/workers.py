@@ -16,6 +16,10 @@ def load_experiment_job(source: str | None) -> Any:
         experiment = core.load_preset(source)
     else:
         experiment = core.load_experiment(source)
+    # pyarrow is imported whole before anything else may run: scikit-learn reads sys.modules["pyarrow"].Table on
+    # every fit, and a first import of pyarrow in another thread (the engine warm-up, a Parquet reader) made a
+    # training run's probe fail with "partially initialized module 'pyarrow' has no attribute 'Table'"
+    core.load_arrow()
     return experiment  # ready to train; the engine's own warm-up follows in the background (warm_up.py)
 
 
@@ -41,6 +45,7 @@ def engine_job(make_generator, num_threads: int, commands: queue.SimpleQueue | N
 
     if num_threads:
         torch.set_num_threads(num_threads)
+    core.warm_up_engine()  # waits for the start-up warm-up if it is still importing, instead of racing it
     gen = make_generator()
     reply: Any = None
     while True:

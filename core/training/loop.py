@@ -18,6 +18,7 @@ import datetime as _dt
 import functools
 import logging
 import math
+import threading
 import time
 import uuid
 from collections.abc import Callable, Generator, Mapping
@@ -866,11 +867,27 @@ def eval_chunks(n: int, size: int, min_size: int) -> list[slice]:
     return chunks
 
 
+_WARM_UP_LOCK = threading.Lock()
+_warmed_up = False
+
+
 def warm_up_engine() -> None:
     """Import what the first training step imports lazily (torch's optimisers pull in torch._dynamo and its
     configuration on their first ``step``; scikit-learn its solvers on the first probe; pyarrow, which two
     loaders must not import at once). A GUI calls this in the background at start-up: otherwise those imports land
-    in the first run and hold the GIL for up to 200 ms at a time, which the window feels."""
+    in the first run and hold the GIL for up to 200 ms at a time, which the window feels.
+
+    Once per process, under a lock: a run started while the background warm-up is still importing calls it too and
+    waits for it, instead of importing torch._dynamo beside it (two threads registering torch's operators at once
+    failed with "operator _c10d_functional::_wrap_tensor_autograd does not exist")."""
+    global _warmed_up
+    with _WARM_UP_LOCK:
+        if not _warmed_up:
+            _warm_up()
+            _warmed_up = True
+
+
+def _warm_up() -> None:
     rng = np.random.default_rng(0)
     model = torch.nn.Linear(4, 2)
     for opt in (torch.optim.AdamW(model.parameters(), lr=1e-3), torch.optim.SGD(model.parameters(), lr=1e-3)):

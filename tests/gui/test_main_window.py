@@ -124,6 +124,9 @@ def test_module_entry_point_help():
 
 
 def test_queued_experiments_start_one_after_another(window, qtbot, tiny_experiment):
+    """Two epochs, then the queued one-epoch experiment, then Queue with nothing running starts at once (the
+    window's experiment is cut to two epochs: the lengths only tell the runs apart)."""
+    window.on_experiment_loaded(window.experiment.with_training(epochs=2))
     finished = []
     window.controller.finished.connect(finished.append)
     window.start_action.trigger()
@@ -131,7 +134,7 @@ def test_queued_experiments_start_one_after_another(window, qtbot, tiny_experime
     window.enqueue(second.with_output(root=window.runs_root))
     assert window.queue_box.isVisibleTo(window) and window.queue_list.count() == 1
     qtbot.waitUntil(lambda: len(finished) == 2 and window.controller.state == "idle", timeout=120000)
-    assert [r.epochs_completed for r in finished] == [4, 1] and window.queue == []
+    assert [r.epochs_completed for r in finished] == [2, 1] and window.queue == []
     assert not window.queue_box.isVisibleTo(window)
     window.queue_action.trigger()  # nothing running: Queue starts at once
     qtbot.waitUntil(lambda: len(finished) == 3 and window.controller.state == "idle", timeout=120000)

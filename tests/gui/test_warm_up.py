@@ -107,3 +107,35 @@ def test_the_panel_says_when_umap_is_ready(qtbot, fake_compile):
     gate.set()
     qtbot.waitUntil(lambda: panel.status.text() == "UMAP is ready.", timeout=10000)
     assert core.umap_is_warm() and len(calls) == 1
+
+
+def test_pyarrow_is_whole_before_start_is_enabled(tmp_path):
+    """scikit-learn reads ``sys.modules["pyarrow"].Table`` on every fit: a run started while the engine warm-up
+    was still importing pyarrow failed in its probe with "partially initialized module 'pyarrow'" (seen in the
+    app). The experiment loader imports it whole before Start can be pressed; a fresh process shows it."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from PySide6.QtCore import QTimer\n"
+        "app = QApplication([])\n"
+        "from replearn_gui.main_window import MainWindow\n"
+        "w = MainWindow(experiment='digits-supervised', runs_root=sys.argv[1])\n"
+        "w.show()\n"
+        "def check():\n"
+        "    if w.experiment is None or not w.start_action.isEnabled():\n"
+        "        return\n"
+        "    pa = sys.modules.get('pyarrow')\n"
+        "    print('READY', pa is not None and hasattr(pa, 'Table') and 'pyarrow.parquet' in sys.modules)\n"
+        "    app.exit(0)\n"
+        "timer = QTimer(); timer.timeout.connect(check); timer.start(0)\n"
+        "QTimer.singleShot(120000, lambda: app.exit(3))\n"
+        "sys.exit(app.exec())\n"
+    )
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "runs")], capture_output=True, text=True,
+                         timeout=180, env=env)
+    assert "READY True" in out.stdout, out.stdout + out.stderr[-2000:]

@@ -48,9 +48,12 @@ def test_auto_pause_announces_the_checkpoint_once_it_is_on_disk(window, qtbot):
 
 
 def test_resume_a_stopped_run_from_the_run_menu(window, qtbot, tmp_path):
+    """Stopped after its first step, resumed from the Run menu to the end: the same result as the CLI's resume
+    of a copy. (Six epochs, was twelve: the pause lands in the first of them either way, and both resumes
+    train all the rest.)"""
     import shutil
 
-    window.on_experiment_loaded(window.experiment.with_training(epochs=12))
+    window.on_experiment_loaded(window.experiment.with_training(epochs=6))
     steps = []
     window.controller.event.connect(lambda e: steps.append(e) if isinstance(e, core.StepEnded) else None)
     press(qtbot, window, window.start_action)
@@ -69,7 +72,7 @@ def test_resume_a_stopped_run_from_the_run_menu(window, qtbot, tmp_path):
         window.run_menu.setActiveAction(window.resume_action)
         qtbot.keyClick(window.run_menu, Qt.Key.Key_Return)
     result = resumed.args[0]
-    assert result.status == "finished" and result.run_dir == run_dir and result.epochs_completed == 12
+    assert result.status == "finished" and result.run_dir == run_dir and result.epochs_completed == 6
     by_cli = core.run_to_end(core.resume(str(copy)))  # what `replearn resume` does
     assert result.test == pytest.approx(by_cli.test)
     assert core.RunDirectory.open(run_dir).read_status()["status"] == "finished"
@@ -133,6 +136,12 @@ def test_dark_theme_draws_disabled_actions_disabled(window, qtbot):
 
 
 def test_preferences_set_the_runs_folder_the_cli_also_uses(window, qtbot, tmp_path, tiny_experiment, monkeypatch):
+    """The runs folder chosen in Preferences is where `replearn train` puts a run with the default output folder.
+    The CLI runs in this process (its `main`, in the folder a user would run it from): it reads the settings
+    file from disk at each call, as a separate process does, without the seconds of a fresh interpreter
+    importing torch."""
+    from core.cli import main as cli_main
+
     monkeypatch.delenv("REPLEARN_RUNS", raising=False)  # the test session sets it; here Preferences decide
     monkeypatch.setenv("REPLEARN_CONFIG_DIR", str(tmp_path / "config"))
     window.preferences_action.trigger()
@@ -157,9 +166,8 @@ def test_preferences_set_the_runs_folder_the_cli_also_uses(window, qtbot, tmp_pa
     # a run of the command line with the default output folder lands in the same list
     exp = tiny_experiment.with_training(epochs=1).with_output(root="runs")
     core.save_experiment(exp, tmp_path / "cli.toml")
-    proc = subprocess.run([sys.executable, "-m", "core.cli", "train", str(tmp_path / "cli.toml"), "--quiet"],
-                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["train", str(tmp_path / "cli.toml"), "--quiet"]) == 0
     window.run_list.refresh()
     qtbot.waitUntil(lambda: window.run_list.list.count() == 1, timeout=10000)
     assert Path(window.run_list.list.item(0).data(Qt.ItemDataRole.UserRole)).parent == folder
