@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -288,6 +291,7 @@ def test_a_run_stopped_during_its_end_of_run_resumes_into_just_the_end_of_run(ti
     run = core.RunDirectory.open(stopped.run_dir)
     assert run.read_status()["status"] == "stopped"
 
+    copy = shutil.copytree(stopped.run_dir, Path(stopped.run_dir).parent / "copy")  # for `replearn resume`
     resumed_events, resumed = collect(core.resume(stopped.run_dir))
     assert resumed_events[0].resumed and resumed_events[0].start_epoch == 2
     assert not [e for e in resumed_events if isinstance(e, core.StepEnded)]  # no training, only the end of run
@@ -301,6 +305,13 @@ def test_a_run_stopped_during_its_end_of_run_resumes_into_just_the_end_of_run(ti
     # now it is finished: resuming again needs more epochs, as for any finished run
     with pytest.raises(core.ConfigError, match="already completed 2 epoch"):
         core.run_to_end(core.resume(stopped.run_dir))
+    # the CLI takes the same path: exit 0, finished, the same test figures
+    from core.cli import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    assert cli_main(["resume", str(copy), "--quiet"], out, err) == 0, err.getvalue()
+    by_cli = core.RunDirectory.open(copy).read_status()
+    assert by_cli["status"] == "finished" and by_cli["test"] == pytest.approx(resumed.test)
 
 
 def test_checkpoint_that_does_not_fit_the_model_is_refused(tiny_experiment):
