@@ -55,6 +55,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "core.training.outcome": ("collapse_advice",),
     "core.user_settings": ("config_dir", "runs_folder", "set_runs_folder"),
     "core.training.checkpoint": ("load_checkpoint",),
+    "core.training.seeding": ("GLOBAL_RNG_LOCK", "global_rng"),
     "core.training.rundir": ("RunDirectory",),
     "core.training.loop": (
         "TrainResult", "build_model", "data_spec", "load_dataset", "resume", "run_to_end", "train", "warm_up_engine",

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 import core
 from replearn_gui.jobs import BackgroundJob
+from replearn_gui.screen_fit import resize_within_screen
 
 FORMAT_LABELS = {"safetensors": "safetensors (weights)", "torchscript": "TorchScript (.pt graph)",
                  "onnx": "ONNX (.onnx graph)"}
@@ -81,7 +82,7 @@ class ExportEncoderDialog(QDialog):
         layout.addWidget(note)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
-        self.resize(560, 240)
+        resize_within_screen(self, 560, 240)
         self.job = BackgroundJob(self, policy="refuse")  # one export at a time; it cannot be interrupted halfway
         self.job.bind(status=self.status, failed="Not exported")
         self.job.done.connect(self._done)

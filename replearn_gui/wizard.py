@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -518,10 +518,16 @@ class ObjectivePage(ChoicePage):
         spec = core.DataSpec(kind=ds.kind, sample_shape=ds.sample_shape, value_range=ds.value_range)
         pipeline = core.make_views(specs, spec)
         x = torch.from_numpy(np.asarray(ds.X[0], dtype=np.float32))
-        g = torch.random.fork_rng()
-        with g:
-            torch.manual_seed(0)
-            tiles = [x.numpy()] + [pipeline(x).numpy() for _ in range(4)]
+        # torch's generators are shared with a run that may be training (queued wizard experiments): draw only
+        # between its steps, and never wait for one here on the GUI thread
+        if not core.GLOBAL_RNG_LOCK.acquire(blocking=False):
+            QTimer.singleShot(50, self, self._show_views)  # dropped if the page is gone by then
+            return
+        try:
+            with core.global_rng(0):
+                tiles = [x.numpy()] + [pipeline(x).numpy() for _ in range(4)]
+        finally:
+            core.GLOBAL_RNG_LOCK.release()
         strip = np.concatenate([core.to_uint8(t[0] if t.ndim == 3 else t, ds.value_range) for t in tiles], axis=1)
         self.views.setPixmap(pixmap_from_preview(strip, max(1, 48 // strip.shape[0])))
         self.views.setToolTip("The first sample and four augmented views of it")

@@ -67,8 +67,11 @@ def labelled_subset(y: np.ndarray, pool: np.ndarray, per_class: int | None, seed
 
 def _train_classifier(encoder: Encoder, n_classes: int, X: torch.Tensor, y: torch.Tensor, epochs: int,
                       lr: float, seed: int) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    model = torch.nn.Sequential(encoder, torch.nn.Linear(encoder.out_dim, n_classes)).to(X.device)
+    from core.training.seeding import GLOBAL_RNG_LOCK
+
+    with GLOBAL_RNG_LOCK:  # not in the middle of a training step's draws (a run restores its stream per step)
+        torch.manual_seed(seed)  # the fine-tuning's dropout continues from this seed, as before
+        model = torch.nn.Sequential(encoder, torch.nn.Linear(encoder.out_dim, n_classes)).to(X.device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     g = torch.Generator().manual_seed(seed)
     bs = min(64, len(X))

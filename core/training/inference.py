@@ -14,7 +14,7 @@ from core.objectives.base import Objective
 from core.training import checkpoint as ckpt
 from core.training.loop import build_model, load_dataset
 from core.training.rundir import RunDirectory
-from core.training.seeding import resolve_device
+from core.training.seeding import GLOBAL_RNG_LOCK, resolve_device
 
 
 @dataclass
@@ -101,8 +101,9 @@ def initialised(experiment: Experiment, device: str | None = None) -> ModelOnDat
     """The model exactly as training would start it (same seed, same initial weights)."""
     dev = resolve_device(device or experiment.training.device)
     data = prepare_data(experiment)
-    torch.manual_seed(experiment.training.seed)
-    model = build_model(experiment, data).to(dev)
+    with GLOBAL_RNG_LOCK:  # not in the middle of a training step's draws (a run restores its stream per step)
+        torch.manual_seed(experiment.training.seed)
+        model = build_model(experiment, data).to(dev)
     return ModelOnData(experiment, data, model, dev)
 
 

@@ -61,7 +61,15 @@ from core.training.events import (
 from core.training.monitor import BackgroundMonitor
 from core.training.rows import StreamedRows, rows_for
 from core.training.rundir import ReplicaRunDirectory, RunDirectory, explain_os_error
-from core.training.seeding import epoch_permutation, lr_factor, resolve_device, seed_everything
+from core.training.seeding import (
+    GLOBAL_RNG_LOCK,
+    RunRng,
+    epoch_permutation,
+    global_rng,
+    lr_factor,
+    resolve_device,
+    seed_everything,
+)
 from core.training.trackers import make_trackers
 from core.user_settings import resolve_root
 
@@ -211,8 +219,10 @@ class Trainer:
         if t.batch_size > n_train:
             raise ConfigError("training.batch_size", f"{t.batch_size} is larger than the {n_train} training samples",
                               value=t.batch_size, allowed=f"1 <= value <= {n_train}")
-        torch.manual_seed(t.seed)  # initial weights depend on the seed alone, not on what loading consumed
-        self.model = build_model(self.experiment, self.data).to(self.device)
+        with GLOBAL_RNG_LOCK:  # no other thread draws between the seed and the run's own stream (seeding.py)
+            torch.manual_seed(t.seed)  # initial weights depend on the seed alone, not on what loading consumed
+            self.model = build_model(self.experiment, self.data).to(self.device)
+            self.rng = RunRng(self.device)
         if t.init_weights:  # pretrained encoder weights (a resumed run then restores its own checkpoint)
             ckpt.load_encoder_weights(self.model.encoder, t.init_weights, strip=t.init_strip_prefix,
                                       key_map=t.init_key_map)
@@ -274,10 +284,12 @@ class Trainer:
             self.optimizer.load_state_dict(loaded.optimizer)
         except (ValueError, KeyError, RuntimeError) as err:
             raise ckpt.CheckpointError(f"{loaded.path.name}: the optimiser state does not fit ({err})") from None
-        torch.set_rng_state(loaded.rng["torch_cpu"])
-        cuda_states = [loaded.rng[k] for k in sorted(loaded.rng) if k.startswith("cuda/")]
-        if cuda_states and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
+        with GLOBAL_RNG_LOCK:
+            torch.set_rng_state(loaded.rng["torch_cpu"])
+            cuda_states = [loaded.rng[k] for k in sorted(loaded.rng) if k.startswith("cuda/")]
+            if cuda_states and torch.cuda.is_available():
+                torch.cuda.set_rng_state_all(cuda_states[: torch.cuda.device_count()])
+            self.rng.capture()
         s = loaded.state
         self.epoch, self.step, self.batch_in_epoch, self.base_lr = s.epoch, s.step, s.batch_in_epoch, s.base_lr
         self._last_checkpoint = str(loaded.path)
@@ -487,17 +499,18 @@ class Trainer:
             lr = self._lr_at(self.step)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            batch = Batch(x=self.X[idx], y=self.y[idx] if self.y is not None else None, index=idx)
-            if self.dist.enabled:
-                batch.global_x, batch.rows = self.X[global_idx], slice(r * B, (r + 1) * B)
-            self.model.check_batch(batch)
-            with distributed.gathering(), self._autocast():
-                out = self.step_model(batch)
-            loss = float(out.loss.detach())
-            if getattr(self, "_first_loss", None) is None:
-                self._first_loss = loss
-            self._peak_loss = max(loss, getattr(self, "_peak_loss", None) or loss)
-            terms = {k: float(v.detach()) for k, v in out.terms.items()}
+            with self.rng.active():  # the run's own random stream, whatever other threads drew (seeding.py)
+                batch = Batch(x=self.X[idx], y=self.y[idx] if self.y is not None else None, index=idx)
+                if self.dist.enabled:
+                    batch.global_x, batch.rows = self.X[global_idx], slice(r * B, (r + 1) * B)
+                self.model.check_batch(batch)
+                with distributed.gathering(), self._autocast():
+                    out = self.step_model(batch)
+                loss = float(out.loss.detach())
+                if getattr(self, "_first_loss", None) is None:
+                    self._first_loss = loss
+                self._peak_loss = max(loss, getattr(self, "_peak_loss", None) or loss)
+                terms = {k: float(v.detach()) for k, v in out.terms.items()}
             if not math.isfinite(loss):
                 yield from self._drain()  # the error names the last checkpoint: the one being written counts
                 raise NonFiniteLossError(epoch, self.step + 1, terms or {"loss": loss}, self._last_checkpoint)
@@ -628,8 +641,7 @@ class Trainer:
 
     # ---- measurements (never touch the training RNG stream) ---------------------------------------------
     def _forked_rng(self):
-        devices = [self.device.index or 0] if self.device.type == "cuda" else []
-        return torch.random.fork_rng(devices=devices)
+        return global_rng()  # locked: another thread's draws cannot change the seeded measurement views
 
     @contextlib.contextmanager
     def _eval_mode(self):
@@ -817,7 +829,8 @@ class Trainer:
             return None
         state = ckpt.TrainingState(epoch=self.epoch, step=self.step, batch_in_epoch=self.batch_in_epoch,
                                    base_lr=self.base_lr, seed=self.t.seed)
-        return ckpt.capture_checkpoint(model=self.model, optimizer=self.optimizer, state=state)
+        with self.rng.active():  # the checkpoint records the run's own random stream, not the process's
+            return ckpt.capture_checkpoint(model=self.model, optimizer=self.optimizer, state=state)
 
     def _write_checkpoint(self, captured: ckpt.CapturedCheckpoint, reason: str) -> CheckpointSaved:
         try:
@@ -889,7 +902,8 @@ def warm_up_engine() -> None:
 
 def _warm_up() -> None:
     rng = np.random.default_rng(0)
-    model = torch.nn.Linear(4, 2)
+    with global_rng():  # a run may be training already: its random stream is not ours to draw from
+        model = torch.nn.Linear(4, 2)
     for opt in (torch.optim.AdamW(model.parameters(), lr=1e-3), torch.optim.SGD(model.parameters(), lr=1e-3)):
         loss = model(torch.from_numpy(rng.normal(size=(8, 4)).astype(np.float32))).pow(2).mean()
         opt.zero_grad()

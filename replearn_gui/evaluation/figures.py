@@ -14,7 +14,9 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFont, QFontMetrics
+from PySide6.QtWidgets import QAbstractScrollArea, QApplication
 
 import core
 from replearn_gui.explorer.colouring import categorical_palette
@@ -40,13 +42,15 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.setObjectName("evaluationFigures")
         self.setBackground("w")
         self.key = pg.LabelItem("", justify="left", size="9pt")
+        self._titles: dict = {}  # plot -> its whole title (shown elided to the plot's width, whole in the tooltip)
         self.addItem(self.key, row=0, col=0, colspan=3)
 
         def plot(row, col, title, tip, colspan=1):
             p = self.addPlot(row=row, col=col, colspan=colspan)
-            p.setTitle(title, size="9pt")
+            self._titles[p] = title
             p.setToolTip(tip)
             p.addLegend(offset=(-5, 5), labelTextSize="7pt")
+            p.setMouseEnabled(x=False, y=False)  # static figures: a drag or the wheel never moves their data
             return p
 
         self.layer_plot = plot(1, 0, "Linear probe per layer", "Test accuracy of a linear probe on each layer's "
@@ -54,8 +58,11 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.robust_plot = plot(1, 1, "Robustness", "Probe accuracy as the test inputs are corrupted more and more "
                                 "(x: 0 = clean, 1 = the strongest level of each corruption)")
         self.robust_plot.setLabel("bottom", "severity")
+        self.robust_plot.setLabel("left", "probe accuracy")
         self.reliability_plot = plot(1, 2, "Reliability diagram", "Accuracy against confidence per bin; the "
                                      "diagonal is perfect calibration")
+        self.reliability_plot.setLabel("bottom", "confidence")
+        self.reliability_plot.setLabel("left", "accuracy")
         self.confusion_plot = plot(2, 0, "Confusion (linear probe)", "Rows: true class; columns: predicted class")
         self.card_plot = plot(2, 1, "Property card", "Scores in [0, 1] of the representation's properties")
         self.transfer_plot = plot(2, 2, "Transfer: label efficiency", "Target test accuracy against labels per "
@@ -76,10 +83,13 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         self.confusion = pg.ImageItem()
         self.confusion.setLookupTable(pg.colormap.get("viridis").getLookupTable())
         self.confusion_plot.addItem(self.confusion)
+        self.viewport().installEventFilter(self)  # the wheel: see eventFilter
         self.columns = 3
         self._hints: dict = {}  # plot -> its hint text item, wrapped to the plot's width
         for p in self.plots:
-            p.vb.sigResized.connect(lambda p=p: self._fit_hint(p))
+            p.vb.sigResized.connect(lambda *_, p=p: self._fit_hint(p))  # (the signal passes the view box)
+            p.vb.sigResized.connect(lambda *_, p=p: self._fit_title(p))
+            self._fit_title(p)
         self.arrange(3)
         self.records: dict[str, Mapping[str, Any]] = {}
         self.transfers: dict[str, Any] = {}  # run name -> core.TransferResult
@@ -124,6 +134,38 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
             self.arrange(columns)
         super().resizeEvent(event)  # after the re-layout: the grid then takes the view's width
 
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 (Qt)
+        """The wheel over a figure scrolls the pane the figures sit in, never the figure (zooming the static figures
+        piled the bar labels up, and the pane could not be scrolled with the pointer over a plot)."""
+        if watched is self.viewport() and event.type() == QEvent.Type.Wheel:
+            area = self.parentWidget()
+            while area is not None and not isinstance(area, QAbstractScrollArea):
+                area = area.parentWidget()
+            if area is not None:  # to the pane's scroll bar, as the pane's own wheel handling does
+                delta = event.angleDelta()
+                sideways = abs(delta.x()) > abs(delta.y())
+                QApplication.sendEvent(area.horizontalScrollBar() if sideways else area.verticalScrollBar(), event)
+            return True
+        return super().eventFilter(watched, event)
+
+    def _set_title(self, plot, text: str) -> None:
+        self._titles[plot] = text
+        self._fit_title(plot)
+
+    def _fit_title(self, plot) -> None:
+        """The title elided to the plot's width (its whole text in the tooltip): a long title (the CKA plot's, with
+        its sample count) made the grid wider than the pane, which cut the right column off without a scroll bar."""
+        text = self._titles.get(plot, "")
+        label = plot.titleLabel
+        font = QFont(label.item.font())
+        font.setPointSizeF(9)
+        room = int(plot.vb.width()) - 8  # the title row is as wide as the data area (not the axes)
+        shown = text if room <= 0 else QFontMetrics(font).elidedText(text, Qt.TextElideMode.ElideRight, room)
+        if label.text != escape(shown) or not label.isVisible():
+            plot.setTitle(escape(shown), size="9pt")
+        label.setMinimumWidth(0)
+        label.setToolTip(text if shown != text else "")
+
     def _hint(self, plot, text: str) -> None:
         """A grey note in the middle of an empty plot, wrapped to the plot's width (never over its axes)."""
         item = pg.TextItem(html=f"<div style='text-align:center; color:#828282'>{escape(text)}</div>",
@@ -162,6 +204,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
                                        for name in records))
         else:
             self.key.setText("")
+        self.key.setMinimumWidth(0)  # a long key of run names never widens the grid past the pane
         self.ci.layout.setRowMaximumHeight(0, 22 if n > 1 else 0)
         width = 0.8 / max(n, 1)
         for k, (name, rec) in enumerate(records.items()):
@@ -225,6 +268,8 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
             # each corruption has its own scale (noise σ, occluded share, pixels shifted): x is the step
             severity = np.linspace(0, 1, len(pts))
             style = STYLES[j % len(STYLES)]
+            if n == 1:  # one run: each corruption its own colour (the styles alone were hard to tell apart)
+                colour = categorical_palette(max(len(curves), 1))[j]
             self.robust_plot.plot(severity, pts[:, 1], pen=pg.mkPen(colour, width=2, style=style), symbol="o",
                                   symbolSize=4, symbolBrush=colour, name=corruption if n == 1 else None)
             if n > 1 and first:  # the styles once, in grey: the colours are in the key
@@ -250,7 +295,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         if len(classes) <= 20:
             for axis in ("left", "bottom"):
                 self.confusion_plot.getAxis(axis).setTicks(_ticks(classes, 8))
-        self.confusion_plot.setTitle(f"Confusion (linear probe{', ' + name if name else ''})", size="9pt")
+        self._set_title(self.confusion_plot, f"Confusion (linear probe{', ' + name if name else ''})")
 
     def _invariance(self, records: Mapping[str, Mapping[str, Any]]) -> None:
         """One point per (representation, transform): learned in the run's colour; with one run, the
@@ -268,7 +313,8 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
                     continue
                 xs = np.array([v["invariance"] for v in inv.values()], dtype=float)
                 ys = np.array([v["equivariance_r2"] for v in inv.values()], dtype=float)
-                label = rep.replace("_", " ") if len(records) == 1 else None
+                # short: a long name ("hand-designed (HOG + edges)") ran past a narrow plot; the table has it whole
+                label = _short(rep.replace("_", " "), 18) if len(records) == 1 else None
                 p.plot(xs, ys, pen=None, symbol="o", symbolSize=9, symbolBrush=colour, symbolPen=None, name=label)
                 if rep == "learned":
                     for t, x, y in zip(inv, xs, ys, strict=True):
@@ -309,7 +355,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         p.setLabel("bottom", similarity.column_label)
         title = "Linear CKA between layers" if similarity.row_label == similarity.column_label == "layer" else (
             "Linear CKA: layers of two runs")
-        p.setTitle(f"{title} ({similarity.n_samples} test samples)", size="9pt")
+        self._set_title(p, f"{title} ({similarity.n_samples} test samples)")
         if rows * cols <= 100:
             for i in range(rows):
                 for j in range(cols):
@@ -355,7 +401,7 @@ class EvaluationFigures(pg.GraphicsLayoutWidget):
         p.getAxis("bottom").setTicks([sorted(ticks.items())])
         p.setLabel("bottom", "labels per class")
         targets = sorted({t.target for t in shown.values()})
-        p.setTitle(f"Transfer to {', '.join(targets)}: label efficiency", size="9pt")
+        self._set_title(p, f"Transfer to {', '.join(targets)}: label efficiency")
         p.setYRange(0, 1)
         p.enableAutoRange(axis="x")
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray, QRectF, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QImage, QPainter, QTextDocument
+from PySide6.QtGui import QColor, QDesktopServices, QImage, QPainter, QPalette, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 import core
 from replearn_gui.evaluation.jobs import build_report_job, write_report_job
 from replearn_gui.jobs import BackgroundJob
+from replearn_gui.screen_fit import resize_within_screen
 
 SVG = re.compile(r"<svg\b.*?</svg>", re.DOTALL)
 
@@ -49,13 +50,31 @@ def svg_image(svg: str, width: int = 460) -> QImage:
     return image
 
 
+# the report is a document: its HTML writes dark text (#222) and light borders, so the preview keeps a white page in
+# both themes (on the dark theme's base the text was dark grey on near black)
+DOCUMENT = ((QPalette.ColorRole.Base, "#ffffff"), (QPalette.ColorRole.Text, "#1a1a1a"),
+            (QPalette.ColorRole.Window, "#ffffff"), (QPalette.ColorRole.WindowText, "#1a1a1a"),
+            (QPalette.ColorRole.Link, "#0b57d0"), (QPalette.ColorRole.LinkVisited, "#6a1b9a"),
+            (QPalette.ColorRole.PlaceholderText, "#6b6b6b"))
+
+
+def document_palette(palette: QPalette) -> QPalette:
+    """``palette`` with a light page and dark text in every colour group (the theme's palette changes no role set
+    here, so a live theme switch keeps the page light)."""
+    palette = QPalette(palette)
+    for group in (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive, QPalette.ColorGroup.Disabled):
+        for role, colour in DOCUMENT:
+            palette.setColor(group, role, QColor(colour))
+    return palette
+
+
 class ReportDialog(QDialog):
     def __init__(self, run_dir: str, evaluations: list[str], parent: QWidget | None = None,
                  baselines: list[str] | None = None):
         super().__init__(parent)
         self.setWindowTitle(f"Report — {Path(run_dir).name}")
         self.setObjectName("reportDialog")
-        self.resize(1000, 760)
+        resize_within_screen(self, 1000, 760)  # at 1024 × 700 the preview shrinks (it scrolls), not the buttons
         self.run_dir = run_dir
         self.evaluations = evaluations
         self.baselines = list(core.BASELINES) if baselines is None else list(baselines)
@@ -90,6 +109,7 @@ class ReportDialog(QDialog):
         self.preview.setObjectName("reportPreview")
         self.preview.setOpenLinks(False)
         self.preview.setOpenExternalLinks(False)
+        self.preview.setPalette(document_palette(self.preview.palette()))
         self.preview.setPlaceholderText("Press “Build preview” to see the run's report. The results the Evaluation "
                                         "tab stored are used where still valid; only what is missing or stale "
                                         "is computed.")

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 import core
 from replearn_gui.evaluation.jobs import transfer_job
 from replearn_gui.jobs import BackgroundJob
+from replearn_gui.screen_fit import resize_within_screen
 
 
 class TargetPage(QWizardPage):
@@ -149,7 +150,7 @@ class TransferWizard(QWizard):
         self.job.done.connect(self._returned)
         self.job.finished.connect(self._finished)
         self.currentIdChanged.connect(self._page_changed)
-        self.resize(640, 480)
+        resize_within_screen(self, 640, 480)
 
     @property
     def busy(self) -> bool:

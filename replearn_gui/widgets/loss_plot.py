@@ -171,7 +171,10 @@ class LossPlot(QWidget):
         self.plot.setBackground("#1e1e1e" if dark else "w")
         self.grid.setPen(pg.mkPen((60, 60, 60) if dark else (225, 225, 225)))
         legend = self.plot.plotItem.legend
-        legend.setLabelTextColor("#dddddd" if dark else "#333333")
+        colour = "#dddddd" if dark else "#333333"
+        legend.setLabelTextColor(colour)
+        for _sample, label in legend.items:  # setLabelTextColor only stores the colour: draw each label again
+            label.setText(label.text, color=colour)
         for axis in ("left", "bottom", "right"):
             self.plot.getAxis(axis).setTextPen("#dddddd" if dark else "#333333")
             self.plot.getAxis(axis).setPen("#888888")

@@ -1,10 +1,12 @@
 """The training engine: events, commands, determinism, exact resume, failures."""
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import io
 import json
 import shutil
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +93,56 @@ def test_watching_does_not_change_training(tiny_experiment):
     quiet = dropout.with_training(snapshot_every=0, diagnostics_every=0)
     watched = losses(collect(core.train(dropout), {3: core.RequestSnapshot(), 5: core.RequestSnapshot()})[0])
     assert watched == losses(collect(core.train(quiet))[0])
+
+
+def _random_views_experiment(tiny_experiment):
+    """Every step draws: two augmented views and dropout, from torch's process-wide generators."""
+    return dataclasses.replace(
+        tiny_experiment, objective=core.ObjectiveConfig(name="vicreg", params={"projector_hidden": [32],
+                                                                               "projector_dim": 32}),
+        encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8, "dropout": 0.2}),
+        views=(core.AugmentationConfig(name="random_resized_crop"), core.AugmentationConfig(name="gaussian_noise")),
+    ).with_training(epochs=2, batch_size=256, diagnostics_every=0, probe_every=0, snapshot_every=0)
+
+
+def test_other_work_in_the_process_does_not_change_a_runs_losses(tiny_experiment):
+    """The app reads a run's layer names (a model built with the run's seed) and draws preview views while a run
+    trains; that once reseeded torch's shared generator between two steps, and a run's losses depended on it."""
+    exp = _random_views_experiment(tiny_experiment)
+    plain = losses(collect(core.train(exp))[0])
+
+    def meddle():
+        core.initialised(exp)  # what the explorer's layer list does: seeds torch, builds a model
+        torch.manual_seed(123)
+        torch.rand(1000)
+        return None
+
+    events, value, gen = [], None, core.train(exp)
+    with contextlib.suppress(StopIteration):
+        while True:
+            event = gen.send(value)
+            events.append(event)
+            value = meddle() if isinstance(event, core.StepEnded) and event.step in (1, 3) else None
+    assert len(plain) > 4 and losses(events) == plain
+
+
+def test_a_model_built_in_another_thread_while_a_run_trains_does_not_change_its_losses(tiny_experiment):
+    exp = _random_views_experiment(tiny_experiment)
+    plain = losses(collect(core.train(exp))[0])
+    done, built = threading.Event(), []
+
+    def build_models():
+        while not done.is_set():
+            built.append(core.initialised(exp).layer_names)
+
+    builder = threading.Thread(target=build_models)
+    builder.start()
+    try:
+        meddled = losses(collect(core.train(exp))[0])
+    finally:
+        done.set()
+        builder.join()
+    assert len(built) >= 2 and meddled == plain
 
 
 @pytest.mark.parametrize("stop_after", ["epoch", "mid_epoch"])

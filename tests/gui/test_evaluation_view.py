@@ -304,3 +304,83 @@ def test_report_preview_uses_what_the_tab_stored(tab, qtbot, runs):
     assert "out of date" in tab.status.text() and ckpts[0] in tab.status.text()
     dialog = build(FAST)
     assert set(dialog.data.reuse.missing) == set(FAST) and ckpts[0] in dialog.status.text()
+
+
+# ---- issue 17: the report dialog at 1024 × 700 and in the dark theme ---------------------------------------------
+def _luminance(rgb) -> float:
+    def channel(c):
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+    r, g, b = (channel(float(c)) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a, b) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_report_preview_is_a_readable_page_in_the_dark_theme(qtbot, runs):
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QImage
+
+    from replearn_gui.evaluation.report_dialog import ReportDialog
+    from replearn_gui.window_actions import apply_palette
+
+    _, first, _ = runs
+    apply_palette(True)
+    try:
+        dialog = ReportDialog(first, ["linear_probe"], baselines=["raw"])
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        qtbot.mouseClick(dialog.build_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: dialog.data is not None and not dialog.busy, timeout=120000)
+        image = dialog.preview.viewport().grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+        raw = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+        rgb = raw[:, : image.width(), 2::-1].reshape(-1, 3).astype(int)
+        colours, counts = np.unique(rgb, axis=0, return_counts=True)
+        page = colours[counts.argmax()]  # the most common colour: the page
+        text = max(colours, key=lambda c: _contrast(c, page))  # the colour that stands out most: the text
+        assert _luminance(page) > 0.8, page  # a light page, as the exported report
+        assert _contrast(page, text) >= 7, (page, text)
+        # the theme switched back while the dialog is open: the page stays light
+        apply_palette(False)
+        apply_palette(True)
+        assert _luminance(dialog.preview.palette().color(dialog.preview.palette().ColorRole.Base).getRgb()[:3]) > 0.8
+    finally:
+        apply_palette(False)
+
+
+def test_dialogs_fit_the_screen_and_keep_their_buttons_on_it(qtbot, runs, monkeypatch):
+    """On a 1024 × 700 screen the report dialog asked for 1000 × 760 and put Build preview / Export / Close below
+    the bottom edge. (The offscreen screen is 800 × 800: its available area is set to 1024 × 700 here.)"""
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QPushButton, QWidget
+
+    import replearn_gui.screen_fit as screen_fit
+    from replearn_gui.evaluation.report_dialog import ReportDialog
+    from replearn_gui.evaluation.transfer_wizard import TransferWizard
+    from replearn_gui.export_dialog import ExportEncoderDialog
+
+    room = QRect(0, 0, 1024, 700)
+    monkeypatch.setattr(screen_fit, "available_area", lambda widget: room)
+    _, first, _ = runs
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    parent.resize(1024, 660)
+    parent.show()
+    for make in (lambda: ReportDialog(first, FAST, parent), lambda: TransferWizard(first, "digits", parent),
+                 lambda: ExportEncoderDialog(first, parent)):
+        dialog = make()
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        name = type(dialog).__name__
+        # with the window manager's frame and title bar it fits the screen
+        assert dialog.width() + screen_fit.FRAME[0] <= room.width(), (name, dialog.size())
+        assert dialog.height() + screen_fit.FRAME[1] <= room.height(), (name, dialog.size())
+        for button in dialog.findChildren(QPushButton):  # every button inside the dialog, none cut off
+            if button.isVisible():
+                corner = button.mapTo(dialog, button.rect().bottomRight())
+                assert dialog.rect().contains(corner), (name, button.text(), corner, dialog.size())
+        dialog.close()

@@ -265,3 +265,72 @@ def test_a_run_opened_while_the_default_experiment_loads_stays_shown(qtbot, tmp_
     qtbot.waitUntil(lambda: "Run finished" in w.result_label.text(), timeout=10000)
     assert w.experiment.name == "opened-run"
     assert w.experiment_panel.values["Experiment"].text() == "opened-run"
+
+
+def test_start_in_the_window_gives_the_losses_of_the_same_run_anywhere(qtbot, tmp_path, tiny_experiment):
+    """Same seed, same losses: the window's own work while a run trains (the explorer reads the new run's layer
+    names, which builds its model with the same seed, in a worker) once reseeded torch between two steps."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QToolBar
+
+    from replearn_gui.main_window import MainWindow
+
+    exp = dataclasses.replace(
+        tiny_experiment, name="views",
+        objective=core.ObjectiveConfig(name="vicreg", params={"projector_hidden": [32], "projector_dim": 32}),
+        encoder=core.EncoderConfig(name="mlp", params={"hidden": [32], "out_dim": 8, "dropout": 0.2}),
+        views=(core.AugmentationConfig(name="random_resized_crop"), core.AugmentationConfig(name="gaussian_noise")),
+    ).with_training(epochs=2, batch_size=256, probe_every=0, diagnostics_every=0)
+    path = tmp_path / "views.toml"
+    core.save_experiment(exp, path)
+    expected = [e.loss for e in core.train(exp, out=tmp_path / "headless") if isinstance(e, core.StepEnded)]
+    w = MainWindow(experiment=str(path), runs_root=str(tmp_path / "gui-runs"))
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.experiment is not None and w.start_action.isEnabled(), timeout=60000)
+    start = w.findChild(QToolBar, "runToolbar").widgetForAction(w.start_action)
+    for _ in range(2):
+        steps: list[float] = []
+        w.controller.event.connect(lambda e, steps=steps: steps.append(e.loss) if isinstance(e, core.StepEnded)
+                                   else None)
+        with qtbot.waitSignal(w.controller.finished, timeout=60000):
+            QTest.mouseClick(start, Qt.MouseButton.LeftButton)
+        assert len(steps) == len(expected) == 10 and steps == expected
+        qtbot.waitUntil(lambda: w.start_action.isEnabled(), timeout=30000)
+
+
+def test_the_view_preview_waits_for_a_training_step_without_blocking_the_window(window, qtbot):
+    """The wizard's strip of augmented views draws from torch's shared generators: while a training step holds
+    them (core.GLOBAL_RNG_LOCK) the strip comes a moment later, the same as without the wait."""
+    import threading
+
+    window.new_action.trigger()
+    wiz = window.wizard
+    with qtbot.waitSignal(wiz.data_page.loaded, timeout=30000):
+        wiz.data_page.load_button.click()
+    wiz.next()
+    wiz.next()
+    page = wiz.objective_page
+    page.combo.setCurrentIndex(page.combo.findData("simclr"))
+    qtbot.waitUntil(lambda: not page.views.pixmap().isNull(), timeout=10000)
+    free = page.views.pixmap().toImage()
+    held, release = threading.Event(), threading.Event()
+
+    def a_training_step():
+        with core.GLOBAL_RNG_LOCK:
+            held.set()
+            release.wait(10)
+
+    step = threading.Thread(target=a_training_step)
+    step.start()
+    try:
+        assert held.wait(10)
+        page.combo.setCurrentIndex(page.combo.findData("vicreg"))  # same views, drawn again
+        assert page.views.pixmap().isNull()  # not drawn yet, and the GUI thread did not wait
+    finally:
+        release.set()
+        step.join(10)
+    qtbot.waitUntil(lambda: not page.views.pixmap().isNull(), timeout=10000)
+    assert page.views.pixmap().toImage() == free
+    wiz.reject()
