@@ -53,7 +53,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "SaveCheckpoint", "SetLearningRate", "SnapshotReady", "StepEnded", "Stop", "event_from_record", "to_record",
     ),
     "core.training.outcome": ("collapse_advice",),
-    "core.user_settings": ("runs_folder", "set_runs_folder"),
+    "core.user_settings": ("config_dir", "runs_folder", "set_runs_folder"),
     "core.training.checkpoint": ("load_checkpoint",),
     "core.training.seeding": ("GLOBAL_RNG_LOCK", "global_rng"),
     "core.training.rundir": ("RunDirectory",),

@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt, QTimer, Slot
+from PySide6.QtCore import QRect, Qt, QTimer, Slot
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -35,6 +35,7 @@ from replearn_gui.lessons import LearnController
 from replearn_gui.run_controller import RunController
 from replearn_gui.run_follower import RunFollower
 from replearn_gui.run_queue import RunQueue
+from replearn_gui.settings import app_settings
 from replearn_gui.training_tab import TrainingTab
 from replearn_gui.warm_up import StartupWarmUp
 from replearn_gui.widgets.error_dialog import is_user_error, show_error
@@ -78,7 +79,7 @@ class MainWindow(QMainWindow):
         # 1320 × 820 where it fits; on a small screen the whole window stays on it (nothing clipped at 1024 × 700)
         self.resize(max(1024, min(1320, room.width() if room else 1320)),
                     max(700, min(820, room.height() if room else 820)))
-        self.settings = QSettings()
+        self.settings = app_settings()  # in core's config folder (REPLEARN_CONFIG_DIR), next to settings.json
         # --runs, else the runs folder the CLI shares (core.runs_folder: Preferences), known once core is loaded
         self.runs_root: str | None = runs_root
         self.experiment: Any = None
@@ -144,8 +145,35 @@ class MainWindow(QMainWindow):
         geometry = self.settings.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
+            self._fit_on_screen()
+            self._fit_after_show = True  # again once shown: the title bar and borders are known then
         self.on_state_changed("idle")
         self.load_experiment(experiment)
+
+    def _fit_on_screen(self) -> None:
+        """A geometry saved on a bigger screen is clamped into this one's available area (the status bar stays on
+        screen); the window's minimum size still applies."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None:
+            return
+        room = screen.availableGeometry()
+        frame = self.frameGeometry()
+        extra_w, extra_h = frame.width() - self.width(), frame.height() - self.height()  # title bar and borders
+        width = max(self.minimumWidth(), min(self.width(), room.width() - extra_w))
+        height = max(self.minimumHeight(), min(self.height(), room.height() - extra_h))
+        fitted = QRect(0, 0, width + extra_w, height + extra_h)
+        left = max(room.left(), min(frame.left(), room.right() + 1 - fitted.width()))
+        top = max(room.top(), min(frame.top(), room.bottom() + 1 - fitted.height()))
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        if (left, top) != (frame.left(), frame.top()):
+            self.move(left, top)
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt override)
+        super().showEvent(event)
+        if getattr(self, "_fit_after_show", False):
+            self._fit_after_show = False
+            QTimer.singleShot(0, self._fit_on_screen)
 
     # ---- construction -----------------------------------------------------------------------------------
     def _build_ui(self) -> None:
@@ -168,6 +196,10 @@ class MainWindow(QMainWindow):
         self.run_list.overlay_run.connect(self.overlay_run)
         self.run_list.clear_overlay.connect(self.clear_overlay)
         self.run_list.resume_run.connect(self.resume_run)
+        self.run_list.resumable = self._resumable  # its menu offers Resume exactly when Run → Resume would
+        # Run → Resume follows the list's selection and the runs' statuses as they are listed again
+        self.run_list.list.currentItemChanged.connect(lambda *_: self._update_resume_action())
+        self.run_list.runs_listed.connect(lambda _: self._update_resume_action())
         self.run_list.run_removed.connect(self._on_run_removed)
         self.run_list.run_renamed.connect(self._on_run_renamed)
         left = QWidget()
@@ -455,6 +487,17 @@ class MainWindow(QMainWindow):
             state = run.state()  # "interrupted" when the process that wrote it has gone
         return state in ("stopped", "failed", "interrupted") and bool(status.get("last_checkpoint"))
 
+    def resume_target(self) -> str | None:
+        """What Run → Resume continues: the stopped run selected in the run list, else the open one if stopped
+        (a run needs no opening to be resumed)."""
+        for candidate in (self.run_list.selected(), self.opened_run):
+            if self._resumable(candidate):
+                return candidate
+        return None
+
+    def _update_resume_action(self) -> None:
+        self.resume_action.setEnabled(self.controller.state == "idle" and self.resume_target() is not None)
+
     @Slot(str)
     def resume_run(self, path: str | None) -> None:
         """Run → Resume (and the run list's menu): continue a stopped run from its newest valid checkpoint,
@@ -640,7 +683,7 @@ class MainWindow(QMainWindow):
         self.open_data_action.setEnabled(idle and self.experiment is not None)
         self.open_run_action.setEnabled(idle)
         self.report_action.setEnabled(self.opened_run is not None)
-        self.resume_action.setEnabled(idle and self._resumable(self.opened_run))
+        self.resume_action.setEnabled(idle and self.resume_target() is not None)
         self.checkpoint_action.setEnabled(state in ("running", "paused"))
         self.loss_plot.set_training(state in ("running", "paused"))
         self.pause_action.setEnabled(state in ("running", "paused"))

@@ -95,8 +95,9 @@ class WindowActions(QObject):
         self.pause_action = action("&Pause", w.toggle_pause, "Ctrl+P", "Pause or resume at the next step")
         self.stop_action = action("S&top", w.controller.stop, "Ctrl+.",
                                   "Stop after the current step, saving a checkpoint")
-        self.resume_action = action("Resume &stopped run", lambda: w.resume_run(w.opened_run), "Ctrl+Shift+P",
-                                    "Continue the open run from its newest checkpoint (as 'replearn resume' does)")
+        self.resume_action = action("Resume &stopped run", lambda: w.resume_run(w.resume_target()), "Ctrl+Shift+P",
+                                    "Continue the stopped run selected in the run list (or the open one) from its "
+                                    "newest checkpoint (as 'replearn resume' does)")
         self.preferences_action = action("&Preferences…", w.show_preferences, QKeySequence.StandardKey.Preferences,
                                          "Runs folder, torch threads, theme")
         if self.preferences_action.shortcut().isEmpty():

@@ -955,6 +955,9 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, device: str | None
            checkpoint: str | None = None) -> Generator[Any, Any, TrainResult]:
     """Continue a run from its newest valid checkpoint (or ``checkpoint``), optionally to more ``epochs``.
 
+    A run stopped after its last epoch but before its end of run resumes into just the end of run (test
+    evaluation, final probe and checkpoint) and ends "finished"; a finished run needs more ``epochs``.
+
     Changing ``epochs`` changes the learning-rate schedule's length, so only an unchanged run resumes
     bit-exactly.
     """
@@ -972,7 +975,12 @@ def resume(run_dir: str | Path, *, epochs: int | None = None, device: str | None
         if changes:
             experiment = experiment.with_training(**changes)
         loaded = ckpt.load_checkpoint(run.checkpoints, checkpoint)
-        if loaded.state.epoch >= experiment.training.epochs and loaded.state.batch_in_epoch == 0:
+        all_epochs_done = loaded.state.epoch >= experiment.training.epochs and loaded.state.batch_in_epoch == 0
+        # stopped (or failed) after its last epoch, before the end of run: resuming runs just the end of run
+        # (test evaluation, final probe and checkpoint) and the run ends "finished"
+        end_of_run_only = (all_epochs_done and loaded.state.epoch == experiment.training.epochs
+                           and run.read_status().get("status") != "finished")
+        if all_epochs_done and not end_of_run_only:
             raise ConfigError("training.epochs", f"the run already completed {loaded.state.epoch} epoch(s); "
                               "pass more epochs to continue it", value=experiment.training.epochs,
                               allowed=f"more than {loaded.state.epoch}")

@@ -39,6 +39,10 @@ def fmt(value: Any, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
+NO_RUNS = "Open or train a run, then press Evaluate."
+NONE_TICKED = "Tick a run to see its last evaluation, or several to compare them, then press Evaluate."
+
+
 class EvaluationTab(QWidget):
     evaluated = Signal(object)  # {run_dir: record}
     report_requested = Signal(str)  # run_dir
@@ -52,6 +56,9 @@ class EvaluationTab(QWidget):
         self.run_boxes = QListWidget()
         self.run_boxes.setObjectName("evaluationRuns")
         self.run_boxes.setToolTip("Tick one run to evaluate it, or several to compare them")
+        self._shown_ticks: tuple[str, ...] = ()  # the ticked runs whose stored evaluations the table shows
+        self._filling = False
+        self.run_boxes.itemChanged.connect(lambda _item: self._ticks_changed())
         self.eval_boxes: dict[str, QCheckBox] = {}
         self.baseline_boxes: dict[str, QCheckBox] = {}
         choose = QGroupBox("Evaluate")
@@ -66,15 +73,15 @@ class EvaluationTab(QWidget):
         self.cancel_button.clicked.connect(self.cancel)
         self.report_button = QPushButton("Report…")
         self.report_button.setObjectName("reportButton")
-        self.report_button.clicked.connect(lambda: self.run_dir and self.report_requested.emit(self.run_dir))
+        # the report and the transfer are of the ticked run (the first ticked one), named in the tooltips
+        self.report_button.clicked.connect(lambda: self._emit_for_target(self.report_requested))
         self.transfer_button = QPushButton("Transfer…")
         self.transfer_button.setObjectName("transferButton")
-        self.transfer_button.setToolTip("Compare frozen, fine-tuned and from-scratch encoders on another dataset")
-        self.transfer_button.clicked.connect(lambda: self.run_dir and self.transfer_requested.emit(self.run_dir))
+        self.transfer_button.clicked.connect(lambda: self._emit_for_target(self.transfer_requested))
         self.progress = QProgressBar()
         self.progress.setObjectName("evaluationProgress")
         self.progress.setRange(0, 1000)
-        self.status = QLabel("Open or train a run, then press Evaluate.")
+        self.status = QLabel(NO_RUNS)
         self.status.setObjectName("evaluationStatus")
         self.status.setTextFormat(Qt.TextFormat.PlainText)
         self.status.setWordWrap(True)
@@ -159,16 +166,7 @@ class EvaluationTab(QWidget):
         self.run_dir = run_dir
         self.runs_root = runs_root or self.runs_root
         self.fill_runs()
-        self.records = {}
-        if run_dir is not None:
-            stored = core.RunDirectory.open(run_dir).read_evaluation()
-            if stored is not None:
-                self.records = {run_dir: stored}
-                stale = core.stored_staleness(run_dir, stored)
-                self.status.setText("The last evaluation of this run (press Evaluate to run it again)." if not stale
-                                    else f"The last evaluation of this run is out of date: {stale} Press Evaluate.")
-        self.show_records()
-        self._set_enabled()
+        self.show_ticked()
 
     def fill_runs(self, listed: list[str] | None = None) -> None:
         """The runs to compare: those of the runs folder (``listed`` by the main run list when it has them), the
@@ -180,17 +178,23 @@ class EvaluationTab(QWidget):
         if listed is not None and shown == ([Path(self.run_dir)] if self.run_dir and Path(self.run_dir) not in paths
                                             else []) + paths:
             return  # the same runs: nothing to redraw
-        self.run_boxes.clear()
-        if self.run_dir and Path(self.run_dir) not in paths:
-            paths.insert(0, Path(self.run_dir))
-        for p in paths:
-            item = QListWidgetItem(p.name)
-            item.setData(Qt.ItemDataRole.UserRole, str(p))
-            item.setToolTip(str(p))
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if str(p) == self.run_dir or str(p) in ticked
-                               else Qt.CheckState.Unchecked)
-            self.run_boxes.addItem(item)
+        self._filling = True  # one look at the ticks once filled, not one per item
+        try:
+            self.run_boxes.clear()
+            if self.run_dir and Path(self.run_dir) not in paths:
+                paths.insert(0, Path(self.run_dir))
+            for p in paths:
+                item = QListWidgetItem(p.name)
+                item.setData(Qt.ItemDataRole.UserRole, str(p))
+                item.setToolTip(str(p))
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(Qt.CheckState.Checked if str(p) == self.run_dir or str(p) in ticked
+                                   else Qt.CheckState.Unchecked)
+                self.run_boxes.addItem(item)
+        finally:
+            self._filling = False
+        if listed is not None:
+            self._ticks_changed()  # a ticked run that was deleted lets go of the table
 
     def chosen_runs(self) -> list[str]:
         return [self.run_boxes.item(i).data(Qt.ItemDataRole.UserRole) for i in range(self.run_boxes.count())
@@ -202,6 +206,64 @@ class EvaluationTab(QWidget):
             item.setCheckState(Qt.CheckState.Checked if item.data(Qt.ItemDataRole.UserRole) in run_dirs
                                else Qt.CheckState.Unchecked)
 
+    def target_run(self) -> str | None:
+        """The run Report… and Transfer… are for: the (first) ticked run, else the run in view."""
+        ticked = self.chosen_runs()
+        return ticked[0] if ticked else self.run_dir
+
+    def _emit_for_target(self, signal) -> None:
+        run = self.target_run()
+        if run:
+            signal.emit(run)
+
+    def _ticks_changed(self) -> None:
+        """A run was ticked or unticked (by the user, or the list changed): show what is stored for the ticked
+        runs. An evaluation in progress shows its own result when it returns."""
+        if self._filling or self.job.busy or tuple(self.chosen_runs()) == self._shown_ticks:
+            return
+        self.show_ticked()
+
+    def show_ticked(self) -> None:
+        """The ticked runs' stored evaluations (reports/evaluation.json), at once, and a status saying what the
+        table shows: stored, out of date, or not evaluated yet."""
+        ticked = self.chosen_runs()
+        self._shown_ticks = tuple(ticked)
+        self.records, missing, stale = {}, [], {}
+        for run in ticked:
+            try:
+                stored = core.RunDirectory.open(run).read_evaluation()
+            except core.ReplearnError:  # deleted or unreadable meanwhile: as if never evaluated
+                stored = None
+            if stored is None:
+                missing.append(Path(run).name)
+                continue
+            self.records[run] = stored
+            why = core.stored_staleness(run, stored)
+            if why:
+                stale[Path(run).name] = why
+        self.status.setText(self._describe_ticked(ticked, missing, stale))
+        self.show_records()
+        self._set_enabled()
+
+    def _describe_ticked(self, ticked: list[str], missing: list[str], stale: dict[str, str]) -> str:
+        if not ticked:
+            return NONE_TICKED if self.run_boxes.count() else NO_RUNS
+        if len(ticked) == 1:
+            name = Path(ticked[0]).name
+            if missing:
+                return f"{name} has not been evaluated yet: press Evaluate."
+            if stale:
+                return f"The last evaluation of {name} is out of date: {stale[name]} Press Evaluate."
+            return f"The last evaluation of {name} (press Evaluate to run it again)."
+        shown = len(ticked) - len(missing)
+        text = (f"The last evaluations of {shown} of the {len(ticked)} ticked runs." if shown
+                else f"None of the {len(ticked)} ticked runs has been evaluated yet.")
+        if missing and shown:
+            text += f" Not evaluated yet: {', '.join(missing)}."
+        if stale:
+            text += f" Out of date: {', '.join(stale)}."
+        return text + " Press Evaluate to evaluate the ticked runs."
+
     # ---- evaluating ----------------------------------------------------------------------------------------
     @property
     def busy(self) -> bool:
@@ -211,8 +273,13 @@ class EvaluationTab(QWidget):
         evaluating = self.job.busy
         self.evaluate_button.setEnabled(not evaluating and self.run_boxes.count() > 0)
         self.cancel_button.setEnabled(self.job.running)
-        self.report_button.setEnabled(not evaluating and self.run_dir is not None)
-        self.transfer_button.setEnabled(not evaluating and self.run_dir is not None)
+        target = self.target_run()
+        self.report_button.setEnabled(not evaluating and target is not None)
+        self.transfer_button.setEnabled(not evaluating and target is not None)
+        name = Path(target).name if target else "the ticked run"
+        self.report_button.setToolTip(f"A report (figures and tables) of {name}")
+        self.transfer_button.setToolTip(f"Compare {name}'s frozen, fine-tuned and from-scratch encoders on "
+                                        "another dataset")
 
     def start(self) -> None:
         runs = self.chosen_runs()
@@ -230,6 +297,7 @@ class EvaluationTab(QWidget):
 
     def _returned(self, records: dict) -> None:
         self.records = records
+        self._shown_ticks = tuple(self.chosen_runs())
         self.progress.setValue(1000)
         seconds = sum(r.get("seconds", 0.0) for r in records.values())
         notes = next((r.get("notes") for r in records.values() if r.get("notes")), None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal, Slot
@@ -110,6 +111,8 @@ class RunList(QWidget):
         self.root: Path | None = None
         self.busy_run: str | None = None  # the run this app is training: never renamed or deleted under it
         self.statuses: dict[str, str] = {}
+        # whether a run can be resumed: the window's own test (the same as Run → Resume's), else its status
+        self.resumable: Callable[[str], bool] | None = None
         self.engine_loaded = False
         self.message = ""
         self.job = BackgroundJob(self, policy="latest")
@@ -139,6 +142,9 @@ class RunList(QWidget):
         item = self.list.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
+    def _stopped(self, path: str) -> bool:
+        return self.statuses.get(path) in ("stopped", "failed", "interrupted")
+
     def _emit(self, signal) -> None:
         path = self.selected()
         if path:
@@ -151,7 +157,7 @@ class RunList(QWidget):
             self.list.setCurrentItem(item)
             path = item.data(Qt.ItemDataRole.UserRole)
             menu.addAction(self.open_action)
-            if self.statuses.get(path) in ("stopped", "failed", "interrupted"):
+            if (self.resumable or self._stopped)(path):
                 menu.addAction(self.resume_action)
             menu.addAction(self.overlay_action)
             menu.addSeparator()

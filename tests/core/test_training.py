@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import io
 import json
+import shutil
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -322,6 +325,45 @@ def test_resume_of_a_finished_run_needs_more_epochs(tiny_experiment):
         core.run_to_end(core.resume(result.run_dir))
     _, more = collect(core.resume(result.run_dir, epochs=3))
     assert more.epochs_completed == 3
+
+
+def test_a_run_stopped_during_its_end_of_run_resumes_into_just_the_end_of_run(tiny_experiment):
+    """Issue 17: Stop in reply to the last EpochEnded (all epochs done, no test results) was a dead end."""
+    exp = tiny_experiment.with_training(epochs=2)
+    gen = core.train(exp)
+    events, value = [], None
+    try:
+        while True:
+            event = gen.send(value)
+            events.append(event)
+            value = core.Stop() if isinstance(event, core.EpochEnded) and event.epoch == 2 else None
+    except StopIteration as stop:
+        stopped = stop.value
+    assert stopped.status == "stopped" and stopped.epochs_completed == 2 and stopped.test == {}
+    run = core.RunDirectory.open(stopped.run_dir)
+    assert run.read_status()["status"] == "stopped"
+
+    copy = shutil.copytree(stopped.run_dir, Path(stopped.run_dir).parent / "copy")  # for `replearn resume`
+    resumed_events, resumed = collect(core.resume(stopped.run_dir))
+    assert resumed_events[0].resumed and resumed_events[0].start_epoch == 2
+    assert not [e for e in resumed_events if isinstance(e, core.StepEnded)]  # no training, only the end of run
+    assert resumed.status == "finished" and resumed.epochs_completed == 2
+    assert {"test_loss", "linear_probe_accuracy", "knn_accuracy"} <= resumed.test.keys()
+    status = run.read_status()
+    assert status["status"] == "finished" and status["test"] == resumed.test
+    # the same test figures as a run that was never stopped (same seed, same weights)
+    _, straight = collect(core.train(exp))
+    assert resumed.test == pytest.approx(straight.test)
+    # now it is finished: resuming again needs more epochs, as for any finished run
+    with pytest.raises(core.ConfigError, match="already completed 2 epoch"):
+        core.run_to_end(core.resume(stopped.run_dir))
+    # the CLI takes the same path: exit 0, finished, the same test figures
+    from core.cli import main as cli_main
+
+    out, err = io.StringIO(), io.StringIO()
+    assert cli_main(["resume", str(copy), "--quiet"], out, err) == 0, err.getvalue()
+    by_cli = core.RunDirectory.open(copy).read_status()
+    assert by_cli["status"] == "finished" and by_cli["test"] == pytest.approx(resumed.test)
 
 
 def test_checkpoint_that_does_not_fit_the_model_is_refused(tiny_experiment):
