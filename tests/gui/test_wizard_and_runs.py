@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -175,17 +176,22 @@ def test_auto_pause_when_collapse_starts(window, qtbot, tmp_path):
     exp = dataclasses.replace(exp, encoder=core.EncoderConfig(name="mlp", params={"hidden": [64], "out_dim": 16}))
     window.on_experiment_loaded(exp.with_output(root=window.runs_root))
     window.cockpit.auto_pause.setChecked(True)
+    announced = []
+    window.controller.paused_after_checkpoint.connect(announced.append)
     with qtbot.waitSignal(window.controller.state_changed, timeout=120000, check_params_cb=lambda s: s == "paused"):
         window.start_action.trigger()
     assert window.cockpit.collapsed_once and "collapse" in window.cockpit.banner.text().lower()
     assert "Paused" in window.statusBar().currentMessage()
+    assert len(announced) == 1 and announced[0].reason == "requested"
     with qtbot.waitSignal(window.controller.finished, timeout=60000) as finished:
         window.stop_action.trigger()
     import json
 
-    # the checkpoint of the moment of collapse is in the manifest
+    # the checkpoint of the moment of collapse is still in the manifest after Stop (when no step ran between the
+    # pause and Stop, the stop checkpoint is of the same step and the entry's reason becomes "stop")
     entries = json.loads((core.RunDirectory.open(finished.args[0].run_dir).checkpoints / "manifest.json").read_text())
-    assert any(e["reason"] == "requested" for e in entries["checkpoints"])
+    moment = Path(announced[0].path).name
+    assert any(e["file"] == moment for e in entries["checkpoints"]), (moment, entries["checkpoints"])
 
 
 def test_loss_terms_log_scale_and_learning_rate_control(window, qtbot, tiny_experiment):
